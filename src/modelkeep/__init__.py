@@ -1,0 +1,1 @@
+"""modelkeep: version AI models end to end."""
