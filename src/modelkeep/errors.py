@@ -10,6 +10,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── InvalidMetadataError        code=invalid_metadata
     │   ├── InvalidMetricError          code=invalid_metric
     │   ├── UnsafePathError             code=unsafe_path
+    │   ├── FileChangedError            code=file_changed
     │   └── PathNotFoundError           code=path_not_found
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
@@ -102,6 +103,12 @@ class UnsafePathError(InvalidInputError):
 
 class PathNotFoundError(InvalidInputError):
     code = "path_not_found"
+
+
+class FileChangedError(InvalidInputError):
+    """A file changed (size or mtime) while modelkeep was reading it; nothing was recorded."""
+
+    code = "file_changed"
 
 
 class NotFoundError(ModelkeepError):
