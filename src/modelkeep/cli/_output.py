@@ -1,0 +1,113 @@
+"""Presentation: tables, key/value panels, progress bars and --json output. Library code never prints."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from modelkeep.keep import Keep
+
+
+def open_keep(ctx: click.Context) -> Keep:
+    """Open the keep named by --keep / MODELKEEP_KEEP, or found from the current folder."""
+    return Keep.open(ctx.obj.get("keep_path") if ctx.obj else None)
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/Infinity: they are written as the strings "NaN", "Infinity", "-Infinity"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as JSON for scripts."""
+    plain = json.loads(json.dumps(data, default=_default, allow_nan=True))
+    click.echo(json.dumps(_finite(plain), indent=2, sort_keys=False, allow_nan=False))
+
+
+def format_value(value: Any) -> str:
+    """A cell value for humans."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def human_size(size: int) -> str:
+    """1536 -> '1.5 KiB'."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print a table (rich on a terminal, plain aligned text when piped)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Table(title=title, show_edge=False, header_style="bold")
+    for col in columns:
+        out.add_column(col)
+    for row in rows:
+        out.add_row(*(format_value(v) for v in row))
+    # piped output is read by scripts and people alike: never truncate cells there
+    Console(width=None if sys.stdout.isatty() else 200).print(out)
+
+
+def fields(pairs: Sequence[tuple[str, Any]]) -> None:
+    """Print ``key: value`` lines, keys aligned."""
+    width = max((len(k) for k, _ in pairs), default=0)
+    for key, value in pairs:
+        click.echo(f"{key.ljust(width)}  {format_value(value)}")
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback ``(done, total)`` drawn as a bar on an interactive stderr."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
+
+        yield update
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The --json flag every read command takes."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)

@@ -1,0 +1,87 @@
+"""The ``modelkeep`` command: one click group whose subcommands load lazily (fast start-up)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+# command name -> "module:attribute"; modules import only when their command runs
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("modelkeep.cli.init:init", "Create a keep in a folder."),
+    "register": ("modelkeep.cli.models:register", "Store a file or folder as a new model version."),
+    "list": ("modelkeep.cli.models:list_cmd", "List models, or the versions of one model."),
+    "show": ("modelkeep.cli.models:show", "Show a version (NAME@VERSION, @ALIAS, @latest)."),
+    "diff": ("modelkeep.cli.models:diff", "What changed between two versions."),
+    "export": ("modelkeep.cli.models:export", "Export version metadata as JSON, YAML or protobuf."),
+    "import": ("modelkeep.cli.models:import_cmd", "Register a version from exported metadata."),
+    "note": ("modelkeep.cli.models:note", "Append a dated note to a version."),
+    "metric": ("modelkeep.cli.models:metric", "Append a dated metric to a version."),
+    "alias": ("modelkeep.cli.aliases:alias", "Move, remove and inspect aliases, with history."),
+    "checkout": ("modelkeep.cli.store:checkout", "Restore a version's files into a folder."),
+    "fsck": ("modelkeep.cli.store:fsck", "Verify every stored object; name damaged versions."),
+    "schema": ("modelkeep.cli.schema:schema", "Print the metadata JSON Schema."),
+    "demo": ("modelkeep.cli.demo:demo", "Walk through modelkeep on a generated project."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, attr = target[0].split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # short help from the table above: --help imports no command module
+        rows = [(name, COMMANDS[name][1]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            from modelkeep.errors import did_you_mean
+
+            hint = did_you_mean(args[0], self.list_commands(ctx)) if args else None
+            if hint:
+                exc.message += f"; {hint}"
+            raise
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["modelkeep.json"] = "--json" in args  # errors then print as JSON too
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from modelkeep.errors import ModelkeepError
+
+        try:
+            return super().invoke(ctx)
+        except ModelkeepError as exc:
+            from modelkeep.cli._errors import report
+
+            ctx.exit(report(exc, as_json=ctx.meta.get("modelkeep.json", False)))
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="modelkeep", prog_name="modelkeep")
+@click.option("--keep", "keep_path", metavar="PATH", envvar="MODELKEEP_KEEP",
+              help="Keep to use (default: found by walking up from the current folder).")
+@click.pass_context
+def cli(ctx: click.Context, keep_path: str | None) -> None:
+    """modelkeep: version AI models end to end, from training run to production traffic."""
+    ctx.obj = {"keep_path": keep_path}
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(cli.main(prog_name="modelkeep", standalone_mode=True))

@@ -1,0 +1,212 @@
+"""Model and version commands: register, list, show, diff, export, import, note, metric."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from modelkeep.cli._output import (
+    emit_json,
+    fields,
+    format_value,
+    human_size,
+    json_option,
+    open_keep,
+    progress_bar,
+    table,
+)
+
+AT_HELP = "Answer as of this UTC time (ISO 8601, e.g. 2026-03-18T14:30Z)."
+
+
+def _at(value: str | None) -> str | None:
+    from modelkeep.clock import parse_timestamp
+
+    return parse_timestamp(value) if value else None
+
+
+@click.command()
+@click.argument("name")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--bump", type=click.Choice(["major", "minor", "patch"]),
+              help="Next version by bumping the highest one (default: patch).")
+@click.option("--version", "version", metavar="X.Y.Z", help="Exact version to register.")
+@click.option("--metadata", "metadata_file", type=click.Path(path_type=Path),
+              help="Metadata file (.json, .yaml/.yml or .pb).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Hyperparameter.")
+@click.option("--metric", "metrics", multiple=True, metavar="KEY=NUMBER", help="Metric.")
+@json_option
+@click.pass_context
+def register(ctx: click.Context, name: str, path: Path, bump: str | None, version: str | None,
+             metadata_file: Path | None, params: tuple[str, ...], metrics: tuple[str, ...],
+             as_json: bool) -> None:
+    """Store PATH (file or folder) as a new immutable version of model NAME."""
+    from modelkeep.registry.registration import parse_assignments
+
+    meta = None
+    if metadata_file is not None:
+        from modelkeep.schema import load_metadata
+
+        meta = load_metadata(metadata_file)
+    param_map = parse_assignments(list(params), "param")
+    metric_map = parse_assignments(list(metrics), "metric")
+    keep = open_keep(ctx)
+    with progress_bar(f"storing {path.name}") as progress:
+        info = keep.register(name, path, version=version, bump=bump,  # type: ignore[arg-type]
+                             metadata=meta, params=param_map, metrics=metric_map,
+                             progress=progress)
+    if as_json:
+        emit_json(info)
+        return
+    click.echo(f"Registered {info.ref} ({info.files} files, {human_size(info.size)}, "
+               f"tree {info.tree_id[:12]})")
+
+
+@click.command("list")
+@click.argument("name", required=False)
+@json_option
+@click.pass_context
+def list_cmd(ctx: click.Context, name: str | None, as_json: bool) -> None:
+    """List models, or the versions of model NAME."""
+    keep = open_keep(ctx)
+    if name is None:
+        models = keep.models()
+        if as_json:
+            emit_json([m.to_dict() for m in models])
+        elif not models:
+            click.echo("No models yet. Register one: modelkeep register NAME PATH")
+        else:
+            table(None, ["model", "versions", "latest", "created"],
+                  [(m.name, m.versions, m.latest, m.created_at) for m in models])
+        return
+    rows = keep.versions(name)
+    aliases: dict[str, list[str]] = {}
+    for alias, version in keep.aliases(name).items():
+        aliases.setdefault(version, []).append(alias)
+    if as_json:
+        emit_json([{**v.to_dict(), "aliases": aliases.get(v.version, [])} for v in rows])
+        return
+    table(f"versions of {name}", ["version", "aliases", "files", "size", "created", "author"],
+          [(v.version, ", ".join(aliases.get(v.version, [])), v.files, human_size(v.size),
+            v.created_at, v.author) for v in rows])
+
+
+@click.command()
+@click.argument("ref")
+@click.option("--at", "at", metavar="TIME", help=AT_HELP)
+@json_option
+@click.pass_context
+def show(ctx: click.Context, ref: str, at: str | None, as_json: bool) -> None:
+    """Show a version: NAME@VERSION, NAME@ALIAS, NAME@latest (or NAME)."""
+    view = open_keep(ctx).show(ref, _at(at))
+    if as_json:
+        emit_json(view)
+        return
+    fields([
+        ("version", f"{view['name']}@{view['version']}"),
+        ("aliases", ", ".join(view["aliases"]) or "-"),
+        ("created", view["created_at"]),
+        ("author", view["author"]),
+        ("files", f"{view['files']} ({human_size(view['size'])})"),
+        ("tree", view["tree_id"]),
+        ("run", view["run_id"]),
+    ])
+    for title, mapping in (("hyperparameters", view["params"]), ("metrics", view["metrics"])):
+        if mapping:
+            click.echo(f"\n{title}:")
+            fields([(k, v) for k, v in sorted(mapping.items())])
+    if view["records"]:
+        click.echo("\nappended:")
+        for r in view["records"]:
+            click.echo(f"  {r['created_at']}  {r['kind']:6}  {r['key']} = "
+                       f"{format_value(r['value'])}  ({r['author']})")
+
+
+@click.command()
+@click.argument("ref_a")
+@click.argument("ref_b")
+@json_option
+@click.pass_context
+def diff(ctx: click.Context, ref_a: str, ref_b: str, as_json: bool) -> None:
+    """What changed from REF_A to REF_B: params, metrics, metadata, files."""
+    result = open_keep(ctx).diff(ref_a, ref_b)
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"diff {result.a} -> {result.b}")
+    if result.empty:
+        click.echo("no differences")
+        return
+    for title, changes in (("params", result.params), ("metrics", result.metrics),
+                           ("metadata", result.metadata)):
+        if changes:
+            table(title, ["key", result.a, result.b],
+                  [(c.key, c.old, c.new) for c in changes])
+    for mark, paths in (("+", result.files_added), ("-", result.files_removed),
+                        ("~", result.files_changed)):
+        for p in paths:
+            click.echo(f"{mark} {p}")
+
+
+@click.command()
+@click.argument("ref")
+@click.option("--format", "fmt", type=click.Choice(["json", "yaml", "proto"]), default="json",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write (default: stdout).")
+@click.pass_context
+def export(ctx: click.Context, ref: str, fmt: str, output: Path | None) -> None:
+    """Export a version's metadata as JSON, YAML or Protocol Buffers."""
+    data = open_keep(ctx).export(ref, fmt)
+    if output is None:
+        if fmt == "proto" and sys.stdout.isatty():
+            raise click.UsageError("proto output is binary: use -o FILE")
+        sys.stdout.buffer.write(data)
+        return
+    from modelkeep.storage.durable import write_file_atomic
+
+    write_file_atomic(output, data)
+    click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--artifacts", type=click.Path(path_type=Path),
+              help="Folder or file holding the artifacts (default: already in the store).")
+@click.option("--name", help="Register under another model name.")
+@json_option
+@click.pass_context
+def import_cmd(ctx: click.Context, file: Path, artifacts: Path | None, name: str | None,
+               as_json: bool) -> None:
+    """Register a version from an exported metadata FILE (json, yaml or proto)."""
+    keep = open_keep(ctx)
+    with progress_bar("importing") as progress:
+        info = keep.import_metadata(file, artifacts=artifacts, name=name, progress=progress)
+    if as_json:
+        emit_json(info)
+        return
+    click.echo(f"Imported {info.ref}")
+
+
+@click.command()
+@click.argument("ref")
+@click.argument("text")
+@click.pass_context
+def note(ctx: click.Context, ref: str, text: str) -> None:
+    """Append a dated note to a version (the version itself never changes)."""
+    record = open_keep(ctx).add_note(ref, text)
+    click.echo(f"noted at {record.created_at}")
+
+
+@click.command()
+@click.argument("ref")
+@click.argument("assignment", metavar="KEY=NUMBER")
+@click.pass_context
+def metric(ctx: click.Context, ref: str, assignment: str) -> None:
+    """Append a dated metric to a version, e.g. after a new evaluation."""
+    from modelkeep.registry.registration import parse_assignments
+
+    ((key, value),) = parse_assignments([assignment], "metric").items()
+    record = open_keep(ctx).add_metric(ref, key, value)
+    click.echo(f"{key} = {format_value(record.value)} recorded at {record.created_at}")

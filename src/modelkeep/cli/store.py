@@ -1,0 +1,55 @@
+"""Artifact commands: checkout, fsck."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from modelkeep.cli._output import emit_json, human_size, json_option, open_keep, progress_bar
+
+
+@click.command()
+@click.argument("ref")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--link", type=click.Choice(["auto", "copy", "reflink", "hardlink"]), default="auto",
+              show_default=True, help="How files are placed (hardlinks are read-only).")
+@click.option("--include", "patterns", multiple=True, metavar="GLOB",
+              help="Only files matching GLOB (repeatable).")
+@json_option
+@click.pass_context
+def checkout(ctx: click.Context, ref: str, dest: Path, link: str, patterns: tuple[str, ...],
+             as_json: bool) -> None:
+    """Restore the files of version REF into folder DEST, byte for byte."""
+    keep = open_keep(ctx)
+    with progress_bar(f"checkout {ref}") as progress:
+        stats = keep.checkout(ref, dest, link=link, patterns=list(patterns) or None,
+                              progress=progress)
+    if as_json:
+        emit_json(stats)
+        return
+    click.echo(f"Checked out {ref} into {dest}: {stats.files_written} written, "
+               f"{stats.files_skipped} unchanged, {human_size(stats.bytes_written)}")
+
+
+@click.command()
+@json_option
+@click.pass_context
+def fsck(ctx: click.Context, as_json: bool) -> None:
+    """Re-hash every stored object and name the versions any damage affects."""
+    keep = open_keep(ctx)
+    with progress_bar("checking objects") as progress:
+        report = keep.fsck(progress=progress)
+    if as_json:
+        emit_json(report)
+    else:
+        click.echo(f"checked {report.checked} objects: {len(report.corrupt)} corrupt, "
+                   f"{len(report.missing)} missing")
+        for oid in report.corrupt:
+            click.echo(f"corrupt  {oid}")
+        for oid in report.missing:
+            click.echo(f"missing  {oid}")
+        for ref in report.affected:
+            click.echo(f"affected {ref}")
+    if not report.ok:
+        ctx.exit(5)

@@ -1,0 +1,172 @@
+"""Keep: the facade that cli/ and server/ call. It opens the parts and delegates; no logic here."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from modelkeep import config
+from modelkeep.db.database import Database
+from modelkeep.db.migrate import ensure_schema
+from modelkeep.errors import KeepExistsError
+from modelkeep.registry import aliases, records, versions
+from modelkeep.registry.refs import parse_ref
+from modelkeep.storage.objects import ObjectStore
+
+Progress = Callable[[int, int], None]
+
+
+class Keep:
+    """An open keep: settings, metadata database and object store."""
+
+    def __init__(self, settings: config.Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.store = ObjectStore(settings.store_path, settings.tmp_dir, settings.workers)
+        ensure_schema(self.db, settings.keep_dir / "migrate.lock")
+
+    # -- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, path: Path | str = ".", *, database_url: str | None = None) -> Keep:
+        """Create ``.modelkeep/`` in ``path`` (config.toml, SQLite in WAL mode, objects/, tmp/)."""
+        root = Path(path).resolve()
+        keep_dir = root / config.KEEP_DIRNAME
+        if (keep_dir / config.CONFIG_FILENAME).exists():
+            raise KeepExistsError(
+                f"a keep already exists in {root}",
+                hint="use it as it is, or remove .modelkeep/ to start again",
+                path=str(root),
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        staging = root / f"{config.KEEP_DIRNAME}.init-tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        (staging / "objects").mkdir(parents=True)
+        (staging / "tmp").mkdir()
+        text = config.default_config_text()
+        if database_url:
+            text = text.replace("[core]\n", f'[core]\ndatabase_url = "{database_url}"\n', 1)
+        (staging / config.CONFIG_FILENAME).write_text(text, encoding="utf-8")
+        staging.rename(keep_dir)  # a keep appears whole or not at all
+        try:
+            return cls(config.load_settings(root, database_url=database_url))
+        except BaseException:
+            shutil.rmtree(keep_dir, ignore_errors=True)
+            raise
+
+    @classmethod
+    def open(cls, location: Path | str | None = None, *, author: str | None = None) -> Keep:
+        """Open the keep at ``location``, ``MODELKEEP_KEEP``, or found by walking up from cwd."""
+        where = location or config.env("MODELKEEP_KEEP")
+        root = config.find_keep_root(Path(where) if where else None)
+        return cls(config.load_settings(root, author=author))
+
+    @property
+    def author(self) -> str:
+        return self.settings.author
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.db.close()
+
+    # -- registry -------------------------------------------------------------------------
+
+    def register(self, name: str, path: Path | str, *, version: str | None = None,
+                 bump: versions.Bump | None = None, metadata: Any = None,
+                 params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
+                 run_id: str | None = None, lineage: Mapping[str, Any] | None = None,
+                 progress: Progress | None = None) -> versions.VersionInfo:
+        """Store ``path`` and register it as a new immutable version of model ``name``."""
+        from modelkeep.registry.registration import register_path
+
+        return register_path(
+            self.db, self.store, name, Path(path), author=self.author, version=version,
+            bump=bump, metadata=metadata, params=params, metrics=metrics, run_id=run_id,
+            lineage=lineage, progress=progress,
+        )
+
+    def models(self) -> list[versions.ModelSummary]:
+        """Every registered model."""
+        return versions.list_models(self.db)
+
+    def versions(self, name: str) -> list[versions.VersionInfo]:
+        """Every version of ``name``, lowest first."""
+        return versions.list_versions(self.db, name)
+
+    def resolve(self, ref: str, at: str | None = None) -> versions.VersionInfo:
+        """``NAME@VERSION``, ``NAME@ALIAS`` or ``NAME@latest`` (as of ``at``) to a version."""
+        return versions.resolve(self.db, parse_ref(ref), at)
+
+    def show(self, ref: str, at: str | None = None) -> dict[str, Any]:
+        """A version with its metadata snapshot, aliases and appended records."""
+        from modelkeep.registry.views import version_view
+
+        return version_view(self.db, self.resolve(ref, at), at)
+
+    def diff(self, ref_a: str, ref_b: str) -> Any:
+        """What changed from version ``ref_a`` to ``ref_b`` (metadata, params, metrics, files)."""
+        from modelkeep.registry.views import diff_versions
+
+        return diff_versions(self.db, self.store, self.resolve(ref_a), self.resolve(ref_b))
+
+    def export(self, ref: str, fmt: str) -> bytes:
+        """A version's metadata as json, yaml or proto bytes."""
+        from modelkeep.registry.views import export_version
+
+        return export_version(self.db, self.resolve(ref), fmt)
+
+    def import_metadata(self, path: Path | str, *, artifacts: Path | str | None = None,
+                        name: str | None = None, progress: Progress | None = None
+                        ) -> versions.VersionInfo:
+        """Register a version from an exported metadata file (artifacts from the store or a path)."""
+        from modelkeep.registry.views import import_version
+
+        return import_version(self.db, self.store, Path(path), author=self.author,
+                              artifacts=Path(artifacts) if artifacts else None, name=name,
+                              progress=progress)
+
+    def set_alias(self, name: str, alias: str, version: str, reason: str = ""
+                  ) -> aliases.AliasMove:
+        """Point ``alias`` at ``version``; the previous target stays in the history."""
+        return aliases.set_alias(self.db, name, alias, version, self.author, reason)
+
+    def remove_alias(self, name: str, alias: str, reason: str = "") -> aliases.AliasMove:
+        """Unset ``alias`` (recorded in its history)."""
+        return aliases.remove_alias(self.db, name, alias, self.author, reason)
+
+    def aliases(self, name: str) -> dict[str, str]:
+        """alias -> version for every alias of ``name`` set now."""
+        return aliases.current_aliases(self.db, name)
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[aliases.AliasMove]:
+        """Every move of an alias (or all aliases) of ``name``, oldest first."""
+        return aliases.alias_history(self.db, name, alias)
+
+    def add_note(self, ref: str, text: str) -> records.VersionRecord:
+        """Append a dated note to a registered version."""
+        return records.append_record(self.db, self.resolve(ref).id, "note", "note", text,
+                                     self.author)
+
+    def add_metric(self, ref: str, key: str, value: Any) -> records.VersionRecord:
+        """Append a dated metric to a registered version (the registered snapshot is untouched)."""
+        return records.append_record(self.db, self.resolve(ref).id, "metric", key, value,
+                                     self.author)
+
+    # -- artifacts ------------------------------------------------------------------------
+
+    def checkout(self, ref: str, dest: Path | str, *, link: str = "auto",
+                 patterns: list[str] | None = None, progress: Progress | None = None) -> Any:
+        """Restore a version's files into ``dest`` byte for byte."""
+        from modelkeep.storage.checkout import checkout
+
+        info = self.resolve(ref)
+        return checkout(self.store, info.tree_id, Path(dest), link=link,  # type: ignore[arg-type]
+                        patterns=patterns, progress=progress)
+
+    def fsck(self, progress: Progress | None = None) -> Any:
+        """Re-hash every object; name the versions that any damage affects."""
+        from modelkeep.registry.integrity import check_keep
+
+        return check_keep(self.db, self.store, progress=progress)

@@ -1,0 +1,54 @@
+"""Keep-level integrity: object damage mapped to the versions it affects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelkeep.db.database import Database
+from modelkeep.errors import ModelkeepError
+from modelkeep.storage.objects import ObjectStore
+
+
+@dataclass
+class KeepCheck:
+    """What ``fsck`` found: objects checked, corrupt or missing ones, and versions affected."""
+
+    checked: int
+    corrupt: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    affected: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.corrupt or self.missing)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": self.checked, "corrupt": self.corrupt,
+                "missing": self.missing, "affected": self.affected}
+
+
+def check_keep(db: Database, store: ObjectStore,
+               progress: Callable[[int, int], None] | None = None) -> KeepCheck:
+    """Re-hash every object, then find each version whose tree needs a damaged or missing one."""
+    from modelkeep.storage.fsck import fsck_objects
+    from modelkeep.storage.reachable import reachable_objects
+
+    report = fsck_objects(store, progress=progress)
+    result = KeepCheck(checked=report.checked, corrupt=sorted(report.corrupt))
+    damaged = set(report.corrupt)
+    missing: set[str] = set()
+    rows = db.query("SELECT m.name, v.version, v.tree_id FROM versions v "
+                    "JOIN models m ON m.id = v.model_id ORDER BY m.name, v.id")
+    for row in rows:
+        try:
+            needed = reachable_objects(store, [row["tree_id"]])
+        except ModelkeepError:  # the tree or a manifest itself is unreadable
+            needed = {row["tree_id"]}
+        gone = {oid for oid in needed if not store.has(oid)}
+        missing |= gone
+        if gone or needed & damaged:
+            result.affected.append(f"{row['name']}@{row['version']}")
+    result.missing = sorted(missing)
+    return result

@@ -1,0 +1,75 @@
+"""Facts learned after registration (notes, metrics), appended as dated records, never overwritten."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from modelkeep.clock import now_iso
+from modelkeep.db.database import Database
+from modelkeep.errors import InvalidMetricError
+
+RecordKind = Literal["note", "metric"]
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One appended fact about a version."""
+
+    kind: str
+    key: str
+    value: Any
+    created_at: str
+    author: str
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if isinstance(self.value, float) and not math.isfinite(self.value):
+            data["value"] = str(self.value)
+        return data
+
+
+def metric_value(key: str, raw: Any) -> float:
+    """A metric value as a float; NaN and infinities are kept, non-numbers are refused."""
+    if isinstance(raw, bool):
+        raise InvalidMetricError(f"metric '{key}' must be a number, got {raw!r}", key=key)
+    try:
+        return float(raw)
+    except (TypeError, ValueError) as exc:
+        raise InvalidMetricError(
+            f"metric '{key}' must be a number, got {raw!r}",
+            hint="use --metric NAME=NUMBER, e.g. --metric accuracy=0.93",
+            key=key,
+        ) from exc
+
+
+def append_record(db: Database, version_id: int, kind: RecordKind, key: str, value: Any,
+                  author: str) -> VersionRecord:
+    """Append a note or metric to an existing version."""
+    if kind == "metric":
+        value = metric_value(key, value)
+    created = now_iso()
+    with db.write():
+        db.execute(
+            "INSERT INTO version_records (version_id, kind, key, value_json, created_at, author) "
+            "VALUES (:v, :kind, :key, :value, :at, :author)",
+            {"v": version_id, "kind": kind, "key": key,
+             "value": json.dumps(value, allow_nan=True), "at": created, "author": author},
+        )
+    return VersionRecord(kind, key, value, created, author)
+
+
+def list_records(db: Database, version_id: int, at: str | None = None) -> list[VersionRecord]:
+    """Every record of a version (up to ``at``), oldest first."""
+    rows = db.query(
+        "SELECT kind, key, value_json, created_at, author FROM version_records "
+        "WHERE version_id = :v " + ("AND created_at <= :at " if at else "") + "ORDER BY id",
+        {"v": version_id, "at": at},
+    )
+    return [
+        VersionRecord(r["kind"], r["key"], json.loads(r["value_json"]), r["created_at"],
+                      r["author"])
+        for r in rows
+    ]

@@ -1,0 +1,68 @@
+"""Names and references: ``NAME``, ``NAME@1.2.0``, ``NAME@production``, ``NAME@latest``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from modelkeep.errors import InvalidNameError
+
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_ALIAS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
+LATEST = "latest"
+
+
+def check_model_name(name: str) -> str:
+    """Return ``name`` if it is a valid model name, else raise InvalidNameError."""
+    if not _MODEL_NAME.match(name or ""):
+        raise InvalidNameError(
+            f"invalid model name '{name}': use letters, digits, '.', '_' or '-' (at most 200), "
+            "starting with a letter or digit",
+            hint="e.g. modelkeep register bert-classifier ./model",
+            name=name,
+        )
+    return name
+
+
+def check_alias_name(alias: str) -> str:
+    """Return ``alias`` if it can name an alias (not 'latest', not a version), else raise."""
+    if alias == LATEST or not _ALIAS_NAME.match(alias or ""):
+        raise InvalidNameError(
+            f"invalid alias '{alias}': use a letter then letters, digits, '_' or '-'"
+            + (" ('latest' is reserved)" if alias == LATEST else ""),
+            hint="e.g. modelkeep alias set NAME production 1.2.0",
+            alias=alias,
+        )
+    return alias
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A parsed reference. ``selector`` is a version string, an alias name, or 'latest'."""
+
+    name: str
+    selector: str
+
+    @property
+    def is_version(self) -> bool:
+        return self.selector[:1].isdigit()
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.selector}"
+
+
+def parse_ref(text: str) -> Ref:
+    """Parse ``NAME[@SELECTOR]``; a bare NAME means NAME@latest."""
+    name, sep, selector = text.partition("@")
+    check_model_name(name)
+    if not sep:
+        return Ref(name, LATEST)
+    if not selector:
+        raise InvalidNameError(
+            f"invalid reference '{text}': nothing after '@'",
+            hint=f"use {name}@1.0.0, {name}@latest or {name}@ALIAS",
+            ref=text,
+        )
+    if not selector[:1].isdigit() and selector != LATEST:
+        check_alias_name(selector)
+    return Ref(name, selector)

@@ -1,0 +1,109 @@
+"""Registering a version: validate everything first, store the artifacts, then record the version.
+
+Order matters for "nothing half-written": all input is checked before a byte is stored; objects
+are stored before the version row that references them is committed, so a crash leaves at
+most unreferenced objects (``modelkeep gc`` removes them), never a version missing its files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from modelkeep.db.database import Database
+from modelkeep.errors import InvalidInputError, PathNotFoundError
+from modelkeep.registry.records import metric_value
+from modelkeep.registry.refs import check_model_name
+from modelkeep.registry.semver import Version
+from modelkeep.registry.snapshot import build_snapshot
+from modelkeep.registry.versions import Bump, VersionInfo, register_version, version_exists
+from modelkeep.storage.objects import ObjectStore
+from modelkeep.storage.tree import add_path
+
+
+def parse_assignments(items: list[str], what: str) -> dict[str, str]:
+    """``["lr=0.1", "epochs=3"]`` -> {"lr": "0.1", "epochs": "3"}; a missing '=' is an error."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(
+                f"invalid {what} '{item}': expected KEY=VALUE",
+                hint=f"e.g. --{what} learning_rate=0.001",
+            )
+        out[key.strip()] = value
+    return out
+
+
+def param_value(raw: Any) -> Any:
+    """A hyperparameter from the command line: JSON scalars keep their type, else a string."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw
+    return value if isinstance(value, str | int | float | bool) else raw
+
+
+def register_path(
+    db: Database,
+    store: ObjectStore,
+    name: str,
+    path: Path,
+    *,
+    author: str,
+    version: str | None = None,
+    bump: Bump | None = None,
+    metadata: Any = None,
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+    lineage: Mapping[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> VersionInfo:
+    """Store ``path`` and register it as a new version of ``name``."""
+    check_model_name(name)
+    if version is not None:
+        Version.parse(version)
+    if bump is not None and bump not in ("major", "minor", "patch"):
+        raise InvalidInputError(f"invalid bump '{bump}'", hint="use major, minor or patch")
+    clean_params = {k: param_value(v) for k, v in (params or {}).items()}
+    clean_metrics = {k: metric_value(k, v) for k, v in (metrics or {}).items()}
+    path = Path(path)
+    if not path.exists():
+        raise PathNotFoundError(
+            f"path '{path}' does not exist", hint="give the model file or folder to register",
+            path=str(path),
+        )
+    if version is not None:
+        _refuse_existing(db, name, str(Version.parse(version)))
+    # validate the snapshot before storing anything (a dry build with placeholder identity)
+    build_snapshot(metadata, name=name, version="0.0.0", created="1970-01-01T00:00:00.000000Z",
+                   author=author, tree_id="0" * 64, size=0, params=clean_params,
+                   metrics=clean_metrics, lineage=lineage)
+    tree = add_path(store, path, progress=progress)
+
+    def snapshot(chosen: str, created: str) -> dict[str, Any]:
+        return build_snapshot(
+            metadata, name=name, version=chosen, created=created, author=author,
+            tree_id=tree.tree_id, size=tree.size, params=clean_params,
+            metrics=clean_metrics, lineage=lineage,
+        )
+
+    return register_version(
+        db, name, tree_id=tree.tree_id, size=tree.size, files=tree.files, author=author,
+        snapshot=snapshot, version=version, bump=bump, run_id=run_id,
+    )
+
+
+def _refuse_existing(db: Database, name: str, version: str) -> None:
+    exists = db.scalar(
+        "SELECT 1 FROM versions v JOIN models m ON m.id = v.model_id "
+        "WHERE m.name = :n AND v.version = :v",
+        {"n": name, "v": version},
+    )
+    if exists:
+        raise version_exists(name, version)

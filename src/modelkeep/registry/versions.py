@@ -1,0 +1,250 @@
+"""Models and their immutable versions: register, list, resolve a reference."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from modelkeep.clock import now_iso
+from modelkeep.db.database import Database
+from modelkeep.errors import (
+    InvalidInputError,
+    ModelNotFoundError,
+    VersionExistsError,
+    VersionNotFoundError,
+    did_you_mean,
+)
+from modelkeep.registry.refs import LATEST, Ref, check_model_name
+from modelkeep.registry.semver import Version, latest, next_version
+
+Bump = Literal["major", "minor", "patch"]
+
+VERSION_COLUMNS = (
+    "v.id, m.name, v.version, v.created_at, v.author, v.tree_id, v.size, v.files, v.run_id"
+)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One registered version, without its (possibly large) metadata snapshot."""
+
+    id: int
+    name: str
+    version: str
+    created_at: str
+    author: str
+    tree_id: str
+    size: int
+    files: int
+    run_id: str | None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def semver(self) -> Version:
+        return Version.parse(self.version)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """A model with its version count and highest release."""
+
+    name: str
+    created_at: str
+    versions: int
+    latest: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def model_id_of(db: Database, name: str) -> int:
+    """The row id of model ``name``; ModelNotFoundError (with a near-miss hint) if unknown."""
+    model_id = db.scalar("SELECT id FROM models WHERE name = :name", {"name": name})
+    if model_id is None:
+        names = [r["name"] for r in db.query("SELECT name FROM models")]
+        suggestion = did_you_mean(name, names)
+        raise ModelNotFoundError(
+            f"model '{name}' not found" + (f"; {suggestion}" if suggestion else ""),
+            hint="run 'modelkeep list' to see the registered models",
+            name=name,
+        )
+    return int(model_id)
+
+
+def _ensure_model(db: Database, name: str, author: str) -> int:
+    db.execute(
+        "INSERT INTO models (name, created_at, author) VALUES (:name, :at, :author) "
+        "ON CONFLICT (name) DO NOTHING",
+        {"name": name, "at": now_iso(), "author": author},
+    )
+    model_id = int(db.scalar("SELECT id FROM models WHERE name = :name", {"name": name}))
+    db.lock_row("models", model_id)
+    return model_id
+
+
+def version_exists(name: str, version: str) -> VersionExistsError:
+    """The error for registering a number that is taken (versions are immutable)."""
+    return VersionExistsError(
+        f"{name}@{version} already exists; registered versions are immutable",
+        hint=f"register a new version, e.g. modelkeep register {name} PATH --bump patch",
+        name=name,
+        version=version,
+    )
+
+
+def choose_version(existing: list[Version], version: str | None, bump: Bump | None) -> Version:
+    """The version to register: the explicit one (validated) or the bump of the highest."""
+    if version is not None and bump is not None:
+        raise InvalidInputError(
+            "give either --version or --bump, not both", hint="e.g. --bump minor"
+        )
+    if version is not None:
+        return Version.parse(version)
+    if not existing and bump is None:
+        return Version(1, 0, 0)  # a first version with no stated bump is a release
+    return next_version(existing, bump or "patch")
+
+
+def register_version(
+    db: Database,
+    name: str,
+    *,
+    tree_id: str,
+    size: int,
+    files: int,
+    author: str,
+    snapshot: Any,
+    version: str | None = None,
+    bump: Bump | None = None,
+    run_id: str | None = None,
+) -> VersionInfo:
+    """Insert a new immutable version of ``name`` (creating the model on first use).
+
+    ``snapshot(chosen_version, created_at) -> dict`` builds the metadata snapshot once the number
+    is known. The whole read-choose-insert sequence holds the database write lock, so concurrent
+    registrations never share a number and never lose a version.
+    """
+    check_model_name(name)
+    with db.write():
+        model_id = _ensure_model(db, name, author)
+        rows = db.query("SELECT version FROM versions WHERE model_id = :m", {"m": model_id})
+        existing = [Version.parse(r["version"]) for r in rows]
+        chosen = choose_version(existing, version, bump)
+        if any(str(v) == str(chosen) for v in existing):
+            raise version_exists(name, str(chosen))
+        created = now_iso()
+        metadata = snapshot(str(chosen), created)
+        new_id = db.scalar(
+            "INSERT INTO versions (model_id, version, major, minor, patch, prerelease, "
+            "created_at, author, tree_id, size, files, run_id, metadata_json) VALUES "
+            "(:m, :v, :major, :minor, :patch, :pre, :at, :author, :tree, :size, :files, :run, "
+            ":meta) RETURNING id",
+            {
+                "m": model_id, "v": str(chosen), "major": _column(chosen.major),
+                "minor": _column(chosen.minor), "patch": _column(chosen.patch),
+                "pre": ".".join(map(str, chosen.prerelease)),
+                "at": created, "author": author, "tree": tree_id, "size": size,
+                "files": files, "run": run_id,
+                "meta": json.dumps(metadata, sort_keys=True, allow_nan=True),
+            },
+        )
+    return VersionInfo(int(new_id), name, str(chosen), created, author, tree_id, size, files,
+                       run_id)
+
+
+def _column(number: int) -> int:
+    """Version numbers have no size limit; the index columns saturate at int64 (the text decides)."""
+    return min(number, 2**63 - 1)
+
+
+def _row_to_info(row: dict[str, Any]) -> VersionInfo:
+    return VersionInfo(**row)
+
+
+def list_models(db: Database) -> list[ModelSummary]:
+    """Every model with its version count and highest release, by name."""
+    rows = db.query(
+        "SELECT m.id, m.name, m.created_at, COUNT(v.id) AS n FROM models m "
+        "LEFT JOIN versions v ON v.model_id = m.id GROUP BY m.id, m.name, m.created_at "
+        "ORDER BY m.name"
+    )
+    versions: dict[int, list[Version]] = {}
+    for r in db.query("SELECT model_id, version FROM versions"):
+        versions.setdefault(r["model_id"], []).append(Version.parse(r["version"]))
+    summaries = []
+    for r in rows:
+        top = latest(versions.get(r["id"], []), include_prerelease=True)
+        summaries.append(ModelSummary(r["name"], r["created_at"], r["n"], str(top) if top else None))
+    return summaries
+
+
+def list_versions(db: Database, name: str) -> list[VersionInfo]:
+    """Every version of ``name`` in SemVer precedence order, lowest first."""
+    model_id = model_id_of(db, name)
+    rows = db.query(
+        f"SELECT {VERSION_COLUMNS} FROM versions v JOIN models m ON m.id = v.model_id "
+        "WHERE v.model_id = :m",
+        {"m": model_id},
+    )
+    infos = [_row_to_info(r) for r in rows]
+    return sorted(infos, key=lambda i: i.semver.sort_key())
+
+
+def get_version(db: Database, name: str, version: str, at: str | None = None) -> VersionInfo:
+    """One version by exact number (as of ``at``, when given)."""
+    model_id = model_id_of(db, name)
+    canonical = str(Version.parse(version))
+    row = db.query_one(
+        f"SELECT {VERSION_COLUMNS} FROM versions v JOIN models m ON m.id = v.model_id "
+        "WHERE v.model_id = :m AND v.version = :v",
+        {"m": model_id, "v": canonical},
+    )
+    if row is None or (at is not None and row["created_at"] > at):
+        known = [r["version"] for r in db.query(
+            "SELECT version FROM versions WHERE model_id = :m", {"m": model_id})]
+        suggestion = did_you_mean(canonical, known)
+        when = f" at {at}" if at and row is not None else ""
+        raise VersionNotFoundError(
+            f"{name}@{canonical} not found{when}" + (f"; {suggestion}" if suggestion else ""),
+            hint=f"run 'modelkeep list {name}' to see its versions",
+            name=name,
+            version=canonical,
+        )
+    return _row_to_info(row)
+
+
+def latest_version(db: Database, name: str, at: str | None = None) -> VersionInfo:
+    """The highest release of ``name`` (pre-releases only when nothing else exists)."""
+    candidates = [v for v in list_versions(db, name) if at is None or v.created_at <= at]
+    releases = [v for v in candidates if not v.semver.is_prerelease] or candidates
+    if not releases:
+        raise VersionNotFoundError(
+            f"{name} has no versions" + (f" at {at}" if at else ""),
+            hint=f"register one: modelkeep register {name} PATH",
+            name=name,
+        )
+    return releases[-1]
+
+
+def resolve(db: Database, ref: Ref, at: str | None = None) -> VersionInfo:
+    """The version a reference names: exact number, 'latest', or an alias (as of ``at``)."""
+    if ref.is_version:
+        return get_version(db, ref.name, ref.selector, at)
+    if ref.selector == LATEST:
+        return latest_version(db, ref.name, at)
+    from modelkeep.registry.aliases import alias_target
+
+    return alias_target(db, ref.name, ref.selector, at)
+
+
+def version_metadata(db: Database, version_id: int) -> dict[str, Any]:
+    """The metadata snapshot stored with a version when it was registered."""
+    raw = db.scalar("SELECT metadata_json FROM versions WHERE id = :id", {"id": version_id})
+    return json.loads(raw) if raw else {}
