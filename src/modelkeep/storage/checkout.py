@@ -1,0 +1,219 @@
+"""checkout: restore a tree into a folder, byte for byte, skipping files already in place.
+
+Files are written to a temporary name beside their target and renamed over it, so a reader
+never sees a half-restored file; files are restored in parallel. A file already present with
+the same size and content id is left alone (the stat cache avoids re-hashing it). Files in
+the destination that the tree does not list are left alone too. Link modes (``docs/storage.md``):
+``copy`` (in-kernel copy_file_range), ``reflink`` (FICLONE, shares extents; errors where the
+filesystem cannot), ``hardlink`` (whole-file blobs only; the file is the read-only object itself,
+chunked files are copied) and ``auto`` (reflink where supported, else copy).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from modelkeep.errors import InvalidInputError, PathNotFoundError, StorageError
+from modelkeep.storage.copier import copy_chunks, copy_chunks_verified, reflink
+from modelkeep.storage.durable import storage_errors, unlink_quietly
+from modelkeep.storage.hashing import Progress, hash_file
+from modelkeep.storage.manifest import read_manifest
+from modelkeep.storage.objects import ObjectStore
+from modelkeep.storage.paths import safe_join
+from modelkeep.storage.statcache import StatCache
+from modelkeep.storage.tree import TreeEntry, read_tree
+
+LinkMode = Literal["copy", "reflink", "hardlink", "auto"]
+LINK_MODES = ("copy", "reflink", "hardlink", "auto")
+
+
+@dataclass
+class CheckoutStats:
+    """What a checkout did: files written, files already in place, bytes written."""
+
+    files_written: int = 0
+    files_skipped: int = 0
+    bytes_written: int = 0
+
+
+def select_entries(entries: Sequence[TreeEntry], patterns: Sequence[str] | None) -> list[TreeEntry]:
+    """The entries matching any glob (``*`` crosses folders; a folder name selects its
+    contents). PathNotFoundError when a pattern matches nothing."""
+    if patterns is None:
+        return list(entries)
+    chosen: list[TreeEntry] = []
+    used: set[str] = set()
+    for e in entries:
+        hits = [p for p in patterns if _matches(e.path, p)]
+        if hits:
+            chosen.append(e)
+            used.update(hits)
+    unused = [p for p in patterns if p not in used]
+    if unused:
+        raise PathNotFoundError(
+            f"no file in the tree matches {', '.join(map(repr, unused))}",
+            hint="list the version's files and adjust the pattern",
+            patterns=unused,
+        )
+    return chosen
+
+
+def _matches(path: str, pattern: str) -> bool:
+    folder = pattern.rstrip("/")
+    return fnmatch.fnmatchcase(path, pattern) or (bool(folder) and path.startswith(folder + "/"))
+
+
+def checkout(
+    store: ObjectStore,
+    tree_id: str,
+    dest: Path,
+    *,
+    link: LinkMode = "auto",
+    patterns: list[str] | None = None,
+    progress: Progress | None = None,
+    stat_cache: StatCache | None = None,
+    verify: bool = False,
+) -> CheckoutStats:
+    """Restore tree ``tree_id`` (or the files matching ``patterns``) into ``dest``.
+
+    ``verify`` re-hashes every object read and every file rebuilt. Every object needed is
+    checked to be present before anything is written.
+    """
+    if link not in LINK_MODES:
+        raise InvalidInputError(f"unknown link mode {link!r}; use one of {', '.join(LINK_MODES)}")
+    entries = select_entries(read_tree(store, tree_id), patterns)
+    dest = Path(dest)
+    with storage_errors(dest):
+        dest.mkdir(parents=True, exist_ok=True)
+    dest_real = Path(os.path.realpath(dest))
+    jobs = [(e, safe_join(dest_real, e.path)) for e in entries]
+    chunks = {e.oid: _chunks_of(store, e) for e in entries}
+    missing = sorted({oid for cs in chunks.values() for oid, _ in cs if not store.has(oid)})
+    if missing:
+        raise store.not_found(missing[0])
+    restorer = _Restorer(store, link, verify, stat_cache, sum(e.size for e in entries), progress)
+    with ThreadPoolExecutor(store.workers) as pool:
+        list(pool.map(lambda job: restorer.restore(job[0], job[1], chunks[job[0].oid]), jobs))
+    if stat_cache is not None:
+        stat_cache.save()
+    return restorer.stats
+
+
+def _chunks_of(store: ObjectStore, e: TreeEntry) -> list[tuple[str, int]]:
+    if e.kind == "blob":
+        return [(e.oid, e.size)]
+    m = read_manifest(store, e.oid)
+    if m.file_id != e.file_id or m.size != e.size:
+        raise InvalidInputError(f"manifest {e.oid} does not describe {e.path}", oid=e.oid)
+    return list(m.chunks)
+
+
+class _Restorer:
+    """Restores single files and keeps the shared statistics (thread-safe)."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        link: LinkMode,
+        verify: bool,
+        cache: StatCache | None,
+        total: int,
+        progress: Progress | None,
+    ) -> None:
+        self.store, self.link, self.verify, self.cache = store, link, verify, cache
+        self.stats = CheckoutStats()
+        self._total, self._done, self._progress = total, 0, progress
+        self._lock = threading.Lock()
+        self._can_reflink = link in ("auto", "reflink")
+
+    def restore(self, e: TreeEntry, target: Path, chunks: list[tuple[str, int]]) -> None:
+        """Write one file unless it is already in place."""
+        with storage_errors(target):
+            if self._in_place(e, target):
+                self._count(e.size, written=False)
+                return
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.mk-tmp")
+            try:
+                self._write(e, tmp, chunks)
+                os.replace(tmp, target)
+            except BaseException:
+                unlink_quietly(tmp)
+                raise
+        self._count(e.size, written=True)
+
+    def _in_place(self, e: TreeEntry, target: Path) -> bool:
+        try:
+            st = target.lstat()
+        except FileNotFoundError:
+            return False
+        if stat.S_ISDIR(st.st_mode):
+            raise InvalidInputError(
+                f"cannot restore {e.path}: a folder is in the way at {target}", path=str(target)
+            )
+        if not stat.S_ISREG(st.st_mode) or st.st_size != e.size:
+            return False
+        if self.link == "hardlink" and e.kind == "blob":
+            obj = self.store.object_path(e.oid).stat()
+            return (st.st_ino, st.st_dev) == (obj.st_ino, obj.st_dev)
+        hit = self.cache.lookup(target, st) if self.cache is not None else None
+        if hit is not None:
+            file_id = hit.file_id
+        else:
+            started = time.time_ns()
+            file_id = hash_file(target, threads=self.store.workers)
+            if self.cache is not None:
+                self.cache.record(target, st, file_id, hashed_at_ns=started)
+        if file_id != e.file_id:
+            return False
+        if (st.st_mode & 0o7777) != e.mode:
+            os.chmod(target, e.mode)
+        return True
+
+    def _write(self, e: TreeEntry, tmp: Path, chunks: list[tuple[str, int]]) -> None:
+        if self.link == "hardlink" and e.kind == "blob" and not self.verify:
+            os.link(self.store.object_path(e.oid), tmp)
+            return
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            if not self._try_reflink(e, fd):
+                if self.verify:
+                    copy_chunks_verified(self.store, chunks, fd, e.file_id)
+                else:
+                    copy_chunks(self.store, chunks, fd)
+            os.fchmod(fd, e.mode)
+        finally:
+            os.close(fd)
+
+    def _try_reflink(self, e: TreeEntry, fd: int) -> bool:
+        if not self._can_reflink or e.kind != "blob" or self.verify:
+            return False
+        if reflink(self.store, e.oid, fd):
+            return True
+        if self.link == "reflink":
+            raise StorageError(
+                "this filesystem cannot reflink (copy-on-write clones)",
+                hint="use link mode 'copy' or 'auto'",
+            )
+        self._can_reflink = False  # auto: stop trying after the first refusal
+        return False
+
+    def _count(self, size: int, *, written: bool) -> None:
+        with self._lock:
+            if written:
+                self.stats.files_written += 1
+                self.stats.bytes_written += size
+            else:
+                self.stats.files_skipped += 1
+            self._done += size
+            if self._progress is not None:
+                self._progress(self._done, self._total)

@@ -1,0 +1,106 @@
+"""Durability primitives: fsync of files and folders, syncfs, and disk-full translation.
+
+Rules the store follows (see docs/storage.md): an object's bytes are durable *before* its final
+name appears, and its name is durable before a caller is told the write succeeded. Single
+writes fsync the file, rename it into place and fsync the folder; batches write every staged
+file, call ``syncfs`` once, rename them all, and call ``syncfs`` once more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from modelkeep.errors import DiskFullError, StorageError
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+_libc: ctypes.CDLL | None
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _syncfs = _libc.syncfs
+except (OSError, AttributeError):  # not Linux: fall back to os.sync()
+    _libc = None
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a folder's entries (created or renamed names) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_path(path: Path) -> None:
+    """Make a file's data durable (fsync through a fresh read-only descriptor)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def syncfs(path: Path) -> None:
+    """Flush every dirty page and inode of the filesystem holding ``path`` (one system call)."""
+    if _libc is None:
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise_os_error(OSError(err, os.strerror(err), str(path)), path)
+    finally:
+        os.close(fd)
+
+
+def raise_os_error(exc: OSError, path: Path | str) -> None:
+    """Re-raise an OSError from the store as a modelkeep error (disk full gets its own)."""
+    if exc.errno in _DISK_FULL:
+        raise DiskFullError(
+            f"no space left on the device holding {path}",
+            hint="free some space (e.g. 'modelkeep gc') and try again",
+            path=str(path),
+        ) from exc
+    raise StorageError(f"cannot write {path}: {exc.strerror or exc}", path=str(path)) from exc
+
+
+@contextlib.contextmanager
+def storage_errors(path: Path | str) -> Iterator[None]:
+    """Translate OSErrors raised inside the block (disk full, I/O error) into modelkeep errors."""
+    try:
+        yield
+    except OSError as exc:
+        raise_os_error(exc, path)
+
+
+def unlink_quietly(path: Path | str) -> None:
+    """Remove a file if it exists; used to clean up after a failed write."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def write_file_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` so readers see the old or the new content, never a mix."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        with storage_errors(path):
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+            if durable:
+                fsync_dir(path.parent)
+    except BaseException:
+        unlink_quietly(tmp)
+        raise

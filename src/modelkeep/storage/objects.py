@@ -1,0 +1,169 @@
+"""The content-addressed object store: ``objects/ab/cdef…`` named by BLAKE3-256.
+
+Every write computes the id from the bytes actually written (a claimed id is only compared,
+never trusted), goes to ``tmp/`` first, is made durable, then renamed into place: a reader never
+sees a partial object. Objects are immutable and read-only (mode 0444). Reads verify the hash.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from modelkeep.errors import CorruptObjectError, ObjectNotFoundError
+from modelkeep.storage.batch import WriteBatch
+from modelkeep.storage.hashing import (
+    Buffer,
+    Hasher,
+    Progress,
+    check_object_id,
+    hash_bytes,
+    is_object_id,
+    read_blocks,
+)
+
+
+class ObjectStore:
+    """A folder of immutable, verified objects plus a staging folder on the same filesystem."""
+
+    def __init__(self, root: Path, tmp_dir: Path, workers: int = 2) -> None:
+        self.root = Path(root)
+        self.tmp_dir = Path(tmp_dir)
+        self.workers = max(1, int(workers))
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"ObjectStore({str(self.root)!r})"
+
+    # -- naming ---------------------------------------------------------------------------
+    def object_path(self, oid: str) -> Path:
+        """Where object ``oid`` lives: ``root/ab/cdef…`` (the id is validated first)."""
+        check_object_id(oid)
+        return self.root / oid[:2] / oid[2:]
+
+    def has(self, oid: str) -> bool:
+        """True when object ``oid`` is present (its content is not re-checked: see verify)."""
+        return self.object_path(oid).is_file()
+
+    def size(self, oid: str) -> int:
+        """The size in bytes of object ``oid``."""
+        return self._stat(oid).st_size
+
+    def iter_ids(self) -> Iterator[str]:
+        """Every object id present, in no particular order."""
+        with os.scandir(self.root) as fanout:
+            for d in fanout:
+                if len(d.name) != 2 or not d.is_dir(follow_symlinks=False):
+                    continue
+                with os.scandir(d.path) as files:
+                    for f in files:
+                        oid = d.name + f.name
+                        if is_object_id(oid):
+                            yield oid
+
+    # -- writing --------------------------------------------------------------------------
+    def batch(self) -> WriteBatch:
+        """A group of writes made durable together on commit (use as a context manager)."""
+        return WriteBatch(self)
+
+    def put_bytes(self, data: Buffer, *, expected: str | None = None) -> str:
+        """Store ``data`` durably and return its id; ``expected`` is checked, never trusted."""
+        with self.batch() as b:
+            return b.put_bytes(data, expected=expected)
+
+    def put_file(self, path: Path, *, progress: Progress | None = None, expected: str | None = None) -> str:
+        """Store a whole file as one blob, streamed (bounded memory), and return its id."""
+        with self.batch() as b:
+            return b.put_file(Path(path), progress=progress, expected=expected)
+
+    # -- reading --------------------------------------------------------------------------
+    def get_bytes(self, oid: str) -> bytes:
+        """The content of object ``oid``, verified against its id."""
+        path = self.object_path(oid)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise self.not_found(oid) from None
+        if hash_bytes(data, threads=self.workers) != oid:
+            raise self._corrupt(oid)
+        return data
+
+    def iter_blocks(self, oid: str) -> Iterator[memoryview]:
+        """Stream object ``oid`` in blocks; CorruptObjectError after the last block if bad.
+
+        Blocks are views on one reused buffer, valid until the next block is produced.
+        """
+        path = self.object_path(oid)
+        h = Hasher(self.workers)
+        try:
+            blocks = read_blocks(path)
+            first = next(blocks, None)
+        except FileNotFoundError:
+            raise self.not_found(oid) from None
+        if first is not None:
+            h.update(first)
+            yield first
+            for block in blocks:
+                h.update(block)
+                yield block
+        if h.hexdigest() != oid:
+            raise self._corrupt(oid)
+
+    def verify(self, oid: str) -> bool:
+        """Re-hash object ``oid``: True when intact; ObjectNotFoundError when missing."""
+        try:
+            for _ in self.iter_blocks(oid):
+                pass
+        except CorruptObjectError:
+            return False
+        return True
+
+    # -- removing -------------------------------------------------------------------------
+    def delete(self, oid: str) -> int:
+        """Remove object ``oid``; returns the bytes freed (0 if absent or still hard-linked)."""
+        path = self.object_path(oid)
+        try:
+            st = path.stat()
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return st.st_size if st.st_nlink == 1 else 0
+
+    def clean_tmp(self, older_than: float = 3600.0) -> int:
+        """Remove staged files left by crashed writers; returns how many were removed."""
+        cutoff = time.time() - older_than
+        removed = 0
+        with os.scandir(self.tmp_dir) as entries:
+            for e in entries:
+                st = e.stat(follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
+                    os.unlink(e.path)
+                    removed += 1
+        return removed
+
+    # -- helpers --------------------------------------------------------------------------
+    def _stat(self, oid: str) -> os.stat_result:
+        try:
+            return self.object_path(oid).stat()
+        except FileNotFoundError:
+            raise self.not_found(oid) from None
+
+    def not_found(self, oid: str) -> ObjectNotFoundError:
+        """The error for a missing object, with the command to recover it."""
+        return ObjectNotFoundError(
+            f"object {oid} is not in the store {self.root}",
+            hint="run 'modelkeep pull' to fetch it from a remote, or 'modelkeep fsck'",
+            oid=oid,
+        )
+
+    def _corrupt(self, oid: str) -> CorruptObjectError:
+        return CorruptObjectError(
+            f"object {oid} is corrupt: its content no longer hashes to its id",
+            hint="run 'modelkeep fsck' and restore it from a remote with 'modelkeep pull'",
+            oid=oid,
+            path=str(self.root / oid[:2] / oid[2:]),
+        )

@@ -1,0 +1,176 @@
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from modelkeep.errors import (
+    CorruptObjectError,
+    InvalidInputError,
+    ObjectNotFoundError,
+    PathNotFoundError,
+    StorageError,
+    UnsafePathError,
+)
+from modelkeep.storage.checkout import checkout
+from modelkeep.storage.hashing import hash_bytes
+from modelkeep.storage.objects import ObjectStore
+from modelkeep.storage.statcache import StatCache
+from modelkeep.storage.tree import TreeEntry, add_path, write_tree
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ObjectStore:
+    return ObjectStore(tmp_path / "k" / "objects", tmp_path / "k" / "tmp")
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    root = tmp_path / "src"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.txt").write_text("alpha")
+    (root / "sub" / "w.bin").write_bytes(os.urandom(100_000))
+    (root / "run.sh").write_text("#!/bin/sh\n")
+    os.chmod(root / "run.sh", 0o755)
+    return root
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), stat.S_IMODE(p.stat().st_mode))
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("link", ["copy", "auto"])
+def test_restores_byte_for_byte(store: ObjectStore, src: Path, tmp_path: Path, link: str) -> None:
+    tree = add_path(store, src).tree_id
+    seen: list[tuple[int, int]] = []
+    stats = checkout(store, tree, tmp_path / "out", link=link, progress=lambda d, t: seen.append((d, t)))  # type: ignore[arg-type]
+    assert snapshot(tmp_path / "out") == snapshot(src)
+    assert (stats.files_written, stats.files_skipped) == (3, 0)
+    assert stats.bytes_written == 100_000 + 5 + 10 and seen[-1][0] == seen[-1][1]
+    assert not [p for p in (tmp_path / "out").rglob("*mk-tmp")]
+
+
+def test_second_checkout_does_no_work(store: ObjectStore, src: Path, tmp_path: Path) -> None:
+    tree = add_path(store, src).tree_id
+    cache = StatCache(tmp_path / "cache")
+    checkout(store, tree, tmp_path / "out", stat_cache=cache)
+    again = checkout(store, tree, tmp_path / "out", stat_cache=cache)
+    assert (again.files_written, again.files_skipped, again.bytes_written) == (0, 3, 0)
+
+
+def test_changed_files_are_restored(store: ObjectStore, src: Path, tmp_path: Path) -> None:
+    tree = add_path(store, src).tree_id
+    out = tmp_path / "out"
+    checkout(store, tree, out)
+    (out / "a.txt").write_text("ALPHA")  # same size, other content
+    (out / "sub" / "w.bin").unlink()
+    os.chmod(out / "run.sh", 0o644)
+    (out / "extra.txt").write_text("mine")
+    stats = checkout(store, tree, out)
+    assert stats.files_written == 2 and stats.files_skipped == 1
+    assert snapshot(out) == {**snapshot(src), "extra.txt": (b"mine", 0o644)}
+
+
+def test_patterns_select_files(store: ObjectStore, src: Path, tmp_path: Path) -> None:
+    tree = add_path(store, src).tree_id
+    checkout(store, tree, tmp_path / "o1", patterns=["sub"])
+    assert list(snapshot(tmp_path / "o1")) == ["sub/w.bin"]
+    checkout(store, tree, tmp_path / "o2", patterns=["*.txt", "run.*"])
+    assert list(snapshot(tmp_path / "o2")) == ["a.txt", "run.sh"]
+    with pytest.raises(PathNotFoundError):
+        checkout(store, tree, tmp_path / "o3", patterns=["*.txt", "nothing*"])
+
+
+def test_hardlink_shares_the_read_only_object(store: ObjectStore, src: Path, tmp_path: Path) -> None:
+    tree = add_path(store, src).tree_id
+    out = tmp_path / "out"
+    checkout(store, tree, out, link="hardlink")
+    f = out / "sub" / "w.bin"
+    assert f.read_bytes() == (src / "sub" / "w.bin").read_bytes()
+    assert f.stat().st_nlink == 2
+    assert stat.S_IMODE(f.stat().st_mode) == 0o444
+    assert checkout(store, tree, out, link="hardlink").files_skipped == 3
+
+
+def test_reflink_mode_errors_where_unsupported(store: ObjectStore, src: Path, tmp_path: Path) -> None:
+    tree = add_path(store, src).tree_id
+    try:
+        checkout(store, tree, tmp_path / "out", link="reflink")
+    except StorageError as exc:  # ext4, tmpfs: no copy-on-write clones
+        assert "reflink" in str(exc)
+    else:
+        assert snapshot(tmp_path / "out") == snapshot(src)
+
+
+def test_verify_detects_corrupt_objects(store: ObjectStore, src: Path, tmp_path: Path) -> None:
+    tree = add_path(store, src).tree_id
+    oid = hash_bytes(b"alpha")
+    p = store.object_path(oid)
+    os.chmod(p, 0o644)
+    p.write_bytes(b"omega")
+    with pytest.raises(CorruptObjectError):
+        checkout(store, tree, tmp_path / "out", verify=True, patterns=["a.txt"])
+    assert not (tmp_path / "out" / "a.txt").exists()
+    p.write_bytes(b"om")  # truncated: caught even without verify
+    with pytest.raises(CorruptObjectError):
+        checkout(store, tree, tmp_path / "out2", patterns=["a.txt"])
+    assert not (tmp_path / "out2" / "a.txt").exists()
+
+
+def test_missing_objects_fail_before_writing(store: ObjectStore, src: Path, tmp_path: Path) -> None:
+    tree = add_path(store, src).tree_id
+    store.delete(hash_bytes(b"alpha"))
+    with pytest.raises(ObjectNotFoundError):
+        checkout(store, tree, tmp_path / "out")
+    assert snapshot(tmp_path / "out") == {}
+
+
+def test_symlinked_folder_in_dest_cannot_redirect_writes(
+    store: ObjectStore, src: Path, tmp_path: Path
+) -> None:
+    tree = add_path(store, src).tree_id
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    out.mkdir()
+    outside.mkdir()
+    (out / "sub").symlink_to(outside)
+    with pytest.raises(UnsafePathError):
+        checkout(store, tree, out)
+    assert list(outside.iterdir()) == []
+
+
+def test_folder_in_the_way(store: ObjectStore, src: Path, tmp_path: Path) -> None:
+    tree = add_path(store, src).tree_id
+    (tmp_path / "out" / "a.txt").mkdir(parents=True)
+    with pytest.raises(InvalidInputError):
+        checkout(store, tree, tmp_path / "out", patterns=["a.txt"])
+
+
+def test_bad_link_mode_and_unknown_tree(store: ObjectStore, tmp_path: Path) -> None:
+    tree = write_tree(store, [])
+    with pytest.raises(InvalidInputError):
+        checkout(store, tree, tmp_path / "o", link="symlink")  # type: ignore[arg-type]
+    with pytest.raises(ObjectNotFoundError):
+        checkout(store, hash_bytes(b"?"), tmp_path / "o")
+
+
+def test_symlink_at_target_is_replaced_not_followed(store: ObjectStore, src: Path, tmp_path: Path) -> None:
+    tree = add_path(store, src).tree_id
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").symlink_to(victim)
+    checkout(store, tree, out)
+    assert victim.read_text() == "keep me" and (out / "a.txt").read_text() == "alpha"
+    assert not (out / "a.txt").is_symlink()
+
+
+def test_tree_with_chunked_entry_needs_its_manifest(store: ObjectStore, tmp_path: Path) -> None:
+    oid = hash_bytes(b"no manifest stored")
+    tree = write_tree(store, [TreeEntry("big", oid, 10, 0o644, "manifest", hash_bytes(b"f"))])
+    with pytest.raises(ObjectNotFoundError):
+        checkout(store, tree, tmp_path / "o")

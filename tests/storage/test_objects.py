@@ -1,0 +1,138 @@
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from blake3 import blake3
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from modelkeep.errors import CorruptObjectError, InvalidInputError, ObjectNotFoundError
+from modelkeep.storage.objects import ObjectStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ObjectStore:
+    return ObjectStore(tmp_path / "objects", tmp_path / "tmp")
+
+
+def corrupt(store: ObjectStore, oid: str, data: bytes) -> None:
+    p = store.object_path(oid)
+    os.chmod(p, 0o644)
+    p.write_bytes(data)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=30)
+@given(data=st.binary(max_size=4096))
+def test_put_get_roundtrip(store: ObjectStore, data: bytes) -> None:
+    oid = store.put_bytes(data)
+    assert oid == blake3(data).hexdigest()
+    assert store.has(oid) and store.get_bytes(oid) == data and store.verify(oid)
+
+
+def test_layout_is_fanout_and_read_only(store: ObjectStore) -> None:
+    oid = store.put_bytes(b"model weights")
+    path = store.object_path(oid)
+    assert path == store.root / oid[:2] / oid[2:]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert list(store.tmp_dir.iterdir()) == []
+
+
+def test_put_is_idempotent_and_does_not_rewrite(store: ObjectStore) -> None:
+    oid = store.put_bytes(b"same")
+    ino = store.object_path(oid).stat().st_ino
+    assert store.put_bytes(b"same") == oid
+    assert store.object_path(oid).stat().st_ino == ino
+    assert sorted(store.iter_ids()) == [oid]
+
+
+def test_put_file_streams_and_matches_put_bytes(store: ObjectStore, tmp_path: Path) -> None:
+    data = os.urandom((8 << 20) + 17)
+    f = tmp_path / "w.bin"
+    f.write_bytes(data)
+    seen: list[int] = []
+    oid = store.put_file(f, progress=lambda d, t: seen.append(d))
+    assert oid == blake3(data).hexdigest() and seen[-1] == len(data)
+    assert store.get_bytes(oid) == data and store.size(oid) == len(data)
+    assert list(store.tmp_dir.iterdir()) == []
+
+
+def test_expected_id_is_checked_not_trusted(store: ObjectStore, tmp_path: Path) -> None:
+    wrong = blake3(b"other").hexdigest()
+    with pytest.raises(CorruptObjectError):
+        store.put_bytes(b"data", expected=wrong)
+    f = tmp_path / "f"
+    f.write_bytes(b"data")
+    with pytest.raises(CorruptObjectError):
+        store.put_file(f, expected=wrong)
+    assert not store.has(wrong) and list(store.iter_ids()) == []
+    assert list(store.tmp_dir.iterdir()) == []
+
+
+def test_corruption_is_detected_on_read(store: ObjectStore) -> None:
+    oid = store.put_bytes(b"original")
+    corrupt(store, oid, b"tampered")
+    assert not store.verify(oid)
+    with pytest.raises(CorruptObjectError) as err:
+        store.get_bytes(oid)
+    assert err.value.fields["oid"] == oid
+    with pytest.raises(CorruptObjectError):
+        list(store.iter_blocks(oid))
+
+
+def test_missing_object(store: ObjectStore) -> None:
+    oid = blake3(b"never stored").hexdigest()
+    assert not store.has(oid)
+    for call in (store.get_bytes, store.verify, store.size):
+        with pytest.raises(ObjectNotFoundError):
+            call(oid)
+    assert store.delete(oid) == 0
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "ab", "Z" * 64, ""])
+def test_malformed_ids_never_touch_the_filesystem(store: ObjectStore, bad: str) -> None:
+    with pytest.raises(InvalidInputError):
+        store.object_path(bad)
+    with pytest.raises(InvalidInputError):
+        store.get_bytes(bad)
+
+
+def test_delete_returns_bytes_freed(store: ObjectStore, tmp_path: Path) -> None:
+    oid = store.put_bytes(b"x" * 1000)
+    other = store.put_bytes(b"y" * 10)
+    os.link(store.object_path(other), tmp_path / "linked")
+    assert store.delete(oid) == 1000 and not store.has(oid)
+    assert store.delete(other) == 0  # still hard-linked into a workspace: nothing freed
+
+
+def test_iter_ids_ignores_foreign_files(store: ObjectStore) -> None:
+    oid = store.put_bytes(b"a")
+    (store.root / "README").write_text("x")
+    (store.root / oid[:2] / "junk").write_text("x")
+    assert list(store.iter_ids()) == [oid]
+
+
+def test_batch_publishes_nothing_on_error(store: ObjectStore) -> None:
+    with pytest.raises(RuntimeError), store.batch() as b:
+        oid = b.put_bytes(b"staged")
+        assert b.has(oid) and not store.has(oid)
+        raise RuntimeError("boom")
+    assert not store.has(oid) and list(store.tmp_dir.iterdir()) == []
+
+
+def test_large_batch_uses_one_flush_and_publishes_all(store: ObjectStore) -> None:
+    with store.batch() as b:
+        ids = {b.put_bytes(str(i).encode()) for i in range(50)}
+        b.put_bytes(b"0")  # duplicate inside the batch
+    assert set(store.iter_ids()) == ids
+    assert list(store.tmp_dir.iterdir()) == []
+
+
+def test_clean_tmp_removes_stale_staging(store: ObjectStore) -> None:
+    stale = store.tmp_dir / "crashed.obj"
+    stale.write_bytes(b"partial")
+    os.utime(stale, (1, 1))
+    fresh = store.tmp_dir / "writing.obj"
+    fresh.write_bytes(b"in progress")
+    assert store.clean_tmp() == 1
+    assert not stale.exists() and fresh.exists()

@@ -1,0 +1,201 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from modelkeep.errors import (
+    InvalidInputError,
+    ObjectNotFoundError,
+    PathNotFoundError,
+    UnsafePathError,
+)
+from modelkeep.storage.hashing import hash_bytes
+from modelkeep.storage.objects import ObjectStore
+from modelkeep.storage.reachable import reachable_objects
+from modelkeep.storage.statcache import StatCache
+from modelkeep.storage.tree import (
+    TreeEntry,
+    add_path,
+    decode_tree,
+    diff_trees,
+    encode_tree,
+    read_tree,
+    write_tree,
+)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ObjectStore:
+    return ObjectStore(tmp_path / "k" / "objects", tmp_path / "k" / "tmp")
+
+
+def make_folder(root: Path) -> Path:
+    (root / "sub" / "deep").mkdir(parents=True)
+    (root / "config.json").write_text('{"a": 1}')
+    (root / "sub" / "weights.bin").write_bytes(os.urandom(3000))
+    (root / "sub" / "deep" / "run.sh").write_text("#!/bin/sh\n")
+    os.chmod(root / "sub" / "deep" / "run.sh", 0o700)
+    return root
+
+
+def test_add_folder_records_relative_posix_paths(store: ObjectStore, tmp_path: Path) -> None:
+    src = make_folder(tmp_path / "model")
+    info = add_path(store, src)
+    entries = read_tree(store, info.tree_id)
+    assert [e.path for e in entries] == ["config.json", "sub/deep/run.sh", "sub/weights.bin"]
+    assert info.files == 3 and info.size == sum(e.size for e in entries)
+    modes = {e.path: e.mode for e in entries}
+    assert modes == {"config.json": 0o644, "sub/deep/run.sh": 0o755, "sub/weights.bin": 0o644}
+    for e in entries:
+        assert e.kind == "blob" and e.file_id == e.oid
+        assert store.get_bytes(e.oid) == (src / e.path).read_bytes()
+
+
+def test_tree_id_is_reproducible(store: ObjectStore, tmp_path: Path) -> None:
+    a = make_folder(tmp_path / "a")
+    b = tmp_path / "b"
+    b.mkdir()
+    for f in sorted(a.rglob("*"), reverse=True):  # create in another order
+        target = b / f.relative_to(a)
+        if f.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(f.read_bytes())
+            os.chmod(target, f.stat().st_mode)
+    assert add_path(store, a).tree_id == add_path(store, b).tree_id
+
+
+def test_tree_blob_is_canonical_json(store: ObjectStore, tmp_path: Path) -> None:
+    info = add_path(store, make_folder(tmp_path / "m"))
+    raw = store.get_bytes(info.tree_id)
+    doc = json.loads(raw)
+    assert raw == json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    assert doc["format"] == "modelkeep.tree"
+
+
+def test_single_file_is_a_one_entry_tree(store: ObjectStore, tmp_path: Path) -> None:
+    f = tmp_path / "model.onnx"
+    f.write_bytes(b"onnx")
+    entries = read_tree(store, add_path(store, f).tree_id)
+    assert [(e.path, e.oid) for e in entries] == [("model.onnx", hash_bytes(b"onnx"))]
+
+
+def test_empty_folder_is_an_empty_tree(store: ObjectStore, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    info = add_path(store, tmp_path / "empty")
+    assert read_tree(store, info.tree_id) == [] and info.files == 0
+
+
+def test_missing_path(store: ObjectStore, tmp_path: Path) -> None:
+    with pytest.raises(PathNotFoundError):
+        add_path(store, tmp_path / "nope")
+
+
+def test_symlink_outside_is_refused_and_nothing_stored(store: ObjectStore, tmp_path: Path) -> None:
+    src = make_folder(tmp_path / "m")
+    (tmp_path / "secret").write_text("password")
+    (src / "leak").symlink_to(tmp_path / "secret")
+    with pytest.raises(UnsafePathError):
+        add_path(store, src)
+    assert list(store.iter_ids()) == []
+
+
+def test_symlink_inside_is_stored_as_content(store: ObjectStore, tmp_path: Path) -> None:
+    src = make_folder(tmp_path / "m")
+    (src / "alias.json").symlink_to(src / "config.json")
+    (src / "sub2").symlink_to(src / "sub" / "deep")
+    paths = {e.path: e.oid for e in read_tree(store, add_path(store, src).tree_id)}
+    assert paths["alias.json"] == paths["config.json"]
+    assert paths["sub2/run.sh"] == paths["sub/deep/run.sh"]
+
+
+def test_symlink_loop_and_dangling(store: ObjectStore, tmp_path: Path) -> None:
+    src = make_folder(tmp_path / "m")
+    (src / "sub" / "loop").symlink_to(src)
+    with pytest.raises(UnsafePathError):
+        add_path(store, src)
+    (src / "sub" / "loop").unlink()
+    (src / "dangling").symlink_to(src / "gone")
+    with pytest.raises(PathNotFoundError):
+        add_path(store, src)
+
+
+def test_special_files_are_refused(store: ObjectStore, tmp_path: Path) -> None:
+    src = make_folder(tmp_path / "m")
+    os.mkfifo(src / "pipe")
+    with pytest.raises(InvalidInputError):
+        add_path(store, src)
+
+
+def test_exclude_globs(store: ObjectStore, tmp_path: Path) -> None:
+    src = make_folder(tmp_path / "m")
+    info = add_path(store, src, exclude=["sub/deep", "*.json"])
+    assert [e.path for e in read_tree(store, info.tree_id)] == ["sub/weights.bin"]
+
+
+def test_stat_cache_skips_rehash_and_notices_changes(store: ObjectStore, tmp_path: Path) -> None:
+    src = make_folder(tmp_path / "m")
+    old = os.stat(src / "config.json").st_mtime - 10
+    for f in src.rglob("*"):
+        os.utime(f, (old, old))  # not racy: older than the hashing
+    cache = StatCache(tmp_path / "cache")
+    first = add_path(store, src, stat_cache=cache)
+    assert len(StatCache(tmp_path / "cache")) == 3
+    assert add_path(store, src, stat_cache=StatCache(tmp_path / "cache")) == first
+    (src / "config.json").write_text('{"a": 2}')
+    second = add_path(store, src, stat_cache=StatCache(tmp_path / "cache"))
+    assert diff_trees(store, first.tree_id, second.tree_id).changed == ["config.json"]
+
+
+def test_diff_trees(store: ObjectStore, tmp_path: Path) -> None:
+    src = make_folder(tmp_path / "m")
+    a = add_path(store, src).tree_id
+    (src / "config.json").unlink()
+    (src / "new.txt").write_text("n")
+    os.chmod(src / "sub" / "weights.bin", 0o755)
+    d = diff_trees(store, a, add_path(store, src).tree_id)
+    assert (d.added, d.removed, d.changed) == (["new.txt"], ["config.json"], ["sub/weights.bin"])
+    assert diff_trees(store, a, a) == type(d)([], [], [])
+
+
+def test_reachable_objects(store: ObjectStore, tmp_path: Path) -> None:
+    info = add_path(store, make_folder(tmp_path / "m"))
+    ids = reachable_objects(store, [info.tree_id])
+    assert ids == set(store.iter_ids())
+    with pytest.raises(ObjectNotFoundError):
+        reachable_objects(store, [hash_bytes(b"no such tree")])
+
+
+def test_a_blob_is_not_a_tree(store: ObjectStore) -> None:
+    for data in (b"not json", b"[]", b'{"format":"modelkeep.tree","version":2,"entries":[]}'):
+        with pytest.raises(InvalidInputError):
+            read_tree(store, store.put_bytes(data))
+
+
+@pytest.mark.parametrize("path", ["../etc/passwd", "/abs", "a//b", "a/./b", "a\\b", ""])
+def test_unsafe_paths_in_a_tree_are_refused(path: str) -> None:
+    row = {"path": path, "oid": hash_bytes(b""), "size": 0, "mode": 0o644, "kind": "blob"}
+    doc = {"format": "modelkeep.tree", "version": 1, "entries": [row]}
+    with pytest.raises(InvalidInputError):
+        decode_tree(json.dumps(doc).encode())
+
+
+def test_bad_entries_and_duplicates_are_refused(store: ObjectStore) -> None:
+    oid = hash_bytes(b"")
+    good = {"path": "a", "oid": oid, "size": 0, "mode": 0o644, "kind": "blob"}
+    for patch in ({"size": -1}, {"mode": 0o777}, {"kind": "x"}, {"oid": "zz"}, {"size": "1"}):
+        doc = {"format": "modelkeep.tree", "version": 1, "entries": [{**good, **patch}]}
+        with pytest.raises(InvalidInputError):
+            decode_tree(json.dumps(doc).encode())
+    dup = {"format": "modelkeep.tree", "version": 1, "entries": [good, good]}
+    with pytest.raises(InvalidInputError):
+        decode_tree(json.dumps(dup).encode())
+    with pytest.raises(InvalidInputError):
+        encode_tree([TreeEntry("a", oid, 0, 0o644, "blob")] * 2)
+
+
+def test_write_tree_roundtrip(store: ObjectStore) -> None:
+    entries = [TreeEntry("b/ü.txt", hash_bytes(b"x"), 1, 0o644, "blob")]
+    assert read_tree(store, write_tree(store, entries)) == entries
