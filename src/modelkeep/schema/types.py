@@ -1,0 +1,128 @@
+"""Field types shared by every metadata model: exact scalars, metrics, ids and UTC timestamps.
+
+Each type validates strictly (no silent ``"5"`` -> ``5``) so that a value survives JSON, YAML and
+protobuf unchanged:
+
+- ``Scalar`` (hyperparameters, deployment config): a JSON scalar, ``str | int | float | bool``;
+  ``int`` and ``float`` stay distinct, ints fit in int64, floats are finite (JSON has no NaN).
+- ``Metric``: a float that may be NaN or +/-infinity. JSON carries those as the strings
+  ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` (RFC 8259 has no NaN literal); YAML as ``.nan``,
+  ``.inf``, ``-.inf``; protobuf as IEEE doubles. Ints are accepted and become floats.
+- ``Timestamp``: timezone-aware ISO 8601, normalised to UTC; naive times are rejected,
+  because the zone they were written in cannot be known.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    SerializationInfo,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+    WrapSerializer,
+)
+from pydantic_core import PydanticCustomError
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+NONFINITE_STRINGS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+NATIVE_FLOATS = "native_floats"  # serialization context key: keep NaN/inf as floats (YAML)
+
+
+class MetadataModel(BaseModel):
+    """Base of every metadata model: unknown fields are errors, assignments are validated."""
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, ser_json_inf_nan="constants"
+    )
+
+
+def _check_scalar(value: Any) -> bool | int | float | str:
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
+        raise PydanticCustomError("scalar_range", "integer out of the int64 range")
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        raise PydanticCustomError("scalar_finite", "must be a finite number (JSON has no NaN)")
+    raise PydanticCustomError("scalar_type", "must be a string, integer, float or boolean")
+
+
+def _check_metric(value: Any) -> float:
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and value in NONFINITE_STRINGS:
+        return NONFINITE_STRINGS[value]
+    raise PydanticCustomError("metric_type", "must be a number, 'NaN', 'Infinity' or '-Infinity'")
+
+
+def _serialize_metric(value: float, info: SerializationInfo) -> float | str:
+    if math.isfinite(value) or (info.context or {}).get(NATIVE_FLOATS):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _require_text_or_datetime(value: Any) -> Any:
+    if isinstance(value, str | datetime):
+        return value
+    raise PydanticCustomError("timestamp_type", "must be an ISO 8601 timestamp with a timezone")
+
+
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError("timestamp_range", "is outside the years 1 to 9999 in UTC") from None
+
+
+def _sorted_mapping(value: dict[str, Any], handler: Any) -> dict[str, Any]:
+    return dict(sorted(handler(value).items()))
+
+
+Scalar = Annotated[
+    bool | int | float | str,
+    PlainValidator(_check_scalar),
+    WithJsonSchema({"type": ["string", "integer", "number", "boolean"]}),
+]
+Metric = Annotated[
+    float,
+    PlainValidator(_check_metric),
+    PlainSerializer(_serialize_metric, when_used="json"),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"enum": list(NONFINITE_STRINGS)}]}),
+]
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_require_text_or_datetime),
+    AfterValidator(_to_utc),
+]
+Text = StrictStr
+Name = Annotated[StrictStr, Field(min_length=1)]
+Flag = StrictBool
+Count = Annotated[StrictInt, Field(ge=0, le=INT64_MAX)]
+Dimension = Annotated[StrictInt, Field(ge=-1, le=INT64_MAX)]
+ObjectId = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
+GitCommit = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{40}([0-9a-f]{24})?$")]
+ScalarMap = Annotated[dict[Name, Scalar], WrapSerializer(_sorted_mapping)]
+MetricMap = Annotated[dict[Name, Metric], WrapSerializer(_sorted_mapping)]
+TextMap = Annotated[dict[Name, Text], WrapSerializer(_sorted_mapping)]
+MetricTable = Annotated[dict[Name, MetricMap], WrapSerializer(_sorted_mapping)]

@@ -1,0 +1,168 @@
+"""YAML encoding of ``ModelMetadata`` (YAML 1.2, ruamel.yaml), including comment-keeping edits.
+
+YAML is the format people read and edit, so output is compact: fields at their default value
+are left out (``schema_version`` is always written). Fields come in schema order (identity
+first), user-keyed maps (hyperparameters, metrics, ...) sorted, timestamps as quoted ISO 8601
+strings, NaN and infinities as ``.nan``, ``.inf``, ``-.inf``. Input is read with the safe
+loader: no Python tags, one document, no duplicate keys. ``update_yaml`` rewrites an existing
+document in ruamel's round-trip mode: only values that changed are touched, so comments, key
+order and number formatting survive.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.representer import RoundTripRepresenter
+
+from modelkeep.errors import InvalidMetadataError
+from modelkeep.schema.metadata import IDENTITY_FIELDS, ModelMetadata
+from modelkeep.schema.types import NATIVE_FLOATS
+from modelkeep.schema.validation import metadata_from_data
+
+_UNICODE_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+class _Representer(RoundTripRepresenter):
+    """Double-quotes strings holding NEL/LS/PS, which ruamel would write raw and read back as
+    spaces (a subclass, so ruamel's own representer is left as it is for everyone else)."""
+
+    def represent_str(self, data: str) -> ScalarNode:
+        """A str node; escaped in double quotes when it holds a Unicode line break."""
+        if any(char in data for char in _UNICODE_LINE_BREAKS):
+            return self.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+        return super().represent_str(data)
+
+
+_Representer.add_representer(str, _Representer.represent_str)
+
+
+def _round_trip_yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Representer = _Representer
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 100
+    return yaml
+
+
+def _to_bytes(yaml: YAML, document: Any) -> bytes:
+    stream = io.StringIO()
+    yaml.dump(document, stream)
+    return stream.getvalue().encode("utf-8")
+
+
+def _yaml_data(meta: ModelMetadata, *, exclude_defaults: bool = False) -> dict[str, Any]:
+    return meta.model_dump(
+        mode="json", context={NATIVE_FLOATS: True}, exclude_defaults=exclude_defaults
+    )
+
+
+def dump_yaml(meta: ModelMetadata) -> bytes:
+    """YAML bytes of the model, deterministic; fields at their default are left out."""
+    data = {"schema_version": meta.schema_version, **_yaml_data(meta, exclude_defaults=True)}
+    return _to_bytes(_round_trip_yaml(), data)
+
+
+def _load(data: bytes, yaml: YAML) -> Any:
+    try:
+        return yaml.load(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise InvalidMetadataError(f"metadata YAML is not UTF-8: {exc.reason}") from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = " ".join(str(exc.problem or exc.context).split())
+        raise InvalidMetadataError(f"metadata is not valid YAML: {problem}{where}") from None
+    except (YAMLError, RecursionError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        raise InvalidMetadataError(f"metadata is not valid YAML: {message}") from None
+
+
+def parse_yaml(data: bytes) -> ModelMetadata:
+    """Decode YAML bytes; malformed YAML or invalid fields raise InvalidMetadataError."""
+    decoded = _load(data, YAML(typ="safe", pure=True))
+    if decoded is None:
+        raise InvalidMetadataError("metadata YAML is empty", hint="write at least name: and version:")
+    return metadata_from_data(decoded, source="YAML metadata")
+
+
+# ---- comment-keeping update -----------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A ruamel round-trip scalar as the plain Python value it stands for."""
+    for kind in (bool, str, int, float):
+        if isinstance(value, kind):
+            return kind(value)
+    return value
+
+
+def _same(old: Any, new: Any) -> bool:
+    old = _plain(old)
+    if isinstance(old, datetime) and isinstance(new, str):
+        try:
+            return old.tzinfo is not None and old == datetime.fromisoformat(new)
+        except ValueError:
+            return False
+    if type(old) is not type(new):
+        return False
+    return old == new or (old != old and new != new)  # NaN is unchanged NaN
+
+
+def _merge(old: Any, full: Any, needed: Any) -> Any:
+    """``full`` written over ``old`` in place where possible, keeping what did not change."""
+    if isinstance(old, dict) and isinstance(full, dict):
+        needed = needed if isinstance(needed, dict) else {}
+        for key in [key for key in old if key not in full]:
+            del old[key]
+        for key, value in full.items():
+            if key in old:
+                old[key] = _merge(old[key], value, needed.get(key))
+            elif key in needed:
+                old[key] = needed[key]
+        return old
+    if isinstance(old, list) and isinstance(full, list) and len(old) == len(full):
+        needed = needed if isinstance(needed, list) and len(needed) == len(full) else full
+        for index, value in enumerate(full):
+            old[index] = _merge(old[index], value, needed[index])
+        return old
+    return old if _same(old, full) else full
+
+
+def _match_identity_layout(document: CommentedMap, data: dict[str, Any]) -> dict[str, Any]:
+    """Write identity fields where the document keeps them: nested, or in the flat shorthand."""
+    if not any(name in document for name in IDENTITY_FIELDS):
+        return data
+    data = dict(data)
+    identity = data.pop("identity", {})
+    nested_in_file = document.get("identity")
+    nested_keys = set(nested_in_file) if isinstance(nested_in_file, dict) else set()
+    nested = {key: value for key, value in identity.items() if key in nested_keys}
+    flat = {key: value for key, value in identity.items() if key not in nested_keys}
+    return {**flat, **data, **({"identity": nested} if nested else {})}
+
+
+def update_yaml(data: bytes, meta: ModelMetadata) -> bytes:
+    """The YAML document ``data`` rewritten to hold ``meta``, keeping its comments and layout.
+
+    Fields the document has are updated in place (unchanged values keep their formatting),
+    fields it lacks are added only when they differ from the default, and fields ``meta`` no
+    longer has are removed. Identity fields stay in the flat shorthand if the document uses it.
+    """
+    yaml = _round_trip_yaml()
+    document = _load(data, yaml)
+    if document is None:
+        document = CommentedMap()
+    if not isinstance(document, CommentedMap):
+        raise InvalidMetadataError(
+            f"YAML metadata must be a mapping of fields, not {type(document).__name__}"
+        )
+    full = _match_identity_layout(document, _yaml_data(meta))
+    needed = _match_identity_layout(document, _yaml_data(meta, exclude_defaults=True))
+    return _to_bytes(yaml, _merge(document, full, needed))
