@@ -1,1 +1,45 @@
-"""modelkeep: version AI models end to end."""
+"""modelkeep: version AI models end to end, from the training run to production traffic.
+
+The public Python API. Names load lazily so that ``import modelkeep`` (and the CLI) stays fast::
+
+    import modelkeep
+    keep = modelkeep.Keep.open()                 # or modelkeep.Keep.init("path")
+    keep.register("bert", "./model", bump="minor", params={"lr": 0.001})
+    with modelkeep.start_run(model="bert") as run:
+        run.log_metric("loss", 0.3, step=1)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "AliasMove": "modelkeep.registry.aliases",
+    "Keep": "modelkeep.keep",
+    "ModelMetadata": "modelkeep.schema.metadata",
+    "ModelkeepError": "modelkeep.errors",
+    "Version": "modelkeep.registry.semver",
+    "VersionDiff": "modelkeep.registry.diff",
+    "VersionInfo": "modelkeep.registry.versions",
+    "dump_metadata": "modelkeep.schema.formats",
+    "json_schema": "modelkeep.schema.formats",
+    "load_metadata": "modelkeep.schema.formats",
+    "parse_metadata": "modelkeep.schema.formats",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelkeep' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

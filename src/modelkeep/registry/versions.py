@@ -99,17 +99,40 @@ def version_exists(name: str, version: str) -> VersionExistsError:
     )
 
 
-def choose_version(existing: list[Version], version: str | None, bump: Bump | None) -> Version:
-    """The version to register: the explicit one (validated) or the bump of the highest."""
+def _predecessor(existing: dict[Version, int], chosen: Version | None) -> Version | None:
+    """The version a new one is compared with: the highest below it (or the highest of all)."""
+    below = [v for v in existing if chosen is None or v < chosen]
+    return max(below, key=Version.sort_key, default=None)
+
+
+def choose_version(db: Database, existing: dict[Version, int], draft: dict[str, Any],
+                   version: str | None, bump: Bump | None) -> Version:
+    """The number for a new version, with SemVer meaning enforced.
+
+    The changes from the predecessor (``changes.detect_changes``) decide the smallest bump
+    allowed; an explicit ``version`` or ``bump`` below it is refused, and with neither the
+    required bump is used. A model's first version is 1.0.0 unless a bump or number is given.
+    """
+    from modelkeep.registry.changes import detect_changes
+    from modelkeep.registry.semver import check_bump, required_bump
+
     if version is not None and bump is not None:
-        raise InvalidInputError(
-            "give either --version or --bump, not both", hint="e.g. --bump minor"
-        )
-    if version is not None:
-        return Version.parse(version)
-    if not existing and bump is None:
-        return Version(1, 0, 0)  # a first version with no stated bump is a release
-    return next_version(existing, bump or "patch")
+        raise InvalidInputError("give either --version or --bump, not both", hint="e.g. --bump minor")
+    explicit = Version.parse(version) if version is not None else None
+    previous = _predecessor(existing, explicit)
+    required = None
+    if previous is not None:
+        changes = detect_changes(version_metadata(db, existing[previous]), draft)
+        required = required_bump(changes)
+    if explicit is not None:
+        chosen = explicit
+    elif not existing and bump is None:
+        chosen = Version(1, 0, 0)  # a first version with no stated bump is a release
+    else:
+        chosen = next_version(existing, bump or required or "patch")
+    if previous is not None and required is not None:
+        check_bump(previous, chosen, required)
+    return chosen
 
 
 def register_version(
@@ -127,19 +150,20 @@ def register_version(
 ) -> VersionInfo:
     """Insert a new immutable version of ``name`` (creating the model on first use).
 
-    ``snapshot(chosen_version, created_at) -> dict`` builds the metadata snapshot once the number
-    is known. The whole read-choose-insert sequence holds the database write lock, so concurrent
+    ``snapshot(version, created_at) -> dict`` builds the metadata snapshot; it is called once
+    with a placeholder number to see what changed, then with the chosen number.
+    The whole read-choose-insert sequence holds the database write lock, so concurrent
     registrations never share a number and never lose a version.
     """
     check_model_name(name)
     with db.write():
         model_id = _ensure_model(db, name, author)
-        rows = db.query("SELECT version FROM versions WHERE model_id = :m", {"m": model_id})
-        existing = [Version.parse(r["version"]) for r in rows]
-        chosen = choose_version(existing, version, bump)
+        rows = db.query("SELECT id, version FROM versions WHERE model_id = :m", {"m": model_id})
+        existing = {Version.parse(r["version"]): r["id"] for r in rows}
+        created = now_iso()
+        chosen = choose_version(db, existing, snapshot("0.0.0", created), version, bump)
         if any(str(v) == str(chosen) for v in existing):
             raise version_exists(name, str(chosen))
-        created = now_iso()
         metadata = snapshot(str(chosen), created)
         new_id = db.scalar(
             "INSERT INTO versions (model_id, version, major, minor, patch, prerelease, "

@@ -1,0 +1,5 @@
+"""``python -m modelkeep`` runs the CLI."""
+
+from modelkeep.cli.main import main
+
+main()

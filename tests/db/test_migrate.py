@@ -1,0 +1,57 @@
+"""Alembic owns the schema: new keeps are made by it, older keeps are migrated, not broken."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from alembic.script import ScriptDirectory
+
+from modelkeep.db.database import Database
+from modelkeep.db.migrate import MIGRATIONS_DIR, current_revision, ensure_schema, head_revision, upgrade
+
+
+def test_head_revision_matches_alembic():
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == head_revision()
+
+
+def test_new_database_is_brought_to_head(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    assert current_revision(db) is None
+    assert ensure_schema(db) is True
+    assert current_revision(db) == head_revision()
+    assert ensure_schema(db) is False
+    assert db.scalar("PRAGMA journal_mode") == "wal"
+
+
+def test_keep_from_first_schema_is_migrated_with_data_kept(tmp_path, make_model):
+    """A keep written at revision 0001 opens with a newer modelkeep and keeps its versions."""
+    from alembic import command
+    from alembic.config import Config
+
+    from modelkeep.keep import Keep
+
+    keep = Keep.init(tmp_path / "k")
+    keep.register("m", make_model(tmp_path / "m"))
+    keep.close()
+    db_path = tmp_path / "k" / ".modelkeep" / "modelkeep.db"
+    if head_revision() != "0001":
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.set_main_option("sqlalchemy.url", f"sqlite:///{db_path}")
+        command.downgrade(cfg, "0001")
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+    reopened = Keep.open(tmp_path / "k")
+    assert current_revision(reopened.db) == head_revision()
+    assert [v.version for v in reopened.versions("m")] == ["1.0.0"]
+
+
+def test_upgrade_on_postgresql(pg_url):
+    db = Database(pg_url)
+    upgrade(pg_url)
+    assert current_revision(db) == head_revision()
+    assert db.scalar("SELECT COUNT(*) FROM models") == 0
