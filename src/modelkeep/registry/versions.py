@@ -193,19 +193,27 @@ def _row_to_info(row: dict[str, Any]) -> VersionInfo:
 
 
 def list_models(db: Database) -> list[ModelSummary]:
-    """Every model with its version count and highest release, by name."""
+    """Every model with its version count and highest release, by name.
+
+    The database narrows each model to the versions sharing its highest MAJOR.MINOR.PATCH
+    (releases first); only those few are compared in Python, so this stays fast at any size.
+    """
     rows = db.query(
         "SELECT m.id, m.name, m.created_at, COUNT(v.id) AS n FROM models m "
         "LEFT JOIN versions v ON v.model_id = m.id GROUP BY m.id, m.name, m.created_at "
         "ORDER BY m.name"
     )
-    versions: dict[int, list[Version]] = {}
-    for r in db.query("SELECT model_id, version FROM versions"):
-        versions.setdefault(r["model_id"], []).append(Version.parse(r["version"]))
+    top: dict[int, list[Version]] = {}
+    for r in db.query(
+        "SELECT model_id, version FROM (SELECT model_id, version, RANK() OVER (PARTITION BY "
+        "model_id ORDER BY CASE WHEN prerelease = '' THEN 1 ELSE 0 END DESC, major DESC, "
+        "minor DESC, patch DESC) AS r FROM versions) ranked WHERE r = 1"
+    ):
+        top.setdefault(r["model_id"], []).append(Version.parse(r["version"]))
     summaries = []
     for r in rows:
-        top = latest(versions.get(r["id"], []), include_prerelease=True)
-        summaries.append(ModelSummary(r["name"], r["created_at"], r["n"], str(top) if top else None))
+        best = latest(top.get(r["id"], []), include_prerelease=True)
+        summaries.append(ModelSummary(r["name"], r["created_at"], r["n"], str(best) if best else None))
     return summaries
 
 
