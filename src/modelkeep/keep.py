@@ -14,6 +14,7 @@ from modelkeep.errors import KeepExistsError
 from modelkeep.registry import aliases, records, versions
 from modelkeep.registry.refs import parse_ref
 from modelkeep.storage.objects import ObjectStore
+from modelkeep.tracking.runs import mark_killed_runs
 
 Progress = Callable[[int, int], None]
 
@@ -26,6 +27,7 @@ class Keep:
         self.db = Database(settings.database_url)
         self.store = ObjectStore(settings.store_path, settings.tmp_dir, settings.workers)
         ensure_schema(self.db, settings.keep_dir / "migrate.lock")
+        self.killed_runs = mark_killed_runs(self.db)  # runs whose owner process died
 
     # -- opening --------------------------------------------------------------------------
 
@@ -170,3 +172,64 @@ class Keep:
         from modelkeep.registry.integrity import check_keep
 
         return check_keep(self.db, self.store, progress=progress)
+
+    # -- tracking -------------------------------------------------------------------------
+
+    def start_run(self, model: str | None = None, name: str | None = None, **options: Any) -> Any:
+        """Start a run logged to this keep, or attach to one (see ``tracking.api.start_run``)."""
+        from modelkeep.tracking.api import start_run
+
+        return start_run(model, name, keep=self, **options)
+
+    def run(self, ref: str) -> Any:
+        """A run's row by UUID or unique prefix."""
+        from modelkeep.tracking.runs import get_run
+
+        return get_run(self.db, ref)
+
+    def run_view(self, ref: str) -> dict[str, Any]:
+        """Everything known about a run (params, metrics, datasets, code, environment, ...)."""
+        from modelkeep.tracking.query import run_view
+
+        return run_view(self.db, self.store, self.run(ref))
+
+    def runs(self, *, model: str | None = None, status: str | None = None,
+             params: list[str] | tuple[str, ...] = (), metrics: list[str] | tuple[str, ...] = (),
+             limit: int | None = None) -> list[dict[str, Any]]:
+        """Runs newest first, filtered by model, status, params and final-metric ranges."""
+        from modelkeep.tracking.query import list_runs
+
+        return list_runs(self.db, model=model, status=status, params=params, metrics=metrics,
+                         limit=limit)
+
+    def compare_runs(self, refs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+        """Params and final metrics of several runs side by side, with what changed."""
+        from modelkeep.tracking.query import compare_runs
+
+        return compare_runs(self.db, [self.run(r) for r in refs])
+
+    def metric_history(self, ref: str, name: str) -> Any:
+        """Every point of one metric of a run, by step."""
+        from modelkeep.tracking.history import read_history
+
+        info = self.run(ref)
+        return read_history(self.db, info.pk, info.id, name)
+
+    def end_run(self, ref: str, status: str = "finished") -> bool:
+        """End a running run; False when it had already ended."""
+        from modelkeep.tracking.runs import end_run
+
+        return end_run(self.db, self.run(ref).pk, status)
+
+    def datasets(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Every dataset version (or those named ``name``), newest first."""
+        from modelkeep.tracking.datasets import list_datasets
+
+        return list_datasets(self.db, name)
+
+    def dataset(self, ref: str) -> dict[str, Any]:
+        """A dataset version (tree id, prefix or name) with the runs and versions that used it."""
+        from modelkeep.tracking.datasets import dataset_usage, get_dataset
+
+        found = get_dataset(self.db, ref)
+        return {**found, **dataset_usage(self.db, found)}

@@ -1,0 +1,109 @@
+"""Git state of the code a run used: commit, branch, remote, and the uncommitted diff.
+
+Read with the ``git`` command (no library): it is on every machine that has a repository, and
+it answers exactly as the user's own ``git`` would. The diff against HEAD (staged and unstaged
+changes, plus untracked files that are not ignored, as new-file patches) is stored as a blob
+in the object store, so ``git apply`` on a checkout of the commit restores the exact tree.
+Untracked files over 1 MiB (data, weights) and beyond the first 200 are left out of the diff:
+``log_code`` and ``log_dataset`` are the way to keep those.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelkeep.storage.objects import ObjectStore
+
+_TIMEOUT = 30
+MAX_UNTRACKED_FILE = 1 << 20  # untracked files larger than this (data, weights) stay out of the diff
+MAX_UNTRACKED_FILES = 200
+_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")  # https://user:token@host -> https://host
+
+
+@dataclass(frozen=True)
+class GitState:
+    """Where the code came from; ``diff`` is the blob id of the uncommitted changes (when dirty)."""
+
+    root: str
+    commit: str | None
+    branch: str | None
+    repository: str | None
+    dirty: bool
+    diff: str | None
+
+    def to_code(self) -> dict[str, Any]:
+        """The fields of schema.components.CodeComponent this state fills."""
+        return {"repository": self.repository, "commit": self.commit, "branch": self.branch,
+                "dirty": self.dirty, "diff": self.diff}
+
+
+def _git(cwd: Path, *args: str, binary: bool = False) -> Any:
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}  # never take index.lock
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=_TIMEOUT, env=env,
+                          check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout if binary else proc.stdout.decode("utf-8", "replace").strip()
+
+
+def repository_root(path: Path | None = None) -> Path | None:
+    """The top folder of the Git work tree holding ``path`` (default cwd), or None."""
+    if shutil.which("git") is None:
+        return None
+    top = _git(Path(path or Path.cwd()), "rev-parse", "--show-toplevel")
+    return Path(top) if top else None
+
+
+def capture_git(store: ObjectStore, path: Path | None = None) -> GitState | None:
+    """The Git state of the repository holding ``path`` (default cwd); None outside Git."""
+    root = repository_root(path)
+    if root is None:
+        return None
+    commit = _git(root, "rev-parse", "--verify", "-q", "HEAD") or None
+    branch = _git(root, "symbolic-ref", "--short", "-q", "HEAD") or None
+    remote = _git(root, "config", "--get", f"branch.{branch}.remote") if branch else None
+    url = _git(root, "remote", "get-url", remote or "origin") or None
+    diff = uncommitted_diff(root, has_head=commit is not None)
+    diff_id = store.put_bytes(diff) if diff else None
+    return GitState(
+        root=str(root),
+        commit=commit,
+        branch=branch,
+        repository=_CREDENTIALS.sub("", url) if url else None,
+        dirty=bool(diff),
+        diff=diff_id,
+    )
+
+
+def uncommitted_diff(root: Path, *, has_head: bool = True) -> bytes:
+    """A binary patch of every change against HEAD, untracked (not ignored) files included."""
+    parts = []
+    if has_head:
+        parts.append(_git(root, "diff", "--binary", "HEAD", binary=True) or b"")
+    else:  # no commit yet: everything staged is new
+        parts.append(_git(root, "diff", "--binary", "--cached", binary=True) or b"")
+    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z", binary=True) or b""
+    for name in list(filter(None, untracked.split(b"\0")))[:MAX_UNTRACKED_FILES]:
+        rel = name.decode("utf-8", "surrogateescape")
+        if not (root / rel).is_file() or (root / rel).stat().st_size > MAX_UNTRACKED_FILE:
+            continue
+        # `git diff --no-index` exits 1 when files differ, so read stdout whatever the status
+        proc = subprocess.run(
+            ["git", "diff", "--binary", "--no-index", "--", os.devnull, rel], cwd=root,
+            capture_output=True, timeout=_TIMEOUT, check=False,
+        )
+        parts.append(proc.stdout)
+    return b"".join(parts)
+
+
+def tracked_files(root: Path) -> list[Path]:
+    """Files Git tracks plus untracked files that are not ignored, as paths under ``root``."""
+    out = _git(root, "ls-files", "--cached", "--others", "--exclude-standard", "-z", binary=True)
+    names = sorted({n.decode("utf-8", "surrogateescape") for n in (out or b"").split(b"\0") if n})
+    return [root / n for n in names if (root / n).is_file()]
