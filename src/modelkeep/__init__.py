@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "json_schema": "modelkeep.schema.formats",
     "load_metadata": "modelkeep.schema.formats",
     "parse_metadata": "modelkeep.schema.formats",
+    "start_run": "modelkeep.tracking.api",
 }
 
 __all__ = sorted(_EXPORTS)

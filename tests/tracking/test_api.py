@@ -18,13 +18,6 @@ from modelkeep.keep import Keep
 from modelkeep.tracking.api import start_run
 
 
-@pytest.fixture()
-def keep(tmp_path: Path) -> Keep:
-    k = Keep.init(tmp_path / "keep")
-    yield k
-    k.close()
-
-
 def test_with_block_logs_and_finishes(keep: Keep) -> None:
     with keep.start_run("bert", "first", capture=False) as run:
         run.log_params({"lr": 0.001, "optimizer": "adam"}, epochs=3)
