@@ -121,9 +121,12 @@ class MetricWriter:
                 updates)
             db.execute("UPDATE runs SET heartbeat_at = :now WHERE id = :pk",
                        {"now": now_iso(), "pk": self.run_pk})
+        self._key_ids = ids  # a rolled-back transaction must not leave ids of series it undid
 
     def _ids(self, names: Iterable[str]) -> dict[str, int]:
-        missing = [n for n in names if n not in self._key_ids]
+        """Series ids for ``names``, creating missing series (cached only once committed)."""
+        known = dict(self._key_ids)
+        missing = [n for n in names if n not in known]
         if missing:
             self.db.executemany(
                 "INSERT INTO metric_keys (run_id, name) VALUES (:pk, :name) "
@@ -131,8 +134,8 @@ class MetricWriter:
                 [{"pk": self.run_pk, "name": n} for n in missing])
             for r in self.db.query("SELECT id, name FROM metric_keys WHERE run_id = :pk",
                                    {"pk": self.run_pk}):
-                self._key_ids[r["name"]] = r["id"]
-        return self._key_ids
+                known[r["name"]] = r["id"]
+        return known
 
 
 def _insert_points(db: Database, rows: list[tuple[int, int, float | None, int]]) -> None:

@@ -123,7 +123,7 @@ def require_running(info: RunInfo) -> None:
     """Raise RunNotActiveError unless ``info`` is running."""
     if info.status != "running":
         raise RunNotActiveError(
-            f"run {info.id} has ended ({info.status} at {info.ended_at}); nothing was logged",
+            f"run {info.id} has already ended ({info.status} at {info.ended_at})",
             hint="start a new run: modelkeep.start_run(...) or modelkeep run start",
             run=info.id, status=info.status,
         )
