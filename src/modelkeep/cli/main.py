@@ -24,6 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fsck": ("modelkeep.cli.store:fsck", "Verify every stored object; name damaged versions."),
     "schema": ("modelkeep.cli.schema:schema", "Print the metadata JSON Schema."),
     "demo": ("modelkeep.cli.demo:demo", "Walk through modelkeep on a generated project."),
+    "run": ("modelkeep.cli.runs:run", "Start, log to, end, or wrap (exec) a training run."),
+    "runs": ("modelkeep.cli.runs:runs", "List, show and compare runs; export metric history."),
+    "datasets": ("modelkeep.cli.datasets:datasets", "Dataset versions and the models that used them."),
 }
 
 
