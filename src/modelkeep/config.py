@@ -8,7 +8,9 @@ project config (``.modelkeep/config.toml``) > user config (``~/.config/modelkeep
 from __future__ import annotations
 
 import getpass
+import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,8 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "MODELKEEP_WORKERS": "threads used for hashing, checkout and transfers (default: CPU count)",
     "MODELKEEP_RUN_ID": "run that `modelkeep run log` and child processes log to",
     "MODELKEEP_FLUSH_INTERVAL": "seconds between background flushes of buffered metrics (default 1)",
+    "MODELKEEP_REMOTE": "remote that push and pull use when none is named (default: the only one, or origin)",
+    "MODELKEEP_GC_GRACE": "seconds an object must have existed before gc may delete it (default 3600)",
 }
 
 
@@ -90,6 +94,8 @@ class Settings:
     retention_stable: int = 3
     remotes: dict[str, dict[str, Any]] = field(default_factory=dict)
     flush_interval: float = 1.0
+    gc_grace: float = 3600.0
+    default_remote: str | None = None
 
     @property
     def keep_dir(self) -> Path:
@@ -133,6 +139,7 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
     workers = int(pick("workers", "MODELKEEP_WORKERS", os.cpu_count() or 2))
     flush = float(pick("flush_interval", "MODELKEEP_FLUSH_INTERVAL", 1.0))
     retention = project.get("gc", {}).get("keep_stable", user.get("gc", {}).get("keep_stable", 3))
+    grace = env("MODELKEEP_GC_GRACE") or project.get("gc", {}).get("grace", 3600)
     return Settings(
         root=root,
         database_url=str(db_url),
@@ -143,7 +150,69 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
         retention_stable=int(retention),
         remotes=dict(project.get("remotes", {})),
         flush_interval=flush,
+        gc_grace=float(grace),
+        default_remote=env("MODELKEEP_REMOTE") or project.get("core", {}).get("remote"),
     )
+
+
+_REMOTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+
+
+def remote_section(settings: Settings, name: str | None) -> tuple[str, dict[str, Any]]:
+    """``(name, [remotes.NAME] table)`` of a remote; with no name, MODELKEEP_REMOTE, ``[core]
+    remote``, the only remote configured, or ``origin``. Unknown: RemoteNotFoundError."""
+    from modelkeep.errors import RemoteNotFoundError, did_you_mean
+
+    known = settings.remotes
+    chosen = name or settings.default_remote or (next(iter(known)) if len(known) == 1 else "origin")
+    section = known.get(chosen)
+    if not isinstance(section, dict) or not isinstance(section.get("url"), str):
+        near = did_you_mean(chosen, known)
+        raise RemoteNotFoundError(
+            f"no remote named '{chosen}'" + (f"; {near}" if near else ""),
+            hint="add one: modelkeep remote add NAME URL (see 'modelkeep remote list')",
+            remote=chosen,
+        )
+    return chosen, section
+
+
+def add_remote_section(root: Path, name: str, url: str, options: dict[str, Any]) -> None:
+    """Append ``[remotes.NAME]`` with ``url`` and string/number/bool ``options`` to config.toml."""
+    if not _REMOTE_NAME.match(name):
+        raise InvalidInputError(f"invalid remote name '{name}'", hint="e.g. origin, s3-backup",
+                                remote=name)
+    path = root / KEEP_DIRNAME / CONFIG_FILENAME
+    if name in read_toml(path).get("remotes", {}):
+        raise InvalidInputError(f"remote '{name}' already exists",
+                                hint=f"remove it first: modelkeep remote remove {name}", remote=name)
+    lines = [f"\n[remotes.{name}]", f"url = {json.dumps(url)}"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in options.items() if v is not None]
+    _rewrite_config(path, path.read_text(encoding="utf-8").rstrip("\n") + "\n" + "\n".join(lines) + "\n")
+
+
+def remove_remote_section(root: Path, name: str) -> None:
+    """Delete ``[remotes.NAME]`` (and its sub-tables) from config.toml."""
+    path = root / KEEP_DIRNAME / CONFIG_FILENAME
+    kept, skipping, found = [], False, False
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        header = line.strip()
+        if header.startswith("["):
+            table = header.strip("[]").replace('"', "").strip()
+            skipping = table == f"remotes.{name}" or table.startswith(f"remotes.{name}.")
+            found = found or skipping
+        if not skipping:
+            kept.append(line)
+    if not found:
+        raise InvalidInputError(f"no remote named '{name}' in {path}",
+                                hint="see 'modelkeep remote list'", remote=name)
+    _rewrite_config(path, "".join(kept))
+
+
+def _rewrite_config(path: Path, text: str) -> None:
+    tomllib.loads(text)  # never write a config that would not load
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def default_config_text() -> str:

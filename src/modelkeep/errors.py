@@ -19,6 +19,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── AliasNotFoundError          code=alias_not_found
     │   ├── ObjectNotFoundError         code=object_not_found
     │   ├── RunNotFoundError            code=run_not_found
+    │   ├── RemoteNotFoundError         code=remote_not_found
     │   └── DatasetNotFoundError        code=dataset_not_found
     ├── ConflictError                   code=conflict              exit 4   http 409
     │   ├── KeepExistsError             code=keep_exists
@@ -139,6 +140,10 @@ class ObjectNotFoundError(NotFoundError):
 
 class RunNotFoundError(NotFoundError):
     code = "run_not_found"
+
+
+class RemoteNotFoundError(NotFoundError):
+    code = "remote_not_found"
 
 
 class DatasetNotFoundError(NotFoundError):

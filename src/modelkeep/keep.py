@@ -173,6 +173,109 @@ class Keep:
 
         return check_keep(self.db, self.store, progress=progress)
 
+    # -- remotes and gc -------------------------------------------------------------------
+
+    def remote(self, name: str | None = None) -> Any:
+        """Open remote ``name`` (default: MODELKEEP_REMOTE, [core] remote, the only one, origin)."""
+        from modelkeep.storage.remotes import Remote
+
+        chosen, section = config.remote_section(self.settings, name)
+        return Remote(chosen, section["url"], section, base=self.settings.root)
+
+    def remotes(self) -> dict[str, dict[str, Any]]:
+        """name -> settings of every configured remote."""
+        return dict(self.settings.remotes)
+
+    def add_remote(self, name: str, url: str, **options: Any) -> None:
+        """Add ``[remotes.NAME]`` to the keep's config.toml (a local path is stored absolute)."""
+        if "://" not in url:
+            url = str(Path(url).expanduser().resolve())
+        config.add_remote_section(self.settings.root, name, url, options)
+        self.settings = config.load_settings(self.settings.root, database_url=self.settings.database_url,
+                                             author=self.settings.author)
+
+    def remove_remote(self, name: str) -> None:
+        """Remove ``[remotes.NAME]`` from the keep's config.toml (the remote's data is untouched)."""
+        config.remove_remote_section(self.settings.root, name)
+        self.settings = config.load_settings(self.settings.root, database_url=self.settings.database_url,
+                                             author=self.settings.author)
+
+    def push(self, refs: list[str] | None = None, *, remote: str | None = None,
+             progress: Progress | None = None) -> Any:
+        """Send versions (default: all, plus the trees of live ``add`` pointers) to a remote."""
+        from modelkeep.registry.publish import push_versions
+        from modelkeep.storage.pins import list_pins
+
+        trees = [] if refs else [p.tree_id for p in list_pins(self.pins_dir) if p.is_live()]
+        return push_versions(self.db, self.store, self.remote(remote), refs or [], trees=trees,
+                             progress=progress)
+
+    def pull(self, refs: list[str], *, remote: str | None = None, patterns: list[str] | None = None,
+             progress: Progress | None = None) -> Any:
+        """Fetch versions from a remote (registering those this keep lacks)."""
+        from modelkeep.registry.publish import pull_versions
+
+        return pull_versions(self.db, self.store, self.remote(remote), refs, author=self.author,
+                             patterns=patterns, progress=progress)
+
+    def gc(self, *, dry_run: bool = False, grace: float | None = None, keep_stable: int | None = None,
+           keep_all: bool = False, progress: Progress | None = None) -> Any:
+        """Delete objects no kept version, dataset, run or pointer needs (see docs/remotes.md)."""
+        from modelkeep.registry.retention import RetentionPolicy
+        from modelkeep.registry.roots import collect_garbage
+
+        policy = RetentionPolicy(
+            keep_stable=self.settings.retention_stable if keep_stable is None else keep_stable,
+            keep_all=keep_all, grace=self.settings.gc_grace if grace is None else grace)
+        return collect_garbage(self.db, self.store, self.pins_dir, policy, author=self.author,
+                               dry_run=dry_run, progress=progress)
+
+    @property
+    def pins_dir(self) -> Path:
+        """Where ``modelkeep add`` records the trees its pointer files name."""
+        return self.settings.keep_dir / "pins"
+
+    def add(self, path: Path | str, progress: Progress | None = None) -> Any:
+        """Store a file or folder and write its ``.mk`` pointer file and .gitignore entry."""
+        from modelkeep.storage.pointers import track
+
+        return track(self.store, Path(path), self.pins_dir, progress=progress)
+
+    def restore_pointers(self, where: Path | str = ".", *, remote: str | None = None,
+                         link: str = "auto", progress: Progress | None = None) -> Any:
+        """Turn the ``.mk`` pointers under ``where`` back into files, pulling what is missing."""
+        from modelkeep.storage.pointers import find_pointers, restore_all
+
+        return restore_all(self.store, find_pointers(Path(where)), self.pins_dir,
+                           remote=lambda: self.remote(remote), link=link,  # type: ignore[arg-type]
+                           progress=progress)
+
+    def export_lfs(self, source: str, dest: Path | str, *, objects: Path | str | None = None,
+                   progress: Progress | None = None) -> Any:
+        """Write Git LFS pointers and objects for a version (NAME@VERSION) or a ``.mk`` pointer."""
+        from modelkeep.storage.lfs import export_lfs, lfs_objects_for
+        from modelkeep.storage.pointers import tree_of_pointer
+        from modelkeep.storage.sha256index import Sha256Index
+
+        tree = tree_of_pointer(Path(source)) or self.resolve(source).tree_id
+        return export_lfs(self.store, tree, Path(dest), lfs_objects_for(Path(dest), objects),
+                          Sha256Index(self.settings.keep_dir / "sha256"), progress=progress)
+
+    def import_lfs(self, source: Path | str, *, objects: Path | str | None = None,
+                   name: str | None = None, version: str | None = None,
+                   progress: Progress | None = None) -> Any:
+        """Store a Git LFS checkout (objects checked by SHA-256); register it when ``name``."""
+        from modelkeep.registry.publish import register_tree
+        from modelkeep.storage.lfs import import_lfs, lfs_objects_for
+        from modelkeep.storage.sha256index import Sha256Index
+
+        report = import_lfs(self.store, Path(source), lfs_objects_for(Path(source), objects),
+                            Sha256Index(self.settings.keep_dir / "sha256"), progress=progress)
+        if name:
+            report.version = register_tree(self.db, name, report, author=self.author,
+                                           version=version).ref
+        return report
+
     # -- tracking -------------------------------------------------------------------------
 
     def start_run(self, model: str | None = None, name: str | None = None, **options: Any) -> Any:

@@ -39,9 +39,12 @@ def check_keep(db: Database, store: ObjectStore,
     result = KeepCheck(checked=report.checked, corrupt=sorted(report.corrupt))
     damaged = set(report.corrupt)
     missing: set[str] = set()
-    rows = db.query("SELECT m.name, v.version, v.tree_id FROM versions v "
+    rows = db.query("SELECT v.id, m.name, v.version, v.tree_id FROM versions v "
                     "JOIN models m ON m.id = v.model_id ORDER BY m.name, v.id")
-    for row in rows:
+    from modelkeep.registry.retention import pruned_version_ids
+
+    pruned = pruned_version_ids(db)  # gc removed their artifacts on purpose (retention)
+    for row in (r for r in rows if r["id"] not in pruned):
         try:
             needed = reachable_objects(store, [row["tree_id"]])
         except ModelkeepError:  # the tree or a manifest itself is unreadable

@@ -1,0 +1,136 @@
+"""Remote commands: push, pull, and ``remote add/list/remove``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from modelkeep.cli._output import emit_json, human_size, json_option, open_keep, progress_bar, table
+
+REMOTE_HELP = "Remote to use (default: MODELKEEP_REMOTE, the only one configured, or origin)."
+
+
+@click.command()
+@click.argument("refs", nargs=-1, metavar="[NAME[@VERSION]]...")
+@click.option("-r", "--remote", "remote", metavar="NAME", help=REMOTE_HELP)
+@json_option
+@click.pass_context
+def push(ctx: click.Context, refs: tuple[str, ...], remote: str | None, as_json: bool) -> None:
+    """Send versions to a remote: only the objects it lacks, then their records.
+
+    With no REFS, every version (and every tracked `modelkeep add` pointer) is pushed; a bare
+    NAME pushes all versions of that model.
+    """
+    keep = open_keep(ctx)
+    with progress_bar("push") as progress:
+        result = keep.push(list(refs), remote=remote, progress=progress)
+    if as_json:
+        emit_json(result)
+        return
+    t = result.transfer
+    click.echo(f"Pushed {len(result.versions)} version(s): sent {t.objects} objects "
+               f"({human_size(t.bytes)}), {t.present} already there")
+
+
+@click.command()
+@click.argument("refs", nargs=-1, metavar="[NAME@VERSION]...")
+@click.option("-r", "--remote", "remote", metavar="NAME", help=REMOTE_HELP)
+@click.option("--include", "patterns", multiple=True, metavar="GLOB",
+              help="Only the files matching GLOB (repeatable): a partial pull.")
+@click.option("--link", type=click.Choice(["auto", "copy", "reflink", "hardlink"]), default="auto",
+              show_default=True, help="How restored pointer files are placed.")
+@json_option
+@click.pass_context
+def pull(ctx: click.Context, refs: tuple[str, ...], remote: str | None, patterns: tuple[str, ...],
+         link: str, as_json: bool) -> None:
+    """Fetch versions from a remote (registering those this keep lacks).
+
+    With no REFS, turn the `.mk` pointer files under the current folder back into files,
+    fetching from the remote only what this keep lacks.
+    """
+    keep = open_keep(ctx)
+    if not refs:
+        _pull_pointers(keep, remote, link, as_json)
+        return
+    with progress_bar("pull") as progress:
+        result = keep.pull(list(refs), remote=remote, patterns=list(patterns) or None,
+                           progress=progress)
+    if as_json:
+        emit_json(result)
+        return
+    t = result.transfer
+    click.echo(f"Pulled {', '.join(result.versions)}: received {t.objects} objects "
+               f"({human_size(t.bytes)}), {t.present} already here")
+    for ref in result.registered:
+        click.echo(f"registered {ref}")
+
+
+def _pull_pointers(keep: object, remote: str | None, link: str, as_json: bool) -> None:
+    from modelkeep.errors import InvalidInputError
+    from modelkeep.storage.pointers import find_pointers
+
+    if not find_pointers(Path.cwd()):
+        raise InvalidInputError(
+            "nothing to pull: no NAME@VERSION given and no .mk pointer files here",
+            hint="modelkeep pull NAME@VERSION, or run it in a folder holding pointer files")
+    with progress_bar("pull") as progress:
+        restored, stats = keep.restore_pointers(Path.cwd(), remote=remote, link=link,  # type: ignore[attr-defined]
+                                                progress=progress)
+    if as_json:
+        emit_json({"restored": restored, "transfer": stats})
+        return
+    if stats is not None:
+        click.echo(f"received {stats.objects} objects ({human_size(stats.bytes)})")
+    click.echo(f"Restored {len(restored)} pointer(s)")
+
+
+@click.group()
+def remote() -> None:
+    """Add, list and remove remotes (local/NFS paths, s3://, gs://, az://)."""
+
+
+@remote.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--endpoint-url", metavar="URL", help="S3-compatible server (MinIO, Ceph, R2...).")
+@click.option("--region", metavar="REGION", help="S3 region.")
+@click.option("--profile", metavar="NAME", help="AWS profile holding the credentials.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Any other fsspec storage option (repeatable).")
+@click.pass_context
+def add_cmd(ctx: click.Context, name: str, url: str, endpoint_url: str | None, region: str | None,
+            profile: str | None, options: tuple[str, ...]) -> None:
+    """Add remote NAME at URL to the keep's config.toml."""
+    from modelkeep.registry.registration import param_value, parse_assignments
+
+    extra = {k: param_value(v) for k, v in parse_assignments(list(options), "option").items()}
+    keep = open_keep(ctx)
+    keep.add_remote(name, url, endpoint_url=endpoint_url, region=region, profile=profile, **extra)
+    click.echo(f"Added remote {name}: {keep.remotes()[name]['url']}")
+
+
+@remote.command("list")
+@json_option
+@click.pass_context
+def list_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List the configured remotes."""
+    remotes = open_keep(ctx).remotes()
+    if as_json:
+        emit_json(remotes)
+    elif not remotes:
+        click.echo("No remotes. Add one: modelkeep remote add origin s3://bucket/prefix")
+    else:
+        rows = [(n, s.get("url"), ", ".join(f"{k}={v}" for k, v in s.items()
+                                           if k != "url" and "secret" not in k))
+                for n, s in sorted(remotes.items())]
+        table(None, ["name", "url", "options"], rows)
+
+
+@remote.command("remove")
+@click.argument("name")
+@click.pass_context
+def remove_cmd(ctx: click.Context, name: str) -> None:
+    """Remove remote NAME from config.toml (nothing on the remote is deleted)."""
+    open_keep(ctx).remove_remote(name)
+    click.echo(f"Removed remote {name}")

@@ -1,0 +1,227 @@
+"""Remotes: another place holding the same content-addressed objects, reached through fsspec.
+
+A remote is a URL: a local or NFS path, ``s3://bucket/prefix`` (s3fs, also for S3-compatible
+servers through ``endpoint_url``), ``gs://`` (gcsfs) or ``az://`` (adlfs). Layout under it::
+
+    objects/ab/cdef…                  objects, named exactly as in the local store
+    tmp/…                             uploads in flight where the filesystem can rename
+    versions/NAME/VERSION.json        version records published by push (registry/publish.py)
+
+Objects are immutable and content-addressed, so an upload is idempotent and a transfer that
+was interrupted resumes by sending only what is still missing. Every failure of the remote
+itself (unreachable, refused credentials, missing bucket, extra not installed) becomes one
+RemoteError or RemoteAuthError with a hint; nothing local is touched by such a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from modelkeep.errors import (
+    InvalidInputError,
+    ModelkeepError,
+    ObjectNotFoundError,
+    RemoteAuthError,
+    RemoteError,
+)
+from modelkeep.storage.remote_errors import translate
+
+SMALL_OBJECT = 16 << 20  # objects up to this size travel through memory, larger ones as files
+_EXTRAS = {
+    "s3": "s3",
+    "s3a": "s3",
+    "gs": "gcs",
+    "gcs": "gcs",
+    "az": "azure",
+    "abfs": "azure",
+    "abfss": "azure",
+    "adl": "azure",
+}
+# friendly config keys -> what s3fs calls them
+_S3_KEYS = {"access_key_id": "key", "secret_access_key": "secret", "session_token": "token"}
+
+
+class Remote:
+    """One remote: an fsspec filesystem and the root path of the layout above."""
+
+    def __init__(
+        self, name: str, url: str, options: dict[str, Any] | None = None, *, base: Path | None = None
+    ) -> None:
+        self.name = name
+        self.url = url
+        self.fs, self.root = _open_fs(name, url, dict(options or {}), base)
+        self.is_local = "file" in _protocols(self.fs)
+
+    def __repr__(self) -> str:
+        return f"Remote({self.name!r}, {self.url!r})"
+
+    # -- naming -----------------------------------------------------------------------------
+    def key(self, rel: str) -> str:
+        """The full path on the filesystem of ``rel`` (relative to the remote's root)."""
+        return f"{self.root.rstrip('/')}/{rel}" if self.root else rel
+
+    def object_key(self, oid: str) -> str:
+        """Where object ``oid`` lives on the remote."""
+        return self.key(f"objects/{oid[:2]}/{oid[2:]}")
+
+    @contextlib.contextmanager
+    def errors(self, what: str) -> Iterator[None]:
+        """Turn any failure of the remote inside the block into one RemoteError/RemoteAuthError."""
+        try:
+            yield
+        except ModelkeepError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every backend raises its own types
+            raise translate(exc, self.name, self.url, what) from exc
+
+    # -- checks -----------------------------------------------------------------------------
+    def check(self, *, create: bool = False) -> None:
+        """Fail early, with a clear message, when the remote cannot be used at all."""
+        with self.errors("open"):
+            if self.is_local:
+                if create:
+                    for sub in ("objects", "tmp"):
+                        os.makedirs(self.key(sub), exist_ok=True)
+                elif not os.path.isdir(self.root):
+                    raise RemoteError(
+                        f"remote '{self.name}' ({self.url}) does not exist",
+                        hint="push to it first, or fix the path: modelkeep remote list",
+                        remote=self.name,
+                    )
+                if not os.access(self.root, os.R_OK | (os.W_OK if create else 0)):
+                    raise RemoteAuthError(
+                        f"remote '{self.name}' ({self.url}): permission denied",
+                        hint="check the folder's permissions",
+                        remote=self.name,
+                    )
+                return
+            self.fs.invalidate_cache()
+            self.fs.ls(self.root.split("/", 1)[0] if self.root else "", detail=False)
+
+    def missing(self, oids: Iterable[str], workers: int = 8) -> set[str]:
+        """The ids among ``oids`` that the remote does not hold."""
+        wanted = sorted(set(oids))
+        if not wanted:
+            return set()
+        with self.errors("list objects on"):
+            if self.is_local:
+                return {oid for oid in wanted if not os.path.isfile(self.object_key(oid))}
+            self.fs.invalidate_cache()
+            if len(wanted) <= 64:
+                with ThreadPoolExecutor(max(1, workers)) as pool:
+                    present = list(pool.map(lambda o: self.fs.exists(self.object_key(o)), wanted))
+                return {oid for oid, here in zip(wanted, present, strict=True) if not here}
+            have = self.list_objects()
+            return {oid for oid in wanted if oid not in have}
+
+    def list_objects(self) -> set[str]:
+        """Every object id on the remote (one listing; used for large transfers)."""
+        with self.errors("list objects on"):
+            base = self.key("objects")
+            if self.is_local and not os.path.isdir(base):
+                return set()
+            found: set[str] = set()
+            for path in self.fs.find(base, detail=False):
+                parts = str(path).rstrip("/").rsplit("/", 2)
+                if len(parts) == 3 and len(parts[1]) == 2:
+                    found.add(parts[1] + parts[2])
+            return found
+
+    # -- small metadata files ---------------------------------------------------------------
+    def read_bytes(self, rel: str) -> bytes | None:
+        """The content of ``rel``, or None when it does not exist."""
+        with self.errors("read from"):
+            try:
+                return bytes(self.fs.cat_file(self.key(rel)))
+            except FileNotFoundError:
+                return None
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        """Write ``rel`` whole: readers see the old content or the new, never a part."""
+        with self.errors("write to"):
+            final = self.key(rel)
+            if not self.is_local:
+                self.fs.pipe_file(final, data)
+                return
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            tmp = self.key(f"tmp/{os.urandom(8).hex()}.part")
+            os.makedirs(os.path.dirname(tmp), exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+
+    def list_names(self, rel: str) -> list[str]:
+        """The names directly under folder ``rel`` (empty when it does not exist)."""
+        with self.errors("list"):
+            try:
+                entries = self.fs.ls(self.key(rel), detail=False)
+            except FileNotFoundError:
+                return []
+            return sorted(str(e).rstrip("/").rsplit("/", 1)[-1] for e in entries)
+
+    def not_found(self, oid: str) -> ObjectNotFoundError:
+        """The error for an object the remote should hold but does not."""
+        return ObjectNotFoundError(
+            f"object {oid} is not on remote '{self.name}' ({self.url})",
+            hint="push it from a keep that has it, or pull from another remote",
+            oid=oid,
+            remote=self.name,
+        )
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    proto = fs.protocol
+    return (proto,) if isinstance(proto, str) else tuple(proto)
+
+
+def _open_fs(name: str, url: str, options: dict[str, Any], base: Path | None) -> tuple[Any, str]:
+    import fsspec.core
+
+    scheme = url.split("://", 1)[0] if "://" in url else "file"
+    if scheme == "file":
+        path = Path(url.removeprefix("file://")).expanduser()
+        if not path.is_absolute():
+            path = (base or Path.cwd()) / path
+        url = str(path.resolve())
+    options.pop("url", None)
+    retries = options.pop("retries", None)
+    if scheme in ("s3", "s3a"):
+        options = _s3_options(options, retries)
+    try:
+        fs, root = fsspec.core.url_to_fs(url, **options)
+    except ImportError as exc:
+        extra = _EXTRAS.get(scheme, scheme)
+        raise RemoteError(
+            f"remote '{name}' ({url}) needs the '{extra}' extra, which is not installed",
+            hint=f"pip install 'modelkeep[{extra}]'",
+            remote=name,
+        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(
+            f"remote '{name}' has an unusable URL or option ({url}): {exc}",
+            hint="see docs/remotes.md for the URL forms and options",
+            remote=name,
+        ) from exc
+    if retries is not None and hasattr(fs, "retries"):
+        fs.retries = max(1, int(retries))
+    return fs, str(root).rstrip("/")
+
+
+def _s3_options(options: dict[str, Any], retries: Any) -> dict[str, Any]:
+    out = {_S3_KEYS.get(k, k): v for k, v in options.items()}
+    region = out.pop("region", None)
+    if region:
+        out.setdefault("client_kwargs", {})["region_name"] = region
+    config = out.setdefault("config_kwargs", {})
+    # s3fs retries with backoff itself; botocore retrying underneath multiplies the wait
+    config.setdefault("retries", {"max_attempts": 1 if retries is None else max(1, int(retries))})
+    config.setdefault("connect_timeout", 10)
+    out.setdefault("skip_instance_cache", True)
+    return out

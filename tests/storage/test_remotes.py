@@ -1,0 +1,170 @@
+"""Remotes: layout, metadata files, and one clear error for every way a remote can fail."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from s3server import isolate_aws, s3_server
+
+from modelkeep.errors import InvalidInputError, RemoteAuthError, RemoteError
+from modelkeep.storage.remote_errors import translate
+from modelkeep.storage.remotes import Remote
+
+
+@pytest.fixture(params=["local", "memory"])
+def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Remote:
+    if request.param == "local":
+        return Remote("origin", str(tmp_path / "remote"))
+    return Remote("origin", f"memory://mk-{uuid.uuid4().hex}")
+
+
+def test_local_paths_resolve_against_the_base(tmp_path: Path) -> None:
+    r = Remote("origin", "../shared", base=tmp_path / "keep")
+    assert r.is_local and r.root == str((tmp_path / "shared").resolve())
+    assert r.object_key("ab" + "0" * 62) == f"{r.root}/objects/ab/{'0' * 62}"
+    assert Remote("x", f"file://{tmp_path}/r").root == str(tmp_path / "r")
+
+
+def test_metadata_files_round_trip(remote: Remote) -> None:
+    remote.check(create=True)
+    assert remote.read_bytes("versions/m/1.0.0.json") is None
+    assert remote.list_names("versions/m") == []
+    remote.write_bytes("versions/m/1.0.0.json", b"{}")
+    remote.write_bytes("versions/m/1.0.0.json", b'{"a": 1}')
+    assert remote.read_bytes("versions/m/1.0.0.json") == b'{"a": 1}'
+    assert remote.list_names("versions/m") == ["1.0.0.json"]
+
+
+def test_missing_and_listing(remote: Remote) -> None:
+    remote.check(create=True)
+    oids = [f"{i:02x}" + "a" * 62 for i in range(70)]
+    for oid in oids[:5]:
+        remote.write_bytes(f"objects/{oid[:2]}/{oid[2:]}", b"x")
+    assert remote.missing(oids[:10]) == set(oids[5:10])  # few: one check each
+    assert remote.missing(oids) == set(oids[5:])  # many: one listing
+    assert remote.list_objects() == set(oids[:5])
+    assert remote.missing([]) == set()
+
+
+def test_a_local_remote_that_does_not_exist_is_one_clear_error(tmp_path: Path) -> None:
+    r = Remote("backup", str(tmp_path / "nowhere"))
+    with pytest.raises(RemoteError, match="backup.*does not exist") as err:
+        r.check()
+    assert err.value.hint and err.value.exit_code == 6
+    r.check(create=True)
+    assert (tmp_path / "nowhere" / "objects").is_dir()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
+def test_a_read_only_local_remote_is_an_auth_error(tmp_path: Path) -> None:
+    (tmp_path / "ro").mkdir()
+    os.chmod(tmp_path / "ro", 0o555)
+    with pytest.raises(RemoteAuthError):
+        Remote("ro", str(tmp_path / "ro")).check(create=True)
+
+
+def test_unknown_protocol_and_bad_options_are_input_errors() -> None:
+    with pytest.raises(InvalidInputError, match="unusable URL"):
+        Remote("x", "nosuchproto://bucket/p")
+    with pytest.raises(RemoteError, match="extra"):
+        Remote("x", "gs://bucket/p")  # gcsfs is an extra, not installed here
+
+
+@pytest.mark.s3
+def test_s3_unreachable_endpoint_fails_fast_with_a_hint(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_aws(monkeypatch, tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
+    with socket_closed_port() as port:
+        r = Remote("origin", "s3://bucket/p", {"endpoint_url": f"http://127.0.0.1:{port}", "retries": 1})
+        started = time.monotonic()
+        with pytest.raises(RemoteError, match="cannot reach remote 'origin'") as err:
+            r.check()
+    assert time.monotonic() - started < 10
+    assert "endpoint_url" in (err.value.hint or "")
+    assert "\n" not in err.value.message
+
+
+class socket_closed_port:
+    """A loopback port nothing listens on."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@pytest.mark.s3
+def test_s3_missing_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = s3_server(auth=True)
+    isolate_aws(monkeypatch, tmp_path)
+    r = Remote("origin", f"s3://{server.new_bucket()}/p", {"endpoint_url": server.endpoint})
+    with pytest.raises(RemoteAuthError, match="access denied") as err:
+        r.check()
+    assert "AWS_ACCESS_KEY_ID" in (err.value.hint or "")
+
+
+@pytest.mark.s3
+def test_s3_wrong_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = s3_server(auth=True)
+    isolate_aws(monkeypatch, tmp_path)
+    bucket = server.new_bucket()
+
+    def remote(key: str, secret: str) -> Remote:
+        return Remote("origin", f"s3://{bucket}/p", {"endpoint_url": server.endpoint, "retries": 1,
+                                                     "access_key_id": key, "secret_access_key": secret})
+
+    good = remote(server.key, server.secret)
+    good.write_bytes("aliases/m.json", b"{}")
+    assert good.read_bytes("aliases/m.json") == b"{}"
+    for key, secret in [(server.key, "wrong"), ("AKIANOTAKEY000000000", server.secret)]:
+        with pytest.raises(RemoteAuthError, match="access denied"):
+            remote(key, secret).read_bytes("aliases/m.json")
+        with pytest.raises(RemoteAuthError):
+            remote(key, secret).write_bytes("aliases/x.json", b"{}")
+    import boto3
+
+    listing = boto3.client("s3", endpoint_url=server.endpoint, aws_access_key_id=server.key,
+                           aws_secret_access_key=server.secret, region_name="us-east-1")
+    keys = [o["Key"] for o in listing.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert keys == ["p/aliases/m.json"]  # nothing was written with the wrong keys
+
+
+def test_backend_errors_translate_to_one_line_each() -> None:
+    class EndpointConnectionError(Exception):  # named like botocore's: matched by class name
+        pass
+
+    cases = [
+        (FileNotFoundError("The specified bucket does not exist"), RemoteError, "does not exist"),
+        (PermissionError("Forbidden"), RemoteAuthError, "access denied"),
+        (EndpointConnectionError("Could not connect\nto the endpoint"), RemoteError, "cannot reach"),
+        (ConnectionRefusedError(111, "refused"), RemoteError, "cannot reach"),
+        (OSError(28, "No space left"), RemoteError, "is full"),
+        (RuntimeError("boom"), RemoteError, "boom"),
+    ]
+    for exc, cls, text in cases:
+        err = translate(exc, "origin", "s3://b/p", "push to")
+        assert type(err) is cls and text in err.message and "\n" not in err.message
+        assert err.hint and err.fields["remote"] == "origin"
+
+
+@pytest.mark.s3
+def test_s3_happy_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = s3_server()
+    isolate_aws(monkeypatch, tmp_path, server)
+    r = Remote("origin", f"s3://{server.new_bucket()}/team/models",
+               {"endpoint_url": server.endpoint, "region": "us-east-1"})
+    r.check(create=True)
+    r.write_bytes("aliases/m.json", b"{}")
+    assert r.read_bytes("aliases/m.json") == b"{}"
+    assert r.list_names("aliases") == ["m.json"]
