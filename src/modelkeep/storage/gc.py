@@ -131,7 +131,7 @@ def sweep(
             st = store.object_path(oid).stat()
         except FileNotFoundError:
             continue
-        if max(st.st_mtime, st.st_ctime) > cutoff:
+        if st.st_mtime > cutoff:  # mtime: when the object was written (or freshened)
             report.young += 1
             continue
         doomed.append((oid, st.st_size))
