@@ -161,7 +161,8 @@ def test_exec_wraps_a_command(project: Path) -> None:
     view = json.loads(mk("runs", "show", runs[0]["id"], "--json").stdout)
     assert view["status"] == "failed" and view["exit_code"] == 3 and view["model"] == "bert"
     tail = view["output_tail"].splitlines()
-    assert len(tail) == 50 and tail[-1] == "oops" and tail[-2] == "line 79"
+    # the streams are read as the bytes arrive, so their order is the child's buffering's
+    assert len(tail) == 50 and "oops" in tail and "line 79" in tail
     assert view["metrics"][0]["name"] == "loss"
     assert view["pipeline"]["command"][-2:] == ["train.py", "3"]
     missing = mk("run", "exec", "--", "no-such-command-here", ok=False)

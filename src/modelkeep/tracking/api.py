@@ -234,9 +234,14 @@ class Run:
             self._sampler.stop()
         try:
             self._writer.close()
-            _merge_frameworks(self)
-            if status is not None:
-                runs.end_run(self._db, self.info.pk, status)
+            frameworks = _new_frameworks(self)
+            if frameworks is not None or status is not None:
+                with self._db.write():  # one transaction for the closing facts
+                    if frameworks is not None:  # re-read under the lock: another writer may close
+                        frameworks = _new_frameworks(self) or frameworks
+                        runs.set_json_field(self._db, self.info.pk, "frameworks_json", frameworks)
+                    if status is not None:
+                        runs.end_run(self._db, self.info.pk, status)
         finally:
             self._closed = True
             lifecycle.untrack(self)
@@ -295,12 +300,13 @@ def _framework_metadata(model: str) -> Any:
     })
 
 
-def _merge_frameworks(run: Run) -> None:
+def _new_frameworks(run: Run) -> dict[str, str] | None:
+    """The run's frameworks merged with those this process imported, or None if nothing is new."""
     found = environment.imported_frameworks()
-    with run._db.write():
-        known = runs.json_field(run._db, run.info.pk, "frameworks_json") or {}
-        if not set(found.items()) <= set(known.items()):
-            runs.set_json_field(run._db, run.info.pk, "frameworks_json", {**known, **found})
+    known = runs.json_field(run._db, run.info.pk, "frameworks_json") or {}
+    if set(found.items()) <= set(known.items()):
+        return None
+    return {**known, **found}
 
 
 def capture_start(keep: Keep, pk: int, *, packages: bool = True) -> None:

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from modelkeep.storage.objects import ObjectStore
 _TIMEOUT = 30
 MAX_UNTRACKED_FILE = 1 << 20  # untracked files larger than this (data, weights) stay out of the diff
 MAX_UNTRACKED_FILES = 200
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # what a repository without commits diffs from
 _CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")  # https://user:token@host -> https://host
 
 
@@ -43,10 +45,11 @@ class GitState:
                 "dirty": self.dirty, "diff": self.diff}
 
 
-def _git(cwd: Path, *args: str, binary: bool = False) -> Any:
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}  # never take index.lock
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=_TIMEOUT, env=env,
-                          check=False)
+def _git(cwd: Path, *args: str, binary: bool = False, env: dict[str, str] | None = None,
+         stdin: bytes | None = None) -> Any:
+    full_env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", **(env or {})}
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=_TIMEOUT,
+                          env=full_env, input=stdin, check=False)  # optional locks off: no index.lock
     if proc.returncode != 0:
         return None
     return proc.stdout if binary else proc.stdout.decode("utf-8", "replace").strip()
@@ -82,24 +85,35 @@ def capture_git(store: ObjectStore, path: Path | None = None) -> GitState | None
 
 
 def uncommitted_diff(root: Path, *, has_head: bool = True) -> bytes:
-    """A binary patch of every change against HEAD, untracked (not ignored) files included."""
-    parts = []
-    if has_head:
-        parts.append(_git(root, "diff", "--binary", "HEAD", binary=True) or b"")
-    else:  # no commit yet: everything staged is new
-        parts.append(_git(root, "diff", "--binary", "--cached", binary=True) or b"")
-    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z", binary=True) or b""
-    for name in list(filter(None, untracked.split(b"\0")))[:MAX_UNTRACKED_FILES]:
-        rel = name.decode("utf-8", "surrogateescape")
-        if not (root / rel).is_file() or (root / rel).stat().st_size > MAX_UNTRACKED_FILE:
-            continue
-        # `git diff --no-index` exits 1 when files differ, so read stdout whatever the status
-        proc = subprocess.run(
-            ["git", "diff", "--binary", "--no-index", "--", os.devnull, rel], cwd=root,
-            capture_output=True, timeout=_TIMEOUT, check=False,
-        )
-        parts.append(proc.stdout)
-    return b"".join(parts)
+    """A binary patch of every change against HEAD, untracked (not ignored) files included.
+
+    Untracked files are marked intent-to-add in a throw-away copy of the index
+    (``GIT_INDEX_FILE``), so one ``git diff`` shows them as new files and the user's own index
+    is never touched.
+    """
+    base = "HEAD" if has_head else EMPTY_TREE
+    listed = _git(root, "ls-files", "--others", "--exclude-standard", "-z", binary=True) or b""
+    chosen = [n for n in listed.split(b"\0") if n and _small_file(root / os.fsdecode(n))]
+    chosen = chosen[:MAX_UNTRACKED_FILES]
+    if not chosen:
+        return _git(root, "diff", "--binary", base, binary=True) or b""
+    index = Path(_git(root, "rev-parse", "--git-path", "index") or ".git/index")
+    index = index if index.is_absolute() else root / index
+    with tempfile.TemporaryDirectory(prefix="modelkeep-git-") as tmp:
+        scratch = Path(tmp) / "index"
+        if index.is_file():
+            shutil.copyfile(index, scratch)
+        env = {"GIT_INDEX_FILE": str(scratch)}
+        _git(root, "add", "--intent-to-add", "--pathspec-from-file=-", "--pathspec-file-nul",
+             env=env, stdin=b"\0".join(chosen))
+        return _git(root, "diff", "--binary", base, binary=True, env=env) or b""
+
+
+def _small_file(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size <= MAX_UNTRACKED_FILE
+    except OSError:
+        return False
 
 
 def tracked_files(root: Path) -> list[Path]:

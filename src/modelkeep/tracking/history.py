@@ -98,7 +98,7 @@ def sparkline(values: list[float], width: int = 60) -> str:
     points = [_bucket(b) for b in buckets]
     finite = [p for p in points if math.isfinite(p)]
     low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
-    span = high - low
+    span = high / 2 - low / 2  # halves: the full span of two huge floats would overflow
     out = []
     for p in points:
         if math.isnan(p):
@@ -106,8 +106,8 @@ def sparkline(values: list[float], width: int = 60) -> str:
         elif math.isinf(p):
             out.append("↑" if p > 0 else "↓")
         else:
-            level = 0 if span == 0 else round((p - low) / span * (len(BLOCKS) - 1))
-            out.append(BLOCKS[level])
+            level = 0 if span == 0 else round((p / 2 - low / 2) / span * (len(BLOCKS) - 1))
+            out.append(BLOCKS[min(max(level, 0), len(BLOCKS) - 1)])
     return "".join(out)
 
 
@@ -115,7 +115,7 @@ def _bucket(values: list[float]) -> float:
     """A bucket's mean over finite values; NaN/inf only when the bucket holds nothing else."""
     finite = [v for v in values if math.isfinite(v)]
     if finite:
-        return sum(finite) / len(finite)
+        return sum(v / len(finite) for v in finite)  # never overflows, unlike sum() / n
     return next((v for v in values if math.isinf(v)), math.nan)
 
 

@@ -58,6 +58,14 @@ def live_runs() -> list[Closable]:
         return list(_live.values())
 
 
+def _forget_after_fork() -> None:
+    """A forked child must not flush or end the runs of its parent."""
+    _live.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def _install() -> None:
     global _installed, _previous
     if _installed:

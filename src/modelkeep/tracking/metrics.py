@@ -1,10 +1,12 @@
 """Buffered metric points: appended in memory, written in batches by a background flusher.
 
 ``Run.log_metric`` appends a ``(name, step, value, time)`` tuple to a deque: no SQL, no lock,
-no date formatting. A daemon thread drains the deque every ``interval`` seconds (and on
-demand) and writes the batch in one transaction: the points with one ``executemany``, then each
-series' point count and latest point. Drained points stay in ``pending`` until the transaction
-commits, so a failed or interrupted write loses nothing: the next flush retries it.
+no date formatting. One daemon thread per process drains each open run's deque every
+``interval`` seconds (and on demand) and writes the batch in one transaction: the points with
+one ``executemany``, then each series' point count and latest point. (One thread for all runs:
+starting and joining a thread per run would cost more than the rest of a short run.)
+Drained points stay in ``pending`` until the transaction commits, so a failed or interrupted
+write loses nothing: the next flush retries it.
 
 Each writing process has its own writer; several processes can write to one run (SQLite WAL
 serialises their short transactions). Flushes are serialised per writer by a mutex.
@@ -12,7 +14,9 @@ serialises their short transactions). Flushes are serialised per writer by a mut
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -26,48 +30,28 @@ INSERT_POINT = "INSERT INTO metric_points (key_id, step, value, ts) VALUES (?, ?
 
 
 class MetricWriter:
-    """The buffer and background flusher of one run in one process."""
+    """The buffer of one run in one process; the process's flusher thread drains it."""
 
     def __init__(self, db: Database, run_pk: int, interval: float = 1.0) -> None:
         self.db = db
         self.run_pk = run_pk
         self.interval = max(0.01, float(interval))
+        self.due = time.monotonic() + self.interval
         self.queue: deque[Point] = deque()
         self.pending: list[Point] = []
         self.error: BaseException | None = None
         self.flushing_thread: int | None = None
         self._key_ids: dict[str, int] = {}
         self._mutex = threading.Lock()
-        self._wake = threading.Event()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._loop, name=f"modelkeep-flush-{run_pk}",
-                                        daemon=True)
-        self._thread.start()
-
-    # -- the background thread ------------------------------------------------------------
-
-    def _loop(self) -> None:
-        try:
-            while not self._stopping:
-                self._wake.wait(self.interval)
-                self._wake.clear()
-                if self._stopping:
-                    break
-                try:
-                    self.flush()
-                except Exception as exc:  # kept pending; retried next time, raised on close
-                    self.error = exc
-        finally:
-            self.db.close()  # this thread's connection
+        FLUSHER.add(self)
 
     def wake(self) -> None:
-        """Ask the flusher to write now rather than at the next interval."""
-        self._wake.set()
+        """Ask the flusher to write this buffer now rather than at the next interval."""
+        self.due = 0.0
+        FLUSHER.wake()
 
-    # -- flushing -------------------------------------------------------------------------
-
-    def flush(self) -> int:
-        """Write every buffered point now; returns how many were written."""
+    def flush(self, db: Database | None = None) -> int:
+        """Write every buffered point now (through ``db``, default the run's); returns the count."""
         with self._mutex:
             self.flushing_thread = threading.get_ident()
             try:
@@ -79,7 +63,7 @@ class MetricWriter:
                 if not self.pending:
                     return 0
                 batch = self.pending
-                self._write(batch)
+                self._write(db or self.db, batch)
                 self.pending = []
                 self.error = None
                 return len(batch)
@@ -87,19 +71,15 @@ class MetricWriter:
                 self.flushing_thread = None
 
     def close(self) -> None:
-        """Stop the flusher thread after a final flush; raises if points could not be written."""
-        self._stopping = True
-        self._wake.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=30)
+        """Stop background flushes of this buffer after a final flush (raises if it fails)."""
+        FLUSHER.remove(self)
         self.flush()
 
-    def _write(self, batch: list[Point]) -> None:
-        db = self.db
+    def _write(self, db: Database, batch: list[Point]) -> None:
         latest: dict[str, tuple[int, int, float, int]] = {}  # name -> (count, step, value, ts)
         rows = []
         with db.write():
-            ids = self._ids({p[0] for p in batch})
+            ids = self._ids(db, {p[0] for p in batch})
             for name, step, value, ts in batch:
                 ms = int(ts * 1000)
                 stored = None if value != value else value  # NaN is stored as NULL
@@ -123,19 +103,94 @@ class MetricWriter:
                        {"now": now_iso(), "pk": self.run_pk})
         self._key_ids = ids  # a rolled-back transaction must not leave ids of series it undid
 
-    def _ids(self, names: Iterable[str]) -> dict[str, int]:
+    def _ids(self, db: Database, names: Iterable[str]) -> dict[str, int]:
         """Series ids for ``names``, creating missing series (cached only once committed)."""
         known = dict(self._key_ids)
         missing = [n for n in names if n not in known]
         if missing:
-            self.db.executemany(
+            db.executemany(
                 "INSERT INTO metric_keys (run_id, name) VALUES (:pk, :name) "
                 "ON CONFLICT (run_id, name) DO NOTHING",
                 [{"pk": self.run_pk, "name": n} for n in missing])
-            for r in self.db.query("SELECT id, name FROM metric_keys WHERE run_id = :pk",
+            for r in db.query("SELECT id, name FROM metric_keys WHERE run_id = :pk",
                                    {"pk": self.run_pk}):
                 known[r["name"]] = r["id"]
         return known
+
+
+class Flusher:
+    """The one background thread per process that writes every open run's buffer when due.
+
+    It reaches each database through its own connection (a ``Database`` per URL, opened and
+    closed in this thread), so it never shares a connection with the thread that logs.
+    """
+
+    def __init__(self) -> None:
+        self._writers: set[MetricWriter] = set()
+        self._lock = threading.Lock()
+        self._event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._dbs: dict[str, Database] = {}
+        self._next_wake = 0.0
+
+    def add(self, writer: MetricWriter) -> None:
+        """Start flushing ``writer`` (starts the thread on first use, and again after a fork)."""
+        with self._lock:
+            self._writers.add(writer)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="modelkeep-flusher",
+                                                daemon=True)
+                self._thread.start()
+            if writer.due < self._next_wake:  # wake only if due before the planned wake-up
+                self._event.set()
+
+    def remove(self, writer: MetricWriter) -> None:
+        """Stop flushing ``writer`` in the background."""
+        with self._lock:
+            self._writers.discard(writer)
+
+    def wake(self) -> None:
+        """Re-check which buffers are due now."""
+        self._event.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._event.clear()  # a wake() from now on is not lost
+            with self._lock:
+                writers = list(self._writers)
+            now = time.monotonic()
+            for writer in writers:
+                if writer.due <= now:
+                    writer.due = now + writer.interval
+                    try:
+                        writer.flush(self._db(writer.db.url))
+                    except Exception as exc:  # kept pending; retried next time, raised on close
+                        writer.error = exc
+            with self._lock:
+                self._close_unused({w.db.url for w in self._writers})
+                self._next_wake = min((w.due for w in self._writers), default=now + 1.0)
+            self._event.wait(max(0.0, self._next_wake - time.monotonic()))
+
+    def _db(self, url: str) -> Database:
+        if url not in self._dbs:
+            self._dbs[url] = Database(url)
+        return self._dbs[url]
+
+    def _close_unused(self, urls: set[str]) -> None:
+        for url in [u for u in self._dbs if u not in urls]:
+            self._dbs.pop(url).close()
+
+
+FLUSHER = Flusher()
+
+
+def _after_fork() -> None:
+    """A forked child has no flusher thread and must not flush its parent's buffers."""
+    global FLUSHER
+    FLUSHER = Flusher()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _insert_points(db: Database, rows: list[tuple[int, int, float | None, int]]) -> None:

@@ -15,6 +15,7 @@ import os
 import socket
 import uuid
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import Any, Literal
 
 from modelkeep.clock import now_iso
@@ -61,8 +62,15 @@ def run_info(row: dict[str, Any]) -> RunInfo:
     return RunInfo(**row)
 
 
-def process_start_time(pid: int) -> float | None:
+@cache
+def _own_start_time(pid: int) -> float | None:
+    return process_start_time(pid, cached=False)
+
+
+def process_start_time(pid: int, *, cached: bool = True) -> float | None:
     """When process ``pid`` started (psutil's create time), None if it does not exist."""
+    if cached and pid == os.getpid():
+        return _own_start_time(pid)
     import psutil
 
     try:
@@ -87,15 +95,15 @@ def create_run(db: Database, *, model: str | None, name: str | None, author: str
     pid = os.getpid() if owned else None
     started = process_start_time(pid) if pid else None
     now = now_iso()
+    row = {"uuid": run_uuid, "model": model, "name": name or f"{model or 'run'}-{run_uuid[:8]}",
+           "author": author, "at": now, "host": socket.gethostname(), "pid": pid, "ps": started}
     with db.write():
-        db.execute(
+        pk = db.scalar(
             "INSERT INTO runs (uuid, model, name, status, author, started_at, heartbeat_at, host, "
             "pid, proc_start) VALUES (:uuid, :model, :name, 'running', :author, :at, :at, :host, "
-            ":pid, :ps)",
-            {"uuid": run_uuid, "model": model, "name": name or f"{model or 'run'}-{run_uuid[:8]}",
-             "author": author, "at": now, "host": socket.gethostname(), "pid": pid, "ps": started},
-        )
-    return get_run(db, run_uuid)
+            ":pid, :ps) RETURNING id", row)
+    return RunInfo(int(pk), run_uuid, model, row["name"], "running", author, now, None, now,
+                   row["host"], pid, None, None)
 
 
 def get_run(db: Database, ref: str) -> RunInfo:
