@@ -12,6 +12,7 @@ order and number formatting survive.
 from __future__ import annotations
 
 import io
+import math
 from datetime import datetime
 from typing import Any
 
@@ -27,15 +28,20 @@ from modelkeep.schema.types import NATIVE_FLOATS
 from modelkeep.schema.validation import metadata_from_data
 
 _UNICODE_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
+_INDICATORS = tuple("-?:,[]{}#&*!|>'\"%@`")
 
 
 class _Representer(RoundTripRepresenter):
-    """Double-quotes strings holding NEL/LS/PS, which ruamel would write raw and read back as
-    spaces (a subclass, so ruamel's own representer is left as it is for everyone else)."""
+    """Quotes the strings ruamel would write plain and read back as something else.
+
+    NEL/LS/PS would be written raw and read back as spaces; a string that starts with an
+    indicator such as ``?x`` is valid plain YAML but misread inside flow collections. A
+    subclass, so ruamel's own representer stays as it is for everyone else.
+    """
 
     def represent_str(self, data: str) -> ScalarNode:
-        """A str node; escaped in double quotes when it holds a Unicode line break."""
-        if any(char in data for char in _UNICODE_LINE_BREAKS):
+        """A str node, double-quoted when plain or single-quoted style could be misread."""
+        if any(char in data for char in _UNICODE_LINE_BREAKS) or data.startswith(_INDICATORS):
             return self.represent_scalar("tag:yaml.org,2002:str", data, style='"')
         return super().represent_str(data)
 
@@ -47,7 +53,7 @@ def _round_trip_yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.Representer = _Representer
     yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 100
+    yaml.width = 1 << 30  # never fold: ruamel can corrupt folded quoted scalars in flow style
     return yaml
 
 
@@ -77,7 +83,8 @@ def _load(data: bytes, yaml: YAML) -> Any:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = " ".join(str(exc.problem or exc.context).split())
+        parts = (str(part) for part in (exc.context, exc.problem) if part)
+        problem = " ".join(", ".join(parts).split())
         raise InvalidMetadataError(f"metadata is not valid YAML: {problem}{where}") from None
     except (YAMLError, RecursionError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
@@ -132,7 +139,20 @@ def _merge(old: Any, full: Any, needed: Any) -> Any:
         for index, value in enumerate(full):
             old[index] = _merge(old[index], value, needed[index])
         return old
-    return old if _same(old, full) else full
+    return old if _same(old, full) and _rewrites_exactly(old) else full
+
+
+def _rewrites_exactly(value: Any) -> bool:
+    """Whether ruamel writes a loaded float back as the same number.
+
+    ruamel re-renders a round-trip float from its remembered width and precision, which can
+    drop a digit (``5.799464760547905e+16`` comes back as ``...904e+16``); such a value is
+    replaced by a plain float instead of kept.
+    """
+    if not isinstance(value, float) or math.isnan(value):
+        return True
+    written = _to_bytes(_round_trip_yaml(), {"value": value})
+    return YAML(typ="safe", pure=True).load(written)["value"] == value
 
 
 def _match_identity_layout(document: CommentedMap, data: dict[str, Any]) -> dict[str, Any]:
