@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -102,3 +103,31 @@ def test_json_schema_accepts_the_minimal_and_flat_forms() -> None:
 def test_every_json_dump_follows_the_published_schema(meta: ModelMetadata) -> None:
     document = json.loads(dump_metadata(meta, "json"))
     jsonschema.Draft202012Validator(json_schema()).validate(document)
+
+
+def _field_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    paths = []
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        paths.append(path)
+        for candidate in (info.annotation, *getattr(info.annotation, "__args__", ())):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                marker = "[]." if "list" in str(info.annotation) else "."
+                paths += _field_paths(candidate, path + marker)
+    return paths
+
+
+def test_every_field_is_documented() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "metadata.md").read_text()
+    paths = _field_paths(ModelMetadata)
+    leaves = [p for p in paths if not any(o.startswith((p + ".", p + "[].")) for o in paths)]
+    assert [path for path in leaves if f"| `{path}` |" not in docs] == []
+
+
+def test_the_yaml_examples_in_the_docs_are_valid() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "metadata.md").read_text()
+    examples = docs.split("```yaml\n")[1:]
+    assert len(examples) >= 2
+    for example in examples:
+        meta = parse_metadata(example.split("```")[0].encode(), "yaml")
+        assert meta.identity.name == "ticket-classifier"
