@@ -6,7 +6,9 @@ a remote never holds a tree or manifest whose pieces it lacks, so an interrupted
 remote that is consistent, and re-running it sends only what is still missing.
 
 Verification: push reads every local object through its hash (a damaged local object is refused
-before it is published) and checks the size of what arrived; pull writes every object through the
+before it is published) and checks the size of what arrived (object stores) or stages objects in
+the remote's ``tmp/`` and flushes them once per group before renaming them into place (local and
+NFS remotes: durable before visible); pull writes every object through the
 object store, which re-hashes it: a remote object that does not match its id is named, refused
 and not stored, and everything else is still fetched. Pulled objects are committed in groups, so
 an interrupted pull keeps what it already fetched.
@@ -25,7 +27,7 @@ from typing import Any
 from modelkeep.errors import CorruptObjectError, RemoteError
 from modelkeep.storage.batch import WriteBatch
 from modelkeep.storage.checkout import select_entries
-from modelkeep.storage.durable import fsync_dir, unlink_quietly
+from modelkeep.storage.durable import fsync_dir, syncfs, unlink_quietly
 from modelkeep.storage.hashing import Progress
 from modelkeep.storage.manifest import read_manifest
 from modelkeep.storage.objects import ObjectStore
@@ -120,21 +122,21 @@ def push_objects(
     meter = _Meter(stats, progress)
     sizes = {oid: store.size(oid) for oid in missing}
     meter.total = sum(sizes.values())
+    threads = workers or store.workers
     for wave in plan:
         todo = sorted((o for o in wave if o in missing), key=lambda o: -sizes[o])
-        with ThreadPoolExecutor(workers or store.workers) as pool:
+        if remote.is_local:
+            for group in _groups({o: sizes[o] for o in todo}):
+                _push_group_local(store, remote, [oid for oid, _ in group], sizes, meter, threads)
+            continue
+        with ThreadPoolExecutor(threads) as pool:
             for oid in pool.map(lambda o: _upload(store, remote, o, sizes[o]), todo):
                 meter.add(1, sizes[oid])
-        if remote.is_local and todo:
-            for folder in {os.path.dirname(remote.object_key(o)) for o in todo}:
-                fsync_dir(Path(folder))
     return stats
 
 
 def _upload(store: ObjectStore, remote: Remote, oid: str, size: int) -> str:
-    if remote.is_local:
-        _upload_local(store, remote, oid)
-        return oid
+    """Send one object to an object store (a PUT is atomic there) and check what arrived."""
     key = remote.object_key(oid)
     if size <= SMALL_OBJECT:
         data = store.get_bytes(oid)  # verified against its id
@@ -157,9 +159,34 @@ def _upload(store: ObjectStore, remote: Remote, oid: str, size: int) -> str:
     return oid
 
 
-def _upload_local(store: ObjectStore, remote: Remote, oid: str) -> None:
-    """Copy through the hash into the remote's tmp/, make it durable, then rename it into place."""
-    final = remote.object_key(oid)
+def _push_group_local(store: ObjectStore, remote: Remote, oids: list[str], sizes: dict[str, int],
+                      meter: _Meter, threads: int) -> None:
+    """Stage a group of objects in the remote's tmp/ (in parallel, each copied through its hash),
+    flush the remote's filesystem once, then rename them into place: durable before visible."""
+    with ThreadPoolExecutor(threads) as pool:
+        futures = [pool.submit(_stage_local, store, remote, oid) for oid in oids]
+    staged = [(oid, f.result()) for oid, f in zip(oids, futures, strict=True) if f.exception() is None]
+    try:
+        for f in futures:
+            if f.exception() is not None:
+                raise f.exception()  # type: ignore[misc]
+        with remote.errors("upload to"):
+            syncfs(Path(remote.key("tmp")))
+            folders = {os.path.dirname(remote.object_key(oid)) for oid in oids}
+            for folder in folders:
+                os.makedirs(folder, exist_ok=True)
+            for oid, tmp in staged:
+                os.replace(tmp, remote.object_key(oid))
+                meter.add(1, sizes[oid])
+            for folder in [*folders, remote.key("objects")]:
+                fsync_dir(Path(folder))
+    finally:
+        for _, tmp in staged:
+            unlink_quietly(tmp)  # only what was not renamed is still there
+
+
+def _stage_local(store: ObjectStore, remote: Remote, oid: str) -> str:
+    """Copy object ``oid`` through its hash into the remote's tmp/; returns the staged path."""
     tmp = remote.key(f"tmp/{oid[:16]}.{os.urandom(6).hex()}.part")
     with remote.errors("upload to"):
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
@@ -169,14 +196,12 @@ def _upload_local(store: ObjectStore, remote: Remote, oid: str) -> None:
                     view = block
                     while view:
                         view = view[os.write(fd, view) :]
-                os.fsync(fd)
             finally:
                 os.close(fd)
-            os.makedirs(os.path.dirname(final), exist_ok=True)
-            os.replace(tmp, final)
         except BaseException:
             unlink_quietly(tmp)
             raise
+    return tmp
 
 
 # -- pull ---------------------------------------------------------------------------------------
