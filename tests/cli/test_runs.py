@@ -144,11 +144,12 @@ def test_logging_to_an_ended_run_exits_4(project: Path) -> None:
 
 def test_exec_wraps_a_command(project: Path) -> None:
     (project / "train.py").write_text(
-        "import sys, modelkeep\n"
+        "import sys, time, modelkeep\n"
         "with modelkeep.start_run() as run:\n"
         "    run.log_metric('loss', 0.5)\n"
         "    for i in range(80):\n"
-        "        print('line', i)\n"
+        "        print('line', i, flush=True)\n"
+        "time.sleep(0.3)\n"  # the two pipes are read apart: let stdout drain first
         "print('oops', file=sys.stderr)\n"
         "sys.exit(int(sys.argv[1]))\n")
     proc = subprocess.run([sys.executable, "-c", MAIN, "run", "exec", "--model",
@@ -161,9 +162,22 @@ def test_exec_wraps_a_command(project: Path) -> None:
     view = json.loads(mk("runs", "show", runs[0]["id"], "--json").stdout)
     assert view["status"] == "failed" and view["exit_code"] == 3 and view["model"] == "bert"
     tail = view["output_tail"].splitlines()
-    # the streams are read as the bytes arrive, so their order is the child's buffering's
-    assert len(tail) == 50 and "oops" in tail and "line 79" in tail
+    assert len(tail) == 50 and tail[-1] == "oops" and tail[-2] == "line 79"
     assert view["metrics"][0]["name"] == "loss"
     assert view["pipeline"]["command"][-2:] == ["train.py", "3"]
     missing = mk("run", "exec", "--", "no-such-command-here", ok=False)
     assert missing.exit_code == 2 and "cannot run" in missing.stderr
+
+
+def test_exec_forwards_sigterm_and_marks_the_run_killed(project: Path) -> None:
+    import signal
+
+    child = "import time; print('ready', flush=True); time.sleep(60)"
+    proc = subprocess.Popen([sys.executable, "-c", MAIN, "run", "exec", "--model", "m", "--",
+                             sys.executable, "-c", child], cwd=project, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    view = json.loads(mk("runs", "list", "--json").stdout)[0]
+    assert view["status"] == "killed" and view["exit_code"] == -signal.SIGTERM

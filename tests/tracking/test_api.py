@@ -46,7 +46,8 @@ def test_exception_in_block_marks_failed_and_keeps_points(keep: Keep) -> None:
     assert keep.metric_history(run.id, "loss").values == [2.0]
 
 
-def test_nan_and_infinity_are_stored_faithfully(keep: Keep) -> None:
+def test_nan_and_infinity_are_stored_faithfully(any_keep: Keep) -> None:
+    keep = any_keep
     with keep.start_run("m", capture=False) as run:
         for value in (math.nan, math.inf, -math.inf, 1.5):
             run.log_metric("x", value)
@@ -112,7 +113,8 @@ def test_params_are_fixed_once_logged(keep: Keep) -> None:
     assert keep.run_view(run.id)["params"] == {"lr": 0.1}
 
 
-def test_register_model_links_lineage(keep: Keep, tmp_path: Path) -> None:
+def test_register_model_links_lineage(any_keep: Keep, tmp_path: Path) -> None:
+    keep = any_keep
     data = tmp_path / "data"
     data.mkdir()
     (data / "train.csv").write_text("a,b\n1,2\n")

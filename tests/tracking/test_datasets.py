@@ -41,7 +41,9 @@ def test_changed_bytes_are_a_new_version_of_the_name(keep: Keep, tmp_path: Path)
     assert keep.dataset("train")["tree_id"] == v2  # a name means its newest version
 
 
-def test_usage_names_the_model_versions_trained_and_evaluated(keep: Keep, tmp_path: Path) -> None:
+def test_usage_names_the_model_versions_trained_and_evaluated(any_keep: Keep, tmp_path: Path
+                                                              ) -> None:
+    keep = any_keep
     train = _data(tmp_path / "train")
     test = _data(tmp_path / "test", "x\n")
     (tmp_path / "w.bin").write_bytes(b"w")

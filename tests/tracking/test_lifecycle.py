@@ -174,3 +174,28 @@ def test_several_processes_log_to_one_run(root: Path, keep: Keep) -> None:
     assert series["loss"]["points"] == 6000 and series["loss"]["last_value"] == 2.0
     assert all(series[f"rank{r}"]["points"] == 2000 for r in range(3))
     assert keep.run(run.id).status == "finished"
+
+
+def _forked_rank(keep_root: str, run_id: str, rank: int) -> None:
+    from modelkeep.tracking.api import start_run
+
+    with start_run(run_id=run_id, keep=keep_root, capture=False, flush_interval=0.05) as r:
+        for i in range(500):
+            r.log_metric("loss", float(rank), step=rank * 500 + i)
+
+
+def test_forked_workers_log_without_touching_the_parents_buffer(root: Path, keep: Keep) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    with keep.start_run("m", capture=False, flush_interval=3600) as run:
+        run.log_metric("parent", 1.0)  # still buffered in the parent when the workers fork
+        workers = [ctx.Process(target=_forked_rank, args=(str(root), run.id, r)) for r in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=60)
+            assert w.exitcode == 0
+        assert keep.run(run.id).status == "running"
+    assert len(keep.metric_history(run.id, "loss")) == 1000
+    assert keep.metric_history(run.id, "parent").values == [1.0]  # written once, by the parent

@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 from modelkeep import config
 from modelkeep.errors import InvalidInputError, RunNotActiveError
 from modelkeep.tracking import datasets as ds
-from modelkeep.tracking import environment, lifecycle, runs
+from modelkeep.tracking import lifecycle, runs
+from modelkeep.tracking.capture import (
+    capture_start,
+    framework_metadata,
+    launch_command,
+    new_frameworks,
+)
 from modelkeep.tracking.metrics import MetricWriter, final_metrics, next_steps
 from modelkeep.tracking.sysmetrics import SYSTEM_PREFIX, SystemSampler
 from modelkeep.tracking.values import MAX_STEP, check_name, check_step, metric_float
@@ -211,7 +217,7 @@ class Run:
                    if not k.startswith(SYSTEM_PREFIX)}
         return self.keep.register(
             model, path, version=version, bump=bump,
-            metadata=metadata if metadata is not None else _framework_metadata(model),
+            metadata=metadata if metadata is not None else framework_metadata(model),
             params=runs.params_of(self._db, self.info.pk), metrics=metrics, run_id=self.id,
             lineage=lineage, progress=progress,
         )
@@ -234,11 +240,11 @@ class Run:
             self._sampler.stop()
         try:
             self._writer.close()
-            frameworks = _new_frameworks(self)
+            frameworks = new_frameworks(self.keep.db, self.info.pk)
             if frameworks is not None or status is not None:
                 with self._db.write():  # one transaction for the closing facts
                     if frameworks is not None:  # re-read under the lock: another writer may close
-                        frameworks = _new_frameworks(self) or frameworks
+                        frameworks = new_frameworks(self.keep.db, self.info.pk) or frameworks
                         runs.set_json_field(self._db, self.info.pk, "frameworks_json", frameworks)
                     if status is not None:
                         runs.end_run(self._db, self.info.pk, status)
@@ -273,54 +279,6 @@ class Run:
             self.flush()
         else:
             self.close(status if self.owner else None)
-
-
-def launch_command() -> list[str]:
-    """The command line that started this process, as an argument vector."""
-    argv = list(sys.argv)
-    if argv and argv[0].endswith(".py"):
-        return [Path(sys.executable).name, *argv]
-    return argv
-
-
-def _framework_metadata(model: str) -> Any:
-    """Metadata naming the ML framework the process imported (None when there is none)."""
-    found = environment.imported_frameworks()
-    order = ("torch", "tensorflow", "jax", "keras", "scikit-learn", "xgboost", "lightgbm",
-             "catboost", "onnxruntime")
-    main = next((f for f in order if f in found), None)
-    if main is None:
-        return None
-    from modelkeep.schema.metadata import ModelMetadata
-
-    return ModelMetadata.model_validate({
-        "identity": {"name": model, "version": "0.0.0"},
-        "technical": {"framework": {"name": main, "version": found[main]},
-                      "dependencies": [f"{k}=={v}" for k, v in sorted(found.items())]},
-    })
-
-
-def _new_frameworks(run: Run) -> dict[str, str] | None:
-    """The run's frameworks merged with those this process imported, or None if nothing is new."""
-    found = environment.imported_frameworks()
-    known = runs.json_field(run._db, run.info.pk, "frameworks_json") or {}
-    if set(found.items()) <= set(known.items()):
-        return None
-    return {**known, **found}
-
-
-def capture_start(keep: Keep, pk: int, *, packages: bool = True) -> None:
-    """Record the environment, Git state and command line of the process starting a run."""
-    from modelkeep.tracking.git import capture_git
-
-    env = environment.capture_environment(packages=packages)
-    env_id = keep.store.put_bytes(environment.encode_environment(env))
-    runs.set_run_columns(keep.db, pk, environment_id=env_id)
-    state = capture_git(keep.store)
-    if state is not None:
-        runs.set_json_field(keep.db, pk, "code_json", state.to_code())
-    runs.set_json_field(keep.db, pk, "command_json", launch_command())
-    runs.set_json_field(keep.db, pk, "frameworks_json", env["frameworks"])
 
 
 def start_run(model: str | None = None, name: str | None = None, *, run_id: str | None = None,

@@ -53,12 +53,14 @@ class _Tail:
         self._lock = threading.Lock()
 
     def add(self, chunk: bytes) -> None:
+        """Keep ``chunk`` (older bytes beyond the window are dropped)."""
         with self._lock:
             self._data += chunk
             if len(self._data) > 2 * _TAIL_BYTES:
                 del self._data[:-_TAIL_BYTES]
 
     def lines(self, count: int) -> str:
+        """The last ``count`` lines, as text."""
         text = bytes(self._data[-_TAIL_BYTES:]).decode("utf-8", "replace").replace("\r\n", "\n")
         return "\n".join(text.rstrip("\n").split("\n")[-count:]) if text.strip() else ""
 
@@ -105,6 +107,7 @@ def _forward_signals(child: subprocess.Popen[bytes]) -> dict[int, Any]:
         return {}
 
     def forward(signum: int, frame: Any) -> None:
+        """Pass the signal on to the child while it runs."""
         if child.poll() is None:
             child.send_signal(signum)
 

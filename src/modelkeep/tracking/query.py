@@ -135,6 +135,7 @@ def compare_runs(db: Database, infos: Sequence[runs.RunInfo]) -> dict[str, Any]:
     metrics = [final_metrics(db, i.pk) for i in infos]
 
     def table(maps: list[dict[str, Any]]) -> tuple[dict[str, list[Any]], list[str]]:
+        """key -> one value per run, and the keys whose values differ."""
         keys = sorted(set().union(*maps))
         rows = {k: [m.get(k) for m in maps] for k in keys}
         changed = [k for k, vs in rows.items() if not all(_same(vs[0], v) for v in vs[1:])]

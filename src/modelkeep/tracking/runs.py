@@ -50,6 +50,7 @@ class RunInfo:
     exit_code: int | None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (without the internal integer key)."""
         data = asdict(self)
         data.pop("pk")
         return data

@@ -131,10 +131,12 @@ class Condition:
 
     @property
     def sql_op(self) -> str:
+        """The SQL spelling of the operator."""
         return "=" if self.op == "==" else ("<>" if self.op == "!=" else self.op)
 
     @property
     def number(self) -> float | None:
+        """The value as a float, None when it is not a number."""
         try:
             return float(self.value)
         except ValueError:
