@@ -37,9 +37,7 @@ def build_snapshot(
     lineage: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A validated metadata snapshot (JSON-ready dict) for version ``name@version``."""
-    from pydantic import ValidationError
-
-    from modelkeep.schema.metadata import ModelMetadata
+    from modelkeep.schema.validation import metadata_from_data
 
     data: dict[str, Any] = base.model_dump(mode="json") if base is not None else {}
     identity = data.setdefault("identity", {})
@@ -59,13 +57,4 @@ def build_snapshot(
     artifacts.update(tree=tree_id, size_bytes=size)
     performance = data.setdefault("performance", {})
     performance.setdefault("metrics", {}).update(metrics)
-    try:
-        return ModelMetadata.model_validate(data).model_dump(mode="json")
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidMetadataError(
-            f"invalid metadata field '{where}': {first['msg']}",
-            hint="check the --param/--metric values and the metadata file",
-            field=where,
-        ) from exc
+    return metadata_from_data(data).model_dump(mode="json")
