@@ -235,11 +235,14 @@ class Keep:
         """Where ``modelkeep add`` records the trees its pointer files name."""
         return self.settings.keep_dir / "pins"
 
-    def add(self, path: Path | str, progress: Progress | None = None) -> Any:
-        """Store a file or folder and write its ``.mk`` pointer file and .gitignore entry."""
+    def add(self, path: Path | str, progress: Progress | None = None, *, sha256: bool = False) -> Any:
+        """Store a file or folder and write its ``.mk`` pointer file and .gitignore entry
+        (``sha256``: also compute and keep each file's SHA-256)."""
         from modelkeep.storage.pointers import track
+        from modelkeep.storage.sha256index import Sha256Index
 
-        return track(self.store, Path(path), self.pins_dir, progress=progress)
+        index = Sha256Index(self.settings.keep_dir / "sha256") if sha256 else None
+        return track(self.store, Path(path), self.pins_dir, progress=progress, sha256=index)
 
     def restore_pointers(self, where: Path | str = ".", *, remote: str | None = None,
                          link: str = "auto", progress: Progress | None = None) -> Any:

@@ -172,3 +172,24 @@ def test_pins_keep_live_pointers_and_the_newest_per_path(store: ObjectStore, tmp
     kept, _ = split_pins(list_pins(pins_dir), keep=1)
     assert {p.tree_id for p in kept} == {trees[0], trees[3]}  # live, and the newest
     assert split_pins(pins, keep=0, keep_all=True)[1] == []
+
+
+def test_track_with_sha256_keeps_it_and_shows_it(store: ObjectStore, tmp_path: Path) -> None:
+    import hashlib
+
+    from modelkeep.storage.lfs import known_sha256
+    from modelkeep.storage.sha256index import Sha256Index
+    from modelkeep.storage.tree import read_tree
+
+    (tmp_path / "big.bin").write_bytes(os.urandom(5 << 20))  # chunked: kept in its manifest
+    (tmp_path / "small.txt").write_text("small")  # one blob: kept in the index
+    index = Sha256Index(tmp_path / "k" / "sha256")
+    for name in ("big.bin", "small.txt"):
+        path, pointer = track(store, tmp_path / name, tmp_path / "pins", sha256=index)
+        want = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+        assert pointer.sha256 == want and f"sha256 {want}" in path.read_text()
+        assert read_pointer(path) == pointer
+        entry = read_tree(store, pointer.tree_id)[0]
+        assert known_sha256(store, entry, index) == want
+    with pytest.raises(InvalidInputError, match="bad sha256"):
+        parse_pointer(f"modelkeep-pointer 1\nkind file\ntree {ID}\nsha256 xyz\nsize 1\nfiles 1\n")

@@ -18,9 +18,10 @@ def _keep_for(ctx: click.Context, folder: Path) -> Keep:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--sha256", is_flag=True, help="Also compute and keep each file's SHA-256 (LFS, the Hub).")
 @json_option
 @click.pass_context
-def add(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+def add(ctx: click.Context, paths: tuple[Path, ...], sha256: bool, as_json: bool) -> None:
     """Store each file or folder and write a PATH.mk pointer beside it (for Git).
 
     The path is also added to .gitignore, so the Git repository holds only the pointer;
@@ -30,9 +31,10 @@ def add(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
     done = []
     for path in paths:
         with progress_bar(f"adding {path.name}") as progress:
-            pointer_path, pointer = keep.add(path, progress=progress)
+            pointer_path, pointer = keep.add(path, progress=progress, sha256=sha256)
         done.append({"path": str(path), "pointer": str(pointer_path), "kind": pointer.kind,
-                     "tree": pointer.tree_id, "size": pointer.size, "files": pointer.files})
+                     "tree": pointer.tree_id, "size": pointer.size, "files": pointer.files,
+                     "sha256": pointer.sha256})
         if not as_json:
             click.echo(f"Added {path} -> {pointer_path.name} ({pointer.files} file(s), "
                        f"{human_size(pointer.size)})")

@@ -101,7 +101,9 @@ def lfs_objects_for(where: Path, objects: Path | str | None) -> Path:
     if found is None:
         raise InvalidInputError(
             f"{where} is not inside a Git repository, so there is no .git/lfs/objects folder",
-            hint="run 'git init' there, or pass --objects DIR", path=str(where))
+            hint="run 'git init' there, or pass --objects DIR",
+            path=str(where),
+        )
     return found
 
 
@@ -123,6 +125,21 @@ def known_sha256(store: ObjectStore, e: TreeEntry, index: Sha256Index) -> str | 
         if sha:
             return sha
     return index.get(e.file_id)
+
+
+def file_sha256s(store: ObjectStore, tree_id: str, index: Sha256Index) -> dict[str, str]:
+    """path -> SHA-256 of every file of a tree, computing (and keeping) the ones not yet known."""
+    out: dict[str, str] = {}
+    for e in read_tree(store, tree_id):
+        sha = known_sha256(store, e, index)
+        if sha is None:
+            h = hashlib.sha256()
+            for block in _content(store, e):
+                h.update(block)
+            sha = h.hexdigest()
+        index.put(e.file_id, sha)
+        out[e.path] = sha
+    return out
 
 
 def export_lfs(

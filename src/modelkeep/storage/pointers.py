@@ -27,8 +27,10 @@ from modelkeep.errors import InvalidInputError, ObjectNotFoundError, PathNotFoun
 from modelkeep.storage.checkout import CheckoutStats, LinkMode, checkout
 from modelkeep.storage.durable import write_file_atomic
 from modelkeep.storage.hashing import Progress, is_object_id
+from modelkeep.storage.lfs import file_sha256s
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.pins import pin
+from modelkeep.storage.sha256index import Sha256Index
 from modelkeep.storage.statcache import StatCache
 from modelkeep.storage.tree import add_path, read_tree
 
@@ -52,6 +54,7 @@ class Pointer:
     size: int
     files: int
     file_id: str | None = None
+    sha256: str | None = None
 
     def encode(self, name: str) -> str:
         """The pointer file's text (``name`` is the tracked file or folder, for the comment)."""
@@ -63,6 +66,8 @@ class Pointer:
         ]
         if self.file_id:
             lines.append(f"file {self.file_id}")
+        if self.sha256:
+            lines.append(f"sha256 {self.sha256}")
         lines += [f"size {self.size}", f"files {self.files}"]
         return "\n".join(lines) + "\n"
 
@@ -85,13 +90,16 @@ def parse_pointer(text: str, where: str = "pointer") -> Pointer:
             raise ValueError("bad kind, tree, size or files")
         if file_id is not None and not is_object_id(file_id):
             raise ValueError("bad file id")
+        sha256 = fields.get("sha256")
+        if sha256 is not None and not is_object_id(sha256):  # also 64 lowercase hex digits
+            raise ValueError("bad sha256")
     except (KeyError, ValueError) as exc:
         raise InvalidInputError(
             f"{where} is not a valid modelkeep pointer file: {exc}",
             hint="restore it from Git (git checkout -- FILE) or run 'modelkeep add' again",
             path=where,
         ) from exc
-    return Pointer(kind, tree, size, files, file_id)  # type: ignore[arg-type]
+    return Pointer(kind, tree, size, files, file_id, sha256)  # type: ignore[arg-type]
 
 
 def pointer_for(target: Path) -> Path:
@@ -167,8 +175,12 @@ def track(
     *,
     progress: Progress | None = None,
     stat_cache: StatCache | None = None,
+    sha256: Sha256Index | None = None,
 ) -> tuple[Path, Pointer]:
-    """Store ``target`` (file or folder), write its pointer file, git-ignore it, pin its tree."""
+    """Store ``target`` (file or folder), write its pointer file, git-ignore it, pin its tree.
+
+    With a ``sha256`` index, every file's SHA-256 is computed and kept (a file's pointer shows it).
+    """
     target = Path(target)
     if target.name.endswith(POINTER_SUFFIX):
         raise InvalidInputError(
@@ -179,12 +191,16 @@ def track(
     parts = set(target.resolve().parts)
     if ".git" in parts or ".modelkeep" in parts:
         raise InvalidInputError(f"{target} is inside .git or .modelkeep", path=str(target))
-    info = add_path(store, target, progress=progress, stat_cache=stat_cache, exclude=[".git", "*/.git"])
+    info = add_path(
+        store, target, progress=progress, stat_cache=stat_cache, exclude=[".git", "*/.git"],
+        sha256=sha256 is not None,
+    )
+    shas = file_sha256s(store, info.tree_id, sha256) if sha256 is not None else {}
     if target.is_dir():
         pointer = Pointer("folder", info.tree_id, info.size, info.files)
     else:
         entry = read_tree(store, info.tree_id)[0]
-        pointer = Pointer("file", info.tree_id, info.size, 1, entry.file_id)
+        pointer = Pointer("file", info.tree_id, info.size, 1, entry.file_id, shas.get(entry.path))
     path = pointer_for(target)
     pin(pins_dir, info.tree_id, path)  # pinned before the pointer exists: gc never races it
     write_file_atomic(path, pointer.encode(target.name).encode("utf-8"))
@@ -234,9 +250,15 @@ def missing_objects(store: ObjectStore, tree_ids: list[str]) -> bool:
     return any(not store.has(oid) for wave in plan for oid in wave)
 
 
-def restore_all(store: ObjectStore, pointers: list[Path], pins_dir: Path, *,
-                remote: Callable[[], Remote] | None = None, link: LinkMode = "auto",
-                progress: Progress | None = None) -> tuple[list[str], TransferStats | None]:
+def restore_all(
+    store: ObjectStore,
+    pointers: list[Path],
+    pins_dir: Path,
+    *,
+    remote: Callable[[], Remote] | None = None,
+    link: LinkMode = "auto",
+    progress: Progress | None = None,
+) -> tuple[list[str], TransferStats | None]:
     """Restore every pointer; objects missing here are first pulled from ``remote()`` (opened
     only when needed). Returns (restored paths, the transfer or None)."""
     from modelkeep.storage.transfer import pull_objects
@@ -248,7 +270,8 @@ def restore_all(store: ObjectStore, pointers: list[Path], pins_dir: Path, *,
         if remote is None:
             raise ObjectNotFoundError(
                 "the files these pointers name are not in this keep",
-                hint="pull them from a remote: modelkeep pull (see 'modelkeep remote list')")
+                hint="pull them from a remote: modelkeep pull (see 'modelkeep remote list')",
+            )
         stats = pull_objects(store, remote(), trees, progress=progress)
     restored = []
     for path, pointer in parsed.items():
