@@ -1,11 +1,14 @@
-"""The demo's small real project: a generated dataset and a logistic-regression model trained on it.
+"""The demo's training script: a logistic-regression classifier on a generated dataset.
 
-Pure Python on purpose (no numpy/torch), so ``pip install modelkeep && modelkeep demo`` works on
+``modelkeep demo`` copies this file into its project as ``train.py`` and runs it under
+``modelkeep run exec``, so it is a real training script that uses the public tracking API.
+Pure Python on purpose (no numpy/torch): ``pip install modelkeep && modelkeep demo`` works on
 any machine. The weights are written as a real safetensors file.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import random
@@ -13,6 +16,7 @@ import struct
 from pathlib import Path
 
 FEATURES = ["x1", "x2", "x3"]
+NAME = "demo-classifier"
 
 
 def make_dataset(folder: Path, seed: int = 7, rows: int = 600) -> dict[str, Path]:
@@ -30,43 +34,47 @@ def make_dataset(folder: Path, seed: int = 7, rows: int = 600) -> dict[str, Path
     splits = {"train": lines[:cut_a], "validation": lines[cut_a:cut_b], "test": lines[cut_b:]}
     paths = {}
     for role, body in splits.items():
-        path = folder / f"{role}.csv"
-        path.write_text(",".join(FEATURES) + ",label\n" + "\n".join(body) + "\n")
-        paths[role] = path
+        split = folder / role
+        split.mkdir(exist_ok=True)
+        (split / "data.csv").write_text(",".join(FEATURES) + ",label\n" + "\n".join(body) + "\n")
+        paths[role] = split
     return paths
 
 
-def _read(path: Path, n_features: int) -> list[tuple[list[float], int]]:
-    rows = path.read_text().splitlines()[1:]
+def read_rows(split: Path, n_features: int) -> list[tuple[list[float], int]]:
+    """(features, label) rows of a split, standardised by a fixed scale (the preprocessing)."""
     out = []
-    for row in rows:
+    for row in (split / "data.csv").read_text().splitlines()[1:]:
         values = row.split(",")
-        out.append(([float(v) for v in values[:n_features]], int(values[-1])))
+        out.append(([float(v) / 2.0 for v in values[:n_features]], int(values[-1])))
     return out
 
 
-def train(data: dict[str, Path], *, epochs: int, lr: float, n_features: int
-          ) -> tuple[list[float], float, dict[str, float]]:
-    """Gradient descent on the log loss; returns weights, bias and metrics."""
-    rows = _read(data["train"], n_features)
-    w, b = [0.0] * n_features, 0.0
-    for _ in range(epochs):
-        for x, y in rows:
-            p = 1 / (1 + math.exp(-(sum(wi * xi for wi, xi in zip(w, x, strict=True)) + b)))
-            g = p - y
-            w = [wi - lr * g * xi for wi, xi in zip(w, x, strict=True)]
-            b -= lr * g
-    metrics = {}
-    for role in ("validation", "test"):
-        held = _read(data[role], n_features)
-        correct, loss = 0, 0.0
-        for x, y in held:
-            p = 1 / (1 + math.exp(-(sum(wi * xi for wi, xi in zip(w, x, strict=True)) + b)))
-            correct += int((p > 0.5) == bool(y))
-            loss -= math.log(max(p if y else 1 - p, 1e-12))
-        metrics[f"{role}_accuracy"] = round(correct / len(held), 4)
-        metrics[f"{role}_loss"] = round(loss / len(held), 4)
-    return w, b, metrics
+def _predict(w: list[float], b: float, x: list[float]) -> float:
+    z = sum(wi * xi for wi, xi in zip(w, x, strict=True)) + b
+    return 1 / (1 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def train_epoch(rows: list[tuple[list[float], int]], w: list[float], b: float, lr: float
+                ) -> tuple[list[float], float, float]:
+    """One pass of gradient descent on the log loss; returns weights, bias, mean loss."""
+    loss = 0.0
+    for x, y in rows:
+        p = _predict(w, b, x)
+        loss -= math.log(max(p if y else 1 - p, 1e-12))
+        w = [wi - lr * (p - y) * xi for wi, xi in zip(w, x, strict=True)]
+        b -= lr * (p - y)
+    return w, b, loss / len(rows)
+
+
+def evaluate(rows: list[tuple[list[float], int]], w: list[float], b: float) -> dict[str, float]:
+    """Accuracy and log loss on held-out rows."""
+    correct, loss = 0, 0.0
+    for x, y in rows:
+        p = _predict(w, b, x)
+        correct += int((p > 0.5) == bool(y))
+        loss -= math.log(max(p if y else 1 - p, 1e-12))
+    return {"accuracy": round(correct / len(rows), 4), "loss": round(loss / len(rows), 4)}
 
 
 def write_safetensors(path: Path, tensors: dict[str, list[float]]) -> None:
@@ -75,25 +83,13 @@ def write_safetensors(path: Path, tensors: dict[str, list[float]]) -> None:
     blobs, offset = [], 0
     for name, values in tensors.items():
         raw = struct.pack(f"<{len(values)}f", *values)
-        header[name] = {"dtype": "F32", "shape": [len(values)], "data_offsets": [offset,
-                                                                               offset + len(raw)]}
+        header[name] = {"dtype": "F32", "shape": [len(values)],
+                        "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
         offset += len(raw)
     encoded = json.dumps(header, separators=(",", ":")).encode()
     encoded += b" " * (-len(encoded) % 8)
     path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
-
-
-def save_model(folder: Path, weights: list[float], bias: float, *, epochs: int, lr: float
-               ) -> Path:
-    """Write the model folder: safetensors weights plus a config file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    write_safetensors(folder / "model.safetensors", {"linear.weight": weights,
-                                                     "linear.bias": [bias]})
-    (folder / "config.json").write_text(json.dumps(
-        {"architecture": "logistic-regression", "inputs": FEATURES[:len(weights)],
-         "epochs": epochs, "learning_rate": lr}, indent=2) + "\n")
-    return folder
 
 
 def write_metadata(path: Path, n_features: int) -> Path:
@@ -102,7 +98,7 @@ def write_metadata(path: Path, n_features: int) -> Path:
                        for f in FEATURES[:n_features])
     path.write_text(
         "# metadata for the demo classifier (comments survive modelkeep's YAML round trips)\n"
-        "identity:\n  name: demo-classifier\n  version: 0.0.0  # the registry assigns it\n"
+        f"identity:\n  name: {NAME}\n  version: 0.0.0  # the registry assigns it\n"
         "  team: ml-platform\n  description: logistic regression on generated data\n"
         "  tags: [demo, tabular]\n"
         "technical:\n  framework: {name: pure-python, version: '1'}\n"
@@ -110,3 +106,55 @@ def write_metadata(path: Path, n_features: int) -> Path:
         "    outputs:\n      - {name: probability, dtype: float32, shape: [-1]}\n"
     )
     return path
+
+
+def main() -> None:
+    """Train, log everything to the run this process is attached to, register the model."""
+    import modelkeep
+    from modelkeep.schema import load_metadata
+
+    parser = argparse.ArgumentParser(description="train the demo classifier")
+    parser.add_argument("--data", type=Path, default=Path("data"))
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--features", type=int, default=2)
+    parser.add_argument("--bump", choices=["major", "minor", "patch"], default=None)
+    parser.add_argument("--out", type=Path, default=Path("model"))
+    args = parser.parse_args()
+
+    with modelkeep.start_run(model=NAME) as run:  # attaches to the run `run exec` started
+        run.log_params({"epochs": args.epochs, "learning_rate": args.lr,
+                        "features": args.features, "optimizer": "sgd"})
+        splits = {role: args.data / role for role in ("train", "validation", "test")}
+        for role, split in splits.items():
+            run.log_dataset(split, role=role, preprocessing=[
+                {"name": "scale", "params": {"divide_by": 2.0}}])
+        train_rows = read_rows(splits["train"], args.features)
+        val_rows = read_rows(splits["validation"], args.features)
+        w, b = [0.0] * args.features, 0.0
+        for epoch in range(args.epochs):
+            w, b, loss = train_epoch(train_rows, w, b, args.lr)
+            val = evaluate(val_rows, w, b)
+            run.log_metrics({"train_loss": loss, "val_accuracy": val["accuracy"],
+                             "val_loss": val["loss"]}, step=epoch)
+            print(f"epoch {epoch}: train_loss={loss:.4f} val_accuracy={val['accuracy']}")
+        test = evaluate(read_rows(splits["test"], args.features), w, b)
+        run.log_metrics({"test_accuracy": test["accuracy"], "test_loss": test["loss"]},
+                        step=args.epochs - 1)
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_safetensors(args.out / "model.safetensors", {"linear.weight": w,
+                                                           "linear.bias": [b]})
+        (args.out / "config.json").write_text(json.dumps(
+            {"inputs": FEATURES[:args.features], "epochs": args.epochs}, indent=2) + "\n")
+        run.log_pipeline(files=[Path(__file__).name])
+        meta = load_metadata(write_metadata(Path("model.yaml"), args.features))
+        try:
+            version = run.register_model(args.out, bump=args.bump, metadata=meta)
+        except modelkeep.ModelkeepError as exc:
+            print(f"error: {exc.message}\nhint: {exc.hint}")
+            raise SystemExit(2) from None
+        print(f"registered {version.ref}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,11 +1,16 @@
 """``modelkeep demo``: a newcomer's tour of everything modelkeep does, on a project it generates.
 
-Each step runs the real command, in-process, and prints it first as a user would type it.
+Each step runs the real command, in-process, and prints it first as a user would type it. The
+training itself is a real script (``train.py``, written from ``_demo_project.py``) run under
+``modelkeep run exec``, so runs, datasets and lineage are recorded as they would be for you.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -13,83 +18,125 @@ import click
 
 from modelkeep.cli import _demo_project as project
 
-NAME = "demo-classifier"
+NAME = project.NAME
 
 
 def _say(text: str) -> None:
     click.secho(f"\n# {text}", fg="cyan", bold=True)
 
 
-def _run(root: Path, *args: str) -> None:
+def _run(root: Path, *args: str, fails: bool = False) -> None:
     from modelkeep.cli.main import cli
 
-    click.secho("$ modelkeep " + " ".join(shlex.quote(a) for a in args), fg="green")
-    cli.main(args=["--keep", str(root), *args], prog_name="modelkeep", standalone_mode=False)
+    shown = ["python" if a == sys.executable else a for a in args]
+    click.secho("$ modelkeep " + " ".join(shlex.quote(a) for a in shown), fg="green")
+    try:
+        cli.main(args=["--keep", str(root), *args], prog_name="modelkeep", standalone_mode=False)
+    except SystemExit as exc:  # run exec exits with the child's code
+        if bool(exc.code) != fails:
+            raise
 
 
-def _train_version(root: Path, data: dict[str, Path], *, epochs: int, lr: float, features: int,
-                   bump: str) -> None:
-    weights, bias, metrics = project.train(data, epochs=epochs, lr=lr, n_features=features)
-    model = project.save_model(root / "model", weights, bias, epochs=epochs, lr=lr)
-    meta = project.write_metadata(root / "model.yaml", features)
-    args = ["register", NAME, str(model.relative_to(root)), "--bump", bump,
-            "--metadata", str(meta.relative_to(root)), "--param", f"epochs={epochs}",
-            "--param", f"learning_rate={lr}", "--param", f"features={features}"]
-    for key, value in metrics.items():
-        args += ["--metric", f"{key}={value}"]
-    _run(root, *args)
+def _train(root: Path, name: str, bump: str, fails: bool = False, **options: int | float
+           ) -> None:
+    args = ["run", "exec", "--model", NAME, "--name", name, "--", sys.executable, "train.py",
+            "--bump", bump]
+    for key, value in options.items():
+        args += [f"--{key}", str(value)]
+    _run(root, *args, fails=fails)
+
+
+def _latest_runs(root: Path, count: int) -> list[str]:
+    from modelkeep.keep import Keep
+
+    keep = Keep.open(root)
+    try:
+        return [r["id"] for r in keep.runs(model=NAME, status="finished")][:count]
+    finally:
+        keep.close()
 
 
 @click.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), required=False)
 def demo(folder: Path | None) -> None:
     """Build a small project in FOLDER (default: a new temporary folder) and walk through
-    modelkeep: init, register three versions, list, aliases, diff, export, checkout, fsck."""
+    modelkeep: runs, versions, aliases, diff, export, checkout, Git pointers, remotes, gc."""
     root = (folder or Path(tempfile.mkdtemp(prefix="modelkeep-demo-"))).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    import os
-
-    os.chdir(root)  # relative paths in the printed commands work if the reader re-types them
+    os.chdir(root)  # the printed commands work as shown if the reader re-types them here
     click.echo(f"modelkeep demo in {root}")
 
     _say("1. Make a keep: .modelkeep/ holds config.toml, SQLite metadata and the object store")
     _run(root, "init", str(root))
 
-    _say("2. Generate a dataset (train/validation/test) and train a first model on 2 features")
-    data = project.make_dataset(root / "data")
-    _train_version(root, data, epochs=2, lr=0.05, features=2, bump="major")
+    _say("2. Generate a dataset (train/validation/test) and a training script")
+    project.make_dataset(root / "data")
+    shutil.copyfile(project.__file__, root / "train.py")
+    click.echo("wrote data/{train,validation,test}/data.csv and train.py")
 
-    _say("3. Retrain with more epochs: same architecture and data, so a PATCH version")
-    _train_version(root, data, epochs=8, lr=0.05, features=2, bump="patch")
+    _say("3. Train under a tracked run: params, datasets, metrics per epoch, environment, "
+         "lineage; the script registers the model (first version: MAJOR)")
+    _train(root, "baseline", "major", epochs=2, features=2)
 
-    _say("4. Use a third input feature: the input signature changes, so a MAJOR version")
-    _train_version(root, data, epochs=8, lr=0.05, features=3, bump="major")
+    _say("4. Retrain with more epochs: same architecture and data, so a PATCH version")
+    _train(root, "more-epochs", "patch", epochs=8, features=2)
 
-    _say("5. List models and versions")
+    _say("5. Use a third input feature: the input signature changes, so modelkeep refuses a "
+         "PATCH (the run is recorded as failed) and the MAJOR bump goes through")
+    _train(root, "third-feature", "patch", fails=True, epochs=8, features=3)
+    _train(root, "third-feature", "major", epochs=8, features=3)
+
+    _say("6. Compare the runs; plot a metric; see which models used which dataset")
+    _run(root, "runs", "list", "--model", NAME)
+    newest, previous = _latest_runs(root, 2)
+    _run(root, "runs", "compare", previous[:8], newest[:8])
+    _run(root, "runs", "metrics", newest[:8], "train_loss", "--plot")
+    _run(root, "datasets", "list")
+
+    _say("7. List models and versions")
     _run(root, "list")
     _run(root, "list", NAME)
 
-    _say("6. Aliases move with their history kept")
+    _say("8. Aliases move with their history kept; --at answers about the past")
     _run(root, "alias", "set", NAME, "production", "1.0.0", "--reason", "first release")
     _run(root, "alias", "set", NAME, "production", "1.0.1", "--reason", "better accuracy")
     _run(root, "alias", "set", NAME, "staging", "2.0.0")
     _run(root, "alias", "history", NAME, "production")
     _run(root, "show", f"{NAME}@production")
 
-    _say("7. What changed between the production version and the new major version")
+    _say("9. What changed between the production version and the new major version")
     _run(root, "diff", f"{NAME}@production", f"{NAME}@2.0.0")
 
-    _say("8. Later facts are appended, never overwritten")
+    _say("10. Later facts are appended, never overwritten")
     _run(root, "metric", f"{NAME}@2.0.0", "test_accuracy_recheck=0.9")
     _run(root, "note", f"{NAME}@2.0.0", "reviewed by the platform team")
 
-    _say("9. Export metadata as YAML (JSON and protobuf work the same way)")
+    _say("11. Export metadata as YAML (JSON and protobuf work the same way)")
     _run(root, "export", f"{NAME}@2.0.0", "--format", "yaml", "-o", "exported.yaml")
     _run(root, "export", f"{NAME}@2.0.0", "--format", "proto", "-o", "exported.pb")
-    click.echo((root / "exported.yaml").read_text()[:600] + "...")
+    click.echo((root / "exported.yaml").read_text()[:500] + "...")
 
-    _say("10. Restore a version byte for byte, then verify every stored object")
+    _say("12. Restore a version byte for byte, then verify every stored object")
     _run(root, "checkout", f"{NAME}@production", "restored")
     _run(root, "fsck")
+
+    _say("13. For Git users: store a file and keep only a small pointer in the repository")
+    _run(root, "add", "data/train/data.csv")
+    click.echo((root / "data" / "train" / "data.csv.mk").read_text())
+
+    _say("14. Push to a remote (a folder here; S3, GCS and Azure work the same way)")
+    _run(root, "remote", "add", "backup", str(root / "remote-store"))
+    _run(root, "push", "-r", "backup")
+    _run(root, "push", "-r", "backup")
+
+    _say("15. A teammate's fresh keep pulls a version from the remote and restores it")
+    clone = root / "teammate"
+    _run(clone, "init", str(clone))
+    _run(clone, "remote", "add", "backup", str(root / "remote-store"))
+    _run(clone, "pull", "-r", "backup", f"{NAME}@2.0.0")
+    _run(clone, "checkout", f"{NAME}@2.0.0", str(clone / "model"))
+
+    _say("16. Garbage collection keeps aliased and the newest stable versions")
+    _run(root, "gc", "--dry-run")
 
     click.secho(f"\nDone. Explore it yourself: cd {root} && modelkeep list", bold=True)

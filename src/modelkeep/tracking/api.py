@@ -271,8 +271,7 @@ class Run:
 
     # lifecycle hooks (atexit, SIGTERM)
     def _busy_in(self, thread_id: int) -> bool:
-        in_write = getattr(getattr(self._db, "_local", None), "depth", 0)
-        return self._writer.flushing_thread == thread_id or bool(in_write)
+        return self._writer.flushing_thread == thread_id or self._db.in_transaction
 
     def _shutdown(self, status: str | None) -> None:
         if status is None:

@@ -64,12 +64,7 @@ def read_history(db: Database, run_pk: int, run_id: str, name: str) -> MetricHis
             run=run_id, metric=name,
         )
     sql = "SELECT step, value, ts FROM metric_points WHERE key_id = :k ORDER BY step, id"
-    if db.dialect == "sqlite":  # plain tuples: a Row object per point costs a third of the read
-        cur = db.connection.cursor()
-        cur.row_factory = None
-        rows = cur.execute(sql, {"k": key_id}).fetchall()
-    else:
-        rows = [tuple(r.values()) for r in db.query(sql, {"k": key_id})]
+    rows = db.query_tuples(sql, {"k": key_id})  # a Row object per point costs a third of the read
     nan = math.nan
     return MetricHistory(run_id, name, [r[0] for r in rows],
                          [nan if r[1] is None else r[1] for r in rows], [r[2] for r in rows])

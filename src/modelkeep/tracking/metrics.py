@@ -195,11 +195,7 @@ os.register_at_fork(after_in_child=_after_fork)
 
 def _insert_points(db: Database, rows: list[tuple[int, int, float | None, int]]) -> None:
     """One executemany of positional rows (building a dict per point would double the cost)."""
-    if db.dialect == "sqlite":
-        db.connection.executemany(INSERT_POINT, rows)
-        return
-    with db.connection.cursor() as cur:
-        cur.executemany(INSERT_POINT.replace("?", "%s"), rows)
+    db.executemany_positional(INSERT_POINT, rows)
 
 
 def next_steps(db: Database, run_pk: int) -> dict[str, int]:
