@@ -168,3 +168,15 @@ def test_s3_happy_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     r.write_bytes("aliases/m.json", b"{}")
     assert r.read_bytes("aliases/m.json") == b"{}"
     assert r.list_names("aliases") == ["m.json"]
+
+
+def test_clean_tmp_removes_only_old_leftovers(tmp_path: Path) -> None:
+    r = Remote("origin", str(tmp_path / "remote"))
+    r.check(create=True)
+    old, new = Path(r.key("tmp/a.part")), Path(r.key("tmp/b.part"))
+    old.write_bytes(b"left by a killed push")
+    new.write_bytes(b"a push in flight")
+    os.utime(old, (time.time() - 7200,) * 2)
+    assert r.clean_tmp(older_than=3600) == 1
+    assert not old.exists() and new.exists()
+    assert Remote("m", f"memory://mk-{uuid.uuid4().hex}").clean_tmp() == 0

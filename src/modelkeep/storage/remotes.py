@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -102,6 +103,20 @@ class Remote:
                 return
             self.fs.invalidate_cache()
             self.fs.ls(self.root.split("/", 1)[0] if self.root else "", detail=False)
+
+    def clean_tmp(self, older_than: float = 3600.0) -> int:
+        """Remove uploads a killed push left in a local remote's ``tmp/``; returns how many."""
+        folder = self.key("tmp")
+        if not self.is_local or not os.path.isdir(folder):
+            return 0
+        cutoff, removed = time.time() - older_than, 0
+        with self.errors("clean"), os.scandir(folder) as entries:
+            for e in entries:
+                if e.name.endswith(".part") and e.stat(follow_symlinks=False).st_mtime < cutoff:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(e.path)
+                        removed += 1
+        return removed
 
     def missing(self, oids: Iterable[str], workers: int = 8) -> set[str]:
         """The ids among ``oids`` that the remote does not hold."""

@@ -114,6 +114,7 @@ def push_objects(
     plan[0].update(dict.fromkeys(objects))
     every = [oid for wave in plan for oid in wave]
     remote.check(create=True)
+    remote.clean_tmp()  # uploads of pushes killed more than an hour ago
     missing = remote.missing(every, workers or store.workers)
     for oid in sorted(missing):
         if not store.has(oid):
