@@ -245,13 +245,15 @@ class Keep:
         return track(self.store, Path(path), self.pins_dir, progress=progress, sha256=index)
 
     def restore_pointers(self, where: Path | str = ".", *, remote: str | None = None,
-                         link: str = "auto", progress: Progress | None = None) -> Any:
-        """Turn the ``.mk`` pointers under ``where`` back into files, pulling what is missing."""
+                         link: str = "auto", fetch: bool = True,
+                         progress: Progress | None = None) -> Any:
+        """Turn the ``.mk`` pointers under ``where`` back into files, pulling what is missing
+        (``fetch=False``: from this keep only, as ``checkout`` with no ref does)."""
         from modelkeep.storage.pointers import find_pointers, restore_all
 
         return restore_all(self.store, find_pointers(Path(where)), self.pins_dir,
-                           remote=lambda: self.remote(remote), link=link,  # type: ignore[arg-type]
-                           progress=progress)
+                           remote=(lambda: self.remote(remote)) if fetch else None,
+                           link=link, progress=progress)  # type: ignore[arg-type]
 
     def export_lfs(self, source: str, dest: Path | str, *, objects: Path | str | None = None,
                    progress: Progress | None = None) -> Any:
