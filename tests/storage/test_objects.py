@@ -136,3 +136,20 @@ def test_clean_tmp_removes_stale_staging(store: ObjectStore) -> None:
     fresh.write_bytes(b"in progress")
     assert store.clean_tmp() == 1
     assert not stale.exists() and fresh.exists()
+
+
+def test_has_many_lists_or_probes(store: ObjectStore) -> None:
+    ids = [store.put_bytes(bytes([i])) for i in range(40)]
+    missing = blake3(b"missing").hexdigest()
+    assert store.has_many([*ids, missing]) == set(ids)
+    assert store.has_many([ids[0]]) == {ids[0]}
+    assert store.has_many([]) == set()
+    with pytest.raises(InvalidInputError):
+        store.has_many(["../x"])
+
+
+def test_default_stat_cache(tmp_path: Path) -> None:
+    plain = ObjectStore(tmp_path / "o", tmp_path / "t")
+    assert plain.stat_cache is None
+    keep = ObjectStore(tmp_path / "o", tmp_path / "t", stat_cache_path=tmp_path / "sc.json")
+    assert keep.stat_cache is keep.stat_cache is not None

@@ -1,8 +1,11 @@
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from modelkeep.errors import (
     InvalidInputError,
@@ -11,9 +14,10 @@ from modelkeep.errors import (
     UnsafePathError,
 )
 from modelkeep.storage.hashing import hash_bytes
+from modelkeep.storage.ingest import known
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.reachable import reachable_objects
-from modelkeep.storage.statcache import StatCache
+from modelkeep.storage.statcache import RACY_NS, StatCache
 from modelkeep.storage.tree import (
     TreeEntry,
     add_path,
@@ -23,6 +27,7 @@ from modelkeep.storage.tree import (
     read_tree,
     write_tree,
 )
+from modelkeep.storage.walk import scan
 
 
 @pytest.fixture
@@ -137,13 +142,20 @@ def test_exclude_globs(store: ObjectStore, tmp_path: Path) -> None:
 
 def test_stat_cache_skips_rehash_and_notices_changes(store: ObjectStore, tmp_path: Path) -> None:
     src = make_folder(tmp_path / "m")
-    old = os.stat(src / "config.json").st_mtime - 10
-    for f in src.rglob("*"):
-        os.utime(f, (old, old))  # not racy: older than the hashing
+    time.sleep(RACY_NS / 1e9 + 0.01)  # not racy: changed well before the hashing
     cache = StatCache(tmp_path / "cache")
     first = add_path(store, src, stat_cache=cache)
     assert len(StatCache(tmp_path / "cache")) == 3
-    assert add_path(store, src, stat_cache=StatCache(tmp_path / "cache")) == first
+    seen: list[tuple[int, int]] = []
+    store.delete(hash_bytes(b"#!/bin/sh\n"))  # gone from the store: must be stored again
+    assert (
+        add_path(
+            store, src, stat_cache=StatCache(tmp_path / "cache"), progress=lambda d, t: seen.append((d, t))
+        )
+        == first
+    )
+    assert store.has(hash_bytes(b"#!/bin/sh\n")) and seen[-1][0] == seen[-1][1]
+    assert len(known(store, StatCache(tmp_path / "cache"), scan(src))) == 3  # no file re-read
     (src / "config.json").write_text('{"a": 2}')
     second = add_path(store, src, stat_cache=StatCache(tmp_path / "cache"))
     assert diff_trees(store, first.tree_id, second.tree_id).changed == ["config.json"]
@@ -199,3 +211,31 @@ def test_bad_entries_and_duplicates_are_refused(store: ObjectStore) -> None:
 def test_write_tree_roundtrip(store: ObjectStore) -> None:
     entries = [TreeEntry("b/ü.txt", hash_bytes(b"x"), 1, 0o644, "blob")]
     assert read_tree(store, write_tree(store, entries)) == entries
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=12),
+            st.booleans(),
+            st.integers(min_value=0, max_value=2**53),
+            st.sampled_from([0o644, 0o755]),
+        ),
+        max_size=6,
+        unique_by=lambda t: t[0],
+    )
+)
+def test_fast_encoder_is_canonical_json(rows: list[tuple[str, bool, int, int]]) -> None:
+    oid, fid = hash_bytes(b"o"), hash_bytes(b"f")
+    entries = [
+        TreeEntry(p, oid, n, m, "manifest" if man else "blob", fid if man else oid) for p, man, n, m in rows
+    ]
+    ref = [
+        {"path": e.path, "oid": e.oid, "size": e.size, "mode": e.mode, "kind": e.kind}
+        | ({"file": e.file_id} if e.kind == "manifest" else {})
+        for e in sorted(entries, key=lambda e: e.path)
+    ]
+    doc = {"format": "modelkeep.tree", "version": 1, "entries": ref}
+    expected = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert encode_tree(entries) == expected

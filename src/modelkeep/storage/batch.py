@@ -13,21 +13,23 @@ import os
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from modelkeep.errors import CorruptObjectError, FileChangedError
 from modelkeep.storage.durable import (
     fsync_dir,
     fsync_path,
+    source_errors,
     storage_errors,
     syncfs,
     unlink_quietly,
 )
-from modelkeep.storage.hashing import BLOCK_SIZE, Buffer, Hasher, Progress, hash_bytes
+from modelkeep.storage.hashing import Buffer, Hasher, Progress, hash_bytes, iter_blocks
 
 if TYPE_CHECKING:
     from modelkeep.storage.objects import ObjectStore
 
+SMALL_FILE = 1 << 20  # files up to this size are read in one call
 FSYNC_EACH_MAX = 8  # batches up to this many new objects fsync file by file; larger use syncfs
 OBJECT_MODE = 0o444
 
@@ -66,9 +68,9 @@ class WriteBatch:
                 return True
         return self._store.has(oid)
 
-    def put_bytes(self, data: Buffer, *, expected: str | None = None) -> str:
+    def put_bytes(self, data: Buffer, *, expected: str | None = None, threads: int | None = None) -> str:
         """Stage ``data`` unless already present; returns its id (computed, never trusted)."""
-        oid = hash_bytes(data, threads=self._store.workers)
+        oid = hash_bytes(data, threads=threads or self._store.workers)
         _check_expected(oid, expected)
         if self.has(oid):
             return oid
@@ -85,18 +87,46 @@ class WriteBatch:
         self._stage(oid, tmp, len(data))
         return oid
 
-    def put_file(self, path: Path, *, progress: Progress | None = None, expected: str | None = None) -> str:
+    def put_file(
+        self, path: Path | str, *, progress: Progress | None = None, expected: str | None = None
+    ) -> str:
         """Stage a whole file as one blob, hashing while copying (read once, bounded memory).
 
         FileChangedError if the file's size or mtime changes while it is read.
         """
+        with source_errors(path), open(path, "rb", buffering=0) as f:
+            before = os.fstat(f.fileno())
+            if before.st_size <= SMALL_FILE:  # one read, and no write at all if already stored
+                data = f.readall()
+                check_unchanged(path, before, os.fstat(f.fileno()), len(data))
+                oid = self.put_bytes(data, expected=expected)
+                if progress is not None:
+                    progress(len(data), before.st_size)
+                return oid
+            return self._put_stream(f, path, before, progress, expected)
+
+    def _put_stream(
+        self,
+        f: BinaryIO,
+        path: Path | str,
+        before: os.stat_result,
+        progress: Progress | None,
+        expected: str | None,
+    ) -> str:
         fd, tmp = self._open_tmp()
         try:
+            h = Hasher(self._store.workers)
             with storage_errors(tmp):
                 try:
-                    oid, size = _copy_hashing(path, fd, self._store.workers, progress)
+                    for block in iter_blocks(f, before.st_size):
+                        h.update(block)
+                        _write_all(fd, block)
+                        if progress is not None:
+                            progress(h.size, before.st_size)
                 finally:
                     os.close(fd)
+            check_unchanged(path, before, os.fstat(f.fileno()), h.size)
+            oid = h.hexdigest()
             _check_expected(oid, expected)
         except BaseException:
             unlink_quietly(tmp)
@@ -104,7 +134,7 @@ class WriteBatch:
         if self.has(oid):
             unlink_quietly(tmp)
         else:
-            self._stage(oid, tmp, size)
+            self._stage(oid, tmp, h.size)
         return oid
 
     def commit(self) -> None:
@@ -183,30 +213,16 @@ def _check_expected(oid: str, expected: str | None) -> None:
         )
 
 
-def _copy_hashing(src: Path, fd_out: int, threads: int, progress: Progress | None) -> tuple[str, int]:
-    """Copy ``src`` into ``fd_out`` while hashing it; return (id, size)."""
-    h = Hasher(threads)
-    buf = bytearray(BLOCK_SIZE)
-    view = memoryview(buf)
-    with open(src, "rb", buffering=0) as f:
-        before = os.fstat(f.fileno())
-        total = before.st_size
-        while n := f.readinto(buf):
-            block = view[:n]
-            h.update(block)
-            _write_all(fd_out, block)
-            if progress is not None:
-                progress(h.size, total)
-        after = os.fstat(f.fileno())
-    check_unchanged(src, before, after, h.size)
-    return h.hexdigest(), h.size
-
-
-def check_unchanged(path: Path, before: os.stat_result, after: os.stat_result, read: int) -> None:
+def check_unchanged(path: Path | str, before: os.stat_result, after: os.stat_result, read: int) -> None:
     """Raise FileChangedError unless the file kept its size and mtime while it was read."""
     if before.st_size != after.st_size or before.st_mtime_ns != after.st_mtime_ns or read != after.st_size:
-        raise FileChangedError(
-            f"{path} changed while it was being read; nothing was recorded",
-            hint="wait for the program writing it to finish, then add it again",
-            path=str(path),
-        )
+        raise file_changed(path)
+
+
+def file_changed(path: Path | str) -> FileChangedError:
+    """The error for a file that changed while it was being read."""
+    return FileChangedError(
+        f"{path} changed while it was being read; nothing was recorded",
+        hint="wait for the program writing it to finish, then add it again",
+        path=str(path),
+    )

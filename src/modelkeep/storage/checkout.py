@@ -100,11 +100,12 @@ def checkout(
     missing = sorted({oid for cs in chunks.values() for oid, _ in cs if not store.has(oid)})
     if missing:
         raise store.not_found(missing[0])
-    restorer = _Restorer(store, link, verify, stat_cache, sum(e.size for e in entries), progress)
+    cache = stat_cache if stat_cache is not None else store.stat_cache
+    restorer = _Restorer(store, link, verify, cache, sum(e.size for e in entries), progress)
     with ThreadPoolExecutor(store.workers) as pool:
         list(pool.map(lambda job: restorer.restore(job[0], job[1], chunks[job[0].oid]), jobs))
-    if stat_cache is not None:
-        stat_cache.save()
+    if cache is not None:
+        cache.save()
     return restorer.stats
 
 
@@ -149,6 +150,10 @@ class _Restorer:
             except BaseException:
                 unlink_quietly(tmp)
                 raise
+            if self.cache is not None:
+                self.cache.record(
+                    str(target), os.stat(target), e.file_id, oid=e.oid, kind=e.kind, written=True
+                )
         self._count(e.size, written=True)
 
     def _in_place(self, e: TreeEntry, target: Path) -> bool:
@@ -165,14 +170,14 @@ class _Restorer:
         if self.link == "hardlink" and e.kind == "blob":
             obj = self.store.object_path(e.oid).stat()
             return (st.st_ino, st.st_dev) == (obj.st_ino, obj.st_dev)
-        hit = self.cache.lookup(target, st) if self.cache is not None else None
+        hit = self.cache.lookup(str(target), st) if self.cache is not None else None
         if hit is not None:
             file_id = hit.file_id
         else:
             started = time.time_ns()
             file_id = hash_file(target, threads=self.store.workers)
             if self.cache is not None:
-                self.cache.record(target, st, file_id, hashed_at_ns=started)
+                self.cache.record(str(target), st, file_id, oid=e.oid, kind=e.kind, hashed_at_ns=started)
         if file_id != e.file_id:
             return False
         if (st.st_mode & 0o7777) != e.mode:

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from modelkeep.errors import DiskFullError, StorageError
+from modelkeep.errors import DiskFullError, InvalidInputError, PathNotFoundError, StorageError
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 _libc: ctypes.CDLL | None
@@ -76,6 +76,21 @@ def storage_errors(path: Path | str) -> Iterator[None]:
         yield
     except OSError as exc:
         raise_os_error(exc, path)
+
+
+@contextlib.contextmanager
+def source_errors(path: Path | str) -> Iterator[None]:
+    """Translate errors opening or reading a user's file into modelkeep errors."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise PathNotFoundError(f"{path} does not exist", path=str(path)) from exc
+    except (PermissionError, IsADirectoryError) as exc:
+        raise InvalidInputError(
+            f"cannot read {path}: {exc.strerror}", hint="check the file's permissions", path=str(path)
+        ) from exc
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror or exc}", path=str(path)) from exc
 
 
 def unlink_quietly(path: Path | str) -> None:

@@ -8,9 +8,11 @@ threads (BLAKE3 splits one ``update`` across cores).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from blake3 import blake3
 
@@ -73,16 +75,18 @@ def hash_chunks(chunks: Iterable[Buffer]) -> str:
     return h.hexdigest()
 
 
-def read_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterable[memoryview]:
+def read_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterator[memoryview]:
     """Yield a file's content as views on one reused buffer (valid until the next block)."""
-    buf = bytearray(block_size)
-    view = memoryview(buf)
     with open(path, "rb", buffering=0) as f:
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                return
-            yield view[:n]
+        yield from iter_blocks(f, os.fstat(f.fileno()).st_size, block_size)
+
+
+def iter_blocks(f: BinaryIO, size_hint: int, block_size: int = BLOCK_SIZE) -> Iterator[memoryview]:
+    """Read an open unbuffered file to its end in blocks, into a buffer sized for small files."""
+    buf = bytearray(min(block_size, size_hint + 1))
+    view = memoryview(buf)
+    while n := f.readinto(buf):
+        yield view[:n]
 
 
 def hash_file(path: Path, *, threads: int = 2, progress: Progress | None = None) -> str:

@@ -2,51 +2,70 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from modelkeep.storage.batch import WriteBatch, check_unchanged
-from modelkeep.storage.statcache import StatCache
+from modelkeep.storage.chunked import store_chunked
+from modelkeep.storage.chunkers import CHUNK_THRESHOLD
+from modelkeep.storage.objects import ObjectStore
+from modelkeep.storage.statcache import StatCache, Stored
 from modelkeep.storage.walk import SourceFile
 
 
-@dataclass(frozen=True)
-class Stored:
-    """How a file was stored: the object to fetch (blob or manifest) and the file's own id."""
-
-    oid: str
-    kind: str
-    file_id: str
-    note: str | None = None
+def is_chunked(size: int) -> bool:
+    """True when a file of ``size`` bytes is stored as chunks plus a manifest."""
+    return size >= CHUNK_THRESHOLD
 
 
 def ingest_file(
     batch: WriteBatch,
     src: SourceFile,
     *,
-    cache: StatCache | None,
+    workers: int,
+    cache: StatCache | None = None,
+    sha256: bool = False,
     on_bytes: Callable[[int], None] | None = None,
 ) -> Stored:
-    """Store ``src`` (or find it unchanged in the stat cache) and say how it is stored."""
-    if cache is not None:
-        hit = cache.lookup(src.path, src.st)
-        if hit is not None and batch.has(hit.oid):
-            if on_bytes is not None:
-                on_bytes(src.st.st_size)
-            return Stored(hit.oid, hit.kind, hit.file_id)
+    """Store ``src`` and say how it is stored; remember its ids in ``cache``.
+
+    FileChangedError if the file is not what the scan saw or changes while being read.
+    """
     started = time.time_ns()
+    if is_chunked(src.st.st_size):
+        oid, manifest, note = store_chunked(
+            batch, src.os_path, src.st, workers=workers, sha256=sha256, on_bytes=on_bytes
+        )
+        stored = Stored(oid, "manifest", manifest.file_id, note)
+    else:
+        oid = batch.put_file(src.os_path, progress=_delta(on_bytes))
+        check_unchanged(src.os_path, src.st, os.stat(src.os_path), src.st.st_size)
+        stored = Stored(oid, "blob", oid)
+    if cache is not None:
+        cache.record(
+            src.os_path, src.st, stored.file_id, oid=stored.oid, kind=stored.kind, hashed_at_ns=started
+        )
+    return stored
+
+
+def known(store: ObjectStore, cache: StatCache, files: list[SourceFile]) -> dict[str, Stored]:
+    """Files the stat cache knows unchanged and whose object is still in the store, by tree path."""
+    lookup = cache.lookup
+    hits = {f.rel: hit for f in files if (hit := lookup(f.os_path, f.st)) is not None}
+    present = store.has_many({h.oid for h in hits.values()})
+    return {rel: h for rel, h in hits.items() if h.oid in present}
+
+
+def _delta(on_bytes: Callable[[int], None] | None) -> Callable[[int, int], None] | None:
+    """Turn a running (done, total) progress into increments for ``on_bytes``."""
+    if on_bytes is None:
+        return None
     last = 0
 
     def progress(done: int, total: int) -> None:
         nonlocal last
-        if on_bytes is not None:
-            on_bytes(done - last)
+        on_bytes(done - last)
         last = done
 
-    oid = batch.put_file(src.path, progress=progress)
-    check_unchanged(src.path, src.st, src.path.stat(), src.st.st_size)
-    stored = Stored(oid, "blob", oid)
-    if cache is not None:
-        cache.record(src.path, src.st, stored.file_id, oid=stored.oid, kind=stored.kind, hashed_at_ns=started)
-    return stored
+    return progress

@@ -29,6 +29,18 @@ def check_tree_path(path: object) -> str:
     return path
 
 
+def check_name(name: str, rel: str) -> None:
+    """Check one folder entry name found on disk (cheap: the OS already rules out '/', NUL,
+    '.' and '..'); ``rel`` is the tree path it would get, for the message."""
+    if "\\" in name:
+        raise _unsafe(rel, "it contains a backslash")
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _unsafe(rel, "it is not valid UTF-8") from None
+
+
 def is_within(child: str, parent: str) -> bool:
     """True when real path ``child`` is ``parent`` or below it."""
     return child == parent or child.startswith(parent.rstrip(os.sep) + os.sep)

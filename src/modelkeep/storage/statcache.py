@@ -14,8 +14,8 @@ import json
 import os
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from modelkeep.storage.durable import write_file_atomic
 
@@ -24,13 +24,16 @@ MAX_ENTRIES = 1_000_000
 _FORMAT = "modelkeep.statcache"
 
 
-@dataclass(frozen=True)
-class CacheHit:
-    """What the cache knows about a file: its content id and the object that stores it."""
+class Stored(NamedTuple):
+    """How a file is stored: the object to fetch (blob or manifest) and the file's own id."""
 
-    file_id: str
     oid: str
     kind: str
+    file_id: str
+    note: str | None = None
+
+
+CacheHit = Stored  # what a lookup returns
 
 
 class StatCache:
@@ -43,6 +46,7 @@ class StatCache:
         self.path = Path(path) if path is not None else None
         self._lock = threading.Lock()
         self._dirty = False
+        self._newest_write = 0
         self._entries: dict[str, list] = self._load()
 
     def __len__(self) -> int:
@@ -50,11 +54,17 @@ class StatCache:
 
     def lookup(self, path: Path | str, st: os.stat_result) -> CacheHit | None:
         """The cached ids for ``path`` if its stat is unchanged and the entry is not racy."""
-        with self._lock:
-            e = self._entries.get(os.path.abspath(path))
-        if e is None or not e[7] or e[:4] != _key(st):
+        e = self._entries.get(_key_of(path))  # a dict read is atomic: no lock on the hot path
+        if (
+            e is None
+            or not e[7]
+            or e[0] != st.st_size
+            or e[1] != st.st_mtime_ns
+            or e[2] != st.st_ctime_ns
+            or e[3] != st.st_ino
+        ):
             return None
-        return CacheHit(e[4], e[5], e[6])
+        return Stored(e[5], e[6], e[4])
 
     def record(
         self,
@@ -65,25 +75,40 @@ class StatCache:
         oid: str | None = None,
         kind: str = "blob",
         hashed_at_ns: int | None = None,
+        written: bool = False,
     ) -> None:
-        """Remember that the file with stat ``st`` (taken before hashing) has ``file_id``."""
+        """Remember that the file with stat ``st`` has ``file_id``.
+
+        ``st`` is the stat taken before hashing (at ``hashed_at_ns``), or, with ``written``, the
+        stat taken just after modelkeep itself wrote the file (see ``save`` for why that is safe).
+        """
         when = time.time_ns() if hashed_at_ns is None else hashed_at_ns
-        trusted = max(st.st_mtime_ns, st.st_ctime_ns) + RACY_NS < when
-        entry = [*_key(st), file_id, oid or file_id, kind, trusted]
-        key = os.path.abspath(path)
+        trusted = written or max(st.st_mtime_ns, st.st_ctime_ns) + RACY_NS < when
+        entry = [*_stat_key(st), file_id, oid or file_id, kind, trusted]
+        key = _key_of(path)
         with self._lock:
             self._entries.pop(key, None)  # re-insert last: save() keeps the newest entries
             self._entries[key] = entry
             self._dirty = True
+            if written:
+                self._newest_write = max(self._newest_write, st.st_mtime_ns, st.st_ctime_ns)
 
     def forget(self, path: Path | str) -> None:
         """Drop what is known about ``path``."""
         with self._lock:
-            if self._entries.pop(os.path.abspath(path), None) is not None:
+            if self._entries.pop(_key_of(path), None) is not None:
                 self._dirty = True
 
     def save(self) -> None:
-        """Write the cache to its file if anything changed (atomic, not fsynced: a hint)."""
+        """Write the cache to its file if anything changed (atomic, not fsynced: a hint).
+
+        If modelkeep wrote files within the last timestamp tick, wait for the tick to pass
+        first (at most ``RACY_NS``): a change made after we return then always moves mtime.
+        """
+        wait = self._newest_write + RACY_NS - time.time_ns()
+        if wait > 0:
+            time.sleep(wait / 1e9)
+        self._newest_write = 0
         if self.path is None:
             return
         with self._lock:
@@ -113,5 +138,11 @@ class StatCache:
         return {}
 
 
-def _key(st: os.stat_result) -> list[int]:
+def _stat_key(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def _key_of(path: Path | str) -> str:
+    if isinstance(path, str) and path.startswith("/"):
+        return path  # already absolute (scan and checkout build absolute paths)
+    return os.path.abspath(path)
