@@ -144,3 +144,17 @@ def test_keep_option_from_another_folder(project, tmp_path_factory):
                            "--json"], cwd=elsewhere, capture_output=True, text=True, check=True)
     assert json.loads(proc.stdout)[0]["name"] == "m"
     assert Path(project / ".modelkeep" / "modelkeep.db").exists()
+
+
+def test_checkout_without_ref_restores_pointers(project):
+    run("add", "model/model.bin")
+    (project / "model" / "model.bin").unlink()
+    out = json.loads(run("checkout", "--json").stdout)
+    assert len(out["restored"]) == 1
+    assert (project / "model" / "model.bin").read_bytes() == b"weights-v1"
+
+
+def test_checkout_with_ref_but_no_dest_is_a_usage_error(project):
+    run("register", "m", "model")
+    result = run("checkout", "m@1.0.0", ok=False)
+    assert result.exit_code == 2 and "DEST" in result.output

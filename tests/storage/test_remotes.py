@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -59,12 +61,40 @@ def test_a_local_remote_that_does_not_exist_is_one_clear_error(tmp_path: Path) -
     assert (tmp_path / "nowhere" / "objects").is_dir()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
-def test_a_read_only_local_remote_is_an_auth_error(tmp_path: Path) -> None:
-    (tmp_path / "ro").mkdir()
-    os.chmod(tmp_path / "ro", 0o555)
-    with pytest.raises(RemoteAuthError):
-        Remote("ro", str(tmp_path / "ro")).check(create=True)
+def _check_read_only_remote(remote: Remote) -> int:
+    """0 when checking a read-only folder remote raises RemoteAuthError (run as any user)."""
+    try:
+        remote.check(create=True)
+    except RemoteAuthError:
+        return 0
+    return 1
+
+
+def test_a_read_only_local_remote_is_an_auth_error() -> None:
+    # root ignores folder permissions, so as root the check runs in a child that drops to
+    # 'nobody'; the folder lives in a world-readable temp dir it can reach
+    base = Path(tempfile.mkdtemp())
+    try:
+        os.chmod(base, 0o755)
+        (base / "ro").mkdir()
+        os.chmod(base / "ro", 0o555)
+        remote = Remote("ro", str(base / "ro"))  # built here: nobody cannot read root's packages
+        if os.geteuid() != 0:
+            assert _check_read_only_remote(remote) == 0
+            return
+        pid = os.fork()
+        if pid == 0:  # child: become nobody, report through the exit code
+            code = 2
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                code = _check_read_only_remote(remote)
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_unknown_protocol_and_bad_options_are_input_errors() -> None:

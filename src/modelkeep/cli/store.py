@@ -10,18 +10,32 @@ from modelkeep.cli._output import emit_json, human_size, json_option, open_keep,
 
 
 @click.command()
-@click.argument("ref")
-@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("ref", required=False)
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path), required=False)
 @click.option("--link", type=click.Choice(["auto", "copy", "reflink", "hardlink"]), default="auto",
               show_default=True, help="How files are placed (hardlinks are read-only).")
 @click.option("--include", "patterns", multiple=True, metavar="GLOB",
               help="Only files matching GLOB (repeatable).")
 @json_option
 @click.pass_context
-def checkout(ctx: click.Context, ref: str, dest: Path, link: str, patterns: tuple[str, ...],
-             as_json: bool) -> None:
-    """Restore the files of version REF into folder DEST, byte for byte."""
+def checkout(ctx: click.Context, ref: str | None, dest: Path | None, link: str,
+             patterns: tuple[str, ...], as_json: bool) -> None:
+    """Restore the files of version REF into folder DEST, byte for byte. With no REF, turn the
+    .mk pointer files under the current folder back into files (from this keep's store)."""
     keep = open_keep(ctx)
+    if ref is None:
+        with progress_bar("restoring pointers") as progress:
+            restored, _ = keep.restore_pointers(Path.cwd(), link=link, fetch=False,
+                                                progress=progress)
+        if as_json:
+            emit_json({"restored": restored})
+        else:
+            click.echo(f"Restored {len(restored)} pointer(s)")
+            for path in restored:
+                click.echo(f"  {path}")
+        return
+    if dest is None:
+        raise click.UsageError("give a DEST folder to check REF out into")
     with progress_bar(f"checkout {ref}") as progress:
         stats = keep.checkout(ref, dest, link=link, patterns=list(patterns) or None,
                               progress=progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +33,8 @@ class KeepCheck:
 def check_keep(db: Database, store: ObjectStore,
                progress: Callable[[int, int], None] | None = None) -> KeepCheck:
     """Re-hash every object, then find each version whose tree needs a damaged or missing one."""
+    from modelkeep.registry.retention import pruned_version_ids
     from modelkeep.storage.fsck import fsck_objects
-    from modelkeep.storage.reachable import reachable_objects
 
     report = fsck_objects(store, progress=progress)
     result = KeepCheck(checked=report.checked, corrupt=sorted(report.corrupt))
@@ -41,17 +42,32 @@ def check_keep(db: Database, store: ObjectStore,
     missing: set[str] = set()
     rows = db.query("SELECT v.id, m.name, v.version, v.tree_id FROM versions v "
                     "JOIN models m ON m.id = v.model_id ORDER BY m.name, v.id")
-    from modelkeep.registry.retention import pruned_version_ids
-
     pruned = pruned_version_ids(db)  # gc removed their artifacts on purpose (retention)
     for row in (r for r in rows if r["id"] not in pruned):
-        try:
-            needed = reachable_objects(store, [row["tree_id"]])
-        except ModelkeepError:  # the tree or a manifest itself is unreadable
-            needed = {row["tree_id"]}
+        needed = _needed_objects(store, row["tree_id"])
         gone = {oid for oid in needed if not store.has(oid)}
         missing |= gone
         if gone or needed & damaged:
             result.affected.append(f"{row['name']}@{row['version']}")
     result.missing = sorted(missing)
     return result
+
+
+def _needed_objects(store: ObjectStore, tree_id: str) -> set[str]:
+    """Every object one version needs, as far as it can be known: a tree or manifest that is
+    missing or unreadable is itself listed (and its children, unknowable, are not)."""
+    from modelkeep.storage.manifest import read_manifest
+    from modelkeep.storage.tree import read_tree
+
+    needed = {tree_id}
+    try:
+        entries = read_tree(store, tree_id)
+    except ModelkeepError:
+        return needed
+    for entry in entries:
+        needed.add(entry.oid)
+        if entry.kind == "manifest":
+            # the manifest itself is listed: a missing one shows as missing
+            with suppress(ModelkeepError):
+                needed.update(read_manifest(store, entry.oid).chunk_ids)
+    return needed

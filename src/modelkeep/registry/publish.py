@@ -32,7 +32,13 @@ from modelkeep.registry.aliases import current_aliases
 from modelkeep.registry.refs import LATEST, parse_ref
 from modelkeep.registry.retention import all_versions, mark_versions, pruned_version_ids
 from modelkeep.registry.semver import Version, latest
-from modelkeep.registry.versions import VersionInfo, list_versions, resolve, version_metadata
+from modelkeep.registry.versions import (
+    VersionInfo,
+    insert_version,
+    list_versions,
+    resolve,
+    version_metadata,
+)
 from modelkeep.storage.hashing import Progress, is_object_id
 from modelkeep.storage.remotes import Remote
 from modelkeep.storage.transfer import TransferStats, pull_objects, push_objects
@@ -229,16 +235,10 @@ def adopt_version(db: Database, rec: dict[str, Any]) -> None:
                                     hint="the two keeps disagree; register a new number",
                                     name=rec["name"], version=str(v))
             return
-        db.execute(
-            "INSERT INTO versions (model_id, version, major, minor, patch, prerelease, created_at, "
-            "author, tree_id, size, files, run_id, metadata_json) VALUES (:m, :v, :major, :minor, "
-            ":patch, :pre, :at, :author, :tree, :size, :files, :run, :meta)",
-            {"m": model_id, "v": str(v), "major": min(v.major, 2**63 - 1),
-             "minor": min(v.minor, 2**63 - 1), "patch": min(v.patch, 2**63 - 1),
-             "pre": ".".join(map(str, v.prerelease)), "at": rec["created_at"],
-             "author": rec["author"], "tree": rec["tree_id"], "size": int(rec["size"]),
-             "files": int(rec["files"]), "run": rec.get("run_id"),
-             "meta": json.dumps(rec["metadata"], sort_keys=True, allow_nan=True)})
+        insert_version(db, int(model_id), rec["name"], v, created_at=rec["created_at"],
+                       author=rec["author"], tree_id=rec["tree_id"], size=int(rec["size"]),
+                       files=int(rec["files"]), run_id=rec.get("run_id"),
+                       metadata=rec["metadata"])
 
 
 def register_tree(db: Database, name: str, tree: Any, *, author: str, version: str | None = None

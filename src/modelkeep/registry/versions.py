@@ -165,21 +165,32 @@ def register_version(
         if any(str(v) == str(chosen) for v in existing):
             raise version_exists(name, str(chosen))
         metadata = snapshot(str(chosen), created)
-        new_id = db.scalar(
-            "INSERT INTO versions (model_id, version, major, minor, patch, prerelease, "
-            "created_at, author, tree_id, size, files, run_id, metadata_json) VALUES "
-            "(:m, :v, :major, :minor, :patch, :pre, :at, :author, :tree, :size, :files, :run, "
-            ":meta) RETURNING id",
-            {
-                "m": model_id, "v": str(chosen), "major": _column(chosen.major),
-                "minor": _column(chosen.minor), "patch": _column(chosen.patch),
-                "pre": ".".join(map(str, chosen.prerelease)),
-                "at": created, "author": author, "tree": tree_id, "size": size,
-                "files": files, "run": run_id,
-                "meta": json.dumps(metadata, sort_keys=True, allow_nan=True),
-            },
-        )
-    return VersionInfo(int(new_id), name, str(chosen), created, author, tree_id, size, files,
+        info = insert_version(db, model_id, name, chosen, created_at=created, author=author,
+                              tree_id=tree_id, size=size, files=files, run_id=run_id,
+                              metadata=metadata)
+    return info
+
+
+def insert_version(db: Database, model_id: int, name: str, version: Version, *, created_at: str,
+                   author: str, tree_id: str, size: int, files: int, run_id: str | None,
+                   metadata: dict[str, Any]) -> VersionInfo:
+    """Insert one version row as given (the caller holds the write lock and has checked the
+    number); registration and adopting a version pulled from a remote both end here."""
+    new_id = db.scalar(
+        "INSERT INTO versions (model_id, version, major, minor, patch, prerelease, "
+        "created_at, author, tree_id, size, files, run_id, metadata_json) VALUES "
+        "(:m, :v, :major, :minor, :patch, :pre, :at, :author, :tree, :size, :files, :run, "
+        ":meta) RETURNING id",
+        {
+            "m": model_id, "v": str(version), "major": _column(version.major),
+            "minor": _column(version.minor), "patch": _column(version.patch),
+            "pre": ".".join(map(str, version.prerelease)),
+            "at": created_at, "author": author, "tree": tree_id, "size": size,
+            "files": files, "run": run_id,
+            "meta": json.dumps(metadata, sort_keys=True, allow_nan=True),
+        },
+    )
+    return VersionInfo(int(new_id), name, str(version), created_at, author, tree_id, size, files,
                        run_id)
 
 
