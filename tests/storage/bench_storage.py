@@ -1,13 +1,15 @@
 """Storage benchmarks (issue 3). Not collected by pytest; run
 ``python tests/storage/bench_storage.py [WORKDIR] [--small|--all]``.
 
-Every timing is the best of ``REPEAT`` runs, interleaved with its baseline (``cp`` + ``sync``),
-so load from other processes hits both alike. Prints one line per case.
+Every case runs ``REPEAT`` times, interleaved with its baseline (``cp`` + ``sync``), so load from
+other processes hits both alike; dirty pages are flushed (untimed) before each timed run.
+Prints the median and the best of each case and their ratio to the baseline.
 """
 
 from __future__ import annotations
 
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,7 +26,7 @@ from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.statcache import StatCache
 from modelkeep.storage.tree import add_path
 
-REPEAT = 3
+REPEAT = 5
 GIB = 1 << 30
 RSS_PROBE = (
     "import sys;from pathlib import Path;"
@@ -35,20 +37,25 @@ RSS_PROBE = (
 
 
 class Best:
-    """Best time per case."""
+    """Every time of every case."""
 
     def __init__(self) -> None:
-        self.times: dict[str, float] = {}
+        self.times: dict[str, list[float]] = {}
 
     def run(self, name: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        sh("sync")
         t = time.perf_counter()
         out = fn(*args, **kw)
-        self.times[name] = min(self.times.get(name, 1e9), time.perf_counter() - t)
+        self.times.setdefault(name, []).append(time.perf_counter() - t)
         return out
 
+    def median(self, name: str) -> float:
+        return statistics.median(self.times[name])
+
     def ratio(self, name: str, base: str) -> str:
-        a, b = self.times[name], self.times[base]
-        return f"{name}: {a:.2f}s = {a / b:.2f}x {base} ({b:.2f}s)"
+        a, b = self.median(name), self.median(base)
+        best = min(self.times[name]) / min(self.times[base])
+        return f"{name}: median {a:.2f}s = {a / b:.2f}x {base} ({b:.2f}s); best-to-best {best:.2f}x"
 
 
 def sh(cmd: str) -> None:
@@ -78,11 +85,9 @@ def bench_big(work: Path) -> None:
     best = Best()
     for _ in range(REPEAT):
         (work / "copy").unlink(missing_ok=True)
-        sh("sync")
         best.run("cp+sync", sh, f"cp {model} {work / 'copy'} && sync")
         (work / "copy").unlink()
         store = fresh_store(work / "keep")
-        sh("sync")
         info = best.run("add 1 GiB", add_path, store, model.parent)
         best.run("add fine-tune", add_path, store, tuned.parent)
         out = work / "out"
@@ -91,12 +96,11 @@ def bench_big(work: Path) -> None:
         (work / "copy").unlink()
         cache = StatCache(work / "statcache-co")
         best.run("checkout 1 GiB", checkout, store, info.tree_id, out, link="copy", stat_cache=cache)
-        time.sleep(0.1)  # past the racy window: the first re-check hashes, later ones do not
         best.run("checkout again", checkout, store, info.tree_id, out, link="copy", stat_cache=cache)
         shutil.rmtree(out)
     for name, base in (("add 1 GiB", "cp+sync"), ("add fine-tune", "cp+sync"), ("checkout 1 GiB", "cp")):
         print(best.ratio(name, base))
-    print(f"checkout again (files unchanged): {best.times['checkout again']:.2f}s")
+    print(f"checkout again (files unchanged): median {best.median('checkout again'):.3f}s")
     shutil.rmtree(work / "keep2", ignore_errors=True)
     rss = subprocess.run(
         [sys.executable, "-c", RSS_PROBE, str(work / "keep2"), str(model)], capture_output=True, text=True
@@ -113,9 +117,8 @@ def bench_small(work: Path, count: int = 50_000) -> None:
             d.mkdir(parents=True, exist_ok=True)
             (d / f"f{i:05d}.txt").write_bytes(rng.bytes(int(rng.integers(1024, 20 * 1024))))
     best = Best()
-    for _ in range(REPEAT):
+    for _ in range(3):
         shutil.rmtree(work / "smallcopy", ignore_errors=True)
-        sh("sync")
         best.run("cp -r+sync", sh, f"cp -r {src} {work / 'smallcopy'} && sync")
         store = fresh_store(work / "keep")
         (work / "statcache").unlink(missing_ok=True)
@@ -123,7 +126,7 @@ def bench_small(work: Path, count: int = 50_000) -> None:
         best.run("add 50k files", add_path, store, src, stat_cache=StatCache(work / "statcache"))
         best.run("re-add", add_path, store, src, stat_cache=StatCache(work / "statcache"))
     print(best.ratio("add 50k files", "cp -r+sync"))
-    print(f"no-change re-add of {count} files: {best.times['re-add']:.2f}s")
+    print(f"no-change re-add of {count} files: median {best.median('re-add'):.2f}s")
 
 
 if __name__ == "__main__":

@@ -174,3 +174,19 @@ def test_tree_with_chunked_entry_needs_its_manifest(store: ObjectStore, tmp_path
     tree = write_tree(store, [TreeEntry("big", oid, 10, 0o644, "manifest", hash_bytes(b"f"))])
     with pytest.raises(ObjectNotFoundError):
         checkout(store, tree, tmp_path / "o")
+
+
+def test_hardlink_across_filesystems_is_a_clear_error(store: ObjectStore, src: Path) -> None:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == store.root.stat().st_dev:
+        pytest.skip("no second filesystem")
+    tree = add_path(store, src).tree_id
+    out = shm / f"mk-test-{os.getpid()}"
+    try:
+        with pytest.raises(StorageError, match="hard-link"):
+            checkout(store, tree, out, link="hardlink", patterns=["a.txt"])
+        assert checkout(store, tree, out, link="auto").files_written == 3
+    finally:
+        import shutil
+
+        shutil.rmtree(out, ignore_errors=True)

@@ -167,3 +167,15 @@ def test_file_growing_while_read_is_refused(store: ObjectStore, tmp_path: Path) 
         stop.set()
         t.join()
     assert list(store.iter_ids()) == [] and list(store.tmp_dir.iterdir()) == []
+
+
+def test_failing_progress_callback_stops_cleanly(store: ObjectStore, tmp_path: Path) -> None:
+    f = tmp_path / "x.bin"
+    f.write_bytes(os.urandom(CHUNK_THRESHOLD * 20))
+
+    def progress(done: int, total: int) -> None:
+        raise KeyboardInterrupt  # e.g. Ctrl-C delivered inside the callback
+
+    with pytest.raises(KeyboardInterrupt):
+        add_path(store, f, progress=progress)
+    assert list(store.iter_ids()) == [] and list(store.tmp_dir.iterdir()) == []

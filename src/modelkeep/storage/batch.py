@@ -20,9 +20,11 @@ from modelkeep.storage.durable import (
     fsync_dir,
     fsync_path,
     source_errors,
+    start_writeback,
     storage_errors,
     syncfs,
     unlink_quietly,
+    write_all,
 )
 from modelkeep.storage.hashing import Buffer, Hasher, Progress, hash_bytes, iter_blocks
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from modelkeep.storage.objects import ObjectStore
 
 SMALL_FILE = 1 << 20  # files up to this size are read in one call
+WRITEBACK_MIN = 1 << 20  # objects this large start their writeback as soon as written
 FSYNC_EACH_MAX = 8  # batches up to this many new objects fsync file by file; larger use syncfs
 OBJECT_MODE = 0o444
 
@@ -78,7 +81,9 @@ class WriteBatch:
         try:
             with storage_errors(tmp):
                 try:
-                    _write_all(fd, memoryview(data))
+                    write_all(fd, data)
+                    if len(data) >= WRITEBACK_MIN:
+                        start_writeback(fd)
                 finally:
                     os.close(fd)
         except BaseException:
@@ -120,7 +125,7 @@ class WriteBatch:
                 try:
                     for block in iter_blocks(f, before.st_size):
                         h.update(block)
-                        _write_all(fd, block)
+                        write_all(fd, block)
                         if progress is not None:
                             progress(h.size, before.st_size)
                 finally:
@@ -196,11 +201,6 @@ class WriteBatch:
                 self.bytes_written += size
         if duplicate:
             unlink_quietly(tmp)
-
-
-def _write_all(fd: int, view: memoryview) -> None:
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _check_expected(oid: str, expected: str | None) -> None:

@@ -11,6 +11,7 @@ chunked files are copied) and ``auto`` (reflink where supported, else copy).
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import stat
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from modelkeep.errors import InvalidInputError, PathNotFoundError, StorageError
+from modelkeep.storage.chunkers import is_safetensors
 from modelkeep.storage.copier import copy_chunks, copy_chunks_verified, reflink
 from modelkeep.storage.durable import storage_errors, unlink_quietly
 from modelkeep.storage.hashing import Progress, hash_file
@@ -30,6 +32,7 @@ from modelkeep.storage.manifest import read_manifest
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.paths import safe_join
 from modelkeep.storage.statcache import StatCache
+from modelkeep.storage.tensors import TensorSelection, chunks_for_ranges, select_tensors, write_selection
 from modelkeep.storage.tree import TreeEntry, read_tree
 
 LinkMode = Literal["copy", "reflink", "hardlink", "auto"]
@@ -82,9 +85,13 @@ def checkout(
     progress: Progress | None = None,
     stat_cache: StatCache | None = None,
     verify: bool = False,
+    tensor_patterns: list[str] | None = None,
 ) -> CheckoutStats:
     """Restore tree ``tree_id`` (or the files matching ``patterns``) into ``dest``.
 
+    ``tensor_patterns`` (globs over tensor names) restores only the matching tensors of each
+    ``.safetensors`` file, as a valid smaller safetensors file read from only the chunks that
+    hold them; such files are always rewritten, and one with no matching tensor is not written.
     ``verify`` re-hashes every object read and every file rebuilt. Every object needed is
     checked to be present before anything is written.
     """
@@ -95,18 +102,60 @@ def checkout(
     with storage_errors(dest):
         dest.mkdir(parents=True, exist_ok=True)
     dest_real = Path(os.path.realpath(dest))
-    jobs = [(e, safe_join(dest_real, e.path)) for e in entries]
-    chunks = {e.oid: _chunks_of(store, e) for e in entries}
-    missing = sorted({oid for cs in chunks.values() for oid, _ in cs if not store.has(oid)})
+    jobs = [_Job(e, safe_join(dest_real, e.path), _chunks_of(store, e)) for e in entries]
+    if tensor_patterns is not None:
+        jobs = _select_tensors(store, jobs, tensor_patterns)
+    needed = {oid for job in jobs for oid in job.needed()}
+    missing = sorted(needed - store.has_many(needed))
     if missing:
         raise store.not_found(missing[0])
     cache = stat_cache if stat_cache is not None else store.stat_cache
-    restorer = _Restorer(store, link, verify, cache, sum(e.size for e in entries), progress)
+    restorer = _Restorer(store, link, verify, cache, sum(job.size for job in jobs), progress)
     with ThreadPoolExecutor(store.workers) as pool:
-        list(pool.map(lambda job: restorer.restore(job[0], job[1], chunks[job[0].oid]), jobs))
+        list(pool.map(restorer.restore, jobs))
     if cache is not None:
         cache.save()
     return restorer.stats
+
+
+@dataclass
+class _Job:
+    """One file to restore: its entry, target path, chunks, and tensor selection if partial."""
+
+    entry: TreeEntry
+    target: Path
+    chunks: list[tuple[str, int]]
+    selection: TensorSelection | None = None
+
+    @property
+    def size(self) -> int:
+        return self.selection.size if self.selection is not None else self.entry.size
+
+    def needed(self) -> set[str]:
+        if self.selection is None:
+            return {oid for oid, _ in self.chunks}
+        return chunks_for_ranges(self.chunks, self.selection.ranges)
+
+
+def _select_tensors(store: ObjectStore, jobs: list[_Job], patterns: list[str]) -> list[_Job]:
+    kept: list[_Job] = []
+    used: set[str] = set()
+    for job in jobs:
+        if not is_safetensors(job.entry.path):
+            kept.append(job)
+            continue
+        sel, hits = select_tensors(store, job.entry.path, job.chunks, job.entry.size, patterns)
+        used |= hits
+        if sel is None or sel.ranges:
+            kept.append(_Job(job.entry, job.target, job.chunks, sel))
+    unused = [p for p in patterns if p not in used]
+    if unused:
+        raise PathNotFoundError(
+            f"no tensor matches {', '.join(map(repr, unused))}",
+            hint="list the tensor names of the version's safetensors files and adjust the pattern",
+            patterns=unused,
+        )
+    return kept
 
 
 def _chunks_of(store: ObjectStore, e: TreeEntry) -> list[tuple[str, int]]:
@@ -136,25 +185,40 @@ class _Restorer:
         self._lock = threading.Lock()
         self._can_reflink = link in ("auto", "reflink")
 
-    def restore(self, e: TreeEntry, target: Path, chunks: list[tuple[str, int]]) -> None:
+    def restore(self, job: _Job) -> None:
         """Write one file unless it is already in place."""
+        e, target = job.entry, job.target
         with storage_errors(target):
-            if self._in_place(e, target):
+            if job.selection is None and self._in_place(e, target):
                 self._count(e.size, written=False)
                 return
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.mk-tmp")
             try:
-                self._write(e, tmp, chunks)
+                if job.selection is not None:
+                    self._write_selection(job, tmp)
+                else:
+                    self._write(e, tmp, job.chunks)
                 os.replace(tmp, target)
             except BaseException:
                 unlink_quietly(tmp)
                 raise
-            if self.cache is not None:
+            if self.cache is not None and job.selection is None:
                 self.cache.record(
                     str(target), os.stat(target), e.file_id, oid=e.oid, kind=e.kind, written=True
                 )
-        self._count(e.size, written=True)
+            elif self.cache is not None:
+                self.cache.forget(str(target))  # not the file the tree lists
+        self._count(job.size, written=True)
+
+    def _write_selection(self, job: _Job, tmp: Path) -> None:
+        assert job.selection is not None
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            write_selection(self.store, job.chunks, job.selection, fd, verify=self.verify)
+            os.fchmod(fd, job.entry.mode)
+        finally:
+            os.close(fd)
 
     def _in_place(self, e: TreeEntry, target: Path) -> bool:
         try:
@@ -186,7 +250,16 @@ class _Restorer:
 
     def _write(self, e: TreeEntry, tmp: Path, chunks: list[tuple[str, int]]) -> None:
         if self.link == "hardlink" and e.kind == "blob" and not self.verify:
-            os.link(self.store.object_path(e.oid), tmp)
+            try:
+                os.link(self.store.object_path(e.oid), tmp)
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                    raise
+                raise StorageError(
+                    f"cannot hard-link {e.path} from the store: {exc.strerror}",
+                    hint="the destination must be on the store's filesystem; use link mode 'copy'",
+                    path=e.path,
+                ) from exc
             return
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

@@ -1,12 +1,18 @@
 """Store a large file as chunks plus a manifest, reading it once, in bounded memory.
 
-The main thread reads windows of up to ``WINDOW`` bytes with ``pread`` into a small pool of
-reused buffers, feeds the whole-file hasher (and SHA-256 when asked) in file order, and hands
-each chunk of the window to worker threads that hash it and write it unless the store already
-has it. At most ``BUFFERS`` windows are in flight, so memory stays below BUFFERS * WINDOW
-(typically BUFFERS * FILL) however large the file. Reading with ``pread`` into anonymous maps
-(not mapping the file itself) turns a file truncated under us into a clean FileChangedError
-instead of a SIGBUS.
+Three stages overlap, so both cores stay busy:
+
+1. the main thread walks the cutting plan window by window (up to ``FILL`` bytes of
+   consecutive chunks, or one unsplit tensor up to ``WINDOW``) in a small pool of reused
+   buffers; for content-defined chunking it reads the window itself to find the cut points;
+2. worker threads read their chunk into the window (when the boundaries were known in
+   advance), hash it, and write it to ``tmp/`` unless the store already has it;
+3. one thread feeds the whole-file BLAKE3 (and SHA-256 when asked) window by window, in
+   file order, as soon as each window has been read.
+
+At most ``BUFFERS`` windows are in flight, so memory stays near BUFFERS * FILL whatever the
+file size. Reading with ``pread`` into anonymous maps (not mapping the file itself) turns a
+file truncated under us into a clean FileChangedError instead of a SIGBUS.
 """
 
 from __future__ import annotations
@@ -28,22 +34,41 @@ from modelkeep.storage.manifest import FileManifest
 
 WINDOW = 64 << 20  # buffer capacity: the largest unsplit tensor must fit
 FILL = 32 << 20  # how much to read at once when chunks are smaller
-BUFFERS = 3
+BUFFERS = 4
 
 
 class _Window:
-    """A pooled buffer shared by the chunk tasks of one window; returned when all are done."""
+    """One window of the file in a pooled buffer, shared by its chunk tasks and the whole-file
+    hasher; the buffer goes back to the pool when all of them are done with it."""
 
-    def __init__(self, pool: queue.Queue[mmap.mmap], buf: mmap.mmap, users: int) -> None:
-        self._pool, self.buf, self._users = pool, buf, users
+    def __init__(
+        self, writer: ChunkedWriter, buf: mmap.mmap, offset: int, cuts: list[tuple[int, int]], *, read: bool
+    ) -> None:
+        self.writer, self.buf, self.offset, self.cuts = writer, buf, offset, cuts
+        self.length = cuts[-1][0] + cuts[-1][1]
+        self.view = memoryview(buf)[: self.length]
+        self.first_index = 0
+        self.needs_read = not read  # chunk tasks read their own bytes (boundaries known ahead)
+        self._unread = 0 if read else len(cuts)
+        self._users = len(cuts) + 1
         self._lock = threading.Lock()
+        self.is_read = threading.Event()
+        if read:
+            self.is_read.set()
+
+    def chunk_read(self) -> None:
+        with self._lock:
+            self._unread -= 1
+            if self._unread == 0:
+                self.is_read.set()
 
     def release(self) -> None:
         with self._lock:
             self._users -= 1
             done = self._users == 0
         if done:
-            self._pool.put(self.buf)
+            self.view.release()
+            self.writer.recycle(self.buf, self.length)
 
 
 class ChunkedWriter:
@@ -54,14 +79,12 @@ class ChunkedWriter:
         batch: WriteBatch,
         fd: int,
         path: Path | str,
-        size: int,
         *,
         workers: int,
         sha256: bool = False,
         on_bytes: Callable[[int], None] | None = None,
     ) -> None:
-        self.batch, self.fd, self.path, self.size = batch, fd, path, size
-        self.workers = workers
+        self.batch, self.fd, self.path, self.workers = batch, fd, path, workers
         self.whole = Hasher(1)
         self.sha = hashlib.sha256() if sha256 else None
         self.on_bytes = on_bytes
@@ -70,23 +93,34 @@ class ChunkedWriter:
         self._made = 0
         self._futures: list[Future[None]] = []
         self._pool: ThreadPoolExecutor | None = None
+        self._in_order: queue.Queue[_Window | None] = queue.Queue()
         self._failed = False
+        self._hash_error: BaseException | None = None
 
     def run(self, plan: Plan) -> FileManifest:
         """Read, cut, hash and stage the whole file; returns its (not yet stored) manifest."""
+        hasher = threading.Thread(target=self._hash_in_order, name="modelkeep-whole-hash")
+        hasher.start()
         with ThreadPoolExecutor(self.workers) as pool:
             self._pool = pool
             try:
                 self._feed(plan.segments)
             finally:
+                self._in_order.put(None)
                 for f in self._futures:  # wait for every task before the buffers go away
                     f.exception()
-        for f in self._futures:
-            f.result()
+                hasher.join()
+        self._raise_failure()
         chunks = [c for c in self.chunks if c is not None]
         assert len(chunks) == len(self.chunks) and sum(n for _, n in chunks) == self.whole.size
         sha = self.sha.hexdigest() if self.sha is not None else None
         return FileManifest(self.whole.hexdigest(), self.whole.size, tuple(chunks), plan.chunker, sha)
+
+    def recycle(self, buf: mmap.mmap, used: int) -> None:
+        """Return a buffer to the pool, giving back the pages beyond FILL a big tensor used."""
+        if used > FILL:
+            buf.madvise(mmap.MADV_DONTNEED, FILL, WINDOW - FILL)
+        self._free.put(buf)
 
     def _feed(self, segments: tuple[Segment, ...]) -> None:
         group: list[Segment] = []
@@ -103,65 +137,91 @@ class ChunkedWriter:
         self._fixed(group)
 
     def _fixed(self, group: list[Segment]) -> None:
-        if not group:
-            return
-        base = group[0].offset
-        buf, view = self._read(base, group[-1].offset + group[-1].length - base)
-        self._emit(buf, view, [(s.offset - base, s.length) for s in group])
+        if group:
+            base = group[0].offset
+            self._emit(
+                _Window(self, self._buffer(), base, [(s.offset - base, s.length) for s in group], read=False)
+            )
 
     def _cdc(self, seg: Segment) -> None:
         cdc = new_cdc()
         pos, end = seg.offset, seg.offset + seg.length
         while pos < end:
-            buf, view = self._read(pos, min(FILL, end - pos))
+            buf = self._buffer()
+            view = memoryview(buf)[: min(FILL, end - pos)]
+            self._pread(view, pos)
             cuts = [(c.offset, c.length) for c in cdc.cut_buf(view)]
-            if pos + len(view) < end and len(cuts) > 1:
+            view.release()
+            if pos + min(FILL, end - pos) < end and len(cuts) > 1:
                 cuts.pop()  # ends at the window edge, not at a real cut point: read it again
-            used = cuts[-1][0] + cuts[-1][1]
-            self._emit(buf, view[:used], cuts)
-            pos += used
+            window = _Window(self, buf, pos, cuts, read=True)
+            self._emit(window)
+            pos += window.length
 
-    def _read(self, offset: int, n: int) -> tuple[mmap.mmap, memoryview]:
-        if self._failed:  # a chunk task failed (disk full...): stop reading, report it
-            for f in self._futures:
-                f.result()
+    def _buffer(self) -> mmap.mmap:
+        if self._failed:  # a task failed (disk full, file changed...): stop, report it
+            self._raise_failure()
         if self._made < BUFFERS and self._free.empty():
             self._free.put(mmap.mmap(-1, WINDOW))  # pages become resident only when read into
             self._made += 1
-        buf = self._free.get()
-        view = memoryview(buf)[:n]
+        return self._free.get()
+
+    def _raise_failure(self) -> None:
+        for f in self._futures:
+            if f.done():
+                f.result()
+        if self._hash_error is not None:
+            raise self._hash_error
+
+    def _pread(self, view: memoryview, offset: int) -> None:
         got = 0
         with source_errors(self.path):
-            while got < n:
+            while got < len(view):
                 r = os.preadv(self.fd, [view[got:]], offset + got)
                 if r == 0:
                     raise file_changed(self.path)  # shorter than when we started
                 got += r
-        return buf, view
 
-    def _emit(self, buf: mmap.mmap, view: memoryview, cuts: list[tuple[int, int]]) -> None:
+    def _emit(self, window: _Window) -> None:
         assert self._pool is not None
-        window = _Window(self._free, buf, len(cuts))
-        first = len(self.chunks)
-        self.chunks.extend([None] * len(cuts))
-        for i, (off, n) in enumerate(cuts):
-            task = self._pool.submit(self._store_chunk, first + i, view[off : off + n], window)
-            self._futures.append(task)
-        self.whole.update(view)
-        if self.sha is not None:
-            self.sha.update(view)
-        if self.on_bytes is not None:
-            self.on_bytes(len(view))
+        window.first_index = len(self.chunks)
+        self.chunks.extend([None] * len(window.cuts))
+        self._in_order.put(window)
+        for i in range(len(window.cuts)):
+            self._futures.append(self._pool.submit(self._store_chunk, window, i))
 
-    def _store_chunk(self, index: int, data: memoryview, window: _Window) -> None:
+    def _store_chunk(self, window: _Window, i: int) -> None:
+        off, n = window.cuts[i]
+        data = window.view[off : off + n]
         try:
+            if window.needs_read:
+                try:
+                    self._pread(data, window.offset + off)
+                finally:
+                    window.chunk_read()
             oid = self.batch.put_bytes(data, threads=1)
-            self.chunks[index] = (oid, len(data))
+            self.chunks[window.first_index + i] = (oid, n)
         except BaseException:
             self._failed = True
             raise
         finally:
+            data.release()
             window.release()
+
+    def _hash_in_order(self) -> None:
+        while (window := self._in_order.get()) is not None:
+            try:  # keep draining after a failure, or the main thread would wait for buffers
+                window.is_read.wait()
+                if not self._failed:
+                    self.whole.update(window.view)
+                    if self.sha is not None:
+                        self.sha.update(window.view)
+                    if self.on_bytes is not None:
+                        self.on_bytes(window.length)
+            except BaseException as exc:
+                self._hash_error, self._failed = exc, True
+            finally:
+                window.release()
 
 
 def store_chunked(
@@ -185,9 +245,7 @@ def store_chunked(
         with source_errors(path):
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
         plan = plan_file(os.path.basename(path), fd, before.st_size)
-        writer = ChunkedWriter(
-            batch, fd, path, before.st_size, workers=workers, sha256=sha256, on_bytes=on_bytes
-        )
+        writer = ChunkedWriter(batch, fd, path, workers=workers, sha256=sha256, on_bytes=on_bytes)
         manifest = writer.run(plan)
         check_unchanged(path, before, os.fstat(fd), manifest.size)
     finally:

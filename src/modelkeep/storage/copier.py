@@ -9,6 +9,7 @@ import os
 from collections.abc import Sequence
 
 from modelkeep.errors import CorruptObjectError
+from modelkeep.storage.durable import write_all
 from modelkeep.storage.hashing import Hasher
 from modelkeep.storage.objects import ObjectStore
 
@@ -62,9 +63,7 @@ def copy_chunks_verified(
     for oid, _size in chunks:
         for block in store.iter_blocks(oid):
             whole.update(block)
-            view = block
-            while view:
-                view = view[os.write(fd_out, view) :]
+            write_all(fd_out, block)
     if whole.hexdigest() != file_id:
         raise CorruptObjectError(
             f"the chunks of file {file_id} do not rebuild it",

@@ -136,7 +136,7 @@ class ObjectStore:
         except FileNotFoundError:
             raise self.not_found(oid) from None
         if hash_bytes(data, threads=self.workers) != oid:
-            raise self._corrupt(oid)
+            raise self.corrupt(oid)
         return data
 
     def iter_blocks(self, oid: str) -> Iterator[memoryview]:
@@ -158,7 +158,7 @@ class ObjectStore:
                 h.update(block)
                 yield block
         if h.hexdigest() != oid:
-            raise self._corrupt(oid)
+            raise self.corrupt(oid)
 
     def verify(self, oid: str) -> bool:
         """Re-hash object ``oid``: True when intact; ObjectNotFoundError when missing."""
@@ -207,7 +207,8 @@ class ObjectStore:
             oid=oid,
         )
 
-    def _corrupt(self, oid: str) -> CorruptObjectError:
+    def corrupt(self, oid: str) -> CorruptObjectError:
+        """The error for an object whose content no longer matches its id."""
         return CorruptObjectError(
             f"object {oid} is corrupt: its content no longer hashes to its id",
             hint="run 'modelkeep fsck' and restore it from a remote with 'modelkeep pull'",
