@@ -60,14 +60,17 @@ def select_entries(entries: Sequence[TreeEntry], patterns: Sequence[str] | None)
         if hits:
             chosen.append(e)
             used.update(hits)
+    _all_used(patterns, used, "file in the tree", "list the version's files and adjust the pattern")
+    return chosen
+
+
+def _all_used(patterns: Sequence[str], used: set[str], what: str, hint: str) -> None:
+    """PathNotFoundError naming the patterns that matched nothing."""
     unused = [p for p in patterns if p not in used]
     if unused:
         raise PathNotFoundError(
-            f"no file in the tree matches {', '.join(map(repr, unused))}",
-            hint="list the version's files and adjust the pattern",
-            patterns=unused,
+            f"no {what} matches {', '.join(map(repr, unused))}", hint=hint, patterns=unused
         )
-    return chosen
 
 
 def _matches(path: str, pattern: str) -> bool:
@@ -148,13 +151,7 @@ def _select_tensors(store: ObjectStore, jobs: list[_Job], patterns: list[str]) -
         used |= hits
         if sel is None or sel.ranges:
             kept.append(_Job(job.entry, job.target, job.chunks, sel))
-    unused = [p for p in patterns if p not in used]
-    if unused:
-        raise PathNotFoundError(
-            f"no tensor matches {', '.join(map(repr, unused))}",
-            hint="list the tensor names of the version's safetensors files and adjust the pattern",
-            patterns=unused,
-        )
+    _all_used(patterns, used, "tensor", "list the tensor names of the version's safetensors files")
     return kept
 
 

@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 
 from modelkeep.errors import CorruptObjectError
-from modelkeep.storage.durable import write_all
+from modelkeep.storage.durable import write_all, write_all_at
 from modelkeep.storage.hashing import Hasher
 from modelkeep.storage.objects import ObjectStore
 
@@ -34,25 +34,30 @@ def reflink(store: ObjectStore, oid: str, fd_out: int) -> bool:
 
 
 def copy_chunks(store: ObjectStore, chunks: Sequence[tuple[str, int]], fd_out: int) -> int:
-    """Append the chunks to ``fd_out`` with in-kernel copies; returns bytes written.
+    """Write the chunks, in order, into the empty file ``fd_out`` with in-kernel copies
+    (copy_file_range); returns the bytes written. An object shorter than its size is corrupt.
 
-    An object shorter than its recorded size is reported as corrupt.
-    """
-    written = 0
+    (Copying a large file's chunks from two threads at once was measured no faster here: the
+    copy is bound by page-cache allocation, not by one core.)"""
+    plan, pos = [], 0
     for oid, size in chunks:
+        plan.append((oid, size, pos))
+        pos += size
+    _copy_group(store, plan, fd_out)
+    return pos
+
+
+def _copy_group(store: ObjectStore, group: list[tuple[str, int, int]], fd_out: int) -> None:
+    for oid, size, dst in group:
         fd_in = os.open(store.object_path(oid), os.O_RDONLY)
         try:
-            copied = _copy_range(fd_in, fd_out, size)
+            copied = _copy_range(fd_in, fd_out, size, dst)
         finally:
             os.close(fd_in)
         if copied != size:
             raise CorruptObjectError(
-                f"object {oid} holds {copied} bytes, expected {size}",
-                hint="run 'modelkeep fsck'",
-                oid=oid,
+                f"object {oid} holds {copied} bytes, expected {size}", hint="run 'modelkeep fsck'", oid=oid
             )
-        written += size
-    return written
 
 
 def copy_chunks_verified(
@@ -73,11 +78,12 @@ def copy_chunks_verified(
     return whole.size
 
 
-def _copy_range(fd_in: int, fd_out: int, size: int) -> int:
+def _copy_range(fd_in: int, fd_out: int, size: int, dst: int) -> int:
+    """Copy ``size`` bytes from the start of ``fd_in`` to offset ``dst`` of ``fd_out``."""
     done = 0
     try:
         while done < size:
-            n = os.copy_file_range(fd_in, fd_out, min(size - done, _STEP))
+            n = os.copy_file_range(fd_in, fd_out, min(size - done, _STEP), done, dst + done)
             if n == 0:
                 return done
             done += n
@@ -85,9 +91,10 @@ def _copy_range(fd_in: int, fd_out: int, size: int) -> int:
     except OSError as exc:
         if exc.errno not in _NO_COPY_RANGE:
             raise
-    while done < size:  # filesystems without copy_file_range: sendfile, then plain reads
-        n = os.sendfile(fd_out, fd_in, None, min(size - done, _STEP))
-        if n == 0:
+    while done < size:  # filesystems without copy_file_range: plain reads and writes
+        data = os.pread(fd_in, min(size - done, 8 << 20), done)
+        if not data:
             break
-        done += n
+        write_all_at(fd_out, data, dst + done)
+        done += len(data)
     return done

@@ -111,6 +111,14 @@ def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
         view = view[os.write(fd, view) :]
 
 
+def write_all_at(fd: int, data: bytes | memoryview, offset: int) -> None:
+    """Write every byte of ``data`` at ``offset`` of ``fd`` (positioned, thread-safe)."""
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
+
+
 def unlink_quietly(path: Path | str) -> None:
     """Remove a file if it exists; used to clean up after a failed write."""
     with contextlib.suppress(FileNotFoundError):
