@@ -25,7 +25,9 @@ class Keep:
     def __init__(self, settings: config.Settings) -> None:
         self.settings = settings
         self.db = Database(settings.database_url)
-        self.store = ObjectStore(settings.store_path, settings.tmp_dir, settings.workers)
+        # the stat cache lets add and checkout skip unchanged files without re-hashing them
+        self.store = ObjectStore(settings.store_path, settings.tmp_dir, settings.workers,
+                                 stat_cache_path=settings.keep_dir / "statcache.json")
         ensure_schema(self.db, settings.keep_dir / "migrate.lock")
         self.killed_runs = mark_killed_runs(self.db)  # runs whose owner process died
 
@@ -159,13 +161,15 @@ class Keep:
     # -- artifacts ------------------------------------------------------------------------
 
     def checkout(self, ref: str, dest: Path | str, *, link: str = "auto",
-                 patterns: list[str] | None = None, progress: Progress | None = None) -> Any:
-        """Restore a version's files into ``dest`` byte for byte."""
+                 patterns: list[str] | None = None, tensor_patterns: list[str] | None = None,
+                 progress: Progress | None = None) -> Any:
+        """Restore a version's files into ``dest`` byte for byte (or only the files matching
+        ``patterns``, and of safetensors files only the tensors matching ``tensor_patterns``)."""
         from modelkeep.storage.checkout import checkout
 
         info = self.resolve(ref)
         return checkout(self.store, info.tree_id, Path(dest), link=link,  # type: ignore[arg-type]
-                        patterns=patterns, progress=progress)
+                        patterns=patterns, tensor_patterns=tensor_patterns, progress=progress)
 
     def fsck(self, progress: Progress | None = None) -> Any:
         """Re-hash every object; name the versions that any damage affects."""
@@ -211,12 +215,14 @@ class Keep:
                              progress=progress)
 
     def pull(self, refs: list[str], *, remote: str | None = None, patterns: list[str] | None = None,
-             progress: Progress | None = None) -> Any:
-        """Fetch versions from a remote (registering those this keep lacks)."""
+             tensor_patterns: list[str] | None = None, progress: Progress | None = None) -> Any:
+        """Fetch versions from a remote (registering those this keep lacks); ``patterns`` and
+        ``tensor_patterns`` fetch only some files, or only some tensors of safetensors files."""
         from modelkeep.registry.publish import pull_versions
 
         return pull_versions(self.db, self.store, self.remote(remote), refs, author=self.author,
-                             patterns=patterns, progress=progress)
+                             patterns=patterns, tensor_patterns=tensor_patterns,
+                             progress=progress)
 
     def gc(self, *, dry_run: bool = False, grace: float | None = None, keep_stable: int | None = None,
            keep_all: bool = False, progress: Progress | None = None) -> Any:

@@ -38,12 +38,14 @@ def push(ctx: click.Context, refs: tuple[str, ...], remote: str | None, as_json:
 @click.option("-r", "--remote", "remote", metavar="NAME", help=REMOTE_HELP)
 @click.option("--include", "patterns", multiple=True, metavar="GLOB",
               help="Only the files matching GLOB (repeatable): a partial pull.")
+@click.option("--tensor", "tensors", multiple=True, metavar="GLOB",
+              help="Of safetensors files, only the chunks of tensors matching GLOB (repeatable).")
 @click.option("--link", type=click.Choice(["auto", "copy", "reflink", "hardlink"]), default="auto",
               show_default=True, help="How restored pointer files are placed.")
 @json_option
 @click.pass_context
 def pull(ctx: click.Context, refs: tuple[str, ...], remote: str | None, patterns: tuple[str, ...],
-         link: str, as_json: bool) -> None:
+         tensors: tuple[str, ...], link: str, as_json: bool) -> None:
     """Fetch versions from a remote (registering those this keep lacks).
 
     With no REFS, turn the `.mk` pointer files under the current folder back into files,
@@ -55,7 +57,7 @@ def pull(ctx: click.Context, refs: tuple[str, ...], remote: str | None, patterns
         return
     with progress_bar("pull") as progress:
         result = keep.pull(list(refs), remote=remote, patterns=list(patterns) or None,
-                           progress=progress)
+                           tensor_patterns=list(tensors) or None, progress=progress)
     if as_json:
         emit_json(result)
         return

@@ -16,10 +16,12 @@ from modelkeep.cli._output import emit_json, human_size, json_option, open_keep,
               show_default=True, help="How files are placed (hardlinks are read-only).")
 @click.option("--include", "patterns", multiple=True, metavar="GLOB",
               help="Only files matching GLOB (repeatable).")
+@click.option("--tensor", "tensors", multiple=True, metavar="GLOB",
+              help="Of safetensors files, only the tensors whose names match GLOB (repeatable).")
 @json_option
 @click.pass_context
 def checkout(ctx: click.Context, ref: str | None, dest: Path | None, link: str,
-             patterns: tuple[str, ...], as_json: bool) -> None:
+             patterns: tuple[str, ...], tensors: tuple[str, ...], as_json: bool) -> None:
     """Restore the files of version REF into folder DEST, byte for byte. With no REF, turn the
     .mk pointer files under the current folder back into files (from this keep's store)."""
     keep = open_keep(ctx)
@@ -38,7 +40,7 @@ def checkout(ctx: click.Context, ref: str | None, dest: Path | None, link: str,
         raise click.UsageError("give a DEST folder to check REF out into")
     with progress_bar(f"checkout {ref}") as progress:
         stats = keep.checkout(ref, dest, link=link, patterns=list(patterns) or None,
-                              progress=progress)
+                              tensor_patterns=list(tensors) or None, progress=progress)
     if as_json:
         emit_json(stats)
         return

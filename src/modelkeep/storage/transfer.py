@@ -17,6 +17,7 @@ an interrupted pull keeps what it already fetched.
 from __future__ import annotations
 
 import os
+import struct
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,14 +25,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelkeep.errors import CorruptObjectError, RemoteError
+from modelkeep.errors import CorruptObjectError, InvalidInputError, RemoteError
 from modelkeep.storage.batch import WriteBatch
 from modelkeep.storage.checkout import select_entries
+from modelkeep.storage.chunkers import is_safetensors
 from modelkeep.storage.durable import fsync_dir, syncfs, unlink_quietly
 from modelkeep.storage.hashing import Progress
 from modelkeep.storage.manifest import read_manifest
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.remotes import SMALL_OBJECT, Remote
+from modelkeep.storage.tensors import chunks_for_ranges, read_range, select_tensors
 from modelkeep.storage.tree import read_tree
 
 GROUP_OBJECTS = 64  # pulled objects committed together (one flush per group)
@@ -57,11 +60,14 @@ def waves(
     tree_ids: Iterable[str],
     patterns: Sequence[str] | None = None,
     ensure: Callable[[Wave], None] | None = None,
+    tensor_patterns: Sequence[str] | None = None,
 ) -> list[Wave]:
     """The objects the trees need, leaves first: [chunks and blobs, manifests, trees].
 
-    ``patterns`` limits each tree to the matching files (checkout's globs). ``ensure(wave)`` is
-    called before a wave is read, so pull can fetch the trees before reading them.
+    ``patterns`` limits each tree to the matching files (checkout's globs); ``tensor_patterns``
+    limits each chunked safetensors file to the chunks holding the matching tensors (plus its
+    header). ``ensure(wave)`` is called before a wave is read, so pull can fetch the trees
+    before reading them.
     """
     trees: Wave = dict.fromkeys(tree_ids)
     if ensure is not None:
@@ -71,11 +77,46 @@ def waves(
     if ensure is not None:
         ensure(manifests)
     leaves: Wave = {e.oid: e.size for e in entries if e.kind == "blob"}
-    for oid in manifests:
-        leaves.update(read_manifest(store, oid).chunks)
+    matched: set[str] = set()
+    for e in entries:
+        if e.kind != "manifest":
+            continue
+        chunks = read_manifest(store, e.oid).chunks
+        if tensor_patterns and is_safetensors(e.path):
+            chunks = _tensor_chunks(store, e, chunks, tensor_patterns, ensure, matched)
+        leaves.update(chunks)
+    if tensor_patterns:
+        unused = [p for p in tensor_patterns if p not in matched]
+        if unused:
+            raise InvalidInputError(
+                f"no tensor matches '{unused[0]}' in the chosen safetensors files",
+                hint="tensor names are globs, e.g. 'encoder.layer.*'", pattern=unused[0])
     if ensure is not None:
         ensure(leaves)
     return [leaves, manifests, trees]
+
+
+def _tensor_chunks(store: ObjectStore, entry: Any, chunks: Sequence[tuple[str, int]],
+                   patterns: Sequence[str], ensure: Callable[[Wave], None] | None,
+                   matched: set[str]) -> list[tuple[str, int]]:
+    """The chunks of one safetensors file that its header and the matching tensors need; the
+    header's chunks are fetched first (through ``ensure``) to learn where the tensors lie."""
+    sizes = dict(chunks)
+
+    def fetch(start: int, end: int) -> None:
+        if ensure is not None:
+            ensure({oid: sizes[oid] for oid in chunks_for_ranges(chunks, [(start, end)])})
+
+    fetch(0, min(8, entry.size))
+    (header_len,) = struct.unpack("<Q", read_range(store, chunks, 0, 8))
+    fetch(0, min(entry.size, 8 + header_len))
+    selection, hits = select_tensors(store, entry.path, chunks, entry.size, patterns)
+    matched |= hits
+    if selection is None:  # every tensor matches: the whole file
+        return list(chunks)
+    needed = chunks_for_ranges(chunks, [(0, min(entry.size, 8 + header_len)),
+                                        *selection.ranges])
+    return [(oid, size) for oid, size in chunks if oid in needed]
 
 
 class _Meter:
@@ -217,8 +258,10 @@ def pull_objects(
     objects: Iterable[str] = (),
     progress: Progress | None = None,
     workers: int | None = None,
+    tensor_patterns: Sequence[str] | None = None,
 ) -> TransferStats:
-    """Fetch what ``tree_ids`` (only the files matching ``patterns``) need and the store lacks.
+    """Fetch what ``tree_ids`` (only the files matching ``patterns``, and of safetensors files
+    only the tensors matching ``tensor_patterns``) need and the store lacks.
 
     CorruptObjectError at the end names every remote object refused because it did not match
     its id; all the others were stored.
@@ -257,7 +300,7 @@ def pull_objects(
         ensure(loose)
     tree_list = list(dict.fromkeys(tree_ids))
     if tree_list:
-        waves(store, tree_list, patterns, ensure)
+        waves(store, tree_list, patterns, ensure, tensor_patterns)
     return stats
 
 
