@@ -55,3 +55,18 @@ def test_upgrade_on_postgresql(pg_url):
     upgrade(pg_url)
     assert current_revision(db) == head_revision()
     assert db.scalar("SELECT COUNT(*) FROM models") == 0
+
+
+def test_versions_records_and_alias_moves_are_append_only(any_keep, make_model, tmp_path):
+    """The database refuses to rewrite history, whatever code (or person) tries."""
+    import pytest
+
+    info = any_keep.register("m", make_model(tmp_path / "m"))
+    any_keep.set_alias("m", "production", info.version)
+    any_keep.add_note(info.ref, "kept forever")
+    for sql in ("UPDATE versions SET tree_id = 'x'", "DELETE FROM versions",
+                "UPDATE alias_moves SET version_id = NULL", "DELETE FROM alias_moves",
+                "UPDATE version_records SET key = 'x'", "DELETE FROM version_records"):
+        with pytest.raises(Exception, match="append-only"), any_keep.db.write():
+            any_keep.db.execute(sql)
+    assert any_keep.show("m@production")["records"][0]["value"] == "kept forever"
