@@ -12,7 +12,9 @@ from modelkeep.db.database import Database
 from modelkeep.db.migrate import ensure_schema
 from modelkeep.errors import KeepExistsError
 from modelkeep.registry import aliases, records, versions
+from modelkeep.registry.aliases import AliasMove
 from modelkeep.registry.refs import parse_ref
+from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.tracking.runs import mark_killed_runs
 
@@ -78,10 +80,10 @@ class Keep:
     # -- registry -------------------------------------------------------------------------
 
     def register(self, name: str, path: Path | str, *, version: str | None = None,
-                 bump: versions.Bump | None = None, metadata: Any = None,
+                 bump: Bump | None = None, metadata: Any = None,
                  params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
                  run_id: str | None = None, lineage: Mapping[str, Any] | None = None,
-                 progress: Progress | None = None) -> versions.VersionInfo:
+                 progress: Progress | None = None) -> VersionInfo:
         """Store ``path`` and register it as a new immutable version of model ``name``."""
         from modelkeep.registry.registration import register_path
 
@@ -91,15 +93,15 @@ class Keep:
             lineage=lineage, progress=progress,
         )
 
-    def models(self) -> list[versions.ModelSummary]:
+    def models(self) -> list[ModelSummary]:
         """Every registered model."""
         return versions.list_models(self.db)
 
-    def versions(self, name: str) -> list[versions.VersionInfo]:
+    def versions(self, name: str) -> list[VersionInfo]:
         """Every version of ``name``, lowest first."""
         return versions.list_versions(self.db, name)
 
-    def resolve(self, ref: str, at: str | None = None) -> versions.VersionInfo:
+    def resolve(self, ref: str, at: str | None = None) -> VersionInfo:
         """``NAME@VERSION``, ``NAME@ALIAS`` or ``NAME@latest`` (as of ``at``) to a version."""
         return versions.resolve(self.db, parse_ref(ref), at)
 
@@ -123,7 +125,7 @@ class Keep:
 
     def import_metadata(self, path: Path | str, *, artifacts: Path | str | None = None,
                         name: str | None = None, progress: Progress | None = None
-                        ) -> versions.VersionInfo:
+                        ) -> VersionInfo:
         """Register a version from an exported metadata file (artifacts from the store or a path)."""
         from modelkeep.registry.views import import_version
 
@@ -132,11 +134,11 @@ class Keep:
                               progress=progress)
 
     def set_alias(self, name: str, alias: str, version: str, reason: str = ""
-                  ) -> aliases.AliasMove:
+                  ) -> AliasMove:
         """Point ``alias`` at ``version``; the previous target stays in the history."""
         return aliases.set_alias(self.db, name, alias, version, self.author, reason)
 
-    def remove_alias(self, name: str, alias: str, reason: str = "") -> aliases.AliasMove:
+    def remove_alias(self, name: str, alias: str, reason: str = "") -> AliasMove:
         """Unset ``alias`` (recorded in its history)."""
         return aliases.remove_alias(self.db, name, alias, self.author, reason)
 
@@ -144,7 +146,7 @@ class Keep:
         """alias -> version for every alias of ``name`` set now."""
         return aliases.current_aliases(self.db, name)
 
-    def alias_history(self, name: str, alias: str | None = None) -> list[aliases.AliasMove]:
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         """Every move of an alias (or all aliases) of ``name``, oldest first."""
         return aliases.alias_history(self.db, name, alias)
 

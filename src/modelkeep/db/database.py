@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -105,7 +105,7 @@ class Database:
         """Run one statement; returns the driver cursor."""
         return self.connection.execute(self._sql(sql), dict(params or {}))
 
-    def executemany(self, sql: str, rows: list[Mapping[str, Any]]) -> None:
+    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run one statement for many parameter sets."""
         if not rows:
             return

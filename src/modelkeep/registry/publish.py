@@ -117,9 +117,9 @@ def push_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str],
             body = json.dumps(_record(db, v), sort_keys=True, allow_nan=True).encode()
             remote.write_bytes(_record_path(v.name, v.version), body)
     for name in sorted(on_remote):
-        body = json.dumps({"format": "modelkeep.remote-aliases", "version": 1,
-                           "aliases": current_aliases(db, name)}, sort_keys=True)
-        remote.write_bytes(f"aliases/{name}.json", body.encode())
+        aliases = json.dumps({"format": "modelkeep.remote-aliases", "version": 1,
+                              "aliases": current_aliases(db, name)}, sort_keys=True)
+        remote.write_bytes(f"aliases/{name}.json", aliases.encode())
     return SyncResult(versions=sorted(v.ref for v in versions), transfer=stats)
 
 

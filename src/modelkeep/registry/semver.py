@@ -92,7 +92,8 @@ class Version:
         prerelease = _identifiers(text, "pre-release", pre_text) if dash else ()
         build = _identifiers(text, "build metadata", build_text) if plus else ()
         prerelease_ids = tuple(int(i) if _DIGITS.fullmatch(i) else i for i in prerelease)
-        return cls(*numbers, prerelease_ids, build)
+        major, minor, patch = numbers
+        return cls(major, minor, patch, prerelease_ids, build)
 
     def __str__(self) -> str:
         text = f"{self.major}.{self.minor}.{self.patch}"

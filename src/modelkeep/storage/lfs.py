@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from modelkeep.errors import CorruptObjectError, InvalidInputError, ObjectNotFoundError
 from modelkeep.storage.durable import storage_errors, unlink_quietly, write_file_atomic
@@ -281,7 +281,7 @@ def import_lfs(
             orig, real, _ = item
             workers = store.workers if is_chunked(real.st.st_size) else 1
             s = ingest_file(batch, real, workers=workers, on_bytes=counted)
-            kind = "manifest" if s.kind == "manifest" else "blob"
+            kind: Literal["blob", "manifest"] = "manifest" if s.kind == "manifest" else "blob"
             return TreeEntry(
                 orig.rel, s.oid, real.st.st_size, normalize_mode(orig.st.st_mode), kind, s.file_id
             )

@@ -81,7 +81,7 @@ def waves(
     for e in entries:
         if e.kind != "manifest":
             continue
-        chunks = read_manifest(store, e.oid).chunks
+        chunks: Sequence[tuple[str, int]] = read_manifest(store, e.oid).chunks
         if tensor_patterns and is_safetensors(e.path):
             chunks = _tensor_chunks(store, e, chunks, tensor_patterns, ensure, matched)
         leaves.update(chunks)

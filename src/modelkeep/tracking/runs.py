@@ -103,8 +103,8 @@ def create_run(db: Database, *, model: str | None, name: str | None, author: str
             "INSERT INTO runs (uuid, model, name, status, author, started_at, heartbeat_at, host, "
             "pid, proc_start) VALUES (:uuid, :model, :name, 'running', :author, :at, :at, :host, "
             ":pid, :ps) RETURNING id", row)
-    return RunInfo(int(pk), run_uuid, model, row["name"], "running", author, now, None, now,
-                   row["host"], pid, None, None)
+    return RunInfo(int(pk), run_uuid, model, str(row["name"]), "running", author, now, None, now,
+                   str(row["host"]), pid, None, None)
 
 
 def get_run(db: Database, ref: str) -> RunInfo:

@@ -80,7 +80,8 @@ def snapshot(store: ObjectStore, files: Sequence[Path], base: Path | None = None
 
 def split_pipeline_files(files: Sequence[Path], base: Path) -> tuple[list[str], list[str]]:
     """(scripts, config files) as tree paths: scripts by suffix, everything else is config."""
-    scripts, configs = [], []
+    scripts: list[str] = []
+    configs: list[str] = []
     for f in files:
         resolved = f.resolve()
         rel = resolved.relative_to(base) if resolved.is_relative_to(base) else Path(f.name)

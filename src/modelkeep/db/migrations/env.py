@@ -8,7 +8,7 @@ config = context.config
 
 def run_migrations_online() -> None:
     """Upgrade the database named by the ``sqlalchemy.url`` option."""
-    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    engine = create_engine(str(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, render_as_batch=True)
         with context.begin_transaction():
