@@ -158,3 +158,12 @@ def test_checkout_with_ref_but_no_dest_is_a_usage_error(project):
     run("register", "m", "model")
     result = run("checkout", "m@1.0.0", ok=False)
     assert result.exit_code == 2 and "DEST" in result.output
+
+
+def test_malformed_safetensors_falls_back_and_says_so(project):
+    bad = project / "model" / "weights.safetensors"
+    bad.write_bytes(b"\xff" * 8 + b"not a header" + bytes(range(256)) * 20000)  # > 4 MiB
+    result = run("register", "m", "model")
+    assert "note: " in result.stderr and "generic chunking" in result.stderr
+    run("checkout", "m@1.0.0", "back")
+    assert (project / "back" / "weights.safetensors").read_bytes() == bad.read_bytes()

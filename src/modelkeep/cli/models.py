@@ -57,6 +57,8 @@ def register(ctx: click.Context, name: str, path: Path, bump: str | None, versio
         info = keep.register(name, path, version=version, bump=bump,  # type: ignore[arg-type]
                              metadata=meta, params=param_map, metrics=metric_map,
                              progress=progress)
+    for note in info.notes:
+        click.echo(f"note: {note}", err=True)
     if as_json:
         emit_json(info)
         return

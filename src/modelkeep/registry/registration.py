@@ -7,6 +7,7 @@ most unreferenced objects (``modelkeep gc`` removes them), never a version missi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -93,10 +94,11 @@ def register_path(
             metrics=clean_metrics, lineage=lineage,
         )
 
-    return register_version(
+    info = register_version(
         db, name, tree_id=tree.tree_id, size=tree.size, files=tree.files, author=author,
         snapshot=snapshot, version=version, bump=bump, run_id=run_id,
     )
+    return dataclasses.replace(info, notes=tree.notes)
 
 
 def _refuse_existing(db: Database, name: str, version: str) -> None:

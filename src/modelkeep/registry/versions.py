@@ -38,6 +38,7 @@ class VersionInfo:
     size: int
     files: int
     run_id: str | None
+    notes: tuple[str, ...] = ()  # what storing the files had to say (not stored in the db)
 
     @property
     def ref(self) -> str:
