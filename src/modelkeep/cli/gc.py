@@ -9,7 +9,7 @@ from modelkeep.cli._output import emit_json, human_size, json_option, open_keep,
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Print what would go and how many bytes; change nothing.")
-@click.option("--grace", type=float, metavar="SECONDS",
+@click.option("--grace", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Never delete objects younger than this (default [gc] grace, 3600).")
 @click.option("--keep-stable", type=click.IntRange(min=0), metavar="N",
               help="Stable versions kept per model besides aliased ones (default [gc] keep_stable).")
