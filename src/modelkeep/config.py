@@ -113,6 +113,21 @@ def _default_author() -> str:
         return "unknown"
 
 
+def _number(what: str, raw: Any, kind: type[int] | type[float], minimum: float) -> Any:
+    """A numeric setting, or a one-line error naming it (never a traceback)."""
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"setting {what} must be a number, got {raw!r}",
+                                hint="fix the environment variable or .modelkeep/config.toml",
+                                setting=what) from exc
+    if value < minimum:
+        raise InvalidInputError(f"setting {what} must be at least {minimum}, got {raw!r}",
+                                hint="fix the environment variable or .modelkeep/config.toml",
+                                setting=what)
+    return value
+
+
 def load_settings(root: Path, *, database_url: str | None = None, author: str | None = None
                   ) -> Settings:
     """Resolve settings for the keep at ``root`` with the documented precedence."""
@@ -136,21 +151,25 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
     store_path = Path(store)
     if not store_path.is_absolute():
         store_path = keep_dir / store_path
-    workers = int(pick("workers", "MODELKEEP_WORKERS", os.cpu_count() or 2))
-    flush = float(pick("flush_interval", "MODELKEEP_FLUSH_INTERVAL", 1.0))
-    retention = project.get("gc", {}).get("keep_stable", user.get("gc", {}).get("keep_stable", 3))
-    grace = env("MODELKEEP_GC_GRACE") or project.get("gc", {}).get("grace", 3600)
+    workers = _number("workers (MODELKEEP_WORKERS)",
+                      pick("workers", "MODELKEEP_WORKERS", os.cpu_count() or 2), int, 1)
+    flush = _number("flush_interval (MODELKEEP_FLUSH_INTERVAL)",
+                    pick("flush_interval", "MODELKEEP_FLUSH_INTERVAL", 1.0), float, 0.001)
+    retention = _number("[gc] keep_stable", project.get("gc", {}).get(
+        "keep_stable", user.get("gc", {}).get("keep_stable", 3)), int, 0)
+    grace = _number("[gc] grace (MODELKEEP_GC_GRACE)", env("MODELKEEP_GC_GRACE")
+                    or project.get("gc", {}).get("grace", 3600), float, 0)
     return Settings(
         root=root,
         database_url=str(db_url),
         store_path=store_path,
         author=author or pick("author", "MODELKEEP_AUTHOR", _default_author()),
-        workers=max(1, workers),
+        workers=workers,
         hash_algorithm=project.get("core", {}).get("hash", "blake3"),
-        retention_stable=int(retention),
+        retention_stable=retention,
         remotes=dict(project.get("remotes", {})),
         flush_interval=flush,
-        gc_grace=float(grace),
+        gc_grace=grace,
         default_remote=env("MODELKEEP_REMOTE") or project.get("core", {}).get("remote"),
     )
 
