@@ -6,12 +6,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support import skip_outside_ci
 
 from modelkeep.keep import Keep
 from modelkeep.tracking.git import capture_git, tracked_files
 
-pytestmark = pytest.mark.skipif(
-    subprocess.run(["git", "--version"], capture_output=True).returncode != 0, reason="no git")
+
+@pytest.fixture(autouse=True)
+def _needs_git() -> None:
+    if subprocess.run(["git", "--version"], capture_output=True).returncode != 0:
+        skip_outside_ci("git is not installed")
 
 
 def git(repo: Path, *args: str) -> str:
