@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import mmap
 import os
+import threading
 from collections.abc import Sequence
 
 from modelkeep.errors import CorruptObjectError
@@ -17,6 +19,10 @@ FICLONE = 0x40049409  # _IOW(0x94, 9, int): share the source's extents (btrfs, x
 _NO_REFLINK = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS}
 _NO_COPY_RANGE = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP}
 _STEP = 1 << 30
+BUFFERED_MIN = 4 << 20  # files this large are copied through an aligned buffer, not copy_file_range
+BUFFER = 4 << 20  # the aligned buffer (one per thread, reused)
+WRITE = 128 << 10  # bytes per pwrite: aligned, and small enough to avoid huge page-cache folios
+_local = threading.local()
 
 
 def reflink(store: ObjectStore, oid: str, fd_out: int) -> bool:
@@ -34,17 +40,62 @@ def reflink(store: ObjectStore, oid: str, fd_out: int) -> bool:
 
 
 def copy_chunks(store: ObjectStore, chunks: Sequence[tuple[str, int]], fd_out: int) -> int:
-    """Write the chunks, in order, into the empty file ``fd_out`` with in-kernel copies
-    (copy_file_range); returns the bytes written. An object shorter than its size is corrupt.
+    """Write the chunks, in order, into the empty file ``fd_out``; returns the bytes written.
+    An object shorter than its size is corrupt.
 
-    (Copying a large file's chunks from two threads at once was measured no faster here: the
-    copy is bound by page-cache allocation, not by one core.)"""
-    plan, pos = [], 0
+    A file of one small object is copied in the kernel (copy_file_range). Larger files are
+    read into a reused 4 MiB buffer and written in aligned 128 KiB pieces: chunks end at tensor
+    boundaries, so copying each one in the kernel writes at unaligned offsets and touches every
+    destination page twice. Measured on checkouts of 1 GiB in 200 unaligned chunks (median of
+    7, this VM; ``cp`` 0.26-0.28 s): 128 KiB writes 0.29 s; 64 KiB 0.31 s (more system calls);
+    256 KiB 0.27 s but 0.9-1 s in 2 runs of 7, and 1-8 MiB writes 0.24 s at best but 1-2.5 s in
+    half the runs (the kernel compacts memory for their large page-cache folios);
+    copy_file_range per chunk 0.42 s (0.34 s after fallocate; fallocate before buffered writes
+    is far worse, 2 s). Two threads are no faster: writes to one file share its inode lock."""
+    total = sum(size for _, size in chunks)
+    if total < BUFFERED_MIN:
+        plan, pos = [], 0
+        for oid, size in chunks:
+            plan.append((oid, size, pos))
+            pos += size
+        _copy_group(store, plan, fd_out)
+    else:
+        _copy_buffered(store, chunks, fd_out)
+    return total
+
+
+def _copy_buffered(store: ObjectStore, chunks: Sequence[tuple[str, int]], fd_out: int) -> None:
+    view = _buffer()
+    fill = pos = 0
     for oid, size in chunks:
-        plan.append((oid, size, pos))
-        pos += size
-    _copy_group(store, plan, fd_out)
-    return pos
+        fd_in = os.open(store.object_path(oid), os.O_RDONLY)
+        try:
+            done = 0
+            while done < size:
+                n = os.preadv(fd_in, [view[fill : fill + min(size - done, BUFFER - fill)]], done)
+                if n == 0:
+                    raise _short(oid, done, size)
+                done += n
+                fill += n
+                if fill == BUFFER:
+                    _write_out(fd_out, view, fill, pos)
+                    pos += fill
+                    fill = 0
+        finally:
+            os.close(fd_in)
+    _write_out(fd_out, view, fill, pos)
+
+
+def _write_out(fd_out: int, view: memoryview, length: int, pos: int) -> None:
+    for off in range(0, length, WRITE):
+        write_all_at(fd_out, view[off : min(length, off + WRITE)], pos + off)
+
+
+def _buffer() -> memoryview:
+    view: memoryview | None = getattr(_local, "view", None)
+    if view is None:
+        view = _local.view = memoryview(mmap.mmap(-1, BUFFER))
+    return view
 
 
 def _copy_group(store: ObjectStore, group: list[tuple[str, int, int]], fd_out: int) -> None:
@@ -55,9 +106,13 @@ def _copy_group(store: ObjectStore, group: list[tuple[str, int, int]], fd_out: i
         finally:
             os.close(fd_in)
         if copied != size:
-            raise CorruptObjectError(
-                f"object {oid} holds {copied} bytes, expected {size}", hint="run 'modelkeep fsck'", oid=oid
-            )
+            raise _short(oid, copied, size)
+
+
+def _short(oid: str, got: int, size: int) -> CorruptObjectError:
+    return CorruptObjectError(
+        f"object {oid} holds {got} bytes, expected {size}", hint="run 'modelkeep fsck'", oid=oid
+    )
 
 
 def copy_chunks_verified(
