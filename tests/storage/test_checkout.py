@@ -1,5 +1,6 @@
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from modelkeep.errors import (
     UnsafePathError,
 )
 from modelkeep.storage.checkout import checkout
+from modelkeep.storage.durable import ABANDONED_TMP_AGE, STALE_TMP_AGE
 from modelkeep.storage.hashing import hash_bytes
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.statcache import StatCache
@@ -190,3 +192,43 @@ def test_hardlink_across_filesystems_is_a_clear_error(store: ObjectStore, src: P
         import shutil
 
         shutil.rmtree(out, ignore_errors=True)
+
+
+def test_short_chunk_is_caught_without_verify(store: ObjectStore, tmp_path: Path) -> None:
+    from modelkeep.storage.manifest import read_manifest
+    from modelkeep.storage.tree import read_tree
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "big.bin").write_bytes(os.urandom(12 << 20))  # chunked: buffered copy
+    tree = add_path(store, tmp_path / "src").tree_id
+    (entry,) = read_tree(store, tree)
+    oid, size = read_manifest(store, entry.oid).chunks[1]
+    path = store.object_path(oid)
+    os.chmod(path, 0o644)
+    os.truncate(path, size - 1)
+    with pytest.raises(CorruptObjectError, match="holds"):
+        checkout(store, tree, tmp_path / "out", link="copy")
+    assert list((tmp_path / "out").iterdir()) == []  # no partial file, no temporary file
+
+
+def test_stale_temporary_files_of_a_killed_checkout_are_removed(
+    store: ObjectStore, src: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    old = time.time() - 2 * STALE_TMP_AGE
+    stale = out / "sub" / ".w.bin.0123456789ab.mk-tmp"  # a file this checkout writes
+    fresh = out / ".a.txt.aaaaaaaaaaaa.mk-tmp"  # same, but maybe a live checkout's: kept
+    other = out / ".gone.txt.bbbbbbbbbbbb.mk-tmp"  # not in the tree: kept until abandoned
+    abandoned = out / ".old.txt.cccccccccccc.mk-tmp"
+    mine = out / ".notes.mk-tmp"  # not our name pattern: never touched
+    for p in (stale, fresh, other, abandoned, mine):
+        p.write_bytes(b"partial")
+    for p in (stale, other, mine):
+        os.utime(p, (old, old))
+    os.utime(abandoned, (old - ABANDONED_TMP_AGE, old - ABANDONED_TMP_AGE))
+    checkout(store, add_path(store, src).tree_id, out)
+    assert not stale.exists() and not abandoned.exists()
+    assert fresh.exists() and other.exists() and mine.exists()
+    kept = {str(p.relative_to(out)): (b"partial", 0o644) for p in (fresh, other, mine)}
+    assert snapshot(out) == {**snapshot(src), **kept}

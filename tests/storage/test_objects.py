@@ -1,5 +1,6 @@
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelkeep.errors import CorruptObjectError, InvalidInputError, ObjectNotFoundError
+from modelkeep.storage.hashing import hash_bytes
 from modelkeep.storage.objects import ObjectStore
 
 
@@ -153,3 +155,50 @@ def test_default_stat_cache(tmp_path: Path) -> None:
     assert plain.stat_cache is None
     keep = ObjectStore(tmp_path / "o", tmp_path / "t", stat_cache_path=tmp_path / "sc.json")
     assert keep.stat_cache is keep.stat_cache is not None
+
+
+def test_reused_objects_are_freshened_so_gc_grace_protects_them(store: ObjectStore, tmp_path: Path) -> None:
+    from modelkeep.storage.gc import sweep
+    from modelkeep.storage.tree import add_path
+
+    big = tmp_path / "src" / "big.bin"
+    big.parent.mkdir()
+    big.write_bytes(os.urandom(6 << 20))  # chunked: its chunks are reused through the batch
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"x" * 2000)
+    streamed = tmp_path / "streamed.bin"
+    streamed.write_bytes(os.urandom(2 << 20))
+    ids = {store.put_bytes(b"hello"), store.put_file(small), store.put_file(streamed)}
+    tree = add_path(store, big.parent).tree_id
+    ids |= set(store.iter_ids()) - {tree}
+    for oid in store.iter_ids():
+        os.utime(store.object_path(oid), (1, 1))  # long past any grace period
+    store.put_bytes(b"hello")
+    store.put_file(small)
+    store.put_file(streamed)
+    assert add_path(store, big.parent).tree_id == tree  # every chunk, manifest and tree reused
+    assert all(store.object_path(oid).stat().st_mtime > time.time() - 60 for oid in ids | {tree})
+    report = sweep(store, set(), grace=3600)  # nothing is referenced, but everything is young
+    assert report.deleted == [] and report.young == len(ids | {tree})
+    assert store.freshen(tree) and not store.freshen("0" * 64)
+
+
+def test_stat_cache_hits_freshen_their_objects(store: ObjectStore, tmp_path: Path) -> None:
+    from modelkeep.storage.ingest import known
+    from modelkeep.storage.statcache import StatCache
+    from modelkeep.storage.tree import add_path
+    from modelkeep.storage.walk import scan
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(b"a" * 100)
+    time.sleep(0.06)  # its mtime and ctime are then old enough for the cache entry to be trusted
+    cache = StatCache(tmp_path / "cache.json")
+    add_path(store, src, stat_cache=cache)
+    blob = store.object_path(hash_bytes(b"a" * 100))
+    os.utime(blob, (1, 1))
+    assert list(known(store, cache, scan(src))) == ["a.txt"]
+    assert blob.stat().st_mtime > time.time() - 60
+    os.utime(blob, (1, 1))
+    add_path(store, src, stat_cache=cache)  # a.txt comes from the cache, not the batch
+    assert blob.stat().st_mtime > time.time() - 60

@@ -71,11 +71,19 @@ class WriteBatch:
                 return True
         return self._store.has(oid)
 
+    def reuse(self, oid: str) -> bool:
+        """True when ``oid`` is staged in this batch or stored; a stored one is freshened
+        (mtime set to now) so gc's grace period protects it until the batch's tree is recorded."""
+        with self._lock:
+            if oid in self._pending:
+                return True
+        return self._store.freshen(oid)
+
     def put_bytes(self, data: Buffer, *, expected: str | None = None, threads: int | None = None) -> str:
         """Stage ``data`` unless already present; returns its id (computed, never trusted)."""
         oid = hash_bytes(data, threads=threads or self._store.workers)
         _check_expected(oid, expected)
-        if self.has(oid):
+        if self.reuse(oid):
             return oid
         fd, tmp = self._open_tmp()
         try:
@@ -136,7 +144,7 @@ class WriteBatch:
         except BaseException:
             unlink_quietly(tmp)
             raise
-        if self.has(oid):
+        if self.reuse(oid):
             unlink_quietly(tmp)
         else:
             self._stage(oid, tmp, h.size)

@@ -26,7 +26,7 @@ from typing import Literal
 from modelkeep.errors import InvalidInputError, PathNotFoundError, StorageError
 from modelkeep.storage.chunkers import is_safetensors
 from modelkeep.storage.copier import copy_chunks, copy_chunks_verified, reflink
-from modelkeep.storage.durable import storage_errors, unlink_quietly
+from modelkeep.storage.durable import remove_stale_tmp, storage_errors, unlink_quietly
 from modelkeep.storage.hashing import Progress, hash_file
 from modelkeep.storage.manifest import read_manifest
 from modelkeep.storage.objects import ObjectStore
@@ -114,6 +114,7 @@ def checkout(
         raise store.not_found(missing[0])
     cache = stat_cache if stat_cache is not None else store.stat_cache
     restorer = _Restorer(store, link, verify, cache, sum(job.size for job in jobs), progress)
+    restorer.names = {os.fspath(job.target) for job in jobs}
     with ThreadPoolExecutor(store.workers) as pool:
         list(pool.map(restorer.restore, jobs))
     if cache is not None:
@@ -181,6 +182,8 @@ class _Restorer:
         self._total, self._done, self._progress = total, 0, progress
         self._lock = threading.Lock()
         self._can_reflink = link in ("auto", "reflink")
+        self._swept: set[Path] = set()
+        self.names: set[str] = set()  # every target path of this checkout
 
     def restore(self, job: _Job) -> None:
         """Write one file unless it is already in place."""
@@ -190,6 +193,7 @@ class _Restorer:
                 self._count(e.size, written=False)
                 return
             target.parent.mkdir(parents=True, exist_ok=True)
+            self._sweep(target.parent)
             tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.mk-tmp")
             try:
                 if job.selection is not None:
@@ -207,6 +211,14 @@ class _Restorer:
             elif self.cache is not None:
                 self.cache.forget(str(target))  # not the file the tree lists
         self._count(job.size, written=True)
+
+    def _sweep(self, folder: Path) -> None:
+        """Remove what killed checkouts left in ``folder`` (once per folder we write into)."""
+        with self._lock:
+            if folder in self._swept:
+                return
+            self._swept.add(folder)
+        remove_stale_tmp(folder, self.names)
 
     def _write_selection(self, job: _Job, tmp: Path) -> None:
         assert job.selection is not None

@@ -12,6 +12,9 @@ import contextlib
 import ctypes
 import errno
 import os
+import re
+import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +22,9 @@ from modelkeep.errors import DiskFullError, InvalidInputError, PathNotFoundError
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 _SYNC_FILE_RANGE_WRITE = 2
+STALE_TMP_AGE = 60.0  # a checkout temporary file of a file being restored, untouched this long
+ABANDONED_TMP_AGE = 3600.0  # any checkout temporary file untouched this long
+_TMP_RE = re.compile(r"\.(.+)\.[0-9a-f]{12}\.mk-tmp")
 _libc: ctypes.CDLL | None
 try:
     _libc = ctypes.CDLL(None, use_errno=True)
@@ -123,6 +129,34 @@ def unlink_quietly(path: Path | str) -> None:
     """Remove a file if it exists; used to clean up after a failed write."""
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+def remove_stale_tmp(folder: Path, targets: set[str]) -> int:
+    """Remove the temporary files (``.NAME.<12 hex>.mk-tmp``) that checkouts killed midway left
+    in ``folder``: those of a file in ``targets`` untouched for ``STALE_TMP_AGE`` seconds, and
+    any untouched for ``ABANDONED_TMP_AGE``. A live checkout's temporary file is younger: its
+    mtime moves with every write. Returns how many were removed."""
+    now = time.time()
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        m = _TMP_RE.fullmatch(entry.name)
+        if m is None:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        mine = os.path.join(folder, m.group(1)) in targets
+        if now - st.st_mtime > (STALE_TMP_AGE if mine else ABANDONED_TMP_AGE):
+            unlink_quietly(entry.path)
+            removed += 1
+    return removed
 
 
 def write_file_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:

@@ -75,6 +75,19 @@ class ObjectStore:
         check_object_id(oid)
         return os.path.isfile(f"{self._root}/{oid[:2]}/{oid[2:]}")  # hot path: no pathlib
 
+    def freshen(self, oid: str) -> bool:
+        """True when object ``oid`` is present, and then set its mtime to now (as git does when
+        a write finds its object already stored): gc never deletes an object younger than its
+        grace period, so an object that a running add or register is reusing is protected."""
+        check_object_id(oid)
+        try:
+            os.utime(f"{self._root}/{oid[:2]}/{oid[2:]}")
+        except FileNotFoundError:
+            return False
+        except PermissionError:  # someone else's object in a shared store: still present
+            return self.has(oid)
+        return True
+
     def has_many(self, oids: Iterable[str]) -> set[str]:
         """The subset of ``oids`` present. Lists a fan-out folder instead of probing each id
         when many of its entries are wanted (50,000 probes cost more than 256 listings)."""
