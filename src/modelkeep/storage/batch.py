@@ -83,6 +83,12 @@ class WriteBatch:
         """Stage ``data`` unless already present; returns its id (computed, never trusted)."""
         oid = hash_bytes(data, threads=threads or self._store.workers)
         _check_expected(oid, expected)
+        return self.put_hashed(data, oid)
+
+    def put_hashed(self, data: Buffer, oid: str) -> str:
+        """Stage ``data`` under ``oid``, which the caller computed from these same bytes in
+        memory (e.g. block by block as it read them); returns ``oid``. Only for the storage
+        layer's own pipelines: a claimed id from outside goes through ``put_bytes(expected=)``."""
         if self.reuse(oid):
             return oid
         fd, tmp = self._open_tmp()

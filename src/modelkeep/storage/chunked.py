@@ -6,7 +6,8 @@ Three stages overlap, so both cores stay busy:
    consecutive chunks, or one unsplit tensor up to ``WINDOW``) in a small pool of reused
    buffers; for content-defined chunking it reads the window itself to find the cut points;
 2. worker threads read their chunk into the window (when the boundaries were known in
-   advance), hash it, and write it to ``tmp/`` unless the store already has it;
+   advance) and hash it block by block while each block is in the core's cache, then write
+   it to ``tmp/`` unless the store already has it;
 3. one thread feeds the whole-file BLAKE3 (and SHA-256 when asked) window by window, in
    file order, as soon as each window has been read.
 
@@ -35,6 +36,7 @@ from modelkeep.storage.manifest import FileManifest
 WINDOW = 64 << 20  # buffer capacity: the largest unsplit tensor must fit
 FILL = 32 << 20  # how much to read at once when chunks are smaller
 BUFFERS = 4
+BLOCK = 1 << 20  # chunk tasks read and hash in blocks this size (a core's L2 cache)
 
 
 class _Window:
@@ -195,11 +197,18 @@ class ChunkedWriter:
         data = window.view[off : off + n]
         try:
             if window.needs_read:
-                try:
-                    self._pread(data, window.offset + off)
+                h = Hasher(1)
+                try:  # hash each block while it is still in this core's cache
+                    for pos in range(0, n, BLOCK):
+                        block = data[pos : pos + BLOCK]
+                        self._pread(block, window.offset + off + pos)
+                        h.update(block)
+                        block.release()
                 finally:
                     window.chunk_read()
-            oid = self.batch.put_bytes(data, threads=1)
+                oid = self.batch.put_hashed(data, h.hexdigest())
+            else:
+                oid = self.batch.put_bytes(data, threads=1)
             self.chunks[window.first_index + i] = (oid, n)
         except BaseException:
             self._failed = True
