@@ -207,25 +207,25 @@ def _row_to_info(row: dict[str, Any]) -> VersionInfo:
 def list_models(db: Database) -> list[ModelSummary]:
     """Every model with its version count and highest release, by name.
 
-    The database narrows each model to the versions sharing its highest MAJOR.MINOR.PATCH
-    (releases first); only those few are compared in Python, so this stays fast at any size.
+    Each model's count and top release are index seeks on (model_id, major, minor, patch), so
+    this stays fast at any number of versions; versions equal but for build metadata are
+    ordered by registration. A model with only pre-releases is settled in Python.
     """
     rows = db.query(
-        "SELECT m.id, m.name, m.created_at, COUNT(v.id) AS n FROM models m "
-        "LEFT JOIN versions v ON v.model_id = m.id GROUP BY m.id, m.name, m.created_at "
-        "ORDER BY m.name"
+        "SELECT m.id, m.name, m.created_at, "
+        "(SELECT COUNT(*) FROM versions c WHERE c.model_id = m.id) AS n, "
+        "(SELECT t.version FROM versions t WHERE t.model_id = m.id AND t.prerelease = '' "
+        "ORDER BY t.major DESC, t.minor DESC, t.patch DESC, t.id DESC LIMIT 1) AS top "
+        "FROM models m ORDER BY m.name"
     )
-    top: dict[int, list[Version]] = {}
-    for r in db.query(
-        "SELECT model_id, version FROM (SELECT model_id, version, RANK() OVER (PARTITION BY "
-        "model_id ORDER BY CASE WHEN prerelease = '' THEN 1 ELSE 0 END DESC, major DESC, "
-        "minor DESC, patch DESC) AS r FROM versions) ranked WHERE r = 1"
-    ):
-        top.setdefault(r["model_id"], []).append(Version.parse(r["version"]))
     summaries = []
     for r in rows:
-        best = latest(top.get(r["id"], []), include_prerelease=True)
-        summaries.append(ModelSummary(r["name"], r["created_at"], r["n"], str(best) if best else None))
+        top = r["top"]
+        if top is None and r["n"]:
+            versions = db.query("SELECT version FROM versions WHERE model_id = :m", {"m": r["id"]})
+            best = latest([Version.parse(v["version"]) for v in versions], include_prerelease=True)
+            top = str(best) if best else None
+        summaries.append(ModelSummary(r["name"], r["created_at"], r["n"], top))
     return summaries
 
 
