@@ -5,7 +5,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
+from support import skip_outside_ci
 
 from modelkeep.storage.durable import syncfs, write_file_atomic
 
@@ -47,9 +47,9 @@ def test_disk_full_leaves_nothing_partial(tmp_path: Path) -> None:
             [*cmd, str(tmp_path / "mnt"), str(src)], capture_output=True, text=True, timeout=60
         )
     except FileNotFoundError:
-        pytest.skip("unshare is not installed")
+        skip_outside_ci("unshare is not installed")
     if "mount" in out.stderr and "DISKFULL" not in out.stdout:
-        pytest.skip(f"cannot mount a tmpfs here: {out.stderr[-200:]}")
+        skip_outside_ci(f"cannot mount a tmpfs here: {out.stderr[-200:]}")
     assert "DISKFULL disk_full [] True" in out.stdout, out.stderr
     assert "DISKFULL2 []" in out.stdout, out.stderr
 
