@@ -13,7 +13,7 @@ import os
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from modelkeep.errors import CorruptObjectError, FileChangedError
 from modelkeep.storage.durable import (
@@ -26,7 +26,7 @@ from modelkeep.storage.durable import (
     unlink_quietly,
     write_all,
 )
-from modelkeep.storage.hashing import Buffer, Hasher, Progress, hash_bytes, iter_blocks
+from modelkeep.storage.hashing import Buffer, Hasher, Progress, ReadInto, hash_bytes, iter_blocks
 
 if TYPE_CHECKING:
     from modelkeep.storage.objects import ObjectStore
@@ -126,7 +126,7 @@ class WriteBatch:
 
     def _put_stream(
         self,
-        f: BinaryIO,
+        f: ReadInto,
         path: Path | str,
         before: os.stat_result,
         progress: Progress | None,

@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from blake3 import blake3
 
@@ -75,13 +75,21 @@ def hash_chunks(chunks: Iterable[Buffer]) -> str:
     return h.hexdigest()
 
 
+class ReadInto(Protocol):
+    """An unbuffered binary file: what ``iter_blocks`` reads from."""
+
+    def readinto(self, buffer: bytearray, /) -> int | None: ...
+
+    def fileno(self) -> int: ...
+
+
 def read_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterator[memoryview]:
     """Yield a file's content as views on one reused buffer (valid until the next block)."""
     with open(path, "rb", buffering=0) as f:
         yield from iter_blocks(f, os.fstat(f.fileno()).st_size, block_size)
 
 
-def iter_blocks(f: BinaryIO, size_hint: int, block_size: int = BLOCK_SIZE) -> Iterator[memoryview]:
+def iter_blocks(f: ReadInto, size_hint: int, block_size: int = BLOCK_SIZE) -> Iterator[memoryview]:
     """Read an open unbuffered file to its end in blocks, into a buffer sized for small files."""
     buf = bytearray(min(block_size, size_hint + 1))
     view = memoryview(buf)
