@@ -64,7 +64,7 @@ class LazyGroup(click.Group):
 
             hint = did_you_mean(args[0], self.list_commands(ctx)) if args else None
             if hint:
-                exc.message += f"; {hint}"
+                raise click.UsageError(f"{exc.message}; {hint}", ctx=exc.ctx) from None
             raise
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
