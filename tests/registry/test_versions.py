@@ -147,3 +147,20 @@ def test_diff_reports_params_metrics_and_files(keep, make_model, tmp_path):
     assert d.files_removed == ["old.txt"]
     assert d.files_changed == ["model.bin"]
     assert keep.diff(a.ref, a.ref).empty
+
+
+def test_version_asked_for_before_it_existed_says_when_it_was_registered(keep, make_model,
+                                                                          tmp_path):
+    info = keep.register("m", make_model(tmp_path / "m"))
+    with pytest.raises(VersionNotFoundError, match="did not exist yet at 2020-01-01") as err:
+        keep.resolve("m@1.0.0", at="2020-01-01T00:00:00.000000Z")
+    assert info.created_at in err.value.message and "did you mean" not in err.value.message
+
+
+def test_empty_note_is_refused(keep, make_model, tmp_path):
+    from modelkeep.errors import InvalidInputError
+
+    info = keep.register("m", make_model(tmp_path / "m"))
+    with pytest.raises(InvalidInputError, match="needs some text"):
+        keep.add_note(info.ref, "  ")
+    assert keep.show(info.ref)["records"] == []

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
-from modelkeep.errors import InvalidMetricError
+from modelkeep.errors import InvalidInputError, InvalidMetricError
 
 RecordKind = Literal["note", "metric"]
 
@@ -50,6 +50,8 @@ def append_record(db: Database, version_id: int, kind: RecordKind, key: str, val
     """Append a note or metric to an existing version."""
     if kind == "metric":
         value = metric_value(key, value)
+    elif not str(value).strip():
+        raise InvalidInputError("a note needs some text", hint="modelkeep note NAME@VERSION 'TEXT'")
     created = now_iso()
     with db.write():
         db.execute(

@@ -250,13 +250,20 @@ def get_version(db: Database, name: str, version: str, at: str | None = None) ->
         "WHERE v.model_id = :m AND v.version = :v",
         {"m": model_id, "v": canonical},
     )
-    if row is None or (at is not None and row["created_at"] > at):
+    if row is not None and at is not None and row["created_at"] > at:
+        raise VersionNotFoundError(
+            f"{name}@{canonical} did not exist yet at {at}: it was registered at "
+            f"{row['created_at']}",
+            hint=f"use a later --at, or see 'modelkeep list {name}'",
+            name=name,
+            version=canonical,
+        )
+    if row is None:
         known = [r["version"] for r in db.query(
             "SELECT version FROM versions WHERE model_id = :m", {"m": model_id})]
         suggestion = did_you_mean(canonical, known)
-        when = f" at {at}" if at and row is not None else ""
         raise VersionNotFoundError(
-            f"{name}@{canonical} not found{when}" + (f"; {suggestion}" if suggestion else ""),
+            f"{name}@{canonical} not found" + (f"; {suggestion}" if suggestion else ""),
             hint=f"run 'modelkeep list {name}' to see its versions",
             name=name,
             version=canonical,
