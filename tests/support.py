@@ -6,6 +6,9 @@ import os
 from typing import NoReturn
 
 import pytest
+from click.testing import CliRunner, Result
+
+from modelkeep.cli.main import cli
 
 
 def skip_outside_ci(reason: str) -> NoReturn:
@@ -13,3 +16,11 @@ def skip_outside_ci(reason: str) -> NoReturn:
     if os.environ.get("CI") == "true":
         pytest.fail(f"this test must run in CI, but: {reason}")
     pytest.skip(reason)
+
+
+def cli_run(*args: str, code: int | None = 0) -> Result:
+    """Run the CLI in-process; assert its exit code unless ``code`` is None."""
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    if code is not None:
+        assert result.exit_code == code, result.output
+    return result

@@ -8,15 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from modelkeep.cli.main import cli
-
-
-def run(*args: str, code: int = 0):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result
+from support import cli_run as run
 
 
 @pytest.fixture

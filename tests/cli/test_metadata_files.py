@@ -5,25 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
-
-from modelkeep.cli.main import cli
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch, make_model):
-    monkeypatch.chdir(tmp_path)
-    assert CliRunner().invoke(cli, ["init"]).exit_code == 0
-    make_model(tmp_path / "model")
-    return tmp_path
-
-
-def run(*args: str, ok: bool = True):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
-
+from support import cli_run as run
 
 YAML = """\
 # owned by the search team
@@ -69,7 +51,7 @@ def test_import_without_artifacts_needs_them_in_the_store(project, tmp_path_fact
     run("export", "ranker", "--format", "json", "-o", "e.json")
     other = tmp_path_factory.mktemp("other")
     run("init", str(other))
-    result = run("--keep", str(other), "import", "e.json", ok=False)
+    result = run("--keep", str(other), "import", "e.json", code=None)
     assert result.exit_code == 3 and "not in this keep's store" in result.stderr
     # in the same keep the objects are present: import under a new name works
     run("import", "e.json", "--name", "ranker-copy")
@@ -89,7 +71,7 @@ def test_import_without_artifacts_needs_them_in_the_store(project, tmp_path_fact
 )
 def test_malformed_metadata_is_one_line_and_writes_nothing(project, filename, content, message):
     (project / filename).write_bytes(content.encode("latin-1"))
-    result = run("register", "ranker", "model", "--metadata", filename, ok=False)
+    result = run("register", "ranker", "model", "--metadata", filename, code=None)
     assert result.exit_code == 2, result.output
     first = result.stderr.splitlines()[0]
     assert first.startswith("error: ") and message in first.lower()
@@ -101,7 +83,7 @@ def test_malformed_metadata_is_one_line_and_writes_nothing(project, filename, co
 
 def test_metadata_naming_another_model_is_refused(project):
     (project / "m.yaml").write_text("name: other\nversion: 1.0.0\n")
-    result = run("register", "ranker", "model", "--metadata", "m.yaml", ok=False)
+    result = run("register", "ranker", "model", "--metadata", "m.yaml", code=None)
     assert result.exit_code == 2 and "names model 'other'" in result.stderr
 
 

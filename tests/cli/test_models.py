@@ -9,24 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support import cli_run as run
 
 from modelkeep.cli.main import cli
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch, make_model):
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-    assert runner.invoke(cli, ["init"]).exit_code == 0
-    make_model(tmp_path / "model")
-    return tmp_path
-
-
-def run(*args: str, ok: bool = True):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
 
 
 def test_register_list_show_json(project):
@@ -79,7 +64,7 @@ def test_nan_metric_is_shown_as_nan(project):
 def test_bad_input_one_line_hint_exit_code(project, args, code, message):
     run("register", "m", "model")
     before = sorted(p.name for p in (project / ".modelkeep" / "objects").rglob("*"))
-    result = run(*args, ok=False)
+    result = run(*args, code=None)
     assert result.exit_code == code, result.output
     lines = result.stderr.strip().splitlines()
     assert lines[0].startswith("error: ") and message in lines[0]
@@ -91,7 +76,7 @@ def test_bad_input_one_line_hint_exit_code(project, args, code, message):
 
 
 def test_errors_as_json_with_json_flag(project):
-    result = run("show", "nope", "--json", ok=False)
+    result = run("show", "nope", "--json", code=None)
     body = json.loads(result.stderr)
     assert body["error"]["code"] == "model_not_found"
     assert body["error"]["hint"]
@@ -107,7 +92,7 @@ def test_not_initialised_keep_is_a_clear_error(tmp_path):
 
 
 def test_init_twice_is_refused(project):
-    result = run("init", ok=False)
+    result = run("init", code=None)
     assert result.exit_code == 4 and "already exists" in result.stderr
 
 
@@ -132,7 +117,7 @@ def test_fsck_names_affected_versions(project):
     victim = max(objects, key=lambda p: p.stat().st_size)
     victim.chmod(0o644)
     victim.write_bytes(b"rot")
-    result = run("fsck", ok=False)
+    result = run("fsck", code=None)
     assert result.exit_code == 5
     assert "affected m@1.0.0" in result.stdout
 
@@ -156,7 +141,7 @@ def test_checkout_without_ref_restores_pointers(project):
 
 def test_checkout_with_ref_but_no_dest_is_a_usage_error(project):
     run("register", "m", "model")
-    result = run("checkout", "m@1.0.0", ok=False)
+    result = run("checkout", "m@1.0.0", code=None)
     assert result.exit_code == 2 and "DEST" in result.output
 
 
