@@ -81,3 +81,33 @@ def test_sweep_deletes_only_old_unreachable_objects(store: ObjectStore, tmp_path
     assert done.tmp_removed == 1
     assert sweep(store, needed, grace=0).deleted == []  # idempotent
     assert all(store.verify(oid) for oid in needed)
+
+
+def test_sweep_waits_for_a_writer_that_reuses_an_object(tmp_path: Path) -> None:
+    """A writer holds the store lock from reusing (freshening) an old object until it
+    publishes; a sweep started meanwhile waits, then sees the object fresh and keeps it."""
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    from modelkeep.storage.objects import ObjectStore
+
+    store = ObjectStore(tmp_path / "objects", tmp_path / "tmp")
+    old = store.put_bytes(b"shared weights")
+    two_hours_ago = time.time() - 7200
+    os.utime(store.object_path(old), (two_hours_ago, two_hours_ago))
+    batch = store.batch()
+    assert batch.reuse(old)  # the writer's lock is now held
+    sweeper = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        from pathlib import Path
+        from modelkeep.storage.gc import sweep
+        from modelkeep.storage.objects import ObjectStore
+        store = ObjectStore(Path({str(tmp_path / "objects")!r}), Path({str(tmp_path / "tmp")!r}))
+        print(len(sweep(store, set(), grace=3600).deleted))
+    """)], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    assert sweeper.poll() is None  # blocked behind the writer
+    batch.commit()
+    out, _ = sweeper.communicate(timeout=30)
+    assert out.strip() == "0" and store.has(old)

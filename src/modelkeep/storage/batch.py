@@ -27,6 +27,7 @@ from modelkeep.storage.durable import (
     write_all,
 )
 from modelkeep.storage.hashing import Buffer, Hasher, Progress, ReadInto, hash_bytes, iter_blocks
+from modelkeep.storage.locks import StoreLock
 
 if TYPE_CHECKING:
     from modelkeep.storage.objects import ObjectStore
@@ -49,6 +50,8 @@ class WriteBatch:
         self._pending: dict[str, Path] = {}
         self._lock = threading.Lock()
         self.bytes_written = 0
+        # shared with other writers, excluded by gc's sweep: taken at the first write
+        self._store_lock = StoreLock(store.root, exclusive=False)
 
     def __enter__(self) -> WriteBatch:
         return self
@@ -77,6 +80,7 @@ class WriteBatch:
         with self._lock:
             if oid in self._pending:
                 return True
+        self._store_lock.acquire()  # before looking: a sweep in progress finishes first
         return self._store.freshen(oid)
 
     def put_bytes(self, data: Buffer, *, expected: str | None = None, threads: int | None = None) -> str:
@@ -162,6 +166,7 @@ class WriteBatch:
             items = list(self._pending.items())
             self._pending.clear()
         if not items:
+            self._store_lock.release()
             return
         store = self._store
         few = len(items) <= FSYNC_EACH_MAX
@@ -192,6 +197,8 @@ class WriteBatch:
             for _, tmp in items:
                 unlink_quietly(tmp)
             raise
+        finally:
+            self._store_lock.release()
 
     def abort(self) -> None:
         """Drop every staged object; nothing of this batch appears in the store."""
@@ -200,8 +207,10 @@ class WriteBatch:
             self._pending.clear()
         for tmp in items:
             unlink_quietly(tmp)
+        self._store_lock.release()
 
     def _open_tmp(self) -> tuple[int, Path]:
+        self._store_lock.acquire()
         tmp = self._store.tmp_dir / f"{os.urandom(8).hex()}.obj"
         with storage_errors(tmp):
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)

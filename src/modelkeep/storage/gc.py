@@ -21,6 +21,7 @@ from typing import Any
 
 from modelkeep.errors import InvalidInputError, ObjectNotFoundError
 from modelkeep.storage.hashing import Progress, is_object_id
+from modelkeep.storage.locks import StoreLock
 from modelkeep.storage.manifest import FileManifest
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.tree import decode_tree
@@ -121,6 +122,13 @@ def sweep(
 ) -> SweepReport:
     """Delete every object not in ``needed`` and older than ``grace`` seconds."""
     report = SweepReport(dry_run=dry_run)
+    with StoreLock(store.root, exclusive=not dry_run):  # no writer reuses an object meanwhile
+        _sweep_locked(store, needed, report, grace, dry_run, progress)
+    return report
+
+
+def _sweep_locked(store: ObjectStore, needed: set[str], report: SweepReport, grace: float,
+                  dry_run: bool, progress: Progress | None) -> None:
     cutoff = time.time() - max(0.0, grace)
     doomed: list[tuple[str, int]] = []
     for oid in store.iter_ids():
@@ -145,4 +153,3 @@ def sweep(
             progress(done, len(doomed))
     if not dry_run:
         report.tmp_removed = store.clean_tmp(older_than=max(0.0, grace))
-    return report
