@@ -152,3 +152,14 @@ def test_malformed_safetensors_falls_back_and_says_so(project):
     assert "note: " in result.stderr and "generic chunking" in result.stderr
     run("checkout", "m@1.0.0", "back")
     assert (project / "back" / "weights.safetensors").read_bytes() == bad.read_bytes()
+
+
+def test_non_finite_values_have_one_spelling_in_every_json_output(project):
+    run("register", "m", "model", "--metric", "loss=1")
+    (project / "model" / "model.bin").write_bytes(b"retrained")
+    run("register", "m", "model", "--metric", "loss=nan")
+    run("metric", "m@1.0.0", "acc=-inf")
+    change = json.loads(run("diff", "m@1.0.0", "m@1.0.1", "--json").stdout)["metrics"]
+    assert {"key": "loss", "old": 1.0, "new": "NaN"} in change
+    records = json.loads(run("show", "m@1.0.0", "--json").stdout)["records"]
+    assert records[0]["value"] == "-Infinity"

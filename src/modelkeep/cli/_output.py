@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from modelkeep.keep import Keep
+from modelkeep.tracking.values import format_float
 
 
 def open_keep(ctx: click.Context) -> Keep:
@@ -34,7 +35,7 @@ def _default(value: Any) -> Any:
 def _finite(value: Any) -> Any:
     """JSON has no NaN/Infinity: they are written as the strings "NaN", "Infinity", "-Infinity"."""
     if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        return format_float(value)  # the one spelling of NaN and infinities
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

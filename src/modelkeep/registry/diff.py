@@ -21,7 +21,7 @@ class FieldChange:
     new: Any
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "old": _plain(self.old), "new": _plain(self.new)}
+        return {"key": self.key, "old": self.old, "new": self.new}
 
 
 @dataclass
@@ -52,12 +52,6 @@ class VersionDiff:
             "files": {"added": self.files_added, "removed": self.files_removed,
                       "changed": self.files_changed},
         }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
 
 
 def _same(a: Any, b: Any) -> bool:

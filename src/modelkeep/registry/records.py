@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -25,10 +24,7 @@ class VersionRecord:
     author: str
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        if isinstance(self.value, float) and not math.isfinite(self.value):
-            data["value"] = str(self.value)
-        return data
+        return asdict(self)
 
 
 def metric_value(key: str, raw: Any) -> float:
