@@ -36,6 +36,11 @@ def test_remote_add_list_remove(project: Path) -> None:
     assert list(json.loads(run("remote", "list", "--json").stdout)) == ["origin"]
     assert "no remote named 's3'" in run("remote", "remove", "s3", code=2).stderr
     assert "invalid remote name" in run("remote", "add", "1bad", "/x", code=2).stderr
+    twice = run("remote", "add", "gcs", "gs://b/p", "--endpoint-url", "http://127.0.0.1:1",
+                "--option", "endpoint_url=http://127.0.0.1:2", code=2)
+    assert "'endpoint_url' given twice" in twice.stderr and "Traceback" not in twice.output
+    run("remote", "add", "gcs", "gs://b/p", "--option", "endpoint_url=http://127.0.0.1:2")
+    assert json.loads(run("remote", "list", "--json").stdout)["gcs"]["endpoint_url"] == "http://127.0.0.1:2"
 
 
 def test_push_then_pull_into_a_fresh_keep(project: Path, tmp_path: Path,

@@ -104,11 +104,18 @@ def remote() -> None:
 def add_cmd(ctx: click.Context, name: str, url: str, endpoint_url: str | None, region: str | None,
             profile: str | None, options: tuple[str, ...]) -> None:
     """Add remote NAME at URL to the keep's config.toml."""
+    from modelkeep.errors import InvalidInputError
     from modelkeep.registry.registration import param_value, parse_assignments
 
     extra = {k: param_value(v) for k, v in parse_assignments(list(options), "option").items()}
+    named = {"endpoint_url": endpoint_url, "region": region, "profile": profile}
+    for key, value in named.items():
+        if value is not None and key in extra:
+            raise InvalidInputError(f"'{key}' given twice: as --{key.replace('_', '-')} and as --option",
+                                    hint=f"give it once: --{key.replace('_', '-')} VALUE")
+        extra.setdefault(key, value)
     keep = open_keep(ctx)
-    keep.add_remote(name, url, endpoint_url=endpoint_url, region=region, profile=profile, **extra)
+    keep.add_remote(name, url, **extra)
     click.echo(f"Added remote {name}: {keep.remotes()[name]['url']}")
 
 

@@ -53,6 +53,12 @@ def _names(exc: BaseException) -> set[str]:
     return {cls.__name__ for cls in type(exc).__mro__}
 
 
+def _http_status(exc: BaseException) -> int | None:
+    # azure-core's HttpResponseError and aiohttp's ClientResponseError carry the status
+    status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
+    return status if isinstance(status, int) else None
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.splitlines()[0].split())
@@ -63,7 +69,7 @@ def translate(exc: BaseException, name: str, url: str, what: str) -> StorageErro
     where = f"remote '{name}' ({url})"
     names = _names(exc)
     cause = _first_line(exc)
-    if names & _AUTH or isinstance(exc, PermissionError):
+    if names & _AUTH or isinstance(exc, PermissionError) or _http_status(exc) in (401, 403):
         return RemoteAuthError(
             f"cannot {what} {where}: access denied ({cause})",
             hint="check the credentials: the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY environment "

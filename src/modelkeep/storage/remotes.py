@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from modelkeep.errors import (
     InvalidInputError,
@@ -55,8 +57,10 @@ class Remote:
     ) -> None:
         self.name = name
         self.url = url
-        self.fs, self.root = _open_fs(name, url, dict(options or {}), base)
+        self.options = dict(options or {})
+        self.fs, self.root = _open_fs(name, url, dict(self.options), base)
         self.is_local = "file" in _protocols(self.fs)
+        self._probed = False  # whether a configured endpoint has answered once
 
     def __repr__(self) -> str:
         return f"Remote({self.name!r}, {self.url!r})"
@@ -74,6 +78,9 @@ class Remote:
     def errors(self, what: str) -> Iterator[None]:
         """Turn any failure of the remote inside the block into one RemoteError/RemoteAuthError."""
         try:
+            if not self.is_local and not self._probed:
+                _probe_endpoint(self.options)
+                self._probed = True
             yield
         except ModelkeepError:
             raise
@@ -210,7 +217,10 @@ def _open_fs(name: str, url: str, options: dict[str, Any], base: Path | None) ->
     if scheme in ("s3", "s3a"):
         options = _s3_options(options, retries)
     try:
-        fs, root = fsspec.core.url_to_fs(url, **options)
+        if scheme in ("gs", "gcs") and options.get("endpoint_url"):
+            fs, root = _gcs_at_endpoint(url, options)
+        else:
+            fs, root = fsspec.core.url_to_fs(url, **options)
     except ImportError as exc:
         extra = _EXTRAS.get(scheme, scheme)
         raise RemoteError(
@@ -227,6 +237,44 @@ def _open_fs(name: str, url: str, options: dict[str, Any], base: Path | None) ->
     if retries is not None and hasattr(fs, "retries"):
         fs.retries = max(1, int(retries))
     return fs, str(root).rstrip("/")
+
+
+def _probe_endpoint(options: dict[str, Any], timeout: float = 5.0) -> None:
+    """Fail at once when a configured endpoint refuses connections.
+
+    gcsfs and the Azure SDK retry a refused connection with backoff for 30-80 s and offer no
+    setting for it; one TCP connect to the endpoint tells the same in milliseconds.
+    """
+    endpoint = options.get("endpoint_url") or _blob_endpoint(str(options.get("connection_string") or ""))
+    if not endpoint:
+        return
+    parts = urlsplit(str(endpoint))
+    if not parts.hostname:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    socket.create_connection((parts.hostname, port), timeout).close()
+
+
+def _blob_endpoint(connection_string: str) -> str | None:
+    for part in connection_string.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "blobendpoint":
+            return value.strip()
+    return None
+
+
+def _gcs_at_endpoint(url: str, options: dict[str, Any]) -> tuple[Any, str]:
+    """gcsfs's plain filesystem for a GCS-compatible server at ``endpoint_url``.
+
+    gcsfs (2026.x) by default asks Google's gRPC control plane for each bucket's layout, which a
+    private endpoint or an emulator does not serve: every call then waits out a 60 s timeout.
+    The plain JSON-API filesystem is what such an endpoint speaks.
+    """
+    from gcsfs.core import GCSFileSystem
+
+    options.setdefault("skip_instance_cache", True)
+    fs = GCSFileSystem(**options)
+    return fs, fs._strip_protocol(url)
 
 
 def _s3_options(options: dict[str, Any], retries: Any) -> dict[str, Any]:
