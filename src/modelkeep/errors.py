@@ -49,11 +49,13 @@ class ModelkeepError(Exception):
     code: ClassVar[str] = "error"
     http_status: ClassVar[int] = 500
     exit_code: ClassVar[int] = 1
+    # the hint when a raise site gives none: every error names a next step
+    default_hint: ClassVar[str] = "see docs/errors.md for what this error means"
 
     def __init__(self, message: str, *, hint: str | None = None, **fields: Any) -> None:
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = hint or self.default_hint
         self.fields = fields
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,123 +80,152 @@ def _jsonable(value: Any) -> Any:
 
 class InvalidInputError(ModelkeepError):
     code = "invalid_input"
+    default_hint = "check the command's arguments: modelkeep COMMAND --help"
     http_status = 400
     exit_code = 2
 
 
 class InvalidVersionError(InvalidInputError):
     code = "invalid_version"
+    default_hint = "versions look like 1.2.3 (SemVer 2.0.0); see docs/versioning.md"
 
 
 class InvalidNameError(InvalidInputError):
     code = "invalid_name"
+    default_hint = "names are letters, digits, '.', '-' and '_'; see docs/versioning.md"
 
 
 class InvalidMetadataError(InvalidInputError):
     code = "invalid_metadata"
+    default_hint = (
+        "fix the metadata file; its fields are in docs/metadata.md (modelkeep schema prints the JSON Schema)"
+    )
 
 
 class InvalidMetricError(InvalidInputError):
     code = "invalid_metric"
+    default_hint = "metrics are numbers (NaN and inf allowed): --metric accuracy=0.93"
 
 
 class UnsafePathError(InvalidInputError):
     code = "unsafe_path"
+    default_hint = "use relative paths inside the folder, without '..', and no symlinked parents"
 
 
 class PathNotFoundError(InvalidInputError):
     code = "path_not_found"
+    default_hint = "check the path (ls it), or run from the folder that holds it"
 
 
 class FileChangedError(InvalidInputError):
     """A file changed (size or mtime) while modelkeep was reading it; nothing was recorded."""
 
     code = "file_changed"
+    default_hint = "a file changed while it was read: run the command again once it is written"
 
 
 class NotFoundError(ModelkeepError):
     code = "not_found"
+    default_hint = "check the name: modelkeep list"
     http_status = 404
     exit_code = 3
 
 
 class KeepNotFoundError(NotFoundError):
     code = "keep_not_found"
+    default_hint = "run 'modelkeep init' here, or pass --keep PATH"
 
 
 class ModelNotFoundError(NotFoundError):
     code = "model_not_found"
+    default_hint = "see the registered models: modelkeep list"
 
 
 class VersionNotFoundError(NotFoundError):
     code = "version_not_found"
+    default_hint = "see the versions: modelkeep list NAME"
 
 
 class AliasNotFoundError(NotFoundError):
     code = "alias_not_found"
+    default_hint = "see the aliases: modelkeep alias list NAME"
 
 
 class ObjectNotFoundError(NotFoundError):
     code = "object_not_found"
+    default_hint = "pull it from a remote that has it: modelkeep pull NAME@VERSION"
 
 
 class RunNotFoundError(NotFoundError):
     code = "run_not_found"
+    default_hint = "see the runs: modelkeep runs list"
 
 
 class RemoteNotFoundError(NotFoundError):
     code = "remote_not_found"
+    default_hint = "see the remotes: modelkeep remote list"
 
 
 class DatasetNotFoundError(NotFoundError):
     code = "dataset_not_found"
+    default_hint = "see the datasets: modelkeep datasets list"
 
 
 class ConflictError(ModelkeepError):
     code = "conflict"
+    default_hint = "see the current state with modelkeep list, then retry"
     http_status = 409
     exit_code = 4
 
 
 class KeepExistsError(ConflictError):
     code = "keep_exists"
+    default_hint = "use it as it is, or remove .modelkeep/ to start again"
 
 
 class VersionExistsError(ConflictError):
     code = "version_exists"
+    default_hint = "register with another --version, or let modelkeep choose the next one"
 
 
 class RunNotActiveError(ConflictError):
     code = "run_not_active"
+    default_hint = "start a new run: modelkeep.start_run()"
 
 
 class IntegrityError(ModelkeepError):
     code = "integrity"
+    default_hint = "run 'modelkeep fsck' to see what is damaged"
     http_status = 500
     exit_code = 5
 
 
 class CorruptObjectError(IntegrityError):
     code = "object_corrupt"
+    default_hint = "run 'modelkeep fsck', then pull the object again from a remote"
 
 
 class StorageError(ModelkeepError):
     code = "storage_error"
+    default_hint = "check the disk and the keep's permissions, then retry"
     http_status = 502
     exit_code = 6
 
 
 class DiskFullError(StorageError):
     code = "disk_full"
+    default_hint = "free space on the disk holding the keep, then retry"
     http_status = 507
 
 
 class RemoteError(StorageError):
     code = "remote_unreachable"
+    default_hint = "check the remote's URL and the network: modelkeep remote list"
 
 
 class RemoteAuthError(StorageError):
     code = "remote_auth"
+    default_hint = "check the remote's credentials: modelkeep remote list"
     http_status = 401
 
 

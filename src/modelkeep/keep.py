@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +15,10 @@ from modelkeep.registry import aliases, records, versions
 from modelkeep.registry.aliases import AliasMove
 from modelkeep.registry.refs import parse_ref
 from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
+from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
+from modelkeep.storage.pins import PINS_DIRNAME
 from modelkeep.tracking.runs import mark_killed_runs
-
-Progress = Callable[[int, int], None]
 
 
 class Keep:
@@ -241,7 +241,7 @@ class Keep:
     @property
     def pins_dir(self) -> Path:
         """Where ``modelkeep add`` records the trees its pointer files name."""
-        return self.settings.keep_dir / "pins"
+        return self.settings.keep_dir / PINS_DIRNAME
 
     def add(self, path: Path | str, progress: Progress | None = None, *, sha256: bool = False) -> Any:
         """Store a file or folder and write its ``.mk`` pointer file and .gitignore entry

@@ -68,7 +68,9 @@ class LazyGroup(click.Group):
             raise
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        ctx.meta["modelkeep.json"] = "--json" in args  # errors then print as JSON too
+        # errors then print as JSON too; what follows "--" belongs to a wrapped command (run exec)
+        own = args[:args.index("--")] if "--" in args else args
+        ctx.meta["modelkeep.json"] = "--json" in own
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:

@@ -181,9 +181,3 @@ class Database:
         """Lock one row for the rest of the transaction (PostgreSQL; SQLite locks the database)."""
         if self.dialect == "postgresql":
             self.execute(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE", {"id": row_id})
-
-    def is_unique_violation(self, exc: BaseException) -> bool:
-        """Whether ``exc`` is the driver's unique-constraint error."""
-        if isinstance(exc, sqlite3.IntegrityError):
-            return "UNIQUE" in str(exc)
-        return type(exc).__name__ == "UniqueViolation"

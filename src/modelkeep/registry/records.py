@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
-from modelkeep.errors import InvalidInputError, InvalidMetricError
+from modelkeep.errors import InvalidInputError
+from modelkeep.metric import metric_float
 
 RecordKind = Literal["note", "metric"]
 
@@ -27,25 +28,11 @@ class VersionRecord:
         return asdict(self)
 
 
-def metric_value(key: str, raw: Any) -> float:
-    """A metric value as a float; NaN and infinities are kept, non-numbers are refused."""
-    if isinstance(raw, bool):
-        raise InvalidMetricError(f"metric '{key}' must be a number, got {raw!r}", key=key)
-    try:
-        return float(raw)
-    except (TypeError, ValueError) as exc:
-        raise InvalidMetricError(
-            f"metric '{key}' must be a number, got {raw!r}",
-            hint="use --metric NAME=NUMBER, e.g. --metric accuracy=0.93",
-            key=key,
-        ) from exc
-
-
 def append_record(db: Database, version_id: int, kind: RecordKind, key: str, value: Any,
                   author: str) -> VersionRecord:
     """Append a note or metric to an existing version."""
     if kind == "metric":
-        value = metric_value(key, value)
+        value = metric_float(key, value, from_text=True)
     elif not str(value).strip():
         raise InvalidInputError("a note needs some text", hint="modelkeep note NAME@VERSION 'TEXT'")
     created = now_iso()

@@ -15,7 +15,7 @@ from typing import Any
 
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, PathNotFoundError
-from modelkeep.registry.records import metric_value
+from modelkeep.metric import metric_float
 from modelkeep.registry.refs import check_model_name
 from modelkeep.registry.semver import Version
 from modelkeep.registry.snapshot import build_snapshot
@@ -72,7 +72,7 @@ def register_path(
     if bump is not None and bump not in ("major", "minor", "patch"):
         raise InvalidInputError(f"invalid bump '{bump}'", hint="use major, minor or patch")
     clean_params = {k: param_value(v) for k, v in (params or {}).items()}
-    clean_metrics = {k: metric_value(k, v) for k, v in (metrics or {}).items()}
+    clean_metrics = {k: metric_float(k, v, from_text=True) for k, v in (metrics or {}).items()}
     path = Path(path)
     if not path.exists():
         raise PathNotFoundError(

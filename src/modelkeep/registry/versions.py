@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
@@ -16,9 +16,7 @@ from modelkeep.errors import (
     did_you_mean,
 )
 from modelkeep.registry.refs import LATEST, Ref, check_model_name
-from modelkeep.registry.semver import Version, latest, next_version
-
-Bump = Literal["major", "minor", "patch"]
+from modelkeep.registry.semver import Bump, Version, latest, next_version
 
 VERSION_COLUMNS = (
     "v.id, m.name, v.version, v.created_at, v.author, v.tree_id, v.size, v.files, v.run_id"

@@ -79,11 +79,6 @@ class FileManifest:
         return m
 
 
-def write_manifest(store: ObjectStore, manifest: FileManifest) -> str:
-    """Store a manifest and return its id."""
-    return store.put_bytes(manifest.encode())
-
-
 def read_manifest(store: ObjectStore, oid: str) -> FileManifest:
     """Load and validate manifest ``oid`` (hash verified on read)."""
     return FileManifest.decode(store.get_bytes(oid), oid)

@@ -18,12 +18,14 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelkeep import config
 from modelkeep.errors import InvalidInputError, RunNotActiveError
+from modelkeep.metric import metric_float
+from modelkeep.storage.hashing import Progress
 from modelkeep.tracking import datasets as ds
 from modelkeep.tracking import lifecycle, runs
 from modelkeep.tracking.capture import (
@@ -34,13 +36,11 @@ from modelkeep.tracking.capture import (
 )
 from modelkeep.tracking.metrics import MetricWriter, final_metrics, next_steps
 from modelkeep.tracking.sysmetrics import SYSTEM_PREFIX, SystemSampler
-from modelkeep.tracking.values import MAX_STEP, check_name, check_step, metric_float
+from modelkeep.tracking.values import MAX_STEP, check_name, check_step
 
 if TYPE_CHECKING:
     from modelkeep.keep import Keep
     from modelkeep.registry.versions import Bump, VersionInfo
-
-Progress = Callable[[int, int], None]
 
 
 class Run:
@@ -330,9 +330,4 @@ def start_run(model: str | None = None, name: str | None = None, *, run_id: str 
     if system_metrics:
         run._sampler = SystemSampler(run.log_metric, system_metrics).start()
     return run
-
-
-def current_runs() -> list[Run]:
-    """The runs open in this process."""
-    return [r for r in lifecycle.live_runs() if isinstance(r, Run)]
 
