@@ -43,6 +43,7 @@ def test_free_text_masks_urls_assignments_and_bearer_tokens() -> None:
     for secret in ("s3cr/et", "hunter2", "abcdefghijklmnop"):
         assert secret not in shown
     assert "postgresql://u:***@h/db" in shown and "lr=0.1" in shown
+    assert redact_text("expected KEY=VALUE") == "expected KEY=VALUE"  # placeholders in a hint
 
 
 @pytest.mark.parametrize("name", [

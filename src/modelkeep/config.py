@@ -11,6 +11,7 @@ import getpass
 import json
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,9 +229,28 @@ def remove_remote_section(root: Path, name: str) -> None:
 
 
 def _rewrite_config(path: Path, text: str) -> None:
-    tomllib.loads(text)  # never write a config that would not load
+    write_config_file(path, text)
+
+
+def write_config_file(path: Path, text: str) -> None:
+    """Atomically write config.toml; mode 0600 when it holds credentials (a password in a URL,
+    a remote option not known to be safe: see redact.py), else the file's current mode."""
+    from modelkeep.redact import holds_credentials
+
+    data = tomllib.loads(text)  # never write a config that would not load
+    if holds_credentials(data):
+        mode = 0o600
+    elif path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never readable by others
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, mode)
     os.replace(tmp, path)
 
 

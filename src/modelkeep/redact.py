@@ -59,6 +59,7 @@ _ASSIGNMENT = re.compile(r"(?<![\w.-])([A-Za-z_][\w.-]*)=([^\s&;,'\"]*)")
 _BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}")
 _QUERY = re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
 _PLAIN_USER = re.compile(r"^[a-z_][a-z0-9._-]{0,31}$")
+_METAVAR = re.compile(r"[A-Z][A-Z_]*")
 _PORT = re.compile(r"^\d{1,5}(?:[/?#]|$)")
 
 
@@ -81,8 +82,10 @@ def is_safe_option(key: str) -> bool:
     return key.lower() in SAFE_OPTION_KEYS
 
 
-def redact_url(url: str) -> str:
-    """``url`` with the password of its user information and secret query values masked."""
+def redact_url(url: str, *, drop_credentials: bool = False) -> str:
+    """``url`` with the password of its user information and secret query values masked;
+    ``drop_credentials`` cuts out user information that held a secret instead (a clone URL
+    stays usable)."""
     head, sep, rest = url.partition("://")
     if not sep:
         return url
@@ -95,6 +98,8 @@ def redact_url(url: str) -> str:
         shown = f"{user}:{MASK}" if _PLAIN_USER.match(user) else f"{MASK}:{MASK}"
     else:
         shown = user if _PLAIN_USER.match(user) else MASK
+    if drop_credentials and shown != userinfo:
+        return f"{head}{sep}{_redact_query(hostpart)}"
     return f"{head}{sep}{shown}@{_redact_query(hostpart)}"
 
 
@@ -116,6 +121,31 @@ def _userinfo_end(rest: str) -> int | None:
     return None
 
 
+def url_secrets(url: str) -> list[str]:
+    """The password in ``url`` (raw and percent-decoded) and its pieces between ``/ @ :``: what
+    a driver that misparsed the URL may echo back in its own error text."""
+    from urllib.parse import unquote
+
+    _head, sep, rest = url.partition("://")
+    split = _userinfo_end(rest) if sep else None
+    if split is None:
+        return []
+    _user, colon, password = rest[:split].partition(":")
+    if not colon or not password:
+        return [rest[:split]] if len(rest[:split]) >= 3 else []
+    found = {password, unquote(password)}
+    found.update(p for whole in list(found) for p in re.split(r"[/@:]", whole) if len(p) >= 3)
+    return sorted(found, key=len, reverse=True)
+
+
+def mask_known(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every occurrence of the given secret strings masked (longest first)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
 def _redact_query(hostpart: str) -> str:
     if "?" not in hostpart:
         return hostpart
@@ -131,9 +161,15 @@ def redact_text(text: str) -> str:
     if not text:
         return text
     text = _URL.sub(lambda m: redact_url(m[0]), text)
-    text = _ASSIGNMENT.sub(lambda m: f"{m[1]}={MASK}" if is_secret_name(m[1]) and m[2] else m[0],
-                           text)
+    text = _ASSIGNMENT.sub(
+        lambda m: f"{m[1]}={MASK}" if is_secret_name(m[1]) and m[2] and not _metavars(m) else m[0],
+        text)
     return _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
+
+
+def _metavars(m: re.Match[str]) -> bool:
+    """``KEY=VALUE`` in a hint or usage line: two placeholders, no secret."""
+    return bool(_METAVAR.fullmatch(m[1]) and _METAVAR.fullmatch(m[2]))
 
 
 def redact_argv(argv: Sequence[str]) -> list[str]:
@@ -189,6 +225,19 @@ def redact_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def option_secrets(options: Mapping[str, Any]) -> list[str]:
+    """The secret strings of a remote's options (masked values, URL passwords), to mask in the
+    text of errors a backend raises with them."""
+    found: list[str] = []
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            found += option_secrets(value)
+        elif isinstance(value, str):
+            found += [value] if not is_safe_option(str(key)) and len(value) >= 3 \
+                else url_secrets(value)
+    return found
+
+
 def holds_credentials(config: Mapping[str, Any]) -> bool:
     """Whether a parsed config.toml holds anything ``redact_options`` would mask."""
     return redact_options(config) != config
@@ -196,33 +245,33 @@ def holds_credentials(config: Mapping[str, Any]) -> bool:
 
 def redact_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
     """A version's metadata snapshot fit to record, show, export and push: the pipeline's
-    command line, the code's repository URL, dataset sources, deployment environment and
-    config, and string hyperparameters named like secrets."""
+    command line, the code's repository URL, dataset sources, string hyperparameters named like
+    secrets, and the deployment's environment and config."""
     data = dict(meta)
-    components = data.get("components")
-    if isinstance(components, Mapping):
-        components = data["components"] = dict(components)
-        pipeline = components.get("pipeline")
-        if isinstance(pipeline, Mapping) and isinstance(pipeline.get("command"), list):
-            components["pipeline"] = {**pipeline, "command": redact_argv(pipeline["command"])}
-        code = components.get("code")
-        if isinstance(code, Mapping) and isinstance(code.get("repository"), str):
-            components["code"] = {**code, "repository": redact_url(code["repository"])}
-        if isinstance(components.get("datasets"), list):
-            components["datasets"] = [
-                {**d, "source": redact_text(d["source"])}
-                if isinstance(d, Mapping) and isinstance(d.get("source"), str) else d
-                for d in components["datasets"]]
-        if isinstance(components.get("hyperparameters"), Mapping):
-            components["hyperparameters"] = redact_values(components["hyperparameters"])
-    deployment = data.get("deployment")
-    if isinstance(deployment, Mapping):
-        deployment = data["deployment"] = dict(deployment)
-        if isinstance(deployment.get("environment"), Mapping):
-            deployment["environment"] = redact_env(deployment["environment"])
-        if isinstance(deployment.get("config"), Mapping):
-            deployment["config"] = redact_values(deployment["config"])
+    for section in ("components", "deployment"):
+        if isinstance(data.get(section), Mapping):
+            data[section] = {k: redact_component(k, v) for k, v in data[section].items()}
     return data
+
+
+def redact_component(kind: str, value: Any) -> Any:
+    """One recorded part of a run or version, fit to keep: ``command`` (an argument vector),
+    ``pipeline`` (its ``command``), ``code`` (its ``repository`` URL), ``datasets`` (their
+    ``source``), ``hyperparameters``/``config`` (secret-named values) or ``environment``."""
+    if kind == "command" and isinstance(value, list):
+        return redact_argv(value)
+    if kind == "pipeline" and isinstance(value, Mapping) and isinstance(value.get("command"), list):
+        return {**value, "command": redact_argv(value["command"])}
+    if kind == "code" and isinstance(value, Mapping) and isinstance(value.get("repository"), str):
+        return {**value, "repository": redact_url(value["repository"], drop_credentials=True)}
+    if kind == "datasets" and isinstance(value, list):
+        return [{**d, "source": redact_text(d["source"])}
+                if isinstance(d, Mapping) and isinstance(d.get("source"), str) else d for d in value]
+    if kind in ("hyperparameters", "config") and isinstance(value, Mapping):
+        return redact_values(value)
+    if kind == "environment" and isinstance(value, Mapping):
+        return redact_env(value)
+    return value
 
 
 def redact_values(values: Mapping[str, Any]) -> dict[str, Any]:
