@@ -14,6 +14,7 @@ from modelkeep.redact import (
     redact_options,
     redact_text,
     redact_url,
+    url_secrets,
 )
 
 
@@ -110,3 +111,11 @@ def test_metadata_snapshot() -> None:
     shown = str(redact_metadata(meta))
     assert not any(f"S{i}" in shown for i in range(1, 7))
     assert "'key_dim': 64" in shown and "'PORT': '80'" in shown and "'replicas': 2" in shown
+
+
+def test_the_pieces_a_driver_may_echo_back() -> None:
+    assert url_secrets("postgresql://mk:SECRET/p@ss:w0rd@h/db") == [
+        "SECRET/p@ss:w0rd", "SECRET", "w0rd"]
+    assert url_secrets("ssh://git@github.com/o/r") == []  # a user name is no secret
+    assert url_secrets("https://ghp_AbCdEf0123@github.com/o/r") == ["ghp_AbCdEf0123"]
+    assert url_secrets("/local/path") == []

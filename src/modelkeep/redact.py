@@ -130,11 +130,11 @@ def url_secrets(url: str) -> list[str]:
     split = _userinfo_end(rest) if sep else None
     if split is None:
         return []
-    _user, colon, password = rest[:split].partition(":")
-    if not colon or not password:
-        return [rest[:split]] if len(rest[:split]) >= 3 else []
-    found = {password, unquote(password)}
-    found.update(p for whole in list(found) for p in re.split(r"[/@:]", whole) if len(p) >= 3)
+    user, colon, password = rest[:split].partition(":")
+    if not colon:  # a bare token is a secret, a bare user name is not
+        return [] if _PLAIN_USER.match(user) else [user]
+    found = {password, unquote(password)} - {""}
+    found.update(p for whole in list(found) for p in re.split(r"[/@:]", whole) if len(p) >= 4)
     return sorted(found, key=len, reverse=True)
 
 
@@ -233,7 +233,7 @@ def option_secrets(options: Mapping[str, Any]) -> list[str]:
         if isinstance(value, Mapping):
             found += option_secrets(value)
         elif isinstance(value, str):
-            found += [value] if not is_safe_option(str(key)) and len(value) >= 3 \
+            found += [value] if not is_safe_option(str(key)) and len(value) >= 4 \
                 else url_secrets(value)
     return found
 
