@@ -15,7 +15,7 @@ from typing import Any
 
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError
-from modelkeep.redact import redact_text, redact_values
+from modelkeep.redact import redact_text
 from modelkeep.registry.registration import param_value
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.tracking import runs
@@ -103,7 +103,7 @@ def run_view(db: Database, store: ObjectStore, info: runs.RunInfo, *,
     """Everything known about a run: params, tags, metrics, datasets, code, versions, ..."""
     view = info.to_dict()
     view.update(
-        params=redact_values(runs.params_of(db, info.pk)),
+        params=runs.params_of(db, info.pk),
         tags=runs.tags_of(db, info.pk),
         metrics=series_of(db, info.pk),
         datasets=run_datasets(db, info.pk),

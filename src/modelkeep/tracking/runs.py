@@ -202,10 +202,11 @@ def set_tags(db: Database, pk: int, tags: dict[str, Any]) -> None:
 
 
 def params_of(db: Database, pk: int) -> dict[str, Any]:
-    """A run's parameters, typed as logged."""
+    """A run's parameters, typed as logged (secret-named strings masked, even in a run logged
+    before modelkeep masked them)."""
     rows = db.query("SELECT key, value_json FROM run_params WHERE run_id = :pk ORDER BY key",
                     {"pk": pk})
-    return {r["key"]: json.loads(r["value_json"]) for r in rows}
+    return redact_values({r["key"]: json.loads(r["value_json"]) for r in rows})
 
 
 def tags_of(db: Database, pk: int) -> dict[str, str]:
