@@ -56,3 +56,22 @@ def test_keep_is_found_walking_up(tmp_path):
     assert config.find_keep_root(deep) == (tmp_path / "k").resolve()
     with pytest.raises(KeepNotFoundError):
         config.find_keep_root(tmp_path)
+
+
+def test_config_with_credentials_is_owner_only(tmp_path):
+    import os
+    import stat
+
+    keep = Keep.init(tmp_path / "k")
+    path = keep.settings.keep_dir / config.CONFIG_FILENAME
+    os.chmod(path, 0o640)  # a group-shared keep
+    keep.add_remote("plain", str(tmp_path / "r"), region="eu-west-1")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # nothing secret: the mode it had
+    stale = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    stale.write_text("stale")
+    os.chmod(stale, 0o644)
+    keep.add_remote("cloud", "s3://bucket/p", secret_access_key="SECRET")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert keep.remotes()["cloud"]["secret_access_key"] == "***"
+    assert keep.remote("cloud").fs.secret == "SECRET"  # the real value is still used
+    keep.close()
