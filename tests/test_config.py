@@ -108,8 +108,25 @@ def test_remote_edits_keep_comments_and_any_valid_toml(tmp_path):
     assert 's3://b/p' not in text and "# stable versions of each model" in text
     assert '[remotes."with space"]' in text
     keep.add_remote("backup", "s3://b/q", endpoint_url="http://127.0.0.1:9", **{"odd key]": "v"})
-    assert Keep.open(tmp_path / "k").remotes()["backup"]["odd key]"] == "v"
+    assert config.read_toml(path)["remotes"]["backup"]["odd key]"] == "v"
     assert "# stable versions of each model" in path.read_text()
     for bad in ("origin\n", "a.b", "a]b", ""):
         with pytest.raises(InvalidInputError, match="invalid remote name"):
             keep.add_remote(bad, "/x")
+def test_config_with_credentials_is_owner_only(tmp_path):
+    import os
+    import stat
+
+    keep = Keep.init(tmp_path / "k")
+    path = keep.settings.keep_dir / config.CONFIG_FILENAME
+    os.chmod(path, 0o640)  # a group-shared keep
+    keep.add_remote("plain", str(tmp_path / "r"), region="eu-west-1")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # nothing secret: the mode it had
+    stale = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    stale.write_text("stale")
+    os.chmod(stale, 0o644)
+    keep.add_remote("cloud", "s3://bucket/p", secret_access_key="SECRET")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert keep.remotes()["cloud"]["secret_access_key"] == "***"
+    assert keep.remote("cloud").fs.secret == "SECRET"  # the real value is still used
+    keep.close()

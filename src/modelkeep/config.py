@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,7 +268,7 @@ def add_remote_section(root: Path, name: str, url: str, options: dict[str, Any])
         if value is not None:
             section[key] = value
     remotes[name] = section
-    _rewrite_config(path, _dumps(doc))
+    write_config_file(path, _dumps(doc))
 
 
 def remove_remote_section(root: Path, name: str) -> None:
@@ -281,7 +282,7 @@ def remove_remote_section(root: Path, name: str) -> None:
         raise RemoteNotFoundError(f"no remote named '{name}' in {path}",
                                   hint="see 'modelkeep remote list'", remote=name)
     del remotes[name]
-    _rewrite_config(path, _dumps(doc))
+    write_config_file(path, _dumps(doc))
 
 
 def _load_document(path: Path) -> Any:
@@ -297,10 +298,26 @@ def _dumps(doc: Any) -> str:
     return tomlkit.dumps(doc)
 
 
-def _rewrite_config(path: Path, text: str) -> None:
-    tomllib.loads(text)  # never write a config that would not load
+def write_config_file(path: Path, text: str) -> None:
+    """Atomically write config.toml; mode 0600 when it holds credentials (a password in a URL,
+    a remote option not known to be safe: see redact.py), else the file's current mode."""
+    from modelkeep.redact import holds_credentials
+
+    data = tomllib.loads(text)  # never write a config that would not load
+    if holds_credentials(data):
+        mode = 0o600
+    elif path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # never readable by others while written, even over a stale tmp file
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, mode)
     os.replace(tmp, path)
 
 

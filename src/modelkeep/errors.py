@@ -33,7 +33,9 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
         └── RemoteAuthError             code=remote_auth
 
 The message is data (built from fields); presentation (CLI line, JSON body) lives in cli/ and
-server/. ``error_from_code`` maps a code back to its class, for the HTTP client.
+server/. Message, hint and string fields pass through ``redact.redact_text``: a URL's password
+or a ``password=...`` never reaches a terminal, a log or an HTTP body.
+``error_from_code`` maps a code back to its class, for the HTTP client.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from typing import Any, ClassVar
+
+from modelkeep.redact import redact_text
 
 
 class ModelkeepError(Exception):
@@ -53,10 +57,11 @@ class ModelkeepError(Exception):
     default_hint: ClassVar[str] = "see docs/errors.md for what this error means"
 
     def __init__(self, message: str, *, hint: str | None = None, **fields: Any) -> None:
+        message = redact_text(message)  # no credential reaches a terminal, log or HTTP body
         super().__init__(message)
         self.message = message
-        self.hint = hint or self.default_hint
-        self.fields = fields
+        self.hint = redact_text(hint) if hint else self.default_hint
+        self.fields = {k: redact_text(v) if isinstance(v, str) else v for k, v in fields.items()}
 
     def to_dict(self) -> dict[str, Any]:
         """The one JSON shape every error takes on the wire and in ``--json`` output."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -53,8 +54,8 @@ class Keep:
         (staging / "tmp").mkdir()
         text = config.default_config_text()
         if database_url:
-            text = text.replace("[core]\n", f'[core]\ndatabase_url = "{database_url}"\n', 1)
-        (staging / config.CONFIG_FILENAME).write_text(text, encoding="utf-8")
+            text = text.replace("[core]\n", f"[core]\ndatabase_url = {json.dumps(database_url)}\n", 1)
+        config.write_config_file(staging / config.CONFIG_FILENAME, text)  # 0600 with a password
         staging.rename(keep_dir)  # a keep appears whole or not at all
         try:
             return cls(config.load_settings(root, database_url=database_url))
@@ -189,8 +190,12 @@ class Keep:
         return Remote(chosen, section["url"], section, base=self.settings.root)
 
     def remotes(self) -> dict[str, dict[str, Any]]:
-        """name -> settings of every configured remote."""
-        return dict(self.settings.remotes)
+        """name -> settings of every configured remote, credentials masked (``redact``): what
+        may be shown. ``remote()`` opens one with its real settings."""
+        from modelkeep.redact import redact_options
+
+        return {name: redact_options(section) if isinstance(section, dict) else section
+                for name, section in self.settings.remotes.items()}
 
     def add_remote(self, name: str, url: str, **options: Any) -> None:
         """Add ``[remotes.NAME]`` to the keep's config.toml (a local path is stored absolute)."""

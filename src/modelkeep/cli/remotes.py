@@ -123,15 +123,14 @@ def add_cmd(ctx: click.Context, name: str, url: str, endpoint_url: str | None, r
 @json_option
 @click.pass_context
 def list_cmd(ctx: click.Context, as_json: bool) -> None:
-    """List the configured remotes."""
+    """List the configured remotes (credentials shown as ***)."""
     remotes = open_keep(ctx).remotes()
     if as_json:
         emit_json(remotes)
     elif not remotes:
         click.echo("No remotes. Add one: modelkeep remote add origin s3://bucket/prefix")
     else:
-        rows = [(n, s.get("url"), ", ".join(f"{k}={v}" for k, v in s.items()
-                                           if k != "url" and "secret" not in k))
+        rows = [(n, s.get("url"), ", ".join(f"{k}={v}" for k, v in s.items() if k != "url"))
                 for n, s in sorted(remotes.items())]
         table(None, ["name", "url", "options"], rows)
 

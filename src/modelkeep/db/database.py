@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from modelkeep.errors import InvalidInputError, StorageError
+from modelkeep.redact import mask_known, redact_url, url_secrets
 
 Row = dict[str, Any]
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -49,7 +50,7 @@ class Database:
         self.dialect = "sqlite" if url.startswith("sqlite:") else "postgresql"
         if self.dialect == "postgresql" and not url.startswith(("postgresql", "postgres")):
             raise InvalidInputError(
-                f"unsupported database URL {url!r}",
+                f"unsupported database URL {redact_url(url)!r}",
                 hint="use sqlite:///PATH or postgresql://USER@HOST/DB",
             )
         self._local = threading.local()
@@ -75,8 +76,9 @@ class Database:
         try:
             return psycopg.connect(url, autocommit=True, row_factory=dict_row)
         except psycopg.OperationalError as exc:
+            cause = mask_known(str(exc).strip().splitlines()[0], url_secrets(self.url))
             raise StorageError(
-                f"cannot connect to PostgreSQL at {self.url}: {str(exc).strip().splitlines()[0]}",
+                f"cannot connect to PostgreSQL at {redact_url(self.url)}: {cause}",
                 hint="check the server is running and the URL (MODELKEEP_DATABASE_URL)",
             ) from exc
 

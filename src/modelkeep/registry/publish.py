@@ -28,6 +28,7 @@ from modelkeep.errors import (
     ObjectNotFoundError,
     VersionNotFoundError,
 )
+from modelkeep.redact import redact_metadata
 from modelkeep.registry.aliases import current_aliases
 from modelkeep.registry.refs import LATEST, parse_ref
 from modelkeep.registry.retention import all_versions, mark_versions, pruned_version_ids
@@ -240,7 +241,7 @@ def adopt_version(db: Database, rec: dict[str, Any]) -> None:
         insert_version(db, int(model_id), rec["name"], v, created_at=rec["created_at"],
                        author=rec["author"], tree_id=rec["tree_id"], size=int(rec["size"]),
                        files=int(rec["files"]), run_id=rec.get("run_id"),
-                       metadata=rec["metadata"])
+                       metadata=redact_metadata(rec["metadata"]))
 
 
 def register_tree(db: Database, name: str, tree: Any, *, author: str, version: str | None = None

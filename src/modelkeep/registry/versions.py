@@ -15,6 +15,7 @@ from modelkeep.errors import (
     VersionNotFoundError,
     did_you_mean,
 )
+from modelkeep.redact import redact_metadata
 from modelkeep.registry.refs import LATEST, Ref, check_model_name
 from modelkeep.registry.semver import Bump, Version, latest, next_version
 
@@ -294,6 +295,8 @@ def resolve(db: Database, ref: Ref, at: str | None = None) -> VersionInfo:
 
 
 def version_metadata(db: Database, version_id: int) -> dict[str, Any]:
-    """The metadata snapshot stored with a version when it was registered."""
+    """The metadata snapshot stored with a version when it was registered, secrets masked
+    (show, export, diff and push read it here: a version registered before modelkeep masked
+    secrets shows and sends none either)."""
     raw = db.scalar("SELECT metadata_json FROM versions WHERE id = :id", {"id": version_id})
-    return json.loads(raw) if raw else {}
+    return redact_metadata(json.loads(raw)) if raw else {}

@@ -7,8 +7,10 @@ modelkeep does not import: they are recognised by class name anywhere in their M
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 
 from modelkeep.errors import RemoteAuthError, RemoteError, StorageError
+from modelkeep.redact import mask_known, redact_url
 
 _AUTH = {
     "NoCredentialsError",
@@ -64,11 +66,13 @@ def _first_line(exc: BaseException) -> str:
     return " ".join(text.splitlines()[0].split())
 
 
-def translate(exc: BaseException, name: str, url: str, what: str) -> StorageError:
-    """The modelkeep error for ``exc``, raised while trying to ``what`` remote ``name``."""
-    where = f"remote '{name}' ({url})"
+def translate(exc: BaseException, name: str, url: str, what: str, *,
+              secrets: Sequence[str] = ()) -> StorageError:
+    """The modelkeep error for ``exc``, raised while trying to ``what`` remote ``name``;
+    ``secrets`` (the remote's credentials) are masked wherever the backend's text repeats them."""
+    where = f"remote '{name}' ({redact_url(url)})"
     names = _names(exc)
-    cause = _first_line(exc)
+    cause = mask_known(_first_line(exc), secrets)
     if names & _AUTH or isinstance(exc, PermissionError) or _http_status(exc) in (401, 403):
         return RemoteAuthError(
             f"cannot {what} {where}: access denied ({cause})",

@@ -32,6 +32,7 @@ from modelkeep.errors import (
     RemoteAuthError,
     RemoteError,
 )
+from modelkeep.redact import mask_known, option_secrets, redact_url
 from modelkeep.storage.remote_errors import translate
 
 SMALL_OBJECT = 16 << 20  # objects up to this size travel through memory, larger ones as files
@@ -57,13 +58,15 @@ class Remote:
     ) -> None:
         self.name = name
         self.url = url
+        self.shown_url = redact_url(url)  # what messages say: never a password
+        self._secrets = option_secrets({**(options or {}), "url": url})
         self.options = dict(options or {})
         self.fs, self.root = _open_fs(name, url, dict(self.options), base)
         self.is_local = "file" in _protocols(self.fs)
         self._probed = False  # whether a configured endpoint has answered once
 
     def __repr__(self) -> str:
-        return f"Remote({self.name!r}, {self.url!r})"
+        return f"Remote({self.name!r}, {self.shown_url!r})"
 
     # -- naming -----------------------------------------------------------------------------
     def key(self, rel: str) -> str:
@@ -85,7 +88,7 @@ class Remote:
         except ModelkeepError:
             raise
         except Exception as exc:  # noqa: BLE001 - every backend raises its own types
-            raise translate(exc, self.name, self.url, what) from exc
+            raise translate(exc, self.name, self.shown_url, what, secrets=self._secrets) from exc
 
     # -- checks -----------------------------------------------------------------------------
     def check(self, *, create: bool = False) -> None:
@@ -97,13 +100,13 @@ class Remote:
                         os.makedirs(self.key(sub), exist_ok=True)
                 elif not os.path.isdir(self.root):
                     raise RemoteError(
-                        f"remote '{self.name}' ({self.url}) does not exist",
+                        f"remote '{self.name}' ({self.shown_url}) does not exist",
                         hint="push to it first, or fix the path: modelkeep remote list",
                         remote=self.name,
                     )
                 if not os.access(self.root, os.R_OK | (os.W_OK if create else 0)):
                     raise RemoteAuthError(
-                        f"remote '{self.name}' ({self.url}): permission denied",
+                        f"remote '{self.name}' ({self.shown_url}): permission denied",
                         hint="check the folder's permissions",
                         remote=self.name,
                     )
@@ -191,7 +194,7 @@ class Remote:
     def not_found(self, oid: str) -> ObjectNotFoundError:
         """The error for an object the remote should hold but does not."""
         return ObjectNotFoundError(
-            f"object {oid} is not on remote '{self.name}' ({self.url})",
+            f"object {oid} is not on remote '{self.name}' ({self.shown_url})",
             hint="push it from a keep that has it, or pull from another remote",
             oid=oid,
             remote=self.name,
@@ -229,8 +232,9 @@ def _open_fs(name: str, url: str, options: dict[str, Any], base: Path | None) ->
             remote=name,
         ) from exc
     except (ValueError, TypeError) as exc:
+        cause = mask_known(str(exc), option_secrets({**options, "url": url}))
         raise InvalidInputError(
-            f"remote '{name}' has an unusable URL or option ({url}): {exc}",
+            f"remote '{name}' has an unusable URL or option ({redact_url(url)}): {cause}",
             hint="see docs/remotes.md for the URL forms and options",
             remote=name,
         ) from exc

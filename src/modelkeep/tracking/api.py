@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from modelkeep import config
 from modelkeep.errors import InvalidInputError, RunNotActiveError
 from modelkeep.metric import metric_float
+from modelkeep.redact import redact_argv
 from modelkeep.storage.hashing import Progress
 from modelkeep.tracking import datasets as ds
 from modelkeep.tracking import lifecycle, runs
@@ -118,7 +119,8 @@ class Run:
     # -- params, tags, lineage ------------------------------------------------------------
 
     def log_params(self, params: Mapping[str, Any] | None = None, **more: Any) -> None:
-        """Record hyperparameters (fixed once logged: a different value later is an error)."""
+        """Record hyperparameters (fixed once logged: a different value later is an error).
+        A string value whose name says it is a secret (``api_key``) is recorded as ``***``."""
         self._check_active()
         runs.log_params(self._db, self.info.pk, {**(params or {}), **more})
 
@@ -176,8 +178,9 @@ class Run:
         from modelkeep.tracking import snapshots
 
         self._check_active()
-        argv = (shlex.split(command) if isinstance(command, str)
-                else [str(c) for c in command] if command is not None else launch_command())
+        argv = redact_argv(shlex.split(command) if isinstance(command, str)
+                           else [str(c) for c in command] if command is not None
+                           else launch_command())
         pipeline: dict[str, Any] = {"command": argv, "scripts": [], "config_files": []}
         if files:
             chosen = snapshots.expand(files)

@@ -11,7 +11,6 @@ Untracked files over 1 MiB (data, weights) and beyond the first 200 are left out
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -19,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelkeep.redact import redact_url
 from modelkeep.storage.objects import ObjectStore
 
 _TIMEOUT = 30
 MAX_UNTRACKED_FILE = 1 << 20  # untracked files larger than this (data, weights) stay out of the diff
 MAX_UNTRACKED_FILES = 200
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # what a repository without commits diffs from
-_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")  # https://user:token@host -> https://host
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ def capture_git(store: ObjectStore, path: Path | None = None) -> GitState | None
         root=str(root),
         commit=commit,
         branch=branch,
-        repository=_CREDENTIALS.sub("", url) if url else None,
+        repository=redact_url(url, drop_credentials=True) if url else None,
         dirty=bool(diff),
         diff=diff_id,
     )
