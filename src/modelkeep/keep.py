@@ -282,11 +282,12 @@ class Keep:
         from modelkeep.storage.lfs import import_lfs, lfs_objects_for
         from modelkeep.storage.sha256index import Sha256Index
 
-        report = import_lfs(self.store, Path(source), lfs_objects_for(Path(source), objects),
-                            Sha256Index(self.settings.keep_dir / "sha256"), progress=progress)
-        if name:
-            report.version = register_tree(self.db, name, report, author=self.author,
-                                           version=version).ref
+        with self.store.recording():  # gc's root set waits until the version is recorded
+            report = import_lfs(self.store, Path(source), lfs_objects_for(Path(source), objects),
+                                Sha256Index(self.settings.keep_dir / "sha256"), progress=progress)
+            if name:
+                report.version = register_tree(self.db, name, report, author=self.author,
+                                               version=version).ref
         return report
 
     # -- tracking -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ behind. Queries are plain SQL with ``:name`` parameters, which both drivers run 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 import threading
@@ -53,6 +54,18 @@ class Database:
                 hint="use sqlite:///PATH or postgresql://USER@HOST/DB",
             )
         self._local = threading.local()
+
+    @property
+    def location(self) -> str:
+        """What to name in messages: the SQLite file, or the PostgreSQL URL without password."""
+        if self.dialect == "sqlite":
+            return _sqlite_path(self.url)
+        scheme, sep, rest = self.url.partition("://")
+        netloc, slash, path = rest.partition("/")
+        creds, at, host = netloc.rpartition("@")
+        if at and ":" in creds:
+            netloc = creds.split(":", 1)[0] + ":***@" + host
+        return f"{scheme}{sep}{netloc}{slash}{path}"
 
     # connections -------------------------------------------------------------------------
 
@@ -181,6 +194,17 @@ class Database:
         """Lock one row for the rest of the transaction (PostgreSQL; SQLite locks the database)."""
         if self.dialect == "postgresql":
             self.execute(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE", {"id": row_id})
+
+    def lock_named(self, name: str) -> None:
+        """Hold the lock called ``name`` for the rest of this write transaction, so that every
+        transaction taking it runs one after the other (PostgreSQL: a transaction-level
+        advisory lock; SQLite: ``write()``'s ``BEGIN IMMEDIATE`` already serialises writers)."""
+        if not self.in_transaction:
+            raise RuntimeError("lock_named() needs an open write() transaction")
+        if self.dialect == "postgresql":
+            key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
+                                 signed=True)
+            self.execute("SELECT pg_advisory_xact_lock(:key)", {"key": key})
 
     def is_unique_violation(self, exc: BaseException) -> bool:
         """Whether ``exc`` is the driver's unique-constraint error."""
