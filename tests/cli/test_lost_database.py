@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from conftest import PG_ADMIN_URL
-from support import cli_run
+from support import cli_run, one_line_error
 
 from modelkeep.errors import DatabaseEmptyError, DatabaseMissingError
 from modelkeep.keep import Keep
@@ -39,14 +39,6 @@ def registered(project: Path) -> Path:
     return project
 
 
-def assert_one_line(stderr: str, *fragments: str) -> None:
-    lines = stderr.splitlines()
-    assert len(lines) == 2 and lines[0].startswith("error: ") and lines[1].startswith("hint: "), stderr
-    assert "Traceback" not in stderr
-    for fragment in fragments:
-        assert fragment in lines[0], stderr
-
-
 @pytest.mark.parametrize("damage", ["deleted", "zero_bytes", "directory"])
 def test_a_lost_database_is_an_error_naming_the_file_and_is_not_recreated(
         registered: Path, damage: str) -> None:
@@ -60,7 +52,7 @@ def test_a_lost_database_is_an_error_naming_the_file_and_is_not_recreated(
     for args in (["list"], ["list", "m"], ["show", "m@1.0.0"], ["fsck"], ["gc", "--grace", "0"],
                  ["register", "m", "model"], ["alias", "set", "m", "production", "1.0.0"]):
         result = cli_run(*args, code=6)
-        assert_one_line(result.stderr, str(db))
+        one_line_error(result, str(db))
         assert "modelkeep init" in result.stderr or "backup" in result.stderr
     if damage == "deleted":
         assert not db.exists()
@@ -88,7 +80,7 @@ def test_a_database_that_records_nothing_makes_gc_refuse_and_fsck_fail(registere
     fsck = cli_run("fsck", code=5)
     assert "records no versions, runs or datasets" in fsck.stdout + fsck.stderr
     gc = cli_run("gc", "--grace", "0", code=4)
-    assert_one_line(gc.stderr, "records no versions, runs or datasets", str(registered / DB))
+    one_line_error(gc, "records no versions, runs or datasets", str(registered / DB))
     assert "--force" in gc.stderr
     assert objects_of(registered) == before
     assert "would delete" in cli_run("gc", "--grace", "0", "--dry-run").stdout  # dry run informs

@@ -24,6 +24,7 @@ _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8
 _PERM, _PROTOCOL = 3, 15
 FILE_ERRORS = {_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB, _PERM,
                _PROTOCOL}
+NEARLY_FULL = 1 << 20  # bytes free below which an I/O error is taken for a full disk
 BACKUP_HINT = ("restore modelkeep.db from a backup (versions, aliases and runs live only there); "
                "to start a new keep instead, move .modelkeep/ away and run 'modelkeep init'")
 
@@ -101,11 +102,21 @@ def is_file_error(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.Error) and _code(exc) in FILE_ERRORS
 
 
+def _nearly_full(path: str) -> bool:
+    """Whether the disk holding ``path`` has (almost) no space left: SQLite reports a full disk
+    as an I/O error when it is its shared-memory index (``-shm``) that cannot grow."""
+    try:
+        st = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < NEARLY_FULL
+
+
 def translate(exc: BaseException, path: str, timeout: float) -> ModelkeepError:
     """The one-line error for a SQLite failure at the file ``path``."""
     code = _code(exc)
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if code == _FULL:
+    if code == _FULL or (code in (_IOERR, _CANTOPEN) and _nearly_full(path)):
         return DiskFullError(f"no space left for the keep's database {path}",
                              hint="free some space and try again; nothing was changed",
                              path=path)

@@ -21,6 +21,7 @@ from pathlib import Path
 from modelkeep.errors import DiskFullError, InvalidInputError, PathNotFoundError, StorageError
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+_READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
 _SYNC_FILE_RANGE_WRITE = 2
 STALE_TMP_AGE = 60.0  # a checkout temporary file of a file being restored, untouched this long
 ABANDONED_TMP_AGE = 3600.0  # any checkout temporary file untouched this long
@@ -83,7 +84,10 @@ def raise_os_error(exc: OSError, path: Path | str) -> None:
             hint="free some space (e.g. 'modelkeep gc') and try again",
             path=str(path),
         ) from exc
-    raise StorageError(f"cannot write {path}: {exc.strerror or exc}", path=str(path)) from exc
+    hint = ("the keep is read-only here: commands that write need a writable keep"
+            if exc.errno in _READ_ONLY else "check the disk and the permissions of the keep")
+    raise StorageError(f"cannot write {path}: {exc.strerror or exc}", hint=hint,
+                       path=str(path)) from exc
 
 
 @contextlib.contextmanager
