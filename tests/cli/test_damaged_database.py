@@ -98,11 +98,15 @@ def test_a_read_only_database_file_serves_reads_and_refuses_writes(two_versions:
     assert "writable again" in cli_run("show", "m@1.0.0").stdout
 
 
-def test_a_read_only_keep_folder_serves_reads_and_refuses_writes(two_versions: Path) -> None:
+def test_a_read_only_keep_folder_serves_reads_and_refuses_writes(
+        two_versions: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    out = tmp_path_factory.mktemp("checkout") / "out"  # outside the read-only keep
     with read_only(two_versions):
         assert "1.0.1" in cli_run("list", "m").stdout
         for args in READS:
             cli_run(*args)
+        cli_run("checkout", "m@1.0.1", str(out))  # the files go elsewhere: a read of the keep
+        assert (out / "model.bin").read_bytes() == b"weights-v2"
         for args in WRITES:
             one_line_error(cli_run(*args, code=6), "read-only")
         one_line_error(cli_run("register", "m", "model", code=6))
