@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from modelkeep.db import sqlite
 from modelkeep.errors import InvalidInputError, StorageError
@@ -86,19 +86,19 @@ class Database:
         path = os.path.abspath(_sqlite_path(self.url))
         return os.access(path, os.W_OK) and os.access(os.path.dirname(path), os.W_OK)
 
-    def _failed(self, exc: BaseException) -> BaseException:
-        """``exc`` as a one-line modelkeep error when it is about the database itself (damaged,
-        read-only, full, locked, unreachable), else ``exc`` unchanged (a bug or a constraint)."""
+    def _reraise(self, exc: BaseException) -> NoReturn:
+        """Re-raise the exception being handled: as a one-line modelkeep error when it is about
+        the database itself (damaged, read-only, full, locked, unreachable), else unchanged (a
+        bug in a statement, or a constraint the caller handles)."""
         if self.dialect == "sqlite":
             if sqlite.is_file_error(exc):
-                return sqlite.translate(exc, self.location, self.timeout)
-            return exc
-        if type(exc).__module__.startswith("psycopg") and isinstance(exc, _pg_operational()):
+                raise sqlite.translate(exc, self.location, self.timeout) from exc
+        elif type(exc).__module__.startswith("psycopg") and isinstance(exc, _pg_operational()):
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return StorageError(f"the keep's database {self.location} failed: {detail}",
-                                hint="check the PostgreSQL server and try again",
-                                path=self.location)
-        return exc
+            raise StorageError(f"the keep's database {self.location} failed: {detail}",
+                               hint="check the PostgreSQL server and try again",
+                               path=self.location) from exc
+        raise exc
 
     # connections -------------------------------------------------------------------------
 
@@ -145,7 +145,7 @@ class Database:
         try:
             return self.connection.execute(self._sql(sql), dict(params or {}))
         except Exception as exc:
-            raise self._failed(exc) from exc
+            self._reraise(exc)
 
     def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run one statement for many parameter sets."""
@@ -158,7 +158,7 @@ class Database:
                 with self.connection.cursor() as cur:
                     cur.executemany(self._sql(sql), rows)
         except Exception as exc:
-            raise self._failed(exc) from exc
+            self._reraise(exc)
 
     def executemany_positional(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """Many rows for a statement with ``?`` placeholders, as plain tuples: the hot path of
@@ -170,7 +170,7 @@ class Database:
             with self.connection.cursor() as cur:
                 cur.executemany(sql.replace("?", "%s"), rows)
         except Exception as exc:
-            raise self._failed(exc) from exc
+            self._reraise(exc)
 
     def query_tuples(self, sql: str, params: Mapping[str, Any] | None = None
                      ) -> list[tuple[Any, ...]]:
@@ -181,7 +181,7 @@ class Database:
                 cur.row_factory = None
                 return cur.execute(sql, dict(params or {})).fetchall()
             except Exception as exc:
-                raise self._failed(exc) from exc
+                self._reraise(exc)
         return [tuple(r.values()) for r in self.query(sql, params)]
 
     @property
@@ -195,7 +195,7 @@ class Database:
         try:
             return [dict(r) for r in cur.fetchall()]
         except Exception as exc:
-            raise self._failed(exc) from exc
+            self._reraise(exc)
 
     def query_one(self, sql: str, params: Mapping[str, Any] | None = None) -> Row | None:
         """The first row of a query, or None."""
@@ -203,7 +203,7 @@ class Database:
         try:
             row = cur.fetchone()
         except Exception as exc:
-            raise self._failed(exc) from exc
+            self._reraise(exc)
         return dict(row) if row is not None else None
 
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -236,7 +236,7 @@ class Database:
             except Exception as exc:
                 with suppress(Exception):
                     conn.execute("ROLLBACK")
-                raise self._failed(exc) from exc
+                self._reraise(exc)
         finally:
             self._local.depth = 0
 
