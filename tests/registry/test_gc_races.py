@@ -139,3 +139,25 @@ def test_alias_onto_a_pruned_version_is_refused_until_it_is_pulled_back(
     any_keep.pull(["m@1.0.0"])
     any_keep.set_alias("m", "production", "1.0.0")
     any_keep.checkout("m@production", tmp_path / "out")
+
+
+def test_pull_restoring_a_pruned_version_racing_gc_keeps_what_it_fetched(
+        any_keep: Keep, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    payload = os.urandom(4000)
+    register(any_keep, tmp_path, "1.0.0", payload)
+    register(any_keep, tmp_path, "1.1.0", os.urandom(4000))
+    any_keep.add_remote("origin", str(tmp_path / "remote"))
+    any_keep.push()
+    any_keep.gc(grace=0, keep_stable=1)  # 1.0.0 pruned
+    other = Keep.open(any_keep.settings.root)
+    try:
+        with gc_paused_after_planning(monkeypatch, any_keep, grace=0, keep_stable=1):
+            thread, pull = in_thread(lambda: other.pull(["m@1.0.0"]))
+            pull.done.wait(1.0)
+        thread.join(120)
+    finally:
+        other.close()
+    assert pull.error is None, pull.error
+    assert pruned_version_ids(any_keep.db) == set()  # restored
+    any_keep.checkout("m@1.0.0", tmp_path / "out")
+    assert (tmp_path / "out" / "weights.bin").read_bytes() == payload
