@@ -1,9 +1,9 @@
 """A damaged, read-only, full or locked SQLite file: one line naming the file, never a traceback.
 
-Read commands (list, show, fsck, diff, export) work on a read-only keep; commands that write
-say that the database is read-only. The read-only file and folder are real read-only mounts
-(root ignores permission bits), the full disk a real tmpfs filled to the last byte, the lock a
-real second process.
+Read commands (list, show, fsck, diff, export, checkout elsewhere) work on a read-only keep;
+commands that write say that the database is read-only. The read-only file and folder are real
+read-only mounts (root ignores permission bits), the full disk a real tmpfs filled to the last
+byte, the lock a real second process.
 """
 
 from __future__ import annotations
