@@ -24,11 +24,14 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     ├── ConflictError                   code=conflict              exit 4   http 409
     │   ├── KeepExistsError             code=keep_exists
     │   ├── VersionExistsError          code=version_exists
+    │   ├── VersionPrunedError          code=version_pruned
+    │   ├── DatabaseEmptyError          code=database_empty
     │   └── RunNotActiveError           code=run_not_active
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
     └── StorageError                    code=storage_error         exit 6   http 502
         ├── DiskFullError               code=disk_full
+        ├── DatabaseMissingError        code=database_missing
         ├── RemoteError                 code=remote_unreachable
         └── RemoteAuthError             code=remote_auth
 
@@ -193,6 +196,18 @@ class VersionExistsError(ConflictError):
     default_hint = "register with another --version, or let modelkeep choose the next one"
 
 
+class VersionPrunedError(ConflictError):
+    """The version's artifacts were pruned by gc: pull it back before pointing an alias at it."""
+
+    code = "version_pruned"
+
+
+class DatabaseEmptyError(ConflictError):
+    """The database records nothing but the store holds objects: gc refuses unless forced."""
+
+    code = "database_empty"
+
+
 class RunNotActiveError(ConflictError):
     code = "run_not_active"
     default_hint = "start a new run: modelkeep.start_run()"
@@ -221,6 +236,12 @@ class DiskFullError(StorageError):
     code = "disk_full"
     default_hint = "free space on the disk holding the keep, then retry"
     http_status = 507
+
+
+class DatabaseMissingError(StorageError):
+    """The keep's database is missing or holds no modelkeep schema; only ``init`` makes one."""
+
+    code = "database_missing"
 
 
 class RemoteError(StorageError):

@@ -25,14 +25,16 @@ from modelkeep.tracking.runs import mark_killed_runs
 class Keep:
     """An open keep: settings, metadata database and object store."""
 
-    def __init__(self, settings: config.Settings) -> None:
+    def __init__(self, settings: config.Settings, *, create: bool = False) -> None:
         self.settings = settings
-        self.db = Database(settings.database_url)
+        # only init creates the database: a missing or empty one is an error, never a new keep
+        self.db = Database(settings.database_url, create=create)
         # the stat cache lets add and checkout skip unchanged files without re-hashing them
         self.store = ObjectStore(settings.store_path, settings.tmp_dir, settings.workers,
                                  stat_cache_path=settings.keep_dir / "statcache.json")
-        ensure_schema(self.db, settings.keep_dir / "migrate.lock")
-        self.killed_runs = mark_killed_runs(self.db)  # runs whose owner process died
+        ensure_schema(self.db, settings.keep_dir / "migrate.lock", create=create)
+        # runs whose owner process died (left as they are in a read-only keep)
+        self.killed_runs = mark_killed_runs(self.db) if self.db.writable else []
 
     # -- opening --------------------------------------------------------------------------
 
@@ -58,7 +60,7 @@ class Keep:
         config.write_config_file(staging / config.CONFIG_FILENAME, text)  # 0600 with a password
         staging.rename(keep_dir)  # a keep appears whole or not at all
         try:
-            return cls(config.load_settings(root, database_url=database_url))
+            return cls(config.load_settings(root, database_url=database_url), create=True)
         except BaseException:
             shutil.rmtree(keep_dir, ignore_errors=True)
             raise
@@ -177,8 +179,10 @@ class Keep:
     def fsck(self, progress: Progress | None = None) -> Any:
         """Re-hash every object; name the versions that any damage affects."""
         from modelkeep.registry.integrity import check_keep
+        from modelkeep.storage.pins import list_pins
 
-        return check_keep(self.db, self.store, progress=progress)
+        return check_keep(self.db, self.store, progress=progress,
+                          pinned=[p.tree_id for p in list_pins(self.pins_dir)])
 
     # -- remotes and gc -------------------------------------------------------------------
 
@@ -232,8 +236,9 @@ class Keep:
                              progress=progress)
 
     def gc(self, *, dry_run: bool = False, grace: float | None = None, keep_stable: int | None = None,
-           keep_all: bool = False, progress: Progress | None = None) -> Any:
-        """Delete objects no kept version, dataset, run or pointer needs (see docs/remotes.md)."""
+           keep_all: bool = False, force: bool = False, progress: Progress | None = None) -> Any:
+        """Delete objects no kept version, dataset, run or pointer needs (see docs/remotes.md);
+        ``force``: even when the database records nothing but the store holds objects."""
         from modelkeep.registry.retention import RetentionPolicy
         from modelkeep.registry.roots import collect_garbage
 
@@ -241,7 +246,7 @@ class Keep:
             keep_stable=self.settings.retention_stable if keep_stable is None else keep_stable,
             keep_all=keep_all, grace=self.settings.gc_grace if grace is None else grace)
         return collect_garbage(self.db, self.store, self.pins_dir, policy, author=self.author,
-                               dry_run=dry_run, progress=progress)
+                               dry_run=dry_run, force=force, progress=progress)
 
     @property
     def pins_dir(self) -> Path:
@@ -287,11 +292,12 @@ class Keep:
         from modelkeep.storage.lfs import import_lfs, lfs_objects_for
         from modelkeep.storage.sha256index import Sha256Index
 
-        report = import_lfs(self.store, Path(source), lfs_objects_for(Path(source), objects),
-                            Sha256Index(self.settings.keep_dir / "sha256"), progress=progress)
-        if name:
-            report.version = register_tree(self.db, name, report, author=self.author,
-                                           version=version).ref
+        with self.store.recording():  # gc's root set waits until the version is recorded
+            report = import_lfs(self.store, Path(source), lfs_objects_for(Path(source), objects),
+                                Sha256Index(self.settings.keep_dir / "sha256"), progress=progress)
+            if name:
+                report.version = register_tree(self.db, name, report, author=self.author,
+                                               version=version).ref
         return report
 
     # -- tracking -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
 from modelkeep.errors import AliasNotFoundError, did_you_mean
 from modelkeep.registry.refs import check_alias_name
+from modelkeep.registry.retention import lock_retention, refuse_pruned
 from modelkeep.registry.versions import VERSION_COLUMNS, VersionInfo, get_version, model_id_of
 
 
@@ -28,10 +29,16 @@ class AliasMove:
 
 def set_alias(db: Database, name: str, alias: str, version: str, author: str,
               reason: str = "") -> AliasMove:
-    """Point ``alias`` of model ``name`` at ``version``, appending to its history."""
+    """Point ``alias`` of model ``name`` at ``version``, appending to its history.
+
+    Refused when gc pruned the version's artifacts (``VersionPrunedError``); the check and the
+    move hold the retention lock, so a gc deciding at the same time cannot slip in between.
+    """
     check_alias_name(alias)
     with db.write():
+        lock_retention(db)
         target = get_version(db, name, version)
+        refuse_pruned(db, target, f"point {name}@{alias} at {target.version}")
         moved_at = now_iso()
         db.execute(
             "INSERT INTO alias_moves (model_id, alias, version_id, moved_at, author, reason) "

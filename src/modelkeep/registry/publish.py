@@ -177,17 +177,18 @@ def pull_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str],
         found = _choose(db, remote, ref)
         (local if isinstance(found, VersionInfo) else records).append(found)  # type: ignore[arg-type]
     trees = [v.tree_id for v in local] + [r["tree_id"] for r in records]
-    stats = pull_objects(store, remote, trees, patterns=patterns, progress=progress, workers=workers,
-                         tensor_patterns=tensor_patterns)
-    result = SyncResult(versions=sorted({v.ref for v in local} | {_ref(r) for r in records}),
-                        transfer=stats)
-    for rec in {_ref(r): r for r in records}.values():
-        adopt_version(db, rec)
-        result.registered.append(_ref(rec))
-    if patterns is None and tensor_patterns is None:
-        pruned = pruned_version_ids(db)
-        mark_versions(db, [v for v in local if v.id in pruned], "restored", author,
-                      f"pulled from remote '{remote.name}'")
+    with store.recording():  # gc's root set waits until the versions are recorded
+        stats = pull_objects(store, remote, trees, patterns=patterns, progress=progress,
+                             workers=workers, tensor_patterns=tensor_patterns)
+        result = SyncResult(versions=sorted({v.ref for v in local} | {_ref(r) for r in records}),
+                            transfer=stats)
+        for rec in {_ref(r): r for r in records}.values():
+            adopt_version(db, rec)
+            result.registered.append(_ref(rec))
+        if patterns is None and tensor_patterns is None:
+            pruned = pruned_version_ids(db)
+            mark_versions(db, [v for v in local if v.id in pruned], "restored", author,
+                          f"pulled from remote '{remote.name}'")
     return result
 
 

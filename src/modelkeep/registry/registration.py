@@ -85,19 +85,20 @@ def register_path(
     build_snapshot(metadata, name=name, version="0.0.0", created="1970-01-01T00:00:00.000000Z",
                    author=author, tree_id="0" * 64, size=0, params=clean_params,
                    metrics=clean_metrics, lineage=lineage)
-    tree = add_path(store, path, progress=progress)
+    with store.recording():  # gc's root set waits until the version row is committed
+        tree = add_path(store, path, progress=progress)
 
-    def snapshot(chosen: str, created: str) -> dict[str, Any]:
-        return build_snapshot(
-            metadata, name=name, version=chosen, created=created, author=author,
-            tree_id=tree.tree_id, size=tree.size, params=clean_params,
-            metrics=clean_metrics, lineage=lineage,
+        def snapshot(chosen: str, created: str) -> dict[str, Any]:
+            return build_snapshot(
+                metadata, name=name, version=chosen, created=created, author=author,
+                tree_id=tree.tree_id, size=tree.size, params=clean_params,
+                metrics=clean_metrics, lineage=lineage,
+            )
+
+        info = register_version(
+            db, name, tree_id=tree.tree_id, size=tree.size, files=tree.files, author=author,
+            snapshot=snapshot, version=version, bump=bump, run_id=run_id,
         )
-
-    info = register_version(
-        db, name, tree_id=tree.tree_id, size=tree.size, files=tree.files, author=author,
-        snapshot=snapshot, version=version, bump=bump, run_id=run_id,
-    )
     return dataclasses.replace(info, notes=tree.notes)
 
 
