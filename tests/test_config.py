@@ -56,3 +56,12 @@ def test_keep_is_found_walking_up(tmp_path):
     assert config.find_keep_root(deep) == (tmp_path / "k").resolve()
     with pytest.raises(KeepNotFoundError):
         config.find_keep_root(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["origin\n", "origin\r", "a\nb"])
+def test_a_remote_name_with_a_line_break_is_refused(tmp_path, name):
+    keep = Keep.init(tmp_path / "k")
+    with pytest.raises(InvalidInputError, match="invalid remote name"):
+        keep.add_remote(name, str(tmp_path / "remote"))
+    keep.close()
+    assert config.load_settings(tmp_path / "k").remotes == {}

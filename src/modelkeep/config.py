@@ -174,7 +174,7 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
     )
 
 
-_REMOTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+_REMOTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")  # fullmatch: "$" passes "x\n"
 
 
 def remote_section(settings: Settings, name: str | None) -> tuple[str, dict[str, Any]]:
@@ -197,7 +197,7 @@ def remote_section(settings: Settings, name: str | None) -> tuple[str, dict[str,
 
 def add_remote_section(root: Path, name: str, url: str, options: dict[str, Any]) -> None:
     """Append ``[remotes.NAME]`` with ``url`` and string/number/bool ``options`` to config.toml."""
-    if not _REMOTE_NAME.match(name):
+    if not _REMOTE_NAME.fullmatch(name):
         raise InvalidInputError(f"invalid remote name '{name}'", hint="e.g. origin, s3-backup",
                                 remote=name)
     path = root / KEEP_DIRNAME / CONFIG_FILENAME

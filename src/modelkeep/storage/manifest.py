@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelkeep.errors import InvalidInputError
+from modelkeep.limits import load_json
 from modelkeep.storage.hashing import is_object_id
 from modelkeep.storage.objects import ObjectStore
 
@@ -60,7 +61,7 @@ class FileManifest:
     def decode(cls, data: bytes, oid: str = "?") -> FileManifest:
         """Parse and validate manifest bytes; anything else is InvalidInputError."""
         try:
-            doc = json.loads(data)
+            doc = load_json(data, max_bytes=None, max_depth=None)  # no RecursionError
             if doc.get("format") != MANIFEST_FORMAT or doc.get("version") != 1:
                 raise ValueError("not a manifest")
             chunks = tuple((str(c[0]), int(c[1])) for c in doc["chunks"])

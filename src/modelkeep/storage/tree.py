@@ -9,7 +9,6 @@ BLAKE3 of the whole content, the same id the file would have as a single blob).
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from modelkeep.errors import InvalidInputError, ModelkeepError
+from modelkeep.limits import load_json
 from modelkeep.storage.hashing import Progress, is_object_id
 from modelkeep.storage.ingest import Stored, ingest_file, is_chunked, known
 from modelkeep.storage.objects import ObjectStore
@@ -94,7 +94,7 @@ def _encode_rows(rows: list[tuple[str, str, int, int, str, str]]) -> bytes:
 def decode_tree(data: bytes, tree_id: str = "?") -> list[TreeEntry]:
     """Parse and validate tree bytes; anything else is InvalidInputError (not a tree)."""
     try:
-        doc = json.loads(data)
+        doc = load_json(data, max_bytes=None, max_depth=None)  # no RecursionError
         if doc.get("format") != TREE_FORMAT or doc.get("version") != 1:
             raise ValueError("not a modelkeep tree")
         entries = [_entry(row) for row in doc["entries"]]
