@@ -44,6 +44,7 @@ class LimitedComposer(Composer):
         self._measures: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded size, depth)
 
     def _refuse(self, problem: str, node: Node | None = None) -> YamlLimitError:
+        """The error, marked at ``node`` or else where the parser is (just after an alias)."""
         mark = node.start_mark if node is not None else self.parser.peek_event().start_mark
         return YamlLimitError(None, None, problem, mark)
 
@@ -54,10 +55,10 @@ class LimitedComposer(Composer):
         elif id(a) in self._measures:
             size = self._measures[id(a)][0]
         else:
-            raise self._refuse(f"has an alias that refers to itself (&{a.anchor})", a)
+            raise self._refuse(f"has an alias that refers to itself (&{a.anchor})")
         self._expanded += size
         if self._expanded > MAX_ALIAS_NODES:
-            raise self._refuse(f"has aliases that expand to more than {MAX_ALIAS_NODES} nodes", a)
+            raise self._refuse(f"has aliases that expand to more than {MAX_ALIAS_NODES} nodes")
         return a
 
     def compose_scalar_node(self, anchor: Any) -> Any:
