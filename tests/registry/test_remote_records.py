@@ -45,6 +45,7 @@ def refused(b: Keep, ref: str = "m@1.0.0", match: str | None = None) -> RemoteRe
         b.pull([ref])
     err = caught.value
     assert "remote 'origin'" in err.message and "\n" not in err.message
+    assert err.fields["remote"] == "origin" and err.fields["record"].endswith(".json")
     assert b.models() == [] and list(b.store.iter_ids()) == []  # nothing adopted, nothing fetched
     return err
 
@@ -137,7 +138,7 @@ def test_a_huge_integer_or_a_non_json_record_is_refused(pushed: tuple[Keep, Keep
     path.write_text(good.replace('"files": ', '"files": ' + "9" * 5000 + ", \"x\": ", 1))
     refused(b, match="digits")
     path.write_bytes(b"\xff\xfe not json")
-    refused(b)
+    refused(b, match="not JSON")
     path.write_text("[1, 2]")
     refused(b)
 

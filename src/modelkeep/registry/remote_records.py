@@ -25,7 +25,7 @@ from typing import Any
 
 from modelkeep.clock import to_iso
 from modelkeep.errors import InvalidNameError, InvalidVersionError, ModelkeepError, RemoteRecordInvalidError
-from modelkeep.limits import MAX_RECORD_BYTES, load_json
+from modelkeep.limits import MAX_RECORD_BYTES, InputLimitError, load_json
 from modelkeep.registry.refs import check_alias_name, check_model_name
 from modelkeep.registry.semver import Version
 from modelkeep.schema.types import INT64_MAX
@@ -47,13 +47,16 @@ class _Invalid(ValueError):
     """One problem with a record (the message), raised inside this module only."""
 
 
-def invalid(remote: Remote, what: str, problem: str) -> RemoteRecordInvalidError:
-    """The one-line error for record ``what`` (e.g. ``versions/m/1.0.0.json``) on ``remote``."""
-    problem = problem.replace("\r", "\\r").replace("\n", "\\n")
+def invalid(remote: Remote, what: str, path: str, problem: str | Exception
+            ) -> RemoteRecordInvalidError:
+    """The one-line error for ``what`` (e.g. "the record of m@1.0.0") at ``path`` on ``remote``."""
+    if isinstance(problem, ValueError) and not isinstance(problem, _Invalid | InputLimitError):
+        problem = f"not JSON: {problem}"  # JSONDecodeError, UnicodeDecodeError
+    text = str(problem).replace("\r", "\\r").replace("\n", "\\n")
     return RemoteRecordInvalidError(
-        f"remote '{remote.name}': {what} is invalid (damaged or forged): {problem}",
+        f"remote '{remote.name}': {what} ({path}) is invalid (damaged or forged): {text}",
         hint="nothing was adopted; push it again from a keep that has it (modelkeep push NAME)",
-        remote=remote.name, record=what)
+        remote=remote.name, record=path)
 
 
 def plain_name(part: str) -> str:
@@ -83,17 +86,18 @@ def canonical(number: Any) -> str:
 
 def read_record(remote: Remote, name: str, number: str) -> dict[str, Any] | None:
     """The validated record of ``name@number`` on ``remote``; None when there is none."""
+    what = f"the record of {name}@{number}"
     try:
         path = record_path(name, number)
     except (_Invalid, InvalidNameError) as exc:
-        raise invalid(remote, f"the record of {name}@{number}", str(exc)) from None
+        raise invalid(remote, what, "versions/…", str(exc)) from None
     raw = remote.read_bytes(path, limit=MAX_RECORD_BYTES)
     if raw is None:
         return None
     try:
         return check_record(load_json(raw, max_bytes=MAX_RECORD_BYTES), name, number)
-    except (_Invalid, ValueError) as exc:
-        raise invalid(remote, f"the record of {name}@{number} ({path})", str(exc)) from None
+    except ValueError as exc:
+        raise invalid(remote, what, path, exc) from None
 
 
 def check_record(rec: Any, name: str, number: str) -> dict[str, Any]:
@@ -156,7 +160,7 @@ def _check_metadata(rec: dict[str, Any]) -> dict[str, Any]:
     try:
         meta = metadata_from_data(rec["metadata"], source="metadata")
     except ModelkeepError as exc:
-        raise _Invalid(f"metadata: {exc.message}") from None
+        raise _Invalid(exc.message) from None  # "metadata field 'x' ...": one line
     ident, artifacts = meta.identity, meta.components.artifacts
     stated = {
         "identity.name": (ident.name, rec["name"]),
@@ -196,8 +200,8 @@ def read_aliases(remote: Remote, name: str) -> dict[str, str]:
                 canonical(number)
             except _Invalid as exc:
                 raise _Invalid(f"alias '{alias}': {exc}") from None
-    except (_Invalid, ValueError) as exc:
-        raise invalid(remote, f"the aliases file of {name} ({path})", str(exc)) from None
+    except ValueError as exc:
+        raise invalid(remote, f"the aliases file of {name}", path, exc) from None
     return dict(aliases)
 
 
@@ -211,7 +215,7 @@ def remote_numbers(remote: Remote, name: str) -> list[Version]:
                 raise _Invalid("it is not a VERSION.json record")
             numbers.append(Version.parse(canonical(entry.removesuffix(".json"))))
         except _Invalid as exc:
-            raise invalid(remote, f"{folder}/{entry}", str(exc)) from None
+            raise invalid(remote, f"the listing of {name}'s versions", f"{folder}/{entry}", exc) from None
     return numbers
 
 
@@ -221,5 +225,6 @@ def check_against_tree(store: ObjectStore, remote: Remote, rec: dict[str, Any]) 
     size = sum(e.size for e in entries)
     if (len(entries), size) != (rec["files"], rec["size"]):
         raise invalid(remote, f"the record of {rec['name']}@{rec['number']}",
+                      record_path(rec["name"], rec["number"]),
                       f"it says {rec['files']} files of {rec['size']} bytes, its tree holds "
                       f"{len(entries)} files of {size} bytes")
