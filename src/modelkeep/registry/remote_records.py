@@ -59,10 +59,16 @@ def invalid(remote: Remote, what: str, path: str, problem: str | Exception
         remote=remote.name, record=path)
 
 
+def _shown(value: Any) -> str:
+    """A value for a message: its repr (line breaks escaped), cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def plain_name(part: str) -> str:
     """``part`` if it can be one component of a path on a remote, else _Invalid."""
     if not part or part in (".", "..") or any(c in part for c in "/\\\x00\r\n"):
-        raise _Invalid(f"{part!r} is not a plain file name")
+        raise _Invalid(f"{_shown(part)} is not a plain file name")
     return part
 
 
@@ -74,13 +80,13 @@ def record_path(name: str, number: str) -> str:
 def canonical(number: Any) -> str:
     """``number`` if it is a canonical SemVer string, else _Invalid."""
     if not isinstance(number, str):
-        raise _Invalid(f"version number {number!r} is not a string")
+        raise _Invalid(f"version number {_shown(number)} is not a string")
     try:
         parsed = str(Version.parse(number))
     except InvalidVersionError:
-        raise _Invalid(f"{number!r} is not a version number") from None
+        raise _Invalid(f"{_shown(number)} is not a version number") from None
     if parsed != number:
-        raise _Invalid(f"version number {number!r} is not written canonically ({parsed})")
+        raise _Invalid(f"version number {_shown(number)} is not written canonically ({parsed})")
     return number
 
 
@@ -107,19 +113,21 @@ def check_record(rec: Any, name: str, number: str) -> dict[str, Any]:
     unknown = sorted(set(rec) - set(RECORD_FIELDS))
     missing = sorted(set(RECORD_FIELDS) - set(rec))
     if unknown or missing:
-        raise _Invalid(f"unknown field '{unknown[0]}'" if unknown else f"field '{missing[0]}' is missing")
+        raise _Invalid(f"unknown field {_shown(unknown[0])}" if unknown
+                       else f"field '{missing[0]}' is missing")
     if rec["format"] != RECORD_FORMAT or rec["version"] != 1 or type(rec["version"]) is not int:
-        raise _Invalid(f"format/version is {rec['format']!r}/{rec['version']!r}, not "
+        raise _Invalid(f"format/version is {_shown(rec['format'])}/{_shown(rec['version'])}, not "
                        f"{RECORD_FORMAT!r}/1 (a newer modelkeep may have written it)")
     if rec["name"] != name or rec["number"] != number:
-        raise _Invalid(f"name/number say {rec['name']!r}/{rec['number']!r}, not {name!r}/{number!r}")
+        raise _Invalid(f"name/number say {_shown(rec['name'])}/{_shown(rec['number'])}, "
+                       f"not '{name}'/'{number}'")
     _check_created(rec["created_at"])
     _check_author(rec["author"])
     if not is_object_id(rec["tree_id"]):
-        raise _Invalid(f"tree_id {str(rec['tree_id'])[:70]!r} is not an object id")
+        raise _Invalid(f"tree_id {_shown(rec['tree_id'])} is not an object id")
     for key in ("size", "files"):
         if type(rec[key]) is not int or not 0 <= rec[key] <= INT64_MAX:
-            raise _Invalid(f"{key} {str(rec[key])[:30]!r} is not a whole number from 0 to 2^63-1")
+            raise _Invalid(f"{key} {_shown(rec[key])} is not a whole number from 0 to 2^63-1")
     _check_run_id(rec["run_id"])
     return {**rec, "metadata": _check_metadata(rec)}
 
@@ -128,7 +136,7 @@ def _check_created(value: Any) -> None:
     try:
         moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     except (TypeError, ValueError):
-        raise _Invalid(f"created_at {str(value)[:40]!r} is not a UTC time like "
+        raise _Invalid(f"created_at {_shown(value)} is not a UTC time like "
                        "2026-03-18T14:30:00.000000Z") from None
     if to_iso(moment) != value:
         raise _Invalid(f"created_at {value!r} is not written canonically")
@@ -139,7 +147,7 @@ def _check_created(value: Any) -> None:
 def _check_author(value: Any) -> None:
     ok = isinstance(value, str) and 0 < len(value) <= MAX_AUTHOR and value.isprintable()
     if not ok:
-        raise _Invalid(f"author {str(value)[:40]!r} is not 1 to {MAX_AUTHOR} printable characters "
+        raise _Invalid(f"author {_shown(value)} is not 1 to {MAX_AUTHOR} printable characters "
                        "on one line")
 
 
@@ -151,7 +159,7 @@ def _check_run_id(value: Any) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise _Invalid(f"run_id {str(value)[:40]!r} is neither null nor a run id (a UUID)")
+        raise _Invalid(f"run_id {_shown(value)} is neither null nor a run id (a UUID)")
 
 
 def _check_metadata(rec: dict[str, Any]) -> dict[str, Any]:
@@ -172,8 +180,8 @@ def _check_metadata(rec: dict[str, Any]) -> dict[str, Any]:
     }
     for field, (said, expected) in stated.items():
         if said != expected:
-            raise _Invalid(f"metadata field '{field}' says {str(said)[:70]!r}, the record "
-                           f"{str(expected)[:70]!r}: it describes another version")
+            raise _Invalid(f"metadata field '{field}' says {_shown(said)}, the record "
+                           f"{_shown(expected)}: it describes another version")
     snapshot: dict[str, Any] = meta.model_dump(mode="json")
     return snapshot
 
@@ -195,7 +203,7 @@ def read_aliases(remote: Remote, name: str) -> dict[str, str]:
             try:
                 check_alias_name(alias)
             except InvalidNameError:
-                raise _Invalid(f"{alias!r} is not an alias name") from None
+                raise _Invalid(f"{_shown(alias)} is not an alias name") from None
             try:
                 canonical(number)
             except _Invalid as exc:
