@@ -125,3 +125,10 @@ def test_a_lone_surrogate_in_metadata_never_reaches_export(project):
     (project / "meta.yaml").write_text('name: m\nversion: 1.0.0\ndescription: "a\\ud800b"\n')
     result = run("register", "m", "model", "--metadata", "meta.yaml", code=2)
     assert "identity.description" in result.stderr and "surrogate" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["[" * 100_000, "9" * 5000, '{"a": ' * 5000])
+def test_hostile_param_values_are_kept_as_text_not_a_traceback(project, value):
+    run("register", "m", "model", "--param", f"x={value}")
+    view = json.loads(run("show", "m@1.0.0", "--json").stdout)
+    assert view["params"] == {"x": value}  # not a JSON scalar: kept as the text given
