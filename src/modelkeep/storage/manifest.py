@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelkeep.errors import InvalidInputError
-from modelkeep.limits import load_json
 from modelkeep.storage.hashing import is_object_id
 from modelkeep.storage.objects import ObjectStore
 
@@ -61,7 +60,7 @@ class FileManifest:
     def decode(cls, data: bytes, oid: str = "?") -> FileManifest:
         """Parse and validate manifest bytes; anything else is InvalidInputError."""
         try:
-            doc = load_json(data, max_bytes=None, max_depth=None)  # no RecursionError
+            doc = json.loads(data)
             if doc.get("format") != MANIFEST_FORMAT or doc.get("version") != 1:
                 raise ValueError("not a manifest")
             chunks = tuple((str(c[0]), int(c[1])) for c in doc["chunks"])
@@ -75,6 +74,9 @@ class FileManifest:
             )
             if not ok:
                 raise ValueError("inconsistent manifest")
+        except RecursionError:  # crafted nesting: json.loads gives up at Python's recursion limit
+            raise InvalidInputError(f"object {oid} is not a valid file manifest: nested too deeply",
+                                    oid=oid) from None
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise InvalidInputError(f"object {oid} is not a valid file manifest: {exc}", oid=oid) from exc
         return m

@@ -9,6 +9,7 @@ BLAKE3 of the whole content, the same id the file would have as a single blob).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from modelkeep.errors import InvalidInputError, ModelkeepError
-from modelkeep.limits import load_json
 from modelkeep.storage.hashing import Progress, is_object_id
 from modelkeep.storage.ingest import Stored, ingest_file, is_chunked, known
 from modelkeep.storage.objects import ObjectStore
@@ -94,13 +94,15 @@ def _encode_rows(rows: list[tuple[str, str, int, int, str, str]]) -> bytes:
 def decode_tree(data: bytes, tree_id: str = "?") -> list[TreeEntry]:
     """Parse and validate tree bytes; anything else is InvalidInputError (not a tree)."""
     try:
-        doc = load_json(data, max_bytes=None, max_depth=None)  # no RecursionError
+        doc = json.loads(data)
         if doc.get("format") != TREE_FORMAT or doc.get("version") != 1:
             raise ValueError("not a modelkeep tree")
         entries = [_entry(row) for row in doc["entries"]]
     except ModelkeepError as exc:
         raise InvalidInputError(f"object {tree_id} is not a valid tree: {exc}", oid=tree_id) from exc
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        # json.loads refuses integers over 4300 digits (ValueError) and gives up on crafted
+        # nesting at Python's recursion limit: both mean "not a tree"
         raise InvalidInputError(
             f"object {tree_id} is not a tree", hint="pass the id of a tree", oid=tree_id
         ) from exc
