@@ -130,3 +130,10 @@ def test_config_with_credentials_is_owner_only(tmp_path):
     assert keep.remotes()["cloud"]["secret_access_key"] == "***"
     assert keep.remote("cloud").fs.secret == "SECRET"  # the real value is still used
     keep.close()
+@pytest.mark.parametrize("name", ["origin\n", "origin\r", "a\nb"])
+def test_a_remote_name_with_a_line_break_is_refused(tmp_path, name):
+    keep = Keep.init(tmp_path / "k")
+    with pytest.raises(InvalidInputError, match="invalid remote name"):
+        keep.add_remote(name, str(tmp_path / "remote"))
+    keep.close()
+    assert config.load_settings(tmp_path / "k").remotes == {}

@@ -11,6 +11,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── InvalidMetricError          code=invalid_metric
     │   ├── UnsafePathError             code=unsafe_path
     │   ├── FileChangedError            code=file_changed
+    │   ├── RemoteRecordInvalidError    code=remote_record_invalid
     │   └── PathNotFoundError           code=path_not_found
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
@@ -130,6 +131,12 @@ class FileChangedError(InvalidInputError):
 
     code = "file_changed"
     default_hint = "a file changed while it was read: run the command again once it is written"
+
+
+class RemoteRecordInvalidError(InvalidInputError):
+    """A version or aliases record on a remote fails validation; nothing of it was adopted."""
+
+    code = "remote_record_invalid"
 
 
 class NotFoundError(ModelkeepError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -163,3 +164,13 @@ def test_non_finite_values_have_one_spelling_in_every_json_output(project):
     assert {"key": "loss", "old": 1.0, "new": "NaN"} in change
     records = json.loads(run("show", "m@1.0.0", "--json").stdout)["records"]
     assert records[0]["value"] == "-Infinity"
+
+
+def test_a_safetensors_header_nested_100k_deep_registers_with_a_note(project):
+    raw = b'{"t": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    bad = project / "model" / "deep.safetensors"
+    bad.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(range(256)) * 20000)  # > 4 MiB
+    result = run("register", "m", "model")
+    assert "note: " in result.stderr and "generic chunking" in result.stderr
+    run("checkout", "m@1.0.0", "out")
+    assert (project / "out" / "deep.safetensors").read_bytes() == bad.read_bytes()

@@ -239,3 +239,12 @@ def test_fast_encoder_is_canonical_json(rows: list[tuple[str, bool, int, int]]) 
     doc = {"format": "modelkeep.tree", "version": 1, "entries": ref}
     expected = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     assert encode_tree(entries) == expected
+
+
+@pytest.mark.parametrize("crafted", [
+    b'{"format": "modelkeep.tree", "version": 1, "entries": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"format": "modelkeep.tree", "version": 1, "entries": [], "x": ' + b"9" * 5000 + b"}",
+])
+def test_a_crafted_tree_is_invalid_not_a_crash(crafted: bytes) -> None:
+    with pytest.raises(InvalidInputError, match="not a tree"):
+        decode_tree(crafted)

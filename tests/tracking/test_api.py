@@ -113,6 +113,15 @@ def test_params_are_fixed_once_logged(keep: Keep) -> None:
     assert keep.run_view(run.id)["params"] == {"lr": 0.1}
 
 
+def test_a_param_with_a_lone_surrogate_is_refused_when_logged(keep: Keep) -> None:
+    # what an undecodable command-line byte becomes; it could never be exported as UTF-8
+    with keep.start_run("m", capture=False) as run:
+        with pytest.raises(InvalidInputError, match="surrogate"):
+            run.log_params(x="caf\udce9")
+        run.log_params(x="café")
+    assert keep.run_view(run.id)["params"] == {"x": "café"}
+
+
 def test_register_model_links_lineage(any_keep: Keep, tmp_path: Path) -> None:
     keep = any_keep
     data = tmp_path / "data"

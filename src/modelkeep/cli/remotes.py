@@ -58,6 +58,8 @@ def pull(ctx: click.Context, refs: tuple[str, ...], remote: str | None, patterns
     with progress_bar("pull") as progress:
         result = keep.pull(list(refs), remote=remote, patterns=list(patterns) or None,
                            tensor_patterns=list(tensors) or None, progress=progress)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     if as_json:
         emit_json(result)
         return

@@ -8,13 +8,13 @@ most unreferenced objects (``modelkeep gc`` removes them), never a version missi
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, PathNotFoundError
+from modelkeep.limits import load_json
 from modelkeep.metric import metric_float
 from modelkeep.registry.refs import check_model_name
 from modelkeep.registry.semver import Version
@@ -39,11 +39,12 @@ def parse_assignments(items: list[str], what: str) -> dict[str, str]:
 
 
 def param_value(raw: Any) -> Any:
-    """A hyperparameter from the command line: JSON scalars keep their type, else a string."""
+    """A hyperparameter from the command line: JSON scalars keep their type, else a string
+    (also text over the input limits, such as 100,000 nested brackets or 5000 digits)."""
     if not isinstance(raw, str):
         return raw
     try:
-        value = json.loads(raw)
+        value = load_json(raw, max_bytes=None)
     except ValueError:
         return raw
     return value if isinstance(value, str | int | float | bool) else raw

@@ -8,6 +8,8 @@ protobuf unchanged:
 - ``Metric``: a float that may be NaN or +/-infinity. JSON carries those as the strings
   ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` (RFC 8259 has no NaN literal); YAML as ``.nan``,
   ``.inf``, ``-.inf``; protobuf as IEEE doubles. Ints are accepted and become floats.
+- ``Text``, ``Name`` and string scalars: no lone surrogates (U+D800-U+DFFF), which JSON
+  escapes and undecodable command-line bytes can produce but no UTF-8 output can encode.
 - ``Timestamp``: timezone-aware ISO 8601, normalised to UTC; naive times are rejected,
   because the zone they were written in cannot be known.
 """
@@ -36,9 +38,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from modelkeep.limits import has_surrogate
+
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 NONFINITE_STRINGS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+SURROGATE_MESSAGE = "must not hold a lone surrogate (U+D800-U+DFFF): no UTF-8 can encode it"
 NATIVE_FLOATS = "native_floats"  # serialization context key: keep NaN/inf as floats (YAML)
 
 
@@ -50,9 +55,17 @@ class MetadataModel(BaseModel):
     )
 
 
+def _check_text(value: str) -> str:
+    if has_surrogate(value):
+        raise PydanticCustomError("text_surrogate", SURROGATE_MESSAGE)
+    return value
+
+
 def _check_scalar(value: Any) -> bool | int | float | str:
-    if isinstance(value, bool | str):
+    if isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return _check_text(value)
     if isinstance(value, int):
         if INT64_MIN <= value <= INT64_MAX:
             return value
@@ -115,8 +128,8 @@ Timestamp = Annotated[
     BeforeValidator(_require_text_or_datetime),
     AfterValidator(_to_utc),
 ]
-Text = StrictStr
-Name = Annotated[StrictStr, Field(min_length=1)]
+Text = Annotated[StrictStr, AfterValidator(_check_text)]
+Name = Annotated[StrictStr, Field(min_length=1), AfterValidator(_check_text)]
 Flag = StrictBool
 Count = Annotated[StrictInt, Field(ge=0, le=INT64_MAX)]
 Dimension = Annotated[StrictInt, Field(ge=-1, le=INT64_MAX)]

@@ -4,9 +4,10 @@ YAML is the format people read and edit, so output is compact: fields at their d
 are left out (``schema_version`` is always written). Fields come in schema order (identity
 first), user-keyed maps (hyperparameters, metrics, ...) sorted, timestamps as quoted ISO 8601
 strings, NaN and infinities as ``.nan``, ``.inf``, ``-.inf``. Input is read with the safe
-loader: no Python tags, one document, no duplicate keys. ``update_yaml`` rewrites an existing
-document in ruamel's round-trip mode: only values that changed are touched, so comments, key
-order and number formatting survive.
+loader: no Python tags, one document, no duplicate keys, and the input limits of
+``modelkeep.limits`` (depth, alias expansion, integer digits; see ``yamllimits``).
+``update_yaml`` rewrites an existing document in ruamel's round-trip mode: only values that
+changed are touched, so comments, key order and number formatting survive.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from ruamel.yaml.representer import RoundTripRepresenter
 from modelkeep.errors import InvalidMetadataError
 from modelkeep.schema.metadata import IDENTITY_FIELDS, ModelMetadata
 from modelkeep.schema.types import NATIVE_FLOATS
-from modelkeep.schema.validation import metadata_from_data
+from modelkeep.schema.validation import LIMITS_HINT, metadata_from_data
+from modelkeep.schema.yamllimits import LimitedComposer, YamlLimitError
 
 _UNICODE_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
 _INDICATORS = tuple("-?:,[]{}#&*!|>'\"%@`")
@@ -76,10 +78,15 @@ def dump_yaml(meta: ModelMetadata) -> bytes:
 
 
 def _load(data: bytes, yaml: YAML) -> Any:
+    yaml.Composer = LimitedComposer
     try:
         return yaml.load(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise InvalidMetadataError(f"metadata YAML is not UTF-8: {exc.reason}") from None
+    except YamlLimitError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise InvalidMetadataError(f"metadata YAML {exc.problem}{where}", hint=LIMITS_HINT) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""

@@ -158,11 +158,15 @@ class Remote:
             return found
 
     # -- small metadata files ---------------------------------------------------------------
-    def read_bytes(self, rel: str) -> bytes | None:
-        """The content of ``rel``, or None when it does not exist."""
+    def read_bytes(self, rel: str, limit: int | None = None) -> bytes | None:
+        """The content of ``rel``, or None when it does not exist; with ``limit``, at most
+        ``limit + 1`` bytes are read (enough for the caller to refuse a larger file)."""
         with self.errors("read from"):
             try:
-                return bytes(self.fs.cat_file(self.key(rel)))
+                if limit is None:
+                    return bytes(self.fs.cat_file(self.key(rel)))
+                with self.fs.open(self.key(rel), "rb") as stream:
+                    return bytes(stream.read(limit + 1))
             except FileNotFoundError:
                 return None
 

@@ -100,7 +100,9 @@ def decode_tree(data: bytes, tree_id: str = "?") -> list[TreeEntry]:
         entries = [_entry(row) for row in doc["entries"]]
     except ModelkeepError as exc:
         raise InvalidInputError(f"object {tree_id} is not a valid tree: {exc}", oid=tree_id) from exc
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        # json.loads refuses integers over 4300 digits (ValueError) and gives up on crafted
+        # nesting at Python's recursion limit: both mean "not a tree"
         raise InvalidInputError(
             f"object {tree_id} is not a tree", hint="pass the id of a tree", oid=tree_id
         ) from exc

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelkeep.errors import InvalidInputError, InvalidMetricError, InvalidNameError
+from modelkeep.limits import has_surrogate
 
 MAX_NAME = 250  # metric, param and tag names (the database columns are this wide)
 MAX_STEP = 2**63 - 1  # steps are int64
@@ -53,7 +54,17 @@ def check_step(name: str, step: Any) -> int:
 
 
 def param_scalar(key: str, value: Any) -> str | int | float | bool:
-    """A parameter as a JSON scalar: scalars stay typed, containers become their JSON text."""
+    """A parameter as a JSON scalar: scalars stay typed, containers become their JSON text.
+
+    A string holding a lone surrogate (an undecodable command-line byte) is refused: no UTF-8
+    can encode it, so no export of the run or of a version registered from it could.
+    """
+    if isinstance(value, str) and has_surrogate(value):
+        raise InvalidInputError(
+            f"param '{key}' holds a lone surrogate {ascii(value)[:60]}: it is not valid Unicode text",
+            hint="pass text that is valid UTF-8 (check the shell's locale and the bytes given)",
+            key=key,
+        )
     if isinstance(value, bool | str):
         return value
     if isinstance(value, int):
