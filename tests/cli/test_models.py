@@ -28,7 +28,7 @@ def test_register_list_show_json(project):
 
 def test_alias_flow_and_show_at(project):
     run("register", "m", "model")
-    run("register", "m", "model", "--bump", "minor")
+    run("register", "m", "model", "--bump", "minor", "--allow-same")
     run("alias", "set", "m", "production", "1.0.0")
     moved = json.loads(run("alias", "history", "m", "production", "--json").stdout)[0]["moved_at"]
     run("alias", "set", "m", "production", "1.1.0")

@@ -255,4 +255,5 @@ def register_tree(db: Database, name: str, tree: Any, *, author: str, version: s
                               tree_id=tree.tree_id, size=tree.bytes, params={}, metrics={})
 
     return register_version(db, name, tree_id=tree.tree_id, size=tree.bytes, files=tree.files,
-                            author=author, snapshot=snapshot, version=version)
+                            author=author, snapshot=snapshot, version=version,
+                            declared=frozenset())

@@ -15,6 +15,8 @@ from typing import Any
 
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, PathNotFoundError
+from modelkeep.registry.inheritance import declared_paths
+from modelkeep.registry.model_files import model_files
 from modelkeep.registry.records import metric_value
 from modelkeep.registry.refs import check_model_name
 from modelkeep.registry.semver import Version
@@ -64,8 +66,16 @@ def register_path(
     run_id: str | None = None,
     lineage: Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    allow_same: bool = False,
+    inherit: bool = True,
 ) -> VersionInfo:
-    """Store ``path`` and register it as a new version of ``name``."""
+    """Store ``path`` and register it as a new version of ``name``.
+
+    ``.modelkeep/``, modelkeep's pointer files and its ``.gitignore`` lines are left out
+    (``model_files``); a folder with no files is refused. The new version inherits its
+    predecessor's declared metadata (``inheritance``) unless ``inherit`` is False; content
+    identical to the latest version makes no new version unless ``allow_same``.
+    """
     check_model_name(name)
     if version is not None:
         Version.parse(version)
@@ -85,7 +95,14 @@ def register_path(
     build_snapshot(metadata, name=name, version="0.0.0", created="1970-01-01T00:00:00.000000Z",
                    author=author, tree_id="0" * 64, size=0, params=clean_params,
                    metrics=clean_metrics, lineage=lineage)
-    tree = add_path(store, path, progress=progress)
+    with model_files(path, store.tmp_dir) as chosen:
+        tree = add_path(store, path, progress=progress, exclude=chosen.exclude,
+                        extra=chosen.extra)
+    if tree.files == 0:
+        raise InvalidInputError(
+            f"'{path}' holds no files to register", hint="give the folder the model's files are in",
+            path=str(path),
+        )
 
     def snapshot(chosen: str, created: str) -> dict[str, Any]:
         return build_snapshot(
@@ -97,6 +114,7 @@ def register_path(
     info = register_version(
         db, name, tree_id=tree.tree_id, size=tree.size, files=tree.files, author=author,
         snapshot=snapshot, version=version, bump=bump, run_id=run_id,
+        declared=declared_paths(metadata) if inherit else None, allow_same=allow_same,
     )
     return dataclasses.replace(info, notes=tree.notes)
 

@@ -155,6 +155,7 @@ def add_path(
     stat_cache: StatCache | None = None,
     exclude: Sequence[str] = (),
     sha256: bool = False,
+    extra: Sequence[SourceFile] = (),
 ) -> TreeInfo:
     """Store a folder (recursively) or a single file and return its tree.
 
@@ -162,8 +163,12 @@ def add_path(
     (``chunkers``); ``sha256`` also records each chunked file's SHA-256 in its manifest.
     Nothing is published unless every file was stored: objects are staged in one batch and
     made durable together. ``TreeInfo.notes`` says when a file fell back to generic chunking.
+    ``extra`` files are stored too, under their own tree paths (e.g. a filtered copy of an
+    excluded file).
     """
     files = scan(path, exclude=exclude)
+    if extra:
+        files = sorted([*files, *extra], key=lambda f: f.rel)
     cache = stat_cache if stat_cache is not None else store.stat_cache
     counter = _Counter(sum(f.st.st_size for f in files), progress)
     stored: dict[str, Stored] = {}
