@@ -7,7 +7,6 @@ as a terminal does. They wait for a sign of work in progress (a temporary file) 
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess

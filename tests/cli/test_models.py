@@ -98,7 +98,7 @@ def test_init_twice_is_refused(project):
 
 def test_unknown_command_suggests(project):
     result = CliRunner().invoke(cli, ["regster"])
-    assert result.exit_code == 2 and "did you mean 'register'" in result.output
+    assert result.exit_code == 2 and "Did you mean 'register'" in result.output
 
 
 def test_checkout_and_fsck(project):
