@@ -11,6 +11,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── InvalidMetricError          code=invalid_metric
     │   ├── UnsafePathError             code=unsafe_path
     │   ├── FileChangedError            code=file_changed
+    │   ├── ArtifactsMismatchError      code=artifacts_mismatch
     │   └── PathNotFoundError           code=path_not_found
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
@@ -25,6 +26,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── KeepExistsError             code=keep_exists
     │   ├── VersionExistsError          code=version_exists
     │   └── RunNotActiveError           code=run_not_active
+    ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
     └── StorageError                    code=storage_error         exit 6   http 502
@@ -112,6 +114,12 @@ class FileChangedError(InvalidInputError):
     code = "file_changed"
 
 
+class ArtifactsMismatchError(InvalidInputError):
+    """The files given do not form the tree the metadata names (``import --artifacts``)."""
+
+    code = "artifacts_mismatch"
+
+
 class NotFoundError(ModelkeepError):
     code = "not_found"
     http_status = 404
@@ -166,6 +174,12 @@ class VersionExistsError(ConflictError):
 
 class RunNotActiveError(ConflictError):
     code = "run_not_active"
+
+
+class MissingDependencyError(ModelkeepError):
+    """An optional extra this operation needs is not installed (e.g. psycopg for PostgreSQL)."""
+
+    code = "missing_dependency"
 
 
 class IntegrityError(ModelkeepError):

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from modelkeep.errors import InvalidInputError, StorageError
+from modelkeep.errors import InvalidInputError, MissingDependencyError, StorageError
 
 Row = dict[str, Any]
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -36,6 +36,17 @@ def _sqlite_path(url: str) -> str:
     return url[len(prefix):]
 
 
+def _require_psycopg() -> None:
+    """MissingDependencyError, naming the extra to install, when psycopg is not importable."""
+    try:
+        import psycopg  # noqa: F401  (imported anyway by the first query)
+    except ImportError:
+        raise MissingDependencyError(
+            "a PostgreSQL database needs the postgres extra, which is not installed",
+            hint="pip install 'modelkeep[postgres]'", extra="postgres",
+        ) from None
+
+
 class Database:
     """One metadata database; a connection per thread, short transactions.
 
@@ -52,6 +63,8 @@ class Database:
                 f"unsupported database URL {url!r}",
                 hint="use sqlite:///PATH or postgresql://USER@HOST/DB",
             )
+        if self.dialect == "postgresql":
+            _require_psycopg()
         self._local = threading.local()
 
     # connections -------------------------------------------------------------------------

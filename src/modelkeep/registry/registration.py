@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from modelkeep.db.database import Database
-from modelkeep.errors import InvalidInputError, PathNotFoundError
+from modelkeep.errors import ArtifactsMismatchError, InvalidInputError, PathNotFoundError
 from modelkeep.registry.inheritance import declared_paths
 from modelkeep.registry.model_files import model_files
 from modelkeep.registry.records import metric_value
@@ -68,13 +68,15 @@ def register_path(
     progress: Callable[[int, int], None] | None = None,
     allow_same: bool = False,
     inherit: bool = True,
+    expect_tree: str | None = None,
 ) -> VersionInfo:
     """Store ``path`` and register it as a new version of ``name``.
 
     ``.modelkeep/``, modelkeep's pointer files and its ``.gitignore`` lines are left out
     (``model_files``); a folder with no files is refused. The new version inherits its
     predecessor's declared metadata (``inheritance``) unless ``inherit`` is False; content
-    identical to the latest version makes no new version unless ``allow_same``.
+    identical to the latest version makes no new version unless ``allow_same``. With
+    ``expect_tree``, files that do not form that tree are refused before anything is recorded.
     """
     check_model_name(name)
     if version is not None:
@@ -98,6 +100,12 @@ def register_path(
     with model_files(path, store.tmp_dir) as chosen:
         tree = add_path(store, path, progress=progress, exclude=chosen.exclude,
                         extra=chosen.extra)
+    if expect_tree is not None and tree.tree_id != expect_tree:
+        raise ArtifactsMismatchError(
+            f"the files in '{path}' form tree {tree.tree_id}, but the metadata names tree "
+            f"{expect_tree}", hint="pass --artifacts the folder these metadata were exported "
+            "from (or check it out: modelkeep checkout NAME@VERSION DEST)",
+            path=str(path), expected=expect_tree, found=tree.tree_id)
     if tree.files == 0:
         raise InvalidInputError(
             f"'{path}' holds no files to register", hint="give the folder the model's files are in",

@@ -74,7 +74,8 @@ def import_version(db: Database, store: ObjectStore, path: Path, *, author: str,
     version = meta.identity.version
     if artifacts is not None:
         return register_path(db, store, target, artifacts, author=author, version=version,
-                             metadata=meta, progress=progress, inherit=False)
+                             metadata=meta, progress=progress, inherit=False,
+                             expect_tree=meta.components.artifacts.tree)
     tree_id = meta.components.artifacts.tree
     if not tree_id or not store.has(tree_id):
         raise ObjectNotFoundError(
