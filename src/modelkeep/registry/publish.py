@@ -5,6 +5,7 @@ Beside ``objects/`` a remote holds::
     versions/NAME/VERSION.json   one record per pushed version: number, tree, size, files, author,
                                  creation time, run id and the metadata snapshot (immutable)
     aliases/NAME.json            NAME's aliases at its last push (used to resolve NAME@ALIAS)
+                                 and their history (``pull NAME@ALIAS`` sets the alias here)
 
 Push sends the objects first and writes the records after, so a record on a remote always has
 its objects there. Pull fetches the objects first and registers an unknown version last, with
@@ -28,7 +29,7 @@ from modelkeep.errors import (
     ObjectNotFoundError,
     VersionNotFoundError,
 )
-from modelkeep.registry.aliases import current_aliases
+from modelkeep.registry.aliases import adopt_moves, alias_history, current_aliases
 from modelkeep.registry.refs import LATEST, parse_ref
 from modelkeep.registry.retention import all_versions, mark_versions, pruned_version_ids
 from modelkeep.registry.semver import Version, latest
@@ -117,8 +118,10 @@ def push_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str],
             body = json.dumps(_record(db, v), sort_keys=True, allow_nan=True).encode()
             remote.write_bytes(_record_path(v.name, v.version), body)
     for name in sorted(on_remote):
+        history = [m.to_dict() for m in alias_history(db, name)]
         aliases = json.dumps({"format": "modelkeep.remote-aliases", "version": 1,
-                              "aliases": current_aliases(db, name)}, sort_keys=True)
+                              "aliases": current_aliases(db, name), "history": history},
+                             sort_keys=True)
         remote.write_bytes(f"aliases/{name}.json", aliases.encode())
     return SyncResult(versions=sorted(v.ref for v in versions), transfer=stats)
 
@@ -183,6 +186,8 @@ def pull_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str],
     for rec in {_ref(r): r for r in records}.values():
         adopt_version(db, rec)
         result.registered.append(_ref(rec))
+    for ref in refs:
+        _adopt_alias(db, remote, parse_ref(ref))
     if patterns is None and tensor_patterns is None:
         pruned = pruned_version_ids(db)
         mark_versions(db, [v for v in local if v.id in pruned], "restored", author,
@@ -191,6 +196,38 @@ def pull_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str],
 
 
 _UNKNOWN = (ModelNotFoundError, VersionNotFoundError, AliasNotFoundError)
+
+
+def _move(raw: dict[str, Any]) -> dict[str, Any]:
+    """One pushed alias move, checked: a version string or null, an ISO time, short texts."""
+    from modelkeep.clock import parse_timestamp
+
+    version = raw.get("version")
+    return {"version": None if version is None else str(Version.parse(version)),
+            "moved_at": parse_timestamp(str(raw["moved_at"])),
+            "author": str(raw.get("author") or "")[:200], "reason": str(raw.get("reason") or "")}
+
+
+def _adopt_alias(db: Database, remote: Remote, ref: Any) -> None:
+    """After pulling NAME@ALIAS, set ALIAS here with the remote's history of it (remotes
+    pushed before history was kept give one move, dated now)."""
+    if ref.is_version or ref.selector == LATEST:
+        return
+    raw = remote.read_bytes(f"aliases/{ref.name}.json")
+    try:
+        doc = json.loads(raw) if raw else {}
+        moves = [_move(m) for m in doc.get("history") or [] if m.get("alias") == ref.selector]
+        target = (doc.get("aliases") or {}).get(ref.selector)
+    except (ValueError, TypeError, KeyError, AttributeError, InvalidInputError) as exc:
+        raise InvalidInputError(f"the aliases of {ref.name} on remote '{remote.name}' are damaged",
+                                hint="push the model again from a keep that has it",
+                                name=ref.name) from exc
+    if not moves and target:
+        from modelkeep.clock import now_iso
+
+        moves = [{"version": target, "moved_at": now_iso(), "author": "",
+                  "reason": f"pulled from remote '{remote.name}'"}]
+    adopt_moves(db, ref.name, ref.selector, moves)
 
 
 def _choose(db: Database, remote: Remote, ref: str) -> VersionInfo | dict[str, Any]:
