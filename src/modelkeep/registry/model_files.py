@@ -13,32 +13,62 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelkeep.config import KEEP_DIRNAME
 from modelkeep.errors import ModelkeepError
-from modelkeep.storage.pointers import (
-    POINTER_SUFFIX,
-    find_pointers,
-    gitignore_line,
-    read_pointer,
-    target_for,
-)
+from modelkeep.storage.pointers import POINTER_SUFFIX, gitignore_line, read_pointer, target_for
 from modelkeep.storage.walk import SourceFile
 
 
-@dataclass
 class ModelFiles:
-    """What to leave out of a folder (globs over tree paths) and files to store instead."""
+    """What to leave out of a folder: ``exclude`` globs for the scan, then ``select`` over the
+    files found (pointers and their ``.gitignore`` lines); filtered copies go in ``tmp_dir``."""
 
-    exclude: list[str] = field(default_factory=list)
-    extra: list[SourceFile] = field(default_factory=list)
+    def __init__(self, tmp_dir: Path) -> None:
+        self.exclude = [KEEP_DIRNAME, f"*/{KEEP_DIRNAME}"]
+        self._tmp_dir = tmp_dir
+        self._written: list[str] = []
 
+    def select(self, files: list[SourceFile]) -> list[SourceFile]:
+        """``files`` without modelkeep's pointers, and with its lines out of ``.gitignore``s."""
+        ours: dict[str, set[str]] = {}  # folder prefix -> the .gitignore lines modelkeep wrote
+        pointers = set()
+        for f in files:
+            if f.rel.endswith(POINTER_SUFFIX) and _is_pointer(f.path):
+                pointers.add(f.rel)
+                folder, _, _ = f.rel.rpartition("/")
+                ours.setdefault(folder, set()).add(gitignore_line(target_for(Path(f.rel))))
+        if not pointers:
+            return files
+        chosen = []
+        for f in files:
+            if f.rel in pointers:
+                continue
+            folder, _, name = f.rel.rpartition("/")
+            kept = self._without(f, ours[folder]) if name == ".gitignore" and folder in ours else f
+            if kept is not None:
+                chosen.append(kept)
+        return chosen
 
-def _glob_literal(path: str) -> str:
-    """A glob matching exactly ``path`` (fnmatch has no escape character: use classes)."""
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in path)
+    def _without(self, f: SourceFile, lines: set[str]) -> SourceFile | None:
+        """``f`` with ``lines`` taken out: itself if none was there, None if nothing is left."""
+        text = f.path.read_text(encoding="utf-8", errors="surrogateescape")
+        kept = [line for line in text.splitlines() if line.strip() not in lines]
+        if len(kept) == len(text.splitlines()):
+            return f
+        if not any(line.strip() for line in kept):
+            return None
+        handle, name = tempfile.mkstemp(dir=self._tmp_dir, suffix=".gitignore")
+        with os.fdopen(handle, "w", encoding="utf-8", errors="surrogateescape") as out:
+            out.write("\n".join(kept) + "\n")
+        self._written.append(name)
+        return SourceFile(f.rel, name, os.stat(name))
+
+    def close(self) -> None:
+        """Remove the filtered copies."""
+        for name in self._written:
+            Path(name).unlink(missing_ok=True)
 
 
 def _is_pointer(path: Path) -> bool:
@@ -50,39 +80,10 @@ def _is_pointer(path: Path) -> bool:
 
 
 @contextmanager
-def model_files(root: Path, tmp_dir: Path) -> Iterator[ModelFiles]:
-    """What of ``root`` (a folder or a file) to register; filtered ``.gitignore`` copies live
-    in ``tmp_dir`` until the block ends."""
-    chosen = ModelFiles([KEEP_DIRNAME, f"*/{KEEP_DIRNAME}"])
-    root = Path(root)
-    if not root.is_dir():
-        yield chosen
-        return
-    ours: dict[Path, set[str]] = {}  # folder -> the .gitignore lines modelkeep wrote there
-    for pointer in find_pointers(root):
-        if pointer.name.endswith(POINTER_SUFFIX) and _is_pointer(pointer):
-            rel = pointer.relative_to(root).as_posix()
-            chosen.exclude.append(_glob_literal(rel))
-            ours.setdefault(pointer.parent, set()).add(gitignore_line(target_for(pointer)))
-    written: list[str] = []
+def model_files(tmp_dir: Path) -> Iterator[ModelFiles]:
+    """A ``ModelFiles`` whose filtered copies are removed when the block ends."""
+    chosen = ModelFiles(tmp_dir)
     try:
-        for folder, lines in sorted(ours.items()):
-            ignore = folder / ".gitignore"
-            if not ignore.is_file():
-                continue
-            text = ignore.read_text(encoding="utf-8", errors="surrogateescape")
-            kept = [line for line in text.splitlines() if line.strip() not in lines]
-            rel = ignore.relative_to(root).as_posix()
-            if len(kept) == len(text.splitlines()):
-                continue
-            chosen.exclude.append(_glob_literal(rel))
-            if any(line.strip() for line in kept):
-                handle, name = tempfile.mkstemp(dir=tmp_dir, suffix=".gitignore")
-                with os.fdopen(handle, "w", encoding="utf-8", errors="surrogateescape") as f:
-                    f.write("\n".join(kept) + "\n")
-                written.append(name)
-                chosen.extra.append(SourceFile(rel, name, os.stat(name)))
         yield chosen
     finally:
-        for name in written:
-            Path(name).unlink(missing_ok=True)
+        chosen.close()

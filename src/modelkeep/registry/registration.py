@@ -97,9 +97,9 @@ def register_path(
     build_snapshot(metadata, name=name, version="0.0.0", created="1970-01-01T00:00:00.000000Z",
                    author=author, tree_id="0" * 64, size=0, params=clean_params,
                    metrics=clean_metrics, lineage=lineage)
-    with model_files(path, store.tmp_dir) as chosen:
+    with model_files(store.tmp_dir) as chosen:
         tree = add_path(store, path, progress=progress, exclude=chosen.exclude,
-                        extra=chosen.extra)
+                        select=chosen.select)
     if expect_tree is not None and tree.tree_id != expect_tree:
         raise ArtifactsMismatchError(
             f"the files in '{path}' form tree {tree.tree_id}, but the metadata names tree "
