@@ -39,8 +39,10 @@ class Keep:
     def init(cls, path: Path | str = ".", *, database_url: str | None = None) -> Keep:
         """Create ``.modelkeep/`` in ``path`` (config.toml, SQLite in WAL mode, objects/, tmp/)."""
         root = Path(path).resolve()
-        if database_url:
-            Database(database_url)  # an unusable URL or missing driver is refused before any mkdir
+        if database_url:  # a bad URL, a missing driver or a server down: refused before any mkdir
+            probe = Database(database_url)
+            probe.connection  # noqa: B018  (connecting is the check)
+            probe.close()
         keep_dir = root / config.KEEP_DIRNAME
         if (keep_dir / config.CONFIG_FILENAME).exists():
             raise KeepExistsError(

@@ -42,3 +42,11 @@ def test_import_refuses_artifacts_that_differ_from_the_exported_tree(project, tm
     assert expected[:12] in result.output
     assert "hint:" in result.output
     assert run("--keep", str(other), "list", "--json").stdout.strip() == "[]"
+
+
+def test_init_with_an_unreachable_postgres_makes_nothing(tmp_path):
+    target = tmp_path / "team-keep"
+    result = run("init", str(target), "--database-url", "postgresql://postgres@127.0.0.1:1/none",
+                 code=6)
+    assert "cannot connect to PostgreSQL" in result.output
+    assert not target.exists()
