@@ -12,6 +12,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── UnsafePathError             code=unsafe_path
     │   ├── FileChangedError            code=file_changed
     │   ├── RemoteRecordInvalidError    code=remote_record_invalid
+    │   ├── ArtifactsMismatchError      code=artifacts_mismatch
     │   └── PathNotFoundError           code=path_not_found
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
@@ -28,6 +29,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── VersionPrunedError          code=version_pruned
     │   ├── DatabaseEmptyError          code=database_empty
     │   └── RunNotActiveError           code=run_not_active
+    ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
     └── StorageError                    code=storage_error         exit 6   http 502
@@ -137,6 +139,14 @@ class RemoteRecordInvalidError(InvalidInputError):
     """A version or aliases record on a remote fails validation; nothing of it was adopted."""
 
     code = "remote_record_invalid"
+    default_hint = "the remote holds a damaged or forged record: push it again from a keep you trust"
+
+
+class ArtifactsMismatchError(InvalidInputError):
+    """The files given do not form the tree the metadata names (``import --artifacts``)."""
+
+    code = "artifacts_mismatch"
+    default_hint = "pass --artifacts the folder the metadata were exported from"
 
 
 class NotFoundError(ModelkeepError):
@@ -207,17 +217,28 @@ class VersionPrunedError(ConflictError):
     """The version's artifacts were pruned by gc: pull it back before pointing an alias at it."""
 
     code = "version_pruned"
+    default_hint = "bring its artifacts back first: modelkeep pull NAME@VERSION"
 
 
 class DatabaseEmptyError(ConflictError):
     """The database records nothing but the store holds objects: gc refuses unless forced."""
 
     code = "database_empty"
+    default_hint = (
+        "check the database URL; if the store's objects are truly unwanted: modelkeep gc --force"
+    )
 
 
 class RunNotActiveError(ConflictError):
     code = "run_not_active"
     default_hint = "start a new run: modelkeep.start_run()"
+
+
+class MissingDependencyError(ModelkeepError):
+    """An optional extra this operation needs is not installed (e.g. psycopg for PostgreSQL)."""
+
+    code = "missing_dependency"
+    default_hint = "install the extra the message names, e.g. pip install 'modelkeep[postgres]'"
 
 
 class IntegrityError(ModelkeepError):
@@ -249,6 +270,7 @@ class DatabaseMissingError(StorageError):
     """The keep's database is missing or holds no modelkeep schema; only ``init`` makes one."""
 
     code = "database_missing"
+    default_hint = "restore the database file (or its backup), or run 'modelkeep init' in a new folder"
 
 
 class RemoteError(StorageError):

@@ -42,6 +42,10 @@ class Keep:
     def init(cls, path: Path | str = ".", *, database_url: str | None = None) -> Keep:
         """Create ``.modelkeep/`` in ``path`` (config.toml, SQLite in WAL mode, objects/, tmp/)."""
         root = Path(path).resolve()
+        if database_url:  # a bad URL, a missing driver or a server down: refused before any mkdir
+            probe = Database(database_url)
+            probe.connection  # noqa: B018  (connecting is the check)
+            probe.close()
         keep_dir = root / config.KEEP_DIRNAME
         if (keep_dir / config.CONFIG_FILENAME).exists():
             raise KeepExistsError(
@@ -86,14 +90,17 @@ class Keep:
                  bump: Bump | None = None, metadata: Any = None,
                  params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
                  run_id: str | None = None, lineage: Mapping[str, Any] | None = None,
-                 progress: Progress | None = None) -> VersionInfo:
-        """Store ``path`` and register it as a new immutable version of model ``name``."""
+                 progress: Progress | None = None, allow_same: bool = False) -> VersionInfo:
+        """Store ``path`` and register it as a new immutable version of model ``name``
+        (inheriting its predecessor's declared metadata). Content identical to the latest
+        version makes none: that version comes back with ``unchanged`` set, unless
+        ``allow_same``."""
         from modelkeep.registry.registration import register_path
 
         return register_path(
             self.db, self.store, name, Path(path), author=self.author, version=version,
             bump=bump, metadata=metadata, params=params, metrics=metrics, run_id=run_id,
-            lineage=lineage, progress=progress,
+            lineage=lineage, progress=progress, allow_same=allow_same,
         )
 
     def models(self) -> list[ModelSummary]:

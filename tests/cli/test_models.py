@@ -29,7 +29,7 @@ def test_register_list_show_json(project):
 
 def test_alias_flow_and_show_at(project):
     run("register", "m", "model")
-    run("register", "m", "model", "--bump", "minor")
+    run("register", "m", "model", "--bump", "minor", "--allow-same")
     run("alias", "set", "m", "production", "1.0.0")
     moved = json.loads(run("alias", "history", "m", "production", "--json").stdout)[0]["moved_at"]
     run("alias", "set", "m", "production", "1.1.0")
@@ -99,7 +99,7 @@ def test_init_twice_is_refused(project):
 
 def test_unknown_command_suggests(project):
     result = CliRunner().invoke(cli, ["regster"])
-    assert result.exit_code == 2 and "did you mean 'register'" in result.output
+    assert result.exit_code == 2 and "Did you mean 'register'" in result.output
 
 
 def test_checkout_and_fsck(project):

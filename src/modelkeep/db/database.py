@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, NoReturn
 
 from modelkeep.db import sqlite
-from modelkeep.errors import InvalidInputError, StorageError
+from modelkeep.errors import InvalidInputError, MissingDependencyError, StorageError
 from modelkeep.redact import mask_known, redact_url, url_secrets
 
 Row = dict[str, Any]
@@ -46,6 +46,17 @@ def _sqlite_path(url: str) -> str:
     return url[len(prefix):]
 
 
+def _require_psycopg() -> None:
+    """MissingDependencyError, naming the extra to install, when psycopg is not importable."""
+    try:
+        import psycopg  # noqa: F401  (imported anyway by the first query)
+    except ImportError:
+        raise MissingDependencyError(
+            "a PostgreSQL database needs the postgres extra, which is not installed",
+            hint="pip install 'modelkeep[postgres]'", extra="postgres",
+        ) from None
+
+
 class Database:
     """One metadata database; a connection per thread, short transactions.
 
@@ -64,6 +75,8 @@ class Database:
             )
         self.create = create  # only ``init`` creates a SQLite file (db/sqlite.py)
         self.timeout = BUSY_TIMEOUT if timeout is None else timeout
+        if self.dialect == "postgresql":
+            _require_psycopg()
         self._local = threading.local()
 
     @property

@@ -130,3 +130,34 @@ def aliases_by_version(db: Database, name: str) -> dict[str, list[str]]:
     for alias, version in current_aliases(db, name).items():
         out.setdefault(version, []).append(alias)
     return out
+
+
+def adopt_moves(db: Database, name: str, alias: str, moves: list[dict[str, Any]]) -> int:
+    """Record another keep's history of ``alias`` here (pull), with its original times,
+    authors and reasons; return the moves recorded.
+
+    An alias with any history here is this keep's own and is left alone. Moves to versions
+    this keep does not have are left out (a move must point at a version here); a removal
+    is kept once a move before it was.
+    """
+    check_alias_name(alias)
+    with db.write():
+        model_id = model_id_of(db, name)
+        if db.scalar("SELECT 1 FROM alias_moves WHERE model_id = :m AND alias = :a",
+                     {"m": model_id, "a": alias}):
+            return 0
+        ids = {r["version"]: r["id"] for r in db.query(
+            "SELECT id, version FROM versions WHERE model_id = :m", {"m": model_id})}
+        recorded = 0
+        for move in sorted(moves, key=lambda m: str(m.get("moved_at"))):
+            version = move.get("version")
+            if (version is None and not recorded) or (version is not None and version not in ids):
+                continue
+            db.execute(
+                "INSERT INTO alias_moves (model_id, alias, version_id, moved_at, author, reason) "
+                "VALUES (:m, :alias, :vid, :at, :author, :reason)",
+                {"m": model_id, "alias": alias, "vid": ids.get(version) if version else None,
+                 "at": str(move["moved_at"]), "author": str(move.get("author") or ""),
+                 "reason": str(move.get("reason") or "")})
+            recorded += 1
+    return recorded

@@ -5,6 +5,7 @@ Beside ``objects/`` a remote holds::
     versions/NAME/VERSION.json   one record per pushed version: number, tree, size, files, author,
                                  creation time, run id and the metadata snapshot (immutable)
     aliases/NAME.json            NAME's aliases at its last push (used to resolve NAME@ALIAS)
+                                 and their history (``pull NAME@ALIAS`` sets the alias here)
 
 Push sends the objects first and writes the records after, so a record on a remote always has
 its objects there. Pull fetches the objects first and registers an unknown version last, with
@@ -28,12 +29,13 @@ from modelkeep.errors import (
     VersionNotFoundError,
 )
 from modelkeep.redact import redact_metadata
-from modelkeep.registry.aliases import current_aliases
+from modelkeep.registry.aliases import adopt_moves, alias_history, current_aliases
 from modelkeep.registry.refs import LATEST, parse_ref
 from modelkeep.registry.remote_records import (
     ALIASES_FORMAT,
     RECORD_FORMAT,
     check_against_tree,
+    read_alias_history,
     read_aliases,
     read_record,
     record_path,
@@ -121,8 +123,10 @@ def push_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str],
             body = json.dumps(_record(db, v), sort_keys=True, allow_nan=True).encode()
             remote.write_bytes(record_path(v.name, v.version), body)
     for name in sorted(on_remote):
+        history = [m.to_dict() for m in alias_history(db, name)]
         aliases = json.dumps({"format": ALIASES_FORMAT, "version": 1,
-                              "aliases": current_aliases(db, name)}, sort_keys=True)
+                              "aliases": current_aliases(db, name), "history": history},
+                             sort_keys=True)
         remote.write_bytes(f"aliases/{name}.json", aliases.encode())
     return SyncResult(versions=sorted(v.ref for v in versions), transfer=stats)
 
@@ -182,6 +186,8 @@ def pull_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str],
             result.registered.append(_ref(rec))
             if note:
                 result.notes.append(note)
+        for ref in refs:
+            _adopt_alias(db, remote, parse_ref(ref))
         if patterns is None and tensor_patterns is None:
             pruned = pruned_version_ids(db)
             mark_versions(db, [v for v in local if v.id in pruned], "restored", author,
@@ -190,6 +196,20 @@ def pull_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str],
 
 
 _UNKNOWN = (ModelNotFoundError, VersionNotFoundError, AliasNotFoundError)
+
+
+def _adopt_alias(db: Database, remote: Remote, ref: Any) -> None:
+    """After pulling NAME@ALIAS, set ALIAS here with the remote's history of it (remotes
+    pushed before history was kept give one move, dated now)."""
+    if ref.is_version or ref.selector == LATEST:
+        return
+    target, moves = read_alias_history(remote, ref.name, ref.selector)
+    if not moves and target:
+        from modelkeep.clock import now_iso
+
+        moves = [{"version": target, "moved_at": now_iso(), "author": "",
+                  "reason": f"pulled from remote '{remote.name}'"}]
+    adopt_moves(db, ref.name, ref.selector, moves)
 
 
 def _choose(db: Database, remote: Remote, ref: str) -> VersionInfo | dict[str, Any]:
@@ -262,4 +282,5 @@ def register_tree(db: Database, name: str, tree: Any, *, author: str, version: s
                               tree_id=tree.tree_id, size=tree.bytes, params={}, metrics={})
 
     return register_version(db, name, tree_id=tree.tree_id, size=tree.bytes, files=tree.files,
-                            author=author, snapshot=snapshot, version=version)
+                            author=author, snapshot=snapshot, version=version,
+                            declared=frozenset())

@@ -11,7 +11,8 @@ from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError
 from modelkeep.metric import metric_float
 
-RecordKind = Literal["note", "metric"]
+RecordKind = Literal["note", "metric", "inherit"]
+INHERIT_KEY = "inherited"  # an "inherit" record: {"from": VERSION, "fields": [dotted paths]}
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,19 @@ def append_record(db: Database, version_id: int, kind: RecordKind, key: str, val
         raise InvalidInputError("a note needs some text", hint="modelkeep note NAME@VERSION 'TEXT'")
     created = now_iso()
     with db.write():
-        db.execute(
-            "INSERT INTO version_records (version_id, kind, key, value_json, created_at, author) "
-            "VALUES (:v, :kind, :key, :value, :at, :author)",
-            {"v": version_id, "kind": kind, "key": key,
-             "value": json.dumps(value, allow_nan=True), "at": created, "author": author},
-        )
+        insert_record(db, version_id, kind, key, value, author, created)
     return VersionRecord(kind, key, value, created, author)
+
+
+def insert_record(db: Database, version_id: int, kind: RecordKind, key: str, value: Any,
+                  author: str, created: str) -> None:
+    """Insert one record row (the caller holds the write lock and has checked the value)."""
+    db.execute(
+        "INSERT INTO version_records (version_id, kind, key, value_json, created_at, author) "
+        "VALUES (:v, :kind, :key, :value, :at, :author)",
+        {"v": version_id, "kind": kind, "key": key,
+         "value": json.dumps(value, allow_nan=True), "at": created, "author": author},
+    )
 
 
 def list_records(db: Database, version_id: int, at: str | None = None) -> list[VersionRecord]:

@@ -213,6 +213,36 @@ def read_aliases(remote: Remote, name: str) -> dict[str, str]:
     return dict(aliases)
 
 
+def read_alias_history(remote: Remote, name: str, alias: str) -> tuple[str | None, list[dict[str, Any]]]:
+    """``(target, moves)`` of ``alias`` from ``aliases/NAME.json``: the version it points at on
+    the remote and its pushed history, each move checked as strictly as a version record."""
+    target = read_aliases(remote, name).get(alias)
+    path = f"aliases/{plain_name(check_model_name(name))}.json"
+    raw = remote.read_bytes(path, limit=MAX_ALIASES_BYTES)
+    history = load_json(raw, max_bytes=MAX_ALIASES_BYTES).get("history") if raw else None
+    moves = []
+    try:
+        if history is not None and not isinstance(history, list):
+            raise _Invalid("'history' is not a list of alias moves")
+        for move in history or []:
+            if not isinstance(move, dict):
+                raise _Invalid("an alias move is not an object")
+            if move.get("alias") != alias:
+                continue
+            version = move.get("version")
+            _check_created(move.get("moved_at"))
+            _check_author(move.get("author") or "unknown")
+            reason = move.get("reason") or ""
+            if not isinstance(reason, str) or len(reason) > 1000 or not reason.isprintable():
+                raise _Invalid(f"reason {_shown(reason)} is not one printable line")
+            moves.append({"version": None if version is None else canonical(version),
+                          "moved_at": move["moved_at"], "author": move.get("author") or "",
+                          "reason": reason})
+    except _Invalid as exc:
+        raise invalid(remote, f"the alias history of {name}", path, exc) from None
+    return target, moves
+
+
 def remote_numbers(remote: Remote, name: str) -> list[Version]:
     """The version numbers ``versions/NAME/`` holds records for; a stray file is refused."""
     folder = f"versions/{plain_name(check_model_name(name))}"

@@ -17,7 +17,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,11 +115,36 @@ def checkout(
     cache = stat_cache if stat_cache is not None else store.stat_cache
     restorer = _Restorer(store, link, verify, cache, sum(job.size for job in jobs), progress)
     restorer.names = {os.fspath(job.target) for job in jobs}
-    with ThreadPoolExecutor(store.workers) as pool:
+    pool = ThreadPoolExecutor(store.workers)
+    try:
         list(pool.map(restorer.restore, jobs))
+    except BaseException:  # Ctrl-C included: writers stop at their next chunk, remove their tmp
+        restorer.cancelled.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     if cache is not None:
         cache.save()
     return restorer.stats
+
+
+class _Cancelled(BaseException):
+    """Raised in a writer thread when the checkout was cancelled; its temporary file goes."""
+
+
+class _UntilCancelled(list[tuple[str, int]]):
+    """A file's chunks that stop being handed out once ``cancelled`` is set, so a writer
+    thread leaves a large file within one chunk of Ctrl-C instead of finishing it."""
+
+    def __init__(self, chunks: list[tuple[str, int]], cancelled: threading.Event) -> None:
+        super().__init__(chunks)
+        self._cancelled = cancelled
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        for chunk in super().__iter__():
+            if self._cancelled.is_set():
+                raise _Cancelled
+            yield chunk
 
 
 @dataclass
@@ -184,6 +209,7 @@ class _Restorer:
         self._can_reflink = link in ("auto", "reflink")
         self._swept: set[Path] = set()
         self.names: set[str] = set()  # every target path of this checkout
+        self.cancelled = threading.Event()  # set when the checkout stops early (Ctrl-C, error)
 
     def restore(self, job: _Job) -> None:
         """Write one file unless it is already in place."""
@@ -273,6 +299,7 @@ class _Restorer:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             if not self._try_reflink(e, fd):
+                chunks = _UntilCancelled(chunks, self.cancelled)
                 if self.verify:
                     copy_chunks_verified(self.store, chunks, fd, e.file_id)
                 else:
