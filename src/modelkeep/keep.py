@@ -19,6 +19,7 @@ from modelkeep.storage.objects import ObjectStore
 from modelkeep.tracking.runs import mark_killed_runs
 
 Progress = Callable[[int, int], None]
+KEEP_GITIGNORE = "# written by modelkeep init: the keep is local state, never committed\n*\n"
 
 
 class Keep:
@@ -55,6 +56,8 @@ class Keep:
         if database_url:
             text = text.replace("[core]\n", f'[core]\ndatabase_url = "{database_url}"\n', 1)
         (staging / config.CONFIG_FILENAME).write_text(text, encoding="utf-8")
+        # like a virtual environment: the keep ignores itself, so no repository setting is needed
+        (staging / ".gitignore").write_text(KEEP_GITIGNORE, encoding="utf-8")
         staging.rename(keep_dir)  # a keep appears whole or not at all
         try:
             return cls(config.load_settings(root, database_url=database_url))
