@@ -27,16 +27,6 @@ SHA = "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> ObjectStore:
-    return ObjectStore(tmp_path / "k" / "objects", tmp_path / "k" / "tmp")
-
-
-@pytest.fixture
-def index(tmp_path: Path) -> Sha256Index:
-    return Sha256Index(tmp_path / "k" / "sha256")
-
-
-@pytest.fixture
 def model(tmp_path: Path) -> Path:
     root = tmp_path / "model"
     (root / "sub dir").mkdir(parents=True)

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from support import skip_outside_ci
 
 from modelkeep.storage.lfs import export_lfs, lfs_objects_for, parse_lfs_pointer
@@ -41,16 +40,6 @@ def attribute(repo: Path, paths: list[str], name: str = "filter") -> dict[str, s
     """path -> value of attribute ``name`` as git itself reads it (NUL-separated, any name)."""
     out = git(repo, "check-attr", "-z", "--stdin", name, stdin="\0".join(paths) + "\0").split("\0")
     return {out[i]: out[i + 2] for i in range(0, len(out) - 2, 3)}
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> ObjectStore:
-    return ObjectStore(tmp_path / "k" / "objects", tmp_path / "k" / "tmp")
-
-
-@pytest.fixture
-def index(tmp_path: Path) -> Sha256Index:
-    return Sha256Index(tmp_path / "k" / "sha256")
 
 
 def repo_at(path: Path) -> Path:
