@@ -23,7 +23,7 @@ NAME = st.text(min_size=1, max_size=8) | st.sampled_from(YAML11_WORDS)
 KEY = NAME | st.sampled_from(["<<", "null", "~", "true", "1", "1.5", "- x", "a: b", "#c", "*a", "&a"])
 OBJECT_ID = st.binary(min_size=32, max_size=32).map(bytes.hex)
 COMMIT = st.sampled_from([20, 32]).flatmap(lambda n: st.binary(min_size=n, max_size=n)).map(bytes.hex)
-FLOAT = st.floats(allow_nan=False, allow_infinity=False)
+FLOAT = st.floats(allow_nan=False, allow_infinity=False, min_value=-9.2e18, max_value=9.2e18)  # int64 range
 METRIC = st.floats()  # NaN and +/-inf included
 SCALAR = st.booleans() | INT64 | FLOAT | TEXT
 OFFSETS = st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))])

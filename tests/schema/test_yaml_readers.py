@@ -33,17 +33,19 @@ def test_values_yaml_1_1_reads_as_other_types_are_quoted() -> None:
     meta = ModelMetadata.model_validate({
         "identity": {"name": "m", "version": "1.0.0", "description": "yes", "tags": YAML11_WORDS},
         "components": {"hyperparameters": {
-            "on": "off", "yes": 1, "ratio": "1:20", "tiny": 1e-300, "huge": 1e300, "third": 1 / 3,
+            "on": "off", "yes": 1, "ratio": "1:20", "tiny": 1e-300, "huge": 1e18, "third": 1 / 3,
             "neg": -2.5e-8, "whole": 3.0, "n": "no", "merge": "<<", "eq": "="}},
+        "performance": {"metrics": {"huge": 1e300, "off": -1e-300}},
     })
     data = dump_yaml(meta)
     pyyaml, ruamel = both_readings(data)
     assert pyyaml == ruamel
     params = yaml.safe_load(data)["components"]["hyperparameters"]
-    assert params == {"on": "off", "yes": 1, "ratio": "1:20", "tiny": 1e-300, "huge": 1e300,
+    assert params == {"on": "off", "yes": 1, "ratio": "1:20", "tiny": 1e-300, "huge": 1e18,
                       "third": 1 / 3, "neg": -2.5e-8, "whole": 3.0, "n": "no", "merge": "<<",
                       "eq": "="}
     assert yaml.safe_load(data)["identity"]["tags"] == YAML11_WORDS
+    assert yaml.safe_load(data)["performance"]["metrics"] == {"huge": 1e300, "off": -1e-300}
     assert parse_yaml(data) == meta
 
 
