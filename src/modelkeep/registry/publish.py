@@ -206,6 +206,7 @@ def _choose(db: Database, remote: Remote, ref: str) -> VersionInfo | dict[str, A
         theirs = remote_record(remote, ref)
     except _UNKNOWN:
         if here is None:
+            remote.check()  # a bucket or folder that does not exist is the remote's fault
             raise
         return here
     if here is not None and Version.parse(theirs["number"]) <= here.semver:
