@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -43,3 +45,72 @@ def test_git_add_all_commits_nothing_of_the_keep_and_a_clone_can_init(
     monkeypatch.chdir(clone)
     run("init")
     assert run("list").exit_code == 0
+
+
+def commit_model(repo: Path, content: bytes, message: str) -> None:
+    (repo / "model.bin").write_bytes(content)
+    run("add", "model.bin")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+def test_push_all_versions_lets_a_clone_pull_an_older_commit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    monkeypatch.chdir(repo)
+    run("init")
+    run("remote", "add", "origin", str(tmp_path / "shared"))
+    v1, v2 = os.urandom(5000), os.urandom(5000)
+    commit_model(repo, v1, "model v1")
+    commit_model(repo, v2, "model v2")
+    for pin in (repo / ".modelkeep" / "pins").iterdir():  # history, not pins, names v1 now
+        pin.unlink()
+    run("add", "model.bin")  # the live pointer is pinned again
+    # on another branch: a pointer to a tree this keep never had, and a .mk that is no pointer
+    main = git(repo, "symbolic-ref", "--short", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "elsewhere")
+    foreign = "ab" * 32
+    (repo / "other.bin.mk").write_text(
+        re.sub(r"tree [0-9a-f]{64}", f"tree {foreign}", (repo / "model.bin.mk").read_text()))
+    (repo / "junk.mk").write_bytes(b"\xff\xfe not a pointer")
+    git(repo, "add", "other.bin.mk", "junk.mk")
+    git(repo, "commit", "-q", "-m", "crafted")
+    git(repo, "checkout", "-q", main)
+    out = json.loads(run("push", "--all-versions", "--json").stdout)
+    assert out["history_trees"] == 3 and out["trees_not_here"] == [foreign]
+    assert out["objects"] >= 4
+    assert "give no NAME@VERSION" in run("push", "m@1.0.0", "--all-versions", code=2).stderr
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True, env={**os.environ, **GIT_ENV})
+    git(clone, "checkout", "-q", "HEAD~1")
+    monkeypatch.chdir(clone)
+    run("init")
+    run("remote", "add", "origin", str(tmp_path / "shared"))
+    run("pull")
+    assert (clone / "model.bin").read_bytes() == v1
+    git(clone, "checkout", "-q", "-")
+    run("pull")
+    assert (clone / "model.bin").read_bytes() == v2
+
+
+def test_a_bare_push_sends_only_what_the_pointers_name_now(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    monkeypatch.chdir(repo)
+    run("init")
+    run("remote", "add", "origin", str(tmp_path / "shared"))
+    commit_model(repo, os.urandom(5000), "model v1")
+    commit_model(repo, os.urandom(5000), "model v2")
+    assert "history_trees" not in json.loads(run("push", "--json").stdout)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True, env={**os.environ, **GIT_ENV})
+    git(clone, "checkout", "-q", "HEAD~1")
+    monkeypatch.chdir(clone)
+    run("init")
+    run("remote", "add", "origin", str(tmp_path / "shared"))
+    assert "object_not_found" in run("pull", "--json", code=3).stderr  # what --all-versions is for

@@ -53,10 +53,14 @@ class SyncResult:
     versions: list[str] = field(default_factory=list)
     registered: list[str] = field(default_factory=list)
     transfer: TransferStats = field(default_factory=TransferStats)
+    history_trees: int | None = None  # push --all-versions: trees pointers named in Git history
+    trees_not_here: list[str] = field(default_factory=list)  # ... that this keep does not hold
 
     def to_dict(self) -> dict[str, Any]:
-        return {"versions": self.versions, "registered": self.registered,
-                **self.transfer.to_dict()}
+        out = {"versions": self.versions, "registered": self.registered, **self.transfer.to_dict()}
+        if self.history_trees is not None:
+            out.update(history_trees=self.history_trees, trees_not_here=self.trees_not_here)
+        return out
 
 
 def versions_to_push(db: Database, refs: Sequence[str]) -> list[VersionInfo]:
