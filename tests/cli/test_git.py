@@ -47,24 +47,39 @@ def test_git_add_all_commits_nothing_of_the_keep_and_a_clone_can_init(
     assert run("list").exit_code == 0
 
 
-def commit_model(repo: Path, content: bytes, message: str) -> None:
-    (repo / "model.bin").write_bytes(content)
-    run("add", "model.bin")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
+def clone_at(repo: Path, clone: Path, revision: str, remote: Path) -> None:
+    """``git clone`` of ``repo``, checked out at ``revision``, with a new keep using ``remote``;
+    the current folder becomes the clone."""
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True,
+                   env={**os.environ, **GIT_ENV})
+    git(clone, "checkout", "-q", revision)
+    os.chdir(clone)
+    run("init")
+    run("remote", "add", "origin", str(remote))
 
 
-def test_push_all_versions_lets_a_clone_pull_an_older_commit(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def two_commits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, bytes, bytes]:
+    """A Git repository with a keep at its root and a folder remote, whose model.bin was added
+    and committed twice (v1 then v2); the current folder is the repository."""
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q")
     monkeypatch.chdir(repo)
     run("init")
     run("remote", "add", "origin", str(tmp_path / "shared"))
-    v1, v2 = os.urandom(5000), os.urandom(5000)
-    commit_model(repo, v1, "model v1")
-    commit_model(repo, v2, "model v2")
+    versions = os.urandom(5000), os.urandom(5000)
+    for n, content in enumerate(versions, 1):
+        (repo / "model.bin").write_bytes(content)
+        run("add", "model.bin")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"model v{n}")
+    return repo, *versions
+
+
+def test_push_all_versions_lets_a_clone_pull_an_older_commit(
+        two_commits: tuple[Path, bytes, bytes], tmp_path: Path) -> None:
+    repo, v1, v2 = two_commits
     for pin in (repo / ".modelkeep" / "pins").iterdir():  # history, not pins, names v1 now
         pin.unlink()
     run("add", "model.bin")  # the live pointer is pinned again
@@ -84,11 +99,7 @@ def test_push_all_versions_lets_a_clone_pull_an_older_commit(
     assert "give no NAME@VERSION" in run("push", "m@1.0.0", "--all-versions", code=2).stderr
 
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True, env={**os.environ, **GIT_ENV})
-    git(clone, "checkout", "-q", "HEAD~1")
-    monkeypatch.chdir(clone)
-    run("init")
-    run("remote", "add", "origin", str(tmp_path / "shared"))
+    clone_at(repo, clone, "HEAD~1", tmp_path / "shared")
     run("pull")
     assert (clone / "model.bin").read_bytes() == v1
     git(clone, "checkout", "-q", "-")
@@ -97,20 +108,8 @@ def test_push_all_versions_lets_a_clone_pull_an_older_commit(
 
 
 def test_a_bare_push_sends_only_what_the_pointers_name_now(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q")
-    monkeypatch.chdir(repo)
-    run("init")
-    run("remote", "add", "origin", str(tmp_path / "shared"))
-    commit_model(repo, os.urandom(5000), "model v1")
-    commit_model(repo, os.urandom(5000), "model v2")
+        two_commits: tuple[Path, bytes, bytes], tmp_path: Path) -> None:
+    repo, _, _ = two_commits
     assert "history_trees" not in json.loads(run("push", "--json").stdout)
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True, env={**os.environ, **GIT_ENV})
-    git(clone, "checkout", "-q", "HEAD~1")
-    monkeypatch.chdir(clone)
-    run("init")
-    run("remote", "add", "origin", str(tmp_path / "shared"))
+    clone_at(repo, tmp_path / "clone", "HEAD~1", tmp_path / "shared")
     assert "object_not_found" in run("pull", "--json", code=3).stderr  # what --all-versions is for
