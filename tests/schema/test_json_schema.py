@@ -97,6 +97,8 @@ def _at(document: Any, path: tuple) -> Any:
     {"name": "x", "version": "1.0.0", "components": {"artifacts": {"size_bytes": 2**63}}},
     {"name": "x", "version": "1.0.0", "performance": {"metrics": {"a": 10**400}}},
     {"identity": {"name": "x"}},
+    {"name": "x", "version": "1.0.0", "schema_version": 0},
+    {"name": "x", "version": "1.0.0", "schema_version": 2},  # written by a newer modelkeep
 ])
 def test_both_refuse(document: dict[str, Any]) -> None:
     assert not parser_accepts(document)

@@ -45,6 +45,8 @@ def _document_shorthand(schema: dict[str, Any]) -> None:
     for name in IDENTITY_FIELDS:
         schema["properties"][name] = identity["properties"][name]
     schema["properties"]["identity"] = {k: v for k, v in identity.items() if k != "required"}
+    # the versions of this schema that this modelkeep reads (``_known_schema_version``)
+    schema["properties"]["schema_version"].update(minimum=1, maximum=SCHEMA_VERSION)
     schema.pop("required", None)
     nested: Any = lambda field: {"required": ["identity"],  # noqa: E731
                                  "properties": {"identity": {"required": [field]}}}
