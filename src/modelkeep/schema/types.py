@@ -9,13 +9,14 @@ protobuf unchanged:
 - ``Metric``: a float that may be NaN or +/-infinity. JSON carries those as the strings
   ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` (RFC 8259 has no NaN literal); YAML as ``.nan``,
   ``.inf``, ``-.inf``; protobuf as IEEE doubles. Ints are accepted and become floats.
-- ``Timestamp``: timezone-aware ISO 8601, normalised to UTC; naive times are rejected,
-  because the zone they were written in cannot be known.
+- ``Timestamp``: timezone-aware RFC 3339 (the JSON Schema ``date-time``), normalised to UTC;
+  naive times are rejected, because the zone they were written in cannot be known.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -42,6 +43,13 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 FLOAT_MAX = sys.float_info.max
 NONFINITE_STRINGS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_DATE_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+RFC3339 = re.compile(rf"^{_DATE_TIME}([Zz]|[+-][0-9]{{2}}:[0-9]{{2}})$")
+_RFC3339_NAIVE = re.compile(rf"^{_DATE_TIME}$")
+# the first and last day of the calendar with an offset that may leave years 1-9999 in UTC:
+# refused whatever the time, a rule JSON Schema can state too
+_NONZERO_OFFSET = r"(([0-9][1-9]|[1-9][0-9]):[0-9]{2}|00:([0-9][1-9]|[1-9][0-9]))"
+CALENDAR_EDGE = re.compile(rf"^(0001-01-01[Tt].*[+]{_NONZERO_OFFSET}|9999-12-31[Tt].*-{_NONZERO_OFFSET})$")
 NATIVE_FLOATS = "native_floats"  # serialization context key: keep NaN/inf as floats (YAML)
 
 
@@ -99,8 +107,18 @@ def _integral(value: Any) -> Any:
 
 
 def _require_text_or_datetime(value: Any) -> Any:
-    if isinstance(value, str | datetime):
+    if isinstance(value, datetime):
         return value
+    if isinstance(value, str):
+        # RFC 3339, the JSON Schema "date-time": no unix seconds, no missing seconds, no comma;
+        # a string without a zone goes on, to be refused as naive with its own message
+        if CALENDAR_EDGE.fullmatch(value):
+            raise PydanticCustomError("timestamp_range", "is outside the years 1 to 9999 in UTC")
+        if RFC3339.fullmatch(value) or _RFC3339_NAIVE.fullmatch(value):
+            return value
+        raise PydanticCustomError(
+            "timestamp_format", "must be an RFC 3339 timestamp, e.g. 2024-05-01T10:00:00Z"
+        )
     raise PydanticCustomError("timestamp_type", "must be an ISO 8601 timestamp with a timezone")
 
 
@@ -132,6 +150,8 @@ Timestamp = Annotated[
     AwareDatetime,
     BeforeValidator(_require_text_or_datetime),
     AfterValidator(_to_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339.pattern,
+                    "not": {"pattern": CALENDAR_EDGE.pattern}}),
 ]
 Text = StrictStr
 Name = Annotated[StrictStr, Field(min_length=1)]
