@@ -11,7 +11,7 @@ from typing import Any
 from modelkeep import config
 from modelkeep.db.database import Database
 from modelkeep.db.migrate import ensure_schema
-from modelkeep.errors import KeepExistsError
+from modelkeep.errors import InvalidInputError, KeepExistsError
 from modelkeep.registry import aliases, records, versions
 from modelkeep.registry.aliases import AliasMove
 from modelkeep.registry.refs import parse_ref
@@ -20,6 +20,8 @@ from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.pins import PINS_DIRNAME
 from modelkeep.tracking.runs import mark_killed_runs
+
+KEEP_GITIGNORE = "# written by modelkeep init: the keep is local state, never committed\n*\n"
 
 
 class Keep:
@@ -62,6 +64,8 @@ class Keep:
         if database_url:
             text = text.replace("[core]\n", f"[core]\ndatabase_url = {json.dumps(database_url)}\n", 1)
         config.write_config_file(staging / config.CONFIG_FILENAME, text)  # 0600 with a password
+        # like a virtual environment: the keep ignores itself, so no repository setting is needed
+        (staging / ".gitignore").write_text(KEEP_GITIGNORE, encoding="utf-8")
         staging.rename(keep_dir)  # a keep appears whole or not at all
         try:
             return cls(config.load_settings(root, database_url=database_url), create=True)
@@ -223,14 +227,30 @@ class Keep:
                                              author=self.settings.author)
 
     def push(self, refs: list[str] | None = None, *, remote: str | None = None,
-             progress: Progress | None = None) -> Any:
-        """Send versions (default: all, plus the trees of live ``add`` pointers) to a remote."""
+             all_versions: bool = False, progress: Progress | None = None) -> Any:
+        """Send versions (default: all, plus the trees of live ``add`` pointers) to a remote;
+        ``all_versions`` also sends every tree a pointer ever named (pins and Git history)."""
         from modelkeep.registry.publish import push_versions
         from modelkeep.storage.pins import list_pins
 
-        trees = [] if refs else [p.tree_id for p in list_pins(self.pins_dir) if p.is_live()]
-        return push_versions(self.db, self.store, self.remote(remote), refs or [], trees=trees,
-                             progress=progress)
+        if refs and all_versions:
+            raise InvalidInputError("--all-versions pushes everything: give no NAME@VERSION with it",
+                                    hint="modelkeep push --all-versions")
+        pins = [] if refs else list_pins(self.pins_dir)
+        trees = {p.tree_id for p in pins if all_versions or p.is_live()}
+        history: set[str] = set()
+        if all_versions:
+            from modelkeep.tracking.git import pointer_trees_in_repositories
+
+            history = pointer_trees_in_repositories(
+                [Path.cwd(), self.settings.root, *(Path(p.pointer).parent for p in pins)])
+        here = {t for t in trees | history if self.store.has(t)}
+        result = push_versions(self.db, self.store, self.remote(remote), refs or [],
+                               trees=sorted(here), progress=progress)
+        if all_versions:
+            result.history_trees = len(history)
+            result.trees_not_here = sorted((trees | history) - here)
+        return result
 
     def pull(self, refs: list[str], *, remote: str | None = None, patterns: list[str] | None = None,
              tensor_patterns: list[str] | None = None, progress: Progress | None = None) -> Any:

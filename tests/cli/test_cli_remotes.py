@@ -89,3 +89,39 @@ def test_remote_failures_are_one_line_with_a_hint(project: Path, tmp_path: Path,
 def test_pull_with_nothing_to_do_says_so(project: Path) -> None:
     result = run("pull", code=2)
     assert "no .mk pointer files here" in result.stderr
+
+
+def _pull_fails_naming(url: str, *refs: str) -> None:
+    """Each pull is one remote_unreachable error (exit 6) whose message holds the URL."""
+    for ref in refs:
+        failed = run("pull", *([ref] if ref else []), "--json", code=6)
+        error = json.loads(failed.stderr)["error"]
+        assert error["code"] == "remote_unreachable", (ref, error)
+        assert url in error["message"] and "does not exist" in error["message"]
+        text = run("pull", *([ref] if ref else []), code=6).stderr.splitlines()
+        assert len(text) == 2 and url in text[0] and text[1].startswith("hint:")
+
+
+def test_pulling_from_a_folder_that_does_not_exist_names_it(project: Path, tmp_path: Path) -> None:
+    url = str(tmp_path / "no-such-folder")
+    run("remote", "add", "origin", url)
+    _pull_fails_naming(url, "bert@2.0.0", "gpt@1.0.0", "gpt@latest", "bert@production")
+    assert not (tmp_path / "no-such-folder").exists()
+
+
+@pytest.mark.s3
+def test_pulling_from_a_bucket_that_does_not_exist_names_it(project: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from s3server import isolate_aws, s3_server
+
+    server = s3_server()
+    isolate_aws(monkeypatch, tmp_path, server)
+    url = "s3://mk-no-such-bucket/team/models"
+    run("remote", "add", "origin", url, "--endpoint-url", server.endpoint, "--region", "us-east-1")
+    _pull_fails_naming(url, "bert@2.0.0", "gpt@latest", "bert@production")
+    # an existing bucket without the version is still version_not_found
+    run("remote", "add", "real", f"s3://{server.new_bucket()}/m", "--endpoint-url", server.endpoint,
+        "--region", "us-east-1")
+    run("push", "-r", "real")
+    assert json.loads(run("pull", "bert@2.0.0", "-r", "real", "--json", code=3).stderr)[
+        "error"]["code"] == "version_not_found"

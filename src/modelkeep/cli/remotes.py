@@ -14,23 +14,30 @@ REMOTE_HELP = "Remote to use (default: MODELKEEP_REMOTE, the only one configured
 @click.command()
 @click.argument("refs", nargs=-1, metavar="[NAME[@VERSION]]...")
 @click.option("-r", "--remote", "remote", metavar="NAME", help=REMOTE_HELP)
+@click.option("--all-versions", is_flag=True,
+              help="Also every state a .mk pointer ever named (Git history of every branch, and "
+                   "older pins), so a clone can pull any commit. Use this in a pre-push hook.")
 @json_option
 @click.pass_context
-def push(ctx: click.Context, refs: tuple[str, ...], remote: str | None, as_json: bool) -> None:
+def push(ctx: click.Context, refs: tuple[str, ...], remote: str | None, all_versions: bool,
+         as_json: bool) -> None:
     """Send versions to a remote: only the objects it lacks, then their records.
 
-    With no REFS, every version (and every tracked `modelkeep add` pointer) is pushed; a bare
-    NAME pushes all versions of that model.
+    With no REFS, every version (and the tree each `modelkeep add` pointer names now) is
+    pushed; a bare NAME pushes all versions of that model.
     """
     keep = open_keep(ctx)
     with progress_bar("push") as progress:
-        result = keep.push(list(refs), remote=remote, progress=progress)
+        result = keep.push(list(refs), remote=remote, all_versions=all_versions, progress=progress)
     if as_json:
         emit_json(result)
         return
     t = result.transfer
     click.echo(f"Pushed {len(result.versions)} version(s): sent {t.objects} objects "
                f"({human_size(t.bytes)}), {t.present} already there")
+    if result.history_trees is not None:
+        click.echo(f"{result.history_trees} pointer state(s) found in Git history; "
+                   f"{len(result.trees_not_here)} not in this keep (not sent)")
 
 
 @click.command()

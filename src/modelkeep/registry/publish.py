@@ -63,10 +63,15 @@ class SyncResult:
     registered: list[str] = field(default_factory=list)
     transfer: TransferStats = field(default_factory=TransferStats)
     notes: list[str] = field(default_factory=list)
+    history_trees: int | None = None  # push --all-versions: trees pointers named in Git history
+    trees_not_here: list[str] = field(default_factory=list)  # ... that this keep does not hold
 
     def to_dict(self) -> dict[str, Any]:
-        return {"versions": self.versions, "registered": self.registered,
-                **self.transfer.to_dict(), "notes": self.notes}
+        out = {"versions": self.versions, "registered": self.registered,
+               **self.transfer.to_dict(), "notes": self.notes}
+        if self.history_trees is not None:
+            out.update(history_trees=self.history_trees, trees_not_here=self.trees_not_here)
+        return out
 
 
 def versions_to_push(db: Database, refs: Sequence[str]) -> list[VersionInfo]:
@@ -225,6 +230,7 @@ def _choose(db: Database, remote: Remote, ref: str) -> VersionInfo | dict[str, A
         theirs = remote_record(remote, ref)
     except _UNKNOWN:
         if here is None:
+            remote.check()  # a bucket or folder that does not exist is the remote's fault
             raise
         return here
     if here is not None and Version.parse(theirs["number"]) <= here.semver:

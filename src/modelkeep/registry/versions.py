@@ -10,6 +10,7 @@ from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
 from modelkeep.errors import (
     InvalidInputError,
+    InvalidVersionError,
     ModelNotFoundError,
     VersionExistsError,
     VersionNotFoundError,
@@ -134,7 +135,25 @@ def choose_version(db: Database, existing: dict[Version, int], draft: dict[str, 
         chosen = next_version(existing, bump or required or "patch")
     if previous is not None and required is not None:
         check_bump(previous, chosen, required, changes.reasons_for(required))
+    _refuse_equal_precedence(existing, chosen, required or "patch")
     return chosen
+
+
+def _refuse_equal_precedence(existing: dict[Version, int], chosen: Version, bump: Bump) -> None:
+    """Refuse a number with the precedence of any existing version but another spelling
+    (``3.0.0+b`` beside ``3.0.0`` or ``3.0.0+a``): SemVer cannot order the two."""
+    from modelkeep.registry.semver import compare
+
+    same = sorted((v for v in existing if compare(v, chosen) == 0 and str(v) != str(chosen)),
+                  key=Version.sort_key)
+    if same:
+        raise InvalidVersionError(
+            f"invalid version '{chosen}': it has the same precedence as {same[0]} "
+            "(build metadata does not count), so the two could not be ordered",
+            hint=f"use --bump {bump} (gives {next_version(existing, bump)})",
+            version=str(chosen),
+            previous=str(same[0]),
+        )
 
 
 def register_version(
