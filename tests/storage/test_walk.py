@@ -36,3 +36,11 @@ def test_non_utf8_names_are_refused(tmp_path: Path) -> None:
     (tmp_path / name).write_text("x")
     with pytest.raises(UnsafePathError):
         scan(tmp_path)
+
+
+def test_git_and_keep_folders_are_never_stored(tmp_path: Path) -> None:
+    """A model cloned with Git holds .git/: it is left out, as a checkout would refuse it."""
+    for rel in (".git/config", "sub/.git", ".modelkeep/config.toml", ".GIT/x", "model.bin", ".gitignore"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(rel)
+    assert [f.rel for f in scan(tmp_path)] == [".gitignore", "model.bin"]

@@ -125,10 +125,11 @@ def write_all_at(fd: int, data: bytes | memoryview, offset: int) -> None:
         view, offset = view[n:], offset + n
 
 
-def unlink_quietly(path: Path | str) -> None:
-    """Remove a file if it exists; used to clean up after a failed write."""
+def unlink_quietly(path: Path | str, *, dir_fd: int | None = None) -> None:
+    """Remove a file if it exists (``path`` relative to folder ``dir_fd`` if given); used to
+    clean up after a failed write."""
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+        os.unlink(path, dir_fd=dir_fd)
 
 
 def remove_stale_tmp(folder: Path, targets: set[str]) -> int:

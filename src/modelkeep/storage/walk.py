@@ -2,7 +2,9 @@
 
 Symlinks to files or folders inside the added folder are followed (their content is stored as
 regular files); a symlink pointing outside it, a symlink loop, or a dangling symlink is an
-error, as are special files (FIFOs, sockets, devices). Empty folders are not recorded.
+error, as are special files (FIFOs, sockets, devices). Empty folders are not recorded, and
+neither are ``.git`` and ``.modelkeep`` (in any spelling a filesystem treats as the same): a
+checkout never writes them back (``storage/paths.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from modelkeep.errors import InvalidInputError, PathNotFoundError, UnsafePathError
-from modelkeep.storage.paths import check_name, check_tree_path, is_within
+from modelkeep.storage.paths import check_name, check_tree_path, is_reserved_name, is_within
 
 
 class SourceFile:
@@ -67,6 +69,8 @@ def _walk(
     for e in items:
         rel = prefix + e.name
         check_name(e.name, rel)
+        if is_reserved_name(e.name):
+            continue
         if exclude and any(fnmatch.fnmatchcase(rel, pat) for pat in exclude):
             continue
         path = e.path
