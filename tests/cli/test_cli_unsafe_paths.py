@@ -38,8 +38,9 @@ def refused(*args: str) -> dict[str, str]:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` but the keeps' own (their database changes as it is read)."""
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.is_symlink()}
+            if p.is_file() and not p.is_symlink() and ".modelkeep" not in p.parts}
 
 
 @pytest.fixture
@@ -203,6 +204,20 @@ def test_a_pulled_version_naming_git_or_keep_folders_is_refused(
     refused("checkout", "evil@1.0.0", ".")
     refused("checkout", "evil@1.0.0", "out")
     assert snapshot(victim) == before
+
+
+@pytest.mark.parametrize("path", ["../escape.txt", "../../escape.txt", "/tmp/escape.txt", "a\\..\\escape.txt",
+                                  "a/../../escape.txt"])
+def test_a_crafted_tree_leaving_the_destination_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           path: str) -> None:
+    keep_dir = tmp_path / "keep"
+    keep_dir.mkdir()
+    monkeypatch.chdir(keep_dir)
+    run("init")
+    craft_version(keep_dir, "evil", {path: b"escaped", "ok.txt": b"ok"})
+    before = snapshot(tmp_path)
+    refused("checkout", "evil@1.0.0", "out/deep")
+    assert snapshot(tmp_path) == before and not Path("/tmp/escape.txt").exists()
 
 
 def test_pointer_names_that_leave_their_folder_are_refused(tmp_path: Path,

@@ -195,7 +195,7 @@ def test_track_with_sha256_keeps_it_and_shows_it(store: ObjectStore, tmp_path: P
         parse_pointer(f"modelkeep-pointer 1\nkind file\ntree {ID}\nsha256 xyz\nsize 1\nfiles 1\n")
 
 
-@pytest.mark.parametrize("name", [".git.mk", ".modelkeep.mk", "...mk", "..mk", ".GIT.mk"])
+@pytest.mark.parametrize("name", [".git.mk", ".modelkeep.mk", "...mk", "..mk", ".GIT.mk", "a\\b.mk"])
 def test_unsafe_pointer_names_are_refused_before_anything_is_fetched(
     store: ObjectStore, tmp_path: Path, name: str
 ) -> None:
