@@ -291,3 +291,25 @@ def test_a_root_keeps_dest_from_being_a_symlink(store: ObjectStore, src: Path, t
     with pytest.raises(UnsafePathError):
         checkout(store, tree, repo / "models", root=repo)
     assert list(outside.iterdir()) == []
+
+
+def test_a_mode_fix_never_follows_a_symlink_made_during_checkout(store: ObjectStore, tmp_path: Path) -> None:
+    """A file already in place only needs its mode fixed: that chmod must not reach outside either."""
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("first")
+    (src / "sub" / "run.sh").write_text("#!/bin/sh\n")
+    os.chmod(src / "sub" / "run.sh", 0o755)
+    tree = add_path(store, src).tree_id
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "run.sh").write_text("#!/bin/sh\n")  # same bytes, mode 0644
+    os.chmod(outside / "run.sh", 0o644)
+
+    def swap(done: int, total: int) -> None:
+        if not (out / "sub").is_symlink():
+            (out / "sub").symlink_to(outside)
+
+    with pytest.raises(UnsafePathError):
+        checkout(ObjectStore(store.root, store.tmp_dir, workers=1), tree, out, progress=swap)
+    assert stat.S_IMODE((outside / "run.sh").stat().st_mode) == 0o644

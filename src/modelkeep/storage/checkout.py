@@ -261,7 +261,7 @@ class _Restorer:
         if file_id != e.file_id:
             return False
         if (st.st_mode & 0o7777) != e.mode:
-            os.chmod(target, e.mode)
+            self.destination.chmod(e.path, e.mode)
         return True
 
     def _write(self, e: TreeEntry, folder: int, tmp: str, chunks: list[tuple[str, int]]) -> None:

@@ -154,6 +154,16 @@ class Destination:
         finally:
             os.close(fd)
 
+    def chmod(self, rel: str, mode: int) -> None:
+        """Set the mode of the file at ``rel``, following no symlink (not even at ``rel``)."""
+        with self.parent_of(rel) as folder:
+            fd = os.open(rel.rsplit("/", 1)[-1], os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                         dir_fd=folder)
+            try:
+                os.fchmod(fd, mode)
+            finally:
+                os.close(fd)
+
 
 def _open_below(fd: int, parts: Sequence[str], rel: str) -> int:
     """Open ``parts`` one by one below folder ``fd`` (consumed), creating missing folders."""
