@@ -313,3 +313,20 @@ def test_a_mode_fix_never_follows_a_symlink_made_during_checkout(store: ObjectSt
     with pytest.raises(UnsafePathError):
         checkout(ObjectStore(store.root, store.tmp_dir, workers=1), tree, out, progress=swap)
     assert stat.S_IMODE((outside / "run.sh").stat().st_mode) == 0o644
+
+
+def test_a_symlinked_folder_is_refused_before_anything_is_written_even_pointing_inside(
+    store: ObjectStore, src: Path, tmp_path: Path
+) -> None:
+    tree = add_path(store, src).tree_id
+    out = tmp_path / "out"
+    (out / "real").mkdir(parents=True)
+    (out / "sub").symlink_to(out / "real")
+    with pytest.raises(UnsafePathError, match="symlink"):
+        checkout(store, tree, out)
+    assert snapshot(out) == {}
+    (out / "sub").unlink()
+    (out / "sub").write_text("a file where a folder goes")
+    with pytest.raises(InvalidInputError, match="is a file"):
+        checkout(store, tree, out)
+    assert snapshot(out) == {"sub": (b"a file where a folder goes", 0o644)}

@@ -119,6 +119,7 @@ class Destination:
             rel = os.path.relpath(os.path.abspath(dest), os.path.abspath(root))
             parts = [] if rel == "." else check_restore_path(rel.replace(os.sep, "/")).split("/")
         self.real = base.joinpath(*parts)
+        self._checked: set[Path] = set()  # folders on the way already seen to be real folders
         bad = [part for part in self.real.parts if is_reserved_name(part)]
         if bad:
             raise _unsafe(str(dest), f"'{bad[0]}' is a .git or .modelkeep folder")
@@ -140,9 +141,27 @@ class Destination:
         self.close()
 
     def target(self, rel: str) -> Path:
-        """Where tree path ``rel`` lands; UnsafePathError before anything is written if it is
-        unsafe, or a folder already in place on its way is a symlink leaving the destination."""
-        return safe_join(self.real, rel, self.protected)
+        """Where tree path ``rel`` lands, checked before anything is written: UnsafePathError
+        if it is unsafe, if a folder already on its way is a symlink (even one staying inside:
+        writes never follow one), or if it lands in a protected folder."""
+        check_restore_path(rel)
+        parts = rel.split("/")
+        folder = self.real
+        for part in parts[:-1]:
+            folder = folder / part
+            if folder in self._checked:
+                continue
+            try:
+                st = os.lstat(folder)
+            except FileNotFoundError:
+                break  # made when written
+            if not stat.S_ISDIR(st.st_mode):
+                raise _in_the_way(st.st_mode, part, rel)
+            self._checked.add(folder)
+        target = self.real.joinpath(*parts)  # no symlink on the way: the real path
+        if any(is_within(str(target.parent), p) for p in self.protected):
+            raise _unsafe(rel, "it would be written into the keep's own folders")
+        return target
 
     @contextlib.contextmanager
     def parent_of(self, rel: str) -> Iterator[int]:
@@ -189,12 +208,12 @@ def _open_child(fd: int, part: str, rel: str) -> int:
     except OSError as exc:
         if exc.errno not in _SYMLINK_ERRNOS:
             raise
-        raise _in_the_way(fd, part, rel) from None
+        raise _in_the_way(os.lstat(part, dir_fd=fd).st_mode, part, rel) from None
 
 
-def _in_the_way(fd: int, part: str, rel: str) -> InvalidInputError:
-    """The error for a folder component that is a symlink or not a folder."""
-    if stat.S_ISLNK(os.lstat(part, dir_fd=fd).st_mode):
+def _in_the_way(mode: int, part: str, rel: str) -> InvalidInputError:
+    """The error for a folder component (of lstat mode ``mode``) that is not a real folder."""
+    if stat.S_ISLNK(mode):
         return _unsafe(rel, f"'{part}' on its way is a symlink, which is never followed")
     return InvalidInputError(
         f"cannot restore {rel}: '{part}' on its way is a file, not a folder",
