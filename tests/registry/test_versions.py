@@ -166,3 +166,14 @@ def test_empty_note_is_refused(keep, make_model, tmp_path):
     with pytest.raises(InvalidInputError, match="needs some text"):
         keep.add_note(info.ref, "  ")
     assert keep.show(info.ref)["records"] == []
+
+
+def test_latest_before_the_first_version_says_to_use_a_later_time(keep, make_model) -> None:
+    import pytest
+
+    from modelkeep.errors import VersionNotFoundError
+
+    keep.register("bert", make_model(keep.settings.root / "m"))
+    with pytest.raises(VersionNotFoundError, match="has no versions at") as err:
+        keep.resolve("bert@latest", at="2001-01-01T00:00:00Z")
+    assert "later --at" in (err.value.hint or "")

@@ -337,12 +337,14 @@ def get_version(db: Database, name: str, version: str, at: str | None = None) ->
 
 def latest_version(db: Database, name: str, at: str | None = None) -> VersionInfo:
     """The highest release of ``name`` (pre-releases only when nothing else exists)."""
-    candidates = [v for v in list_versions(db, name) if at is None or v.created_at <= at]
+    every = list_versions(db, name)
+    candidates = [v for v in every if at is None or v.created_at <= at]
     releases = [v for v in candidates if not v.semver.is_prerelease] or candidates
     if not releases:
         raise VersionNotFoundError(
             f"{name} has no versions" + (f" at {at}" if at else ""),
-            hint=f"register one: modelkeep register {name} PATH",
+            hint=(f"its first version came later: use a later --at (modelkeep list {name})" if every
+                  else f"register one: modelkeep register {name} PATH"),
             name=name,
         )
     return releases[-1]
