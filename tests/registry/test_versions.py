@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 
 from modelkeep.errors import (
+    InvalidMetadataError,
     InvalidMetricError,
     InvalidNameError,
     InvalidVersionError,
@@ -164,3 +166,18 @@ def test_empty_note_is_refused(keep, make_model, tmp_path):
     with pytest.raises(InvalidInputError, match="needs some text"):
         keep.add_note(info.ref, "  ")
     assert keep.show(info.ref)["records"] == []
+
+
+def test_refused_metadata_stores_nothing_of_a_large_file(keep, tmp_path):
+    """The snapshot is checked before a byte is stored: not one chunk of a large file, nor a
+    staged file in tmp/, is left when it is refused."""
+    from modelkeep.schema.metadata import ModelMetadata
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(6 << 20))  # chunked: many objects staged in the batch
+    other = ModelMetadata.model_validate({"identity": {"name": "other-model", "version": "1.0.0"}})
+    with pytest.raises(InvalidMetadataError, match="other-model"):
+        keep.register("m", big, metadata=other)
+    assert keep.models() == []
+    assert list(keep.store.iter_ids()) == []
+    assert list(keep.store.tmp_dir.iterdir()) == []
