@@ -17,8 +17,9 @@ For each size (MiB) a safetensors checkpoint of 200 tensors (v1) and a fine-tune
 Method: each step's wall time and the CPU time (user + system) of its processes; the steps of
 one repeat run back to back, so load from other processes hits them
 alike; dirty pages are written back (``sync``, untimed) before every timed step; medians are
-reported with the minimum beside them. Nothing is warmed first: each process starts cold, as
-a user's does (benchmarks/storage.py measures the store in one process with memory warmed).
+reported with the minimum beside them. Each step is a fresh process, as a user's is; before
+each, ``--warm`` GiB of memory is touched and freed (see ``warm``: a property of this VM, not
+of the steps). benchmarks/storage.py measures the store inside one long-lived process.
 modelkeep's bytecode is compiled first, as ``pip install`` does (``--no-compile``: not; an
 editable install under ``PYTHONDONTWRITEBYTECODE=1`` compiles every module in every process).
 """
@@ -49,8 +50,24 @@ CLI = str(Path(sys.executable).with_name("modelkeep"))
 CPU: dict[str, list[float]] = {}  # user + system seconds of the step's processes
 
 
+WARM = 2  # GiB of memory touched (and freed) before each timed step; --warm sets it
+
+
+def warm() -> None:
+    """Touch and free ``WARM`` GiB, so the step's new page-cache pages are backed by the host.
+
+    This VM gives free memory back to its host (free page reporting, ~2 s after it is freed);
+    a page taken from such memory costs microseconds on first touch, so whichever step first
+    writes a GiB after another step deleted one paid up to 5x (docs/benchmarks.md). Every
+    step, the ``cp`` baseline included, starts from the same warm state.
+    """
+    if WARM:
+        bytearray(WARM << 30)  # zero-filled: every page is written once
+
+
 def run(t: Times, name: str, fn: Callable[..., Any], *args: Any) -> None:
     """Time one step (wall, in ``t``) and the CPU its child processes used (in ``CPU``)."""
+    warm()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t.run(name, fn, *args)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -123,6 +140,7 @@ def bench_size(work: Path, mib: int, repeat: int, t: Times) -> list[str]:
         cli(keep, "init")
         run(t, add, cli, keep, "register", "m", str(v1))
         run(t, tune, cli, keep, "register", "m", str(v2))
+        warm()
         store_only(t, (in_add, in_tune), work / "store-only", v1, v2)
         run(t, "register a 1-byte file", cli, keep, "register", "tiny", str(tiny))
         t.run("python -c pass", subprocess.run, [sys.executable, "-c", "pass"], check=True)
@@ -143,7 +161,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--sizes", default="1024,256", help="checkpoint sizes in MiB, comma-separated")
     ap.add_argument("--no-compile", action="store_true", help="do not compile modelkeep's bytecode")
+    ap.add_argument("--warm", type=int, default=WARM, help="GiB touched before each step (0: none)")
     a = ap.parse_args()
+    globals()["WARM"] = a.warm
     if not a.no_compile:
         import modelkeep
 
@@ -153,7 +173,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]
     print(f"{time.strftime('%Y-%m-%d %H:%M')} | {machine()} | load {load:.1f} | work {work} | "
-          f"median of {a.repeat} | bytecode {'not ' if a.no_compile else ''}compiled")
+          f"median of {a.repeat} | bytecode {'not ' if a.no_compile else ''}compiled | "
+          f"{a.warm} GiB warmed before each step")
     t = Times()
     lines: list[str] = []
     for mib in (int(s) for s in a.sizes.split(",")):

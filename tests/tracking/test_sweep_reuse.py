@@ -196,3 +196,28 @@ def test_a_script_sweep_ends_cleanly(project: Path) -> None:
         assert len(rows) == 3 and {r["status"] for r in rows} == {"finished"}
     finally:
         keep.close()
+
+
+def test_a_dropped_server_connection_is_opened_again(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep against PostgreSQL keeps one connection; when the server drops it (a restart,
+    an idle timeout) the next run connects again instead of failing."""
+    import psycopg
+
+    root = tmp_path / "pg"
+    Keep.init(root, database_url=pg_url).close()
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("MODELKEEP_DATABASE_URL", pg_url)
+    with modelkeep.start_run("sweep", "before", capture=False) as first:
+        pass
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    with modelkeep.start_run("sweep", "after", capture=False) as second:
+        second.log_metric("x", 1.0)
+    keep = Keep.open(root)
+    try:
+        assert {r["id"] for r in keep.runs()} == {first.id, second.id}
+    finally:
+        keep.close()

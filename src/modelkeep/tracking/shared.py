@@ -6,7 +6,8 @@ runs, then close the connection (which checkpoints SQLite's write-ahead log), ab
 run. The first run of a process opens the keep; later runs reuse it while it is still the same
 keep: the same settings (config.toml and the ``MODELKEEP_`` environment, re-read each time)
 and, on SQLite, the same database file. A keep changed in any of these ways is opened again;
-a forked child opens its own (a connection never crosses a fork).
+a PostgreSQL connection the server dropped is opened again; a forked child opens its own (a
+connection never crosses a fork).
 
 The connections are released when the process exits, after the runs still open are closed.
 """
@@ -81,8 +82,10 @@ def _settings_inputs(root: Path) -> tuple[object, ...]:
 
 
 def _still_same(opened: _Opened) -> bool:
-    """Whether the keep's SQLite file is still the one its connections opened."""
-    return opened.database == _database_file(opened.keep.settings.database_url)
+    """Whether the keep's SQLite file is still the one its connections opened, and a server
+    connection still answers (a dropped one is closed and opened again on next use)."""
+    return (opened.database == _database_file(opened.keep.settings.database_url)
+            and opened.keep.db.alive())
 
 
 def _file_identity(path: str) -> tuple[int, int, int, int] | None:
