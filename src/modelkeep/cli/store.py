@@ -67,5 +67,9 @@ def fsck(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"missing  {oid}")
         for ref in report.affected:
             click.echo(f"affected {ref}")
+        if report.unrecorded:
+            click.echo(f"the database records no versions, runs or datasets, but the store holds "
+                       f"{report.unrecorded} objects: is it the keep's database? (a lost "
+                       "database is restored from a backup; gc refuses to run until then)")
     if not report.ok:
         ctx.exit(5)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,24 +20,38 @@ class KeepCheck:
     corrupt: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     affected: list[str] = field(default_factory=list)
+    # objects beside a database that records nothing: a lost or wrong database (lost_database.py)
+    unrecorded: int = 0
 
     @property
     def ok(self) -> bool:
-        return not (self.corrupt or self.missing)
+        return not (self.corrupt or self.missing or self.unrecorded)
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "checked": self.checked, "corrupt": self.corrupt,
-                "missing": self.missing, "affected": self.affected}
+                "missing": self.missing, "affected": self.affected,
+                "unrecorded": self.unrecorded}
 
 
 def check_keep(db: Database, store: ObjectStore,
-               progress: Callable[[int, int], None] | None = None) -> KeepCheck:
-    """Re-hash every object, then find each version whose tree needs a damaged or missing one."""
+               progress: Callable[[int, int], None] | None = None,
+               pinned: Iterable[str] = ()) -> KeepCheck:
+    """Re-hash every object, then find each version whose tree needs a damaged or missing one;
+    also count the objects that only a lost database could explain (``pinned``: the trees of
+    ``add`` pointers, which explain theirs)."""
+    from modelkeep.registry.lost_database import records_nothing, unexplained_objects
     from modelkeep.registry.retention import pruned_version_ids
     from modelkeep.storage.fsck import fsck_objects
+    from modelkeep.storage.gc import expand
 
     report = fsck_objects(store, progress=progress)
     result = KeepCheck(checked=report.checked, corrupt=sorted(report.corrupt))
+    if records_nothing(db):
+        try:
+            explained = expand(store, pinned)[0]
+        except ModelkeepError:  # a damaged pin tree: the objects checked above already say so
+            explained = set(pinned)
+        result.unrecorded = unexplained_objects(db, store, explained)
     damaged = set(report.corrupt)
     missing: set[str] = set()
     rows = db.query("SELECT v.id, m.name, v.version, v.tree_id FROM versions v "

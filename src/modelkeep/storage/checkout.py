@@ -17,7 +17,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +30,21 @@ from modelkeep.storage.durable import remove_stale_tmp, storage_errors, unlink_q
 from modelkeep.storage.hashing import Progress, hash_file
 from modelkeep.storage.manifest import read_manifest
 from modelkeep.storage.objects import ObjectStore
-from modelkeep.storage.paths import safe_join
+from modelkeep.storage.paths import Destination
+from modelkeep.storage.shard_index import is_shard_index, limit_index, written_shard
 from modelkeep.storage.statcache import StatCache
-from modelkeep.storage.tensors import TensorSelection, chunks_for_ranges, select_tensors, write_selection
+from modelkeep.storage.tensors import (
+    TensorSelection,
+    chunks_for_ranges,
+    read_range,
+    select_tensors,
+    write_selection,
+)
 from modelkeep.storage.tree import TreeEntry, read_tree
 
 LinkMode = Literal["copy", "reflink", "hardlink", "auto"]
 LINK_MODES = ("copy", "reflink", "hardlink", "auto")
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass
@@ -89,6 +97,8 @@ def checkout(
     stat_cache: StatCache | None = None,
     verify: bool = False,
     tensor_patterns: list[str] | None = None,
+    root: Path | None = None,
+    protected: Sequence[Path] = (),
 ) -> CheckoutStats:
     """Restore tree ``tree_id`` (or the files matching ``patterns``) into ``dest``.
 
@@ -97,29 +107,60 @@ def checkout(
     hold them; such files are always rewritten, and one with no matching tensor is not written.
     ``verify`` re-hashes every object read and every file rebuilt. Every object needed is
     checked to be present before anything is written.
+
+    Nothing is written outside ``dest``, into a ``.git`` or ``.modelkeep`` folder, through a
+    symlink, or into ``protected`` folders (UnsafePathError; see ``storage/paths.py``). With a
+    ``root``, ``dest`` must lie below it and no folder between them may be a symlink either.
     """
     if link not in LINK_MODES:
         raise InvalidInputError(f"unknown link mode {link!r}; use one of {', '.join(LINK_MODES)}")
     entries = select_entries(read_tree(store, tree_id), patterns)
-    dest = Path(dest)
     with storage_errors(dest):
-        dest.mkdir(parents=True, exist_ok=True)
-    dest_real = Path(os.path.realpath(dest))
-    jobs = [_Job(e, safe_join(dest_real, e.path), _chunks_of(store, e)) for e in entries]
-    if tensor_patterns is not None:
-        jobs = _select_tensors(store, jobs, tensor_patterns)
-    needed = {oid for job in jobs for oid in job.needed()}
-    missing = sorted(needed - store.has_many(needed))
-    if missing:
-        raise store.not_found(missing[0])
-    cache = stat_cache if stat_cache is not None else store.stat_cache
-    restorer = _Restorer(store, link, verify, cache, sum(job.size for job in jobs), progress)
-    restorer.names = {os.fspath(job.target) for job in jobs}
-    with ThreadPoolExecutor(store.workers) as pool:
-        list(pool.map(restorer.restore, jobs))
+        destination = Destination(Path(dest), root=root, protected=protected)
+    with destination:
+        jobs = [_Job(e, destination.target(e.path), _chunks_of(store, e)) for e in entries]
+        if tensor_patterns is not None:
+            jobs = _select_tensors(store, jobs, tensor_patterns)
+        needed = {oid for job in jobs for oid in job.needed()}
+        missing = sorted(needed - store.has_many(needed))
+        if missing:
+            raise store.not_found(missing[0])
+        if patterns is not None or tensor_patterns is not None:
+            _limit_shard_indexes(store, jobs)
+        cache = stat_cache if stat_cache is not None else store.stat_cache
+        restorer = _Restorer(store, link, verify, cache, sum(job.size for job in jobs), progress)
+        restorer.names = {os.fspath(job.target) for job in jobs}
+        restorer.destination = destination
+        pool = ThreadPoolExecutor(store.workers)
+        try:
+            list(pool.map(restorer.restore, jobs))
+        except BaseException:  # Ctrl-C included: writers stop at their next chunk, remove their tmp
+            restorer.cancelled.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     if cache is not None:
         cache.save()
     return restorer.stats
+
+
+class _Cancelled(BaseException):
+    """Raised in a writer thread when the checkout was cancelled; its temporary file goes."""
+
+
+class _UntilCancelled(list[tuple[str, int]]):
+    """A file's chunks that stop being handed out once ``cancelled`` is set, so a writer
+    thread leaves a large file within one chunk of Ctrl-C instead of finishing it."""
+
+    def __init__(self, chunks: list[tuple[str, int]], cancelled: threading.Event) -> None:
+        super().__init__(chunks)
+        self._cancelled = cancelled
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        for chunk in super().__iter__():
+            if self._cancelled.is_set():
+                raise _Cancelled
+            yield chunk
 
 
 @dataclass
@@ -130,10 +171,18 @@ class _Job:
     target: Path
     chunks: list[tuple[str, int]]
     selection: TensorSelection | None = None
+    content: bytes | None = None  # written instead of the entry's (a limited shard index)
 
     @property
     def size(self) -> int:
+        if self.content is not None:
+            return len(self.content)
         return self.selection.size if self.selection is not None else self.entry.size
+
+    @property
+    def partial(self) -> bool:
+        """True when the file written is not the one the tree lists."""
+        return self.selection is not None or self.content is not None
 
     def needed(self) -> set[str]:
         if self.selection is None:
@@ -154,6 +203,16 @@ def _select_tensors(store: ObjectStore, jobs: list[_Job], patterns: list[str]) -
             kept.append(_Job(job.entry, job.target, job.chunks, sel))
     _all_used(patterns, used, "tensor", "list the tensor names of the version's safetensors files")
     return kept
+
+
+def _limit_shard_indexes(store: ObjectStore, jobs: list[_Job]) -> None:
+    """Make each sharded checkpoint index of a partial checkout name only what is written."""
+    shards = {job.entry.path: written_shard(store, job.chunks, job.entry.size, job.selection)
+              for job in jobs if is_safetensors(job.entry.path)}
+    for job in jobs:
+        if is_shard_index(job.entry.path, job.entry.size):
+            raw = read_range(store, job.chunks, 0, job.entry.size)
+            job.content = limit_index(raw, job.entry.path, shards)
 
 
 def _chunks_of(store: ObjectStore, e: TreeEntry) -> list[tuple[str, int]]:
@@ -184,30 +243,36 @@ class _Restorer:
         self._can_reflink = link in ("auto", "reflink")
         self._swept: set[Path] = set()
         self.names: set[str] = set()  # every target path of this checkout
+        self.cancelled = threading.Event()  # set when the checkout stops early (Ctrl-C, error)
+        self.destination: Destination  # where every file is written, through folder descriptors
 
     def restore(self, job: _Job) -> None:
         """Write one file unless it is already in place."""
         e, target = job.entry, job.target
         with storage_errors(target):
-            if job.selection is None and self._in_place(e, target):
+            if not job.partial and self._in_place(e, target):
                 self._count(e.size, written=False)
                 return
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._sweep(target.parent)
-            tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.mk-tmp")
-            try:
-                if job.selection is not None:
-                    self._write_selection(job, tmp)
-                else:
-                    self._write(e, tmp, job.chunks)
-                os.replace(tmp, target)
-            except BaseException:
-                unlink_quietly(tmp)
-                raise
-            if self.cache is not None and job.selection is None:
-                self.cache.record(
-                    str(target), os.stat(target), e.file_id, oid=e.oid, kind=e.kind, written=True
-                )
+            with self.destination.parent_of(e.path) as folder:
+                self._sweep(target.parent)
+                tmp = f".{target.name}.{os.urandom(6).hex()}.mk-tmp"
+                try:
+                    if job.content is not None:
+                        fd = os.open(tmp, _CREATE, 0o600, dir_fd=folder)
+                        with os.fdopen(fd, "wb") as f:
+                            f.write(job.content)
+                        os.chmod(tmp, e.mode, dir_fd=folder)
+                    elif job.selection is not None:
+                        self._write_selection(job, folder, tmp)
+                    else:
+                        self._write(e, folder, tmp, job.chunks)
+                    os.replace(tmp, target.name, src_dir_fd=folder, dst_dir_fd=folder)
+                except BaseException:
+                    unlink_quietly(tmp, dir_fd=folder)
+                    raise
+                written = os.stat(target.name, dir_fd=folder, follow_symlinks=False)
+            if self.cache is not None and not job.partial:
+                self.cache.record(str(target), written, e.file_id, oid=e.oid, kind=e.kind, written=True)
             elif self.cache is not None:
                 self.cache.forget(str(target))  # not the file the tree lists
         self._count(job.size, written=True)
@@ -220,9 +285,9 @@ class _Restorer:
             self._swept.add(folder)
         remove_stale_tmp(folder, self.names)
 
-    def _write_selection(self, job: _Job, tmp: Path) -> None:
+    def _write_selection(self, job: _Job, folder: int, tmp: str) -> None:
         assert job.selection is not None
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(tmp, _CREATE, 0o600, dir_fd=folder)
         try:
             write_selection(self.store, job.chunks, job.selection, fd, verify=self.verify)
             os.fchmod(fd, job.entry.mode)
@@ -254,13 +319,13 @@ class _Restorer:
         if file_id != e.file_id:
             return False
         if (st.st_mode & 0o7777) != e.mode:
-            os.chmod(target, e.mode)
+            self.destination.chmod(e.path, e.mode)
         return True
 
-    def _write(self, e: TreeEntry, tmp: Path, chunks: list[tuple[str, int]]) -> None:
+    def _write(self, e: TreeEntry, folder: int, tmp: str, chunks: list[tuple[str, int]]) -> None:
         if self.link == "hardlink" and e.kind == "blob" and not self.verify:
             try:
-                os.link(self.store.object_path(e.oid), tmp)
+                os.link(self.store.object_path(e.oid), tmp, dst_dir_fd=folder)
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
                     raise
@@ -270,9 +335,10 @@ class _Restorer:
                     path=e.path,
                 ) from exc
             return
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(tmp, _CREATE, 0o600, dir_fd=folder)
         try:
             if not self._try_reflink(e, fd):
+                chunks = _UntilCancelled(chunks, self.cancelled)
                 if self.verify:
                     copy_chunks_verified(self.store, chunks, fd, e.file_id)
                 else:

@@ -21,6 +21,7 @@ from pathlib import Path
 from modelkeep.errors import DiskFullError, InvalidInputError, PathNotFoundError, StorageError
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
 # A write() of megabytes into the page cache makes Linux allocate large folios for it; on a VM
 # whose free memory goes back to the host that made writing 3-5x slower than the same bytes
 # written in small pieces (docs/benchmarks.md, "register as users run it"). 128 KiB costs
@@ -88,7 +89,10 @@ def raise_os_error(exc: OSError, path: Path | str) -> None:
             hint="free some space (e.g. 'modelkeep gc') and try again",
             path=str(path),
         ) from exc
-    raise StorageError(f"cannot write {path}: {exc.strerror or exc}", path=str(path)) from exc
+    hint = ("the keep is read-only here: commands that write need a writable keep"
+            if exc.errno in READ_ONLY_ERRNOS else "check the disk and the permissions of the keep")
+    raise StorageError(f"cannot write {path}: {exc.strerror or exc}", hint=hint,
+                       path=str(path)) from exc
 
 
 @contextlib.contextmanager
@@ -132,10 +136,17 @@ def write_all_at(fd: int, data: bytes | memoryview, offset: int) -> None:
         view, offset = view[n:], offset + n
 
 
-def unlink_quietly(path: Path | str) -> None:
-    """Remove a file if it exists; used to clean up after a failed write."""
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+def unlink_quietly(path: Path | str, *, dir_fd: int | None = None) -> None:
+    """Remove a file if it exists (``path`` relative to folder ``dir_fd`` if given); used to
+    clean up after a failed write (on a read-only filesystem there is nothing to clean: the
+    failed write created nothing)."""
+    try:
+        os.unlink(path, dir_fd=dir_fd)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno != errno.EROFS:
+            raise
 
 
 def remove_stale_tmp(folder: Path, targets: set[str]) -> int:

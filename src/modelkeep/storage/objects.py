@@ -25,6 +25,7 @@ from modelkeep.storage.hashing import (
     is_object_id,
     read_blocks,
 )
+from modelkeep.storage.locks import StoreLock
 from modelkeep.storage.statcache import StatCache
 
 _DIRENT_BYTES = 72  # an ext4 entry for a 62-character name: estimates a folder's size
@@ -130,6 +131,12 @@ class ObjectStore:
         """A group of writes made durable together on commit (use as a context manager)."""
         return WriteBatch(self)
 
+    def recording(self) -> StoreLock:
+        """The store lock, shared, for a writer to hold from its first object until the
+        database records what needs them (a version, a restore): gc computes its root set
+        under the exclusive lock, so it sees that record or the writer has not started."""
+        return StoreLock(self.root, exclusive=False)
+
     def put_bytes(self, data: Buffer, *, expected: str | None = None) -> str:
         """Store ``data`` durably and return its id; ``expected`` is checked, never trusted."""
         with self.batch() as b:
@@ -216,7 +223,8 @@ class ObjectStore:
         """The error for a missing object, with the command to recover it."""
         return ObjectNotFoundError(
             f"object {oid} is not in the store {self.root}",
-            hint="run 'modelkeep pull' to fetch it from a remote, or 'modelkeep fsck'",
+            hint="run 'modelkeep pull NAME@VERSION' to fetch it from a remote (after a partial "
+            "pull, check out with the same --tensor or --include), or 'modelkeep fsck'",
             oid=oid,
         )
 

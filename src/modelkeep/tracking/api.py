@@ -24,6 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from modelkeep import config
 from modelkeep.errors import InvalidInputError, RunNotActiveError
+from modelkeep.metric import metric_float
+from modelkeep.redact import redact_argv
+from modelkeep.storage.hashing import Progress
 from modelkeep.tracking import datasets as ds
 from modelkeep.tracking import lifecycle, runs
 from modelkeep.tracking.capture import (
@@ -32,15 +35,13 @@ from modelkeep.tracking.capture import (
     launch_command,
     new_frameworks,
 )
-from modelkeep.tracking.metrics import MetricWriter, final_metrics, next_steps
+from modelkeep.tracking.metrics import MetricWriter, Point, final_metrics, next_steps
 from modelkeep.tracking.sysmetrics import SYSTEM_PREFIX, SystemSampler
-from modelkeep.tracking.values import MAX_STEP, check_name, check_step, metric_float
+from modelkeep.tracking.values import MAX_STEP, check_name, check_step
 
 if TYPE_CHECKING:
     from modelkeep.keep import Keep
     from modelkeep.registry.versions import Bump, VersionInfo
-
-Progress = Callable[[int, int], None]
 
 
 class Run:
@@ -58,7 +59,7 @@ class Run:
         self._closed = False
         self._sampler: SystemSampler | None = None
         self._writer = MetricWriter(keep.db, info.pk, flush_interval or keep.settings.flush_interval)
-        self._append = self._writer.queue.append
+        self._append: Callable[[Point], None] = self._append_first  # then the deque's append
         self._time = time.time
         lifecycle.track(self)
 
@@ -104,6 +105,13 @@ class Run:
                 steps[name] = step + 1
         self._append((name, step, value, self._time()))
 
+    def _append_first(self, point: Point) -> None:
+        """Buffer this process's first point of the run and have it written at once, not an
+        interval later: a process killed in its first seconds keeps what it logged."""
+        self._append = self._writer.queue.append
+        self._append(point)
+        self._writer.wake()
+
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Buffer several points at one step (all are checked before any is kept)."""
         checked = [(check_name(k), metric_float(k, v)) for k, v in metrics.items()]
@@ -117,7 +125,8 @@ class Run:
     # -- params, tags, lineage ------------------------------------------------------------
 
     def log_params(self, params: Mapping[str, Any] | None = None, **more: Any) -> None:
-        """Record hyperparameters (fixed once logged: a different value later is an error)."""
+        """Record hyperparameters (fixed once logged: a different value later is an error).
+        A string value whose name says it is a secret (``api_key``) is recorded as ``***``."""
         self._check_active()
         runs.log_params(self._db, self.info.pk, {**(params or {}), **more})
 
@@ -175,8 +184,9 @@ class Run:
         from modelkeep.tracking import snapshots
 
         self._check_active()
-        argv = (shlex.split(command) if isinstance(command, str)
-                else [str(c) for c in command] if command is not None else launch_command())
+        argv = redact_argv(shlex.split(command) if isinstance(command, str)
+                           else [str(c) for c in command] if command is not None
+                           else launch_command())
         pipeline: dict[str, Any] = {"command": argv, "scripts": [], "config_files": []}
         if files:
             chosen = snapshots.expand(files)
@@ -324,9 +334,4 @@ def start_run(model: str | None = None, name: str | None = None, *, run_id: str 
     if system_metrics:
         run._sampler = SystemSampler(run.log_metric, system_metrics).start()
     return run
-
-
-def current_runs() -> list[Run]:
-    """The runs open in this process."""
-    return [r for r in lifecycle.live_runs() if isinstance(r, Run)]
 
