@@ -76,15 +76,16 @@ def sh(cmd: str) -> None:
     subprocess.run(cmd, shell=True, check=True)
 
 
-def make_model(path: Path, changed: int = 0) -> None:
-    """200 int32 tensors of ~5 MiB (1 GiB); tensors 0..changed-1 differ from the base model."""
+def make_model(path: Path, changed: int = 0, size: int = GIB) -> None:
+    """200 int32 tensors of ``size`` / 200 bytes (~5 MiB for 1 GiB); tensors 0..changed-1
+    differ from the base model."""
     import numpy as np
     from safetensors.numpy import save_file
 
     rng = np.random.default_rng(0)
     tensors = {}
     for i in range(200):
-        t = rng.integers(0, 255, size=(GIB // 200 // 4,), dtype=np.int32)
+        t = rng.integers(0, 255, size=(size // 200 // 4,), dtype=np.int32)
         tensors[f"layer.{i:03d}.weight"] = t + 1 if i < changed else t
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path))

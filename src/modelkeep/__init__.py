@@ -11,8 +11,9 @@ The public Python API. Names load lazily so that ``import modelkeep`` (and the C
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from modelkeep import _lazy
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -34,13 +35,8 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'modelkeep' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return _lazy.load(globals(), _EXPORTS, name)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return _lazy.names(globals(), __all__)

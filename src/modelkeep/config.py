@@ -70,10 +70,16 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def find_keep_root(start: Path | None = None) -> Path:
     """Walk up from ``start`` (default cwd) to the folder holding ``.modelkeep/``, like git."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / KEEP_DIRNAME / CONFIG_FILENAME).is_file():
-            return folder
+    # the cwd is already a resolved path; string operations: a sweep calls this every run
+    here = Path(start).resolve() if start is not None else Path(os.getcwd())
+    folder = str(here)
+    while True:
+        if os.path.isfile(os.path.join(folder, KEEP_DIRNAME, CONFIG_FILENAME)):
+            return Path(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
     raise KeepNotFoundError(
         f"no modelkeep keep in {here} or any parent folder",
         hint="run 'modelkeep init' here, or pass --keep PATH",

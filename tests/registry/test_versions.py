@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 
 from modelkeep.errors import (
+    InvalidMetadataError,
     InvalidMetricError,
     InvalidNameError,
     InvalidVersionError,
@@ -177,3 +179,18 @@ def test_latest_before_the_first_version_says_to_use_a_later_time(keep, make_mod
     with pytest.raises(VersionNotFoundError, match="has no versions at") as err:
         keep.resolve("bert@latest", at="2001-01-01T00:00:00Z")
     assert "later --at" in (err.value.hint or "")
+
+
+def test_refused_metadata_stores_nothing_of_a_large_file(keep, tmp_path):
+    """The snapshot is checked before a byte is stored: not one chunk of a large file, nor a
+    staged file in tmp/, is left when it is refused."""
+    from modelkeep.schema.metadata import ModelMetadata
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(6 << 20))  # chunked: many objects staged in the batch
+    other = ModelMetadata.model_validate({"identity": {"name": "other-model", "version": "1.0.0"}})
+    with pytest.raises(InvalidMetadataError, match="other-model"):
+        keep.register("m", big, metadata=other)
+    assert keep.models() == []
+    assert list(keep.store.iter_ids()) == []
+    assert list(keep.store.tmp_dir.iterdir()) == []

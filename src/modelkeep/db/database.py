@@ -136,6 +136,20 @@ class Database:
             self._local.depth = 0
         return conn
 
+    def alive(self) -> bool:
+        """Whether this thread's connection still works (a server may have dropped it: a
+        restart, an idle timeout). SQLite's always does; PostgreSQL's is asked (one round
+        trip). A dead connection is closed, so the next use connects again."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self.dialect == "sqlite":
+            return True
+        try:
+            conn.execute("SELECT 1")
+            return True
+        except Exception:  # any failure: this connection is of no further use
+            self.close()
+            return False
+
     def close(self) -> None:
         """Close this thread's connection."""
         conn = getattr(self._local, "conn", None)

@@ -22,6 +22,11 @@ from modelkeep.errors import DiskFullError, InvalidInputError, PathNotFoundError
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
+# A write() of megabytes into the page cache makes Linux allocate large folios for it; on a VM
+# whose free memory goes back to the host that made writing 3-5x slower than the same bytes
+# written in small pieces (docs/benchmarks.md, "register as users run it"). 128 KiB costs
+# 8,192 calls a GiB, a few milliseconds.
+WRITE_PIECE = 128 << 10
 _SYNC_FILE_RANGE_WRITE = 2
 STALE_TMP_AGE = 60.0  # a checkout temporary file of a file being restored, untouched this long
 ABANDONED_TMP_AGE = 3600.0  # any checkout temporary file untouched this long
@@ -115,17 +120,19 @@ def source_errors(path: Path | str) -> Iterator[None]:
 
 
 def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
-    """Write every byte of ``data`` to ``fd`` (os.write may write less than asked)."""
+    """Write every byte of ``data`` to ``fd`` (os.write may write less than asked), in
+    pieces of at most ``WRITE_PIECE`` bytes."""
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view) :]
+        view = view[os.write(fd, view[:WRITE_PIECE]) :]
 
 
 def write_all_at(fd: int, data: bytes | memoryview, offset: int) -> None:
-    """Write every byte of ``data`` at ``offset`` of ``fd`` (positioned, thread-safe)."""
+    """Write every byte of ``data`` at ``offset`` of ``fd`` (positioned, thread-safe), in
+    pieces of at most ``WRITE_PIECE`` bytes."""
     view = memoryview(data)
     while view:
-        n = os.pwrite(fd, view, offset)
+        n = os.pwrite(fd, view[:WRITE_PIECE], offset)
         view, offset = view[n:], offset + n
 
 

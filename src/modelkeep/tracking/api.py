@@ -47,13 +47,12 @@ if TYPE_CHECKING:
 class Run:
     """A run open in this process: log to it, then end it (or leave the ``with`` block)."""
 
-    def __init__(self, keep: Keep, info: runs.RunInfo, *, owner: bool, owns_keep: bool = False,
+    def __init__(self, keep: Keep, info: runs.RunInfo, *, owner: bool,
                  flush_interval: float | None = None, steps: dict[str, int] | None = None) -> None:
         self.keep = keep
         self.info = info
         self.id: str = info.id
         self.owner = owner
-        self._owns_keep = owns_keep
         self._db = keep.db
         self._steps: dict[str, int] = dict(steps or {})
         self._ended = False
@@ -261,8 +260,6 @@ class Run:
         finally:
             self._closed = True
             lifecycle.untrack(self)
-            if self._owns_keep:
-                self.keep.close()
 
     @property
     def status(self) -> str:
@@ -297,39 +294,36 @@ def start_run(model: str | None = None, name: str | None = None, *, run_id: str 
               owned: bool = True) -> Run:
     """Start a run (or attach to ``run_id`` / ``MODELKEEP_RUN_ID``) and return it.
 
-    ``keep`` is an open Keep or a path (default: ``MODELKEEP_KEEP`` or found from the cwd).
-    ``capture`` records the environment, Git state and command line at start;
-    ``system_metrics`` samples CPU/RAM/GPU use every that many seconds.
+    ``keep`` is an open Keep or a path (default: ``MODELKEEP_KEEP`` or found from the cwd);
+    a keep opened from a path is opened once per process and shared by its runs
+    (``tracking.shared``). ``capture`` records the environment, Git state and command line at
+    start (read once per process: ``capture.capture_start``); ``system_metrics`` samples
+    CPU/RAM/GPU use every that many seconds.
     """
     from modelkeep.keep import Keep
+    from modelkeep.tracking.shared import shared_keep
 
-    owns_keep = not isinstance(keep, Keep)
-    opened: Keep = Keep.open(keep) if not isinstance(keep, Keep) else keep
+    opened: Keep = keep if isinstance(keep, Keep) else shared_keep(keep)
+    attach_to = run_id or config.env("MODELKEEP_RUN_ID")
+    if attach_to:
+        info = runs.get_run(opened.db, attach_to)
+        runs.require_running(info)
+        if model is not None and info.model not in (None, model):
+            raise InvalidInputError(
+                f"run {info.id} is for model '{info.model}', not '{model}'",
+                hint="attach without model=, or unset MODELKEEP_RUN_ID", run=info.id)
+        if model is not None and info.model is None:
+            runs.set_model(opened.db, info.pk, model)
+            info = runs.get_run(opened.db, info.id)
+        run = Run(opened, info, owner=False, flush_interval=flush_interval,
+                  steps=next_steps(opened.db, info.pk))
+    else:
+        info = runs.create_run(opened.db, model=model, name=name, author=opened.author,
+                               owned=owned)
+        run = Run(opened, info, owner=True, flush_interval=flush_interval)
     try:
-        attach_to = run_id or config.env("MODELKEEP_RUN_ID")
-        if attach_to:
-            info = runs.get_run(opened.db, attach_to)
-            runs.require_running(info)
-            if model is not None and info.model not in (None, model):
-                raise InvalidInputError(
-                    f"run {info.id} is for model '{info.model}', not '{model}'",
-                    hint="attach without model=, or unset MODELKEEP_RUN_ID", run=info.id)
-            if model is not None and info.model is None:
-                runs.set_model(opened.db, info.pk, model)
-                info = runs.get_run(opened.db, info.id)
-            run = Run(opened, info, owner=False, owns_keep=owns_keep, flush_interval=flush_interval,
-                      steps=next_steps(opened.db, info.pk))
-        else:
-            info = runs.create_run(opened.db, model=model, name=name, author=opened.author,
-                                   owned=owned)
-            run = Run(opened, info, owner=True, owns_keep=owns_keep, flush_interval=flush_interval)
-            if capture:
-                capture_start(opened, info.pk)
-    except BaseException:
-        if owns_keep:
-            opened.close()
-        raise
-    try:
+        if capture and run.owner:
+            capture_start(opened, info.pk)
         if params:
             run.log_params(params)
         if tags:

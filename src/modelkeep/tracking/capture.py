@@ -8,6 +8,7 @@ the version's technical metadata.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ from modelkeep.tracking import environment, runs
 
 if TYPE_CHECKING:
     from modelkeep.keep import Keep
+    from modelkeep.storage.objects import ObjectStore
+    from modelkeep.tracking.git import GitState
 
 
 def launch_command() -> list[str]:
@@ -55,15 +58,57 @@ def new_frameworks(db: Database, run_pk: int) -> dict[str, str] | None:
 
 
 def capture_start(keep: Keep, pk: int, *, packages: bool = True) -> None:
-    """Record the environment, Git state and command line of the process starting a run."""
-    from modelkeep.tracking.git import capture_git
+    """Record the environment, Git state and command line of the process starting a run.
 
+    What a process captured is reused by its later runs (a sweep starts hundreds): the
+    environment record is rebuilt every time (variables and imports may change between runs)
+    but stored only when it differs from one this process already stored; the Git state is
+    read once per process, keep and working folder (the code a process runs was loaded when it
+    started; ``Run.log_code`` records the state at any later moment).
+    """
     env = environment.capture_environment(packages=packages)
-    env_id = keep.store.put_bytes(environment.encode_environment(env))
-    state = capture_git(keep.store)
+    env_id = _environment_id(keep.store, environment.encode_environment(env))
+    state = _git_state(keep.store)
     with keep.db.write():  # one transaction for what was captured
         runs.set_run_columns(keep.db, pk, environment_id=env_id)
         if state is not None:
             runs.set_json_field(keep.db, pk, "code_json", state.to_code())
         runs.set_json_field(keep.db, pk, "command_json", launch_command())
         runs.set_json_field(keep.db, pk, "frameworks_json", env["frameworks"])
+
+
+_MAX_REMEMBERED = 64  # distinct environment records / folders one process remembers
+_env_ids: dict[tuple[str, bytes], str] = {}  # (store, record bytes) -> object id
+_git_states: dict[tuple[str, str], GitState | None] = {}  # (store, cwd) -> state read there
+
+
+def _environment_id(store: ObjectStore, record: bytes) -> str:
+    """Store an environment record unless this process already stored the same bytes and the
+    object is still there (freshened, so gc's grace period protects it until the run row names
+    it); returns its id."""
+    key = (str(store.root), record)
+    oid = _env_ids.get(key)
+    if oid is None or not store.freshen(oid):
+        oid = store.put_bytes(record)
+        _remember(_env_ids, key, oid)
+    return oid
+
+
+def _git_state(store: ObjectStore) -> GitState | None:
+    """The Git state of the working folder, read at this process's first run there."""
+    from modelkeep.tracking.git import capture_git
+
+    key = (str(store.root), os.getcwd())
+    if key in _git_states:
+        state = _git_states[key]
+        if state is None or state.diff is None or store.freshen(state.diff):
+            return state
+    state = capture_git(store)
+    _remember(_git_states, key, state)
+    return state
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _MAX_REMEMBERED:
+        cache.clear()
+    cache[key] = value
