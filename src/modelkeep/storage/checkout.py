@@ -4,9 +4,16 @@ Files are written to a temporary name beside their target and renamed over it, s
 never sees a half-restored file; files are restored in parallel. A file already present with
 the same size and content id is left alone (the stat cache avoids re-hashing it). Files in
 the destination that the tree does not list are left alone too. Link modes (``docs/storage.md``):
-``copy`` (in-kernel copy_file_range), ``reflink`` (FICLONE, shares extents; errors where the
+``copy`` (buffered or in-kernel copies), ``reflink`` (FICLONE, shares extents; errors where the
 filesystem cannot), ``hardlink`` (whole-file blobs only; the file is the read-only object itself,
-chunked files are copied) and ``auto`` (reflink where supported, else copy).
+chunked files are copied; only when asked: root can edit it in place, which edits the store)
+and ``auto`` (reflink where supported, else copy: the default).
+
+Verification is on by default: every file's bytes are hashed as they are written and must give
+the file id the tree lists before the file is renamed into place (``copier``); a linked or
+cloned object is re-hashed first. A lie or a corrupt object is ``object_corrupt`` and leaves
+nothing under the real name; a corrupt object is quarantined. Only verified files are recorded
+in the stat cache as written, so it never vouches for bytes nobody checked.
 """
 
 from __future__ import annotations
@@ -19,13 +26,13 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from modelkeep.errors import InvalidInputError, PathNotFoundError, StorageError
 from modelkeep.storage.chunkers import is_safetensors
-from modelkeep.storage.copier import copy_chunks, copy_chunks_verified, reflink
+from modelkeep.storage.copier import check_object, copy_chunks, copy_chunks_verified, reflink
 from modelkeep.storage.durable import remove_stale_tmp, storage_errors, unlink_quietly
 from modelkeep.storage.hashing import Progress, hash_file
 from modelkeep.storage.manifest import read_manifest
@@ -41,11 +48,13 @@ LINK_MODES = ("copy", "reflink", "hardlink", "auto")
 
 @dataclass
 class CheckoutStats:
-    """What a checkout did: files written, files already in place, bytes written."""
+    """What a checkout did: files written, files already in place, bytes written, and the
+    files written partially (only some tensors), which cannot be verified as whole files."""
 
     files_written: int = 0
     files_skipped: int = 0
     bytes_written: int = 0
+    unverified: list[str] = field(default_factory=list)
 
 
 def select_entries(entries: Sequence[TreeEntry], patterns: Sequence[str] | None) -> list[TreeEntry]:
@@ -87,16 +96,18 @@ def checkout(
     patterns: list[str] | None = None,
     progress: Progress | None = None,
     stat_cache: StatCache | None = None,
-    verify: bool = False,
+    verify: bool = True,
     tensor_patterns: list[str] | None = None,
 ) -> CheckoutStats:
     """Restore tree ``tree_id`` (or the files matching ``patterns``) into ``dest``.
 
     ``tensor_patterns`` (globs over tensor names) restores only the matching tensors of each
     ``.safetensors`` file, as a valid smaller safetensors file read from only the chunks that
-    hold them; such files are always rewritten, and one with no matching tensor is not written.
-    ``verify`` re-hashes every object read and every file rebuilt. Every object needed is
-    checked to be present before anything is written.
+    hold them; such files are always rewritten, and one with no matching tensor is not written;
+    each chunk they read is verified, but not the file as a whole (``CheckoutStats.unverified``).
+    ``verify`` (the default) hashes every file as it is written (see the module docstring);
+    ``verify=False`` still catches objects of the wrong size. Every object needed is checked to
+    be present before anything is written.
     """
     if link not in LINK_MODES:
         raise InvalidInputError(f"unknown link mode {link!r}; use one of {', '.join(LINK_MODES)}")
@@ -204,12 +215,15 @@ class _Restorer:
             except BaseException:
                 unlink_quietly(tmp)
                 raise
-            if self.cache is not None and job.selection is None:
+            if self.cache is not None and job.selection is None and self.verify:
                 self.cache.record(
                     str(target), os.stat(target), e.file_id, oid=e.oid, kind=e.kind, written=True
                 )
             elif self.cache is not None:
-                self.cache.forget(str(target))  # not the file the tree lists
+                self.cache.forget(str(target))  # unverified, or not the file the tree lists
+        if job.selection is not None:
+            with self._lock:
+                self.stats.unverified.append(e.path)
         self._count(job.size, written=True)
 
     def _sweep(self, folder: Path) -> None:
@@ -242,7 +256,10 @@ class _Restorer:
             return False
         if self.link == "hardlink" and e.kind == "blob":
             obj = self.store.object_path(e.oid).stat()
-            return (st.st_ino, st.st_dev) == (obj.st_ino, obj.st_dev)
+            linked = (st.st_ino, st.st_dev) == (obj.st_ino, obj.st_dev)
+            if linked and self.verify:  # the file is the object: edited in place, it is damaged
+                check_object(self.store, e.oid, e.size, e.path)
+            return linked
         hit = self.cache.lookup(str(target), st) if self.cache is not None else None
         if hit is not None:
             file_id = hit.file_id
@@ -258,7 +275,9 @@ class _Restorer:
         return True
 
     def _write(self, e: TreeEntry, tmp: Path, chunks: list[tuple[str, int]]) -> None:
-        if self.link == "hardlink" and e.kind == "blob" and not self.verify:
+        if self.link == "hardlink" and e.kind == "blob":
+            if self.verify:
+                check_object(self.store, e.oid, e.size, e.path)
             try:
                 os.link(self.store.object_path(e.oid), tmp)
             except OSError as exc:
@@ -274,7 +293,7 @@ class _Restorer:
         try:
             if not self._try_reflink(e, fd):
                 if self.verify:
-                    copy_chunks_verified(self.store, chunks, fd, e.file_id)
+                    copy_chunks_verified(self.store, chunks, fd, e.file_id, e.path)
                 else:
                     copy_chunks(self.store, chunks, fd)
             os.fchmod(fd, e.mode)
@@ -282,9 +301,11 @@ class _Restorer:
             os.close(fd)
 
     def _try_reflink(self, e: TreeEntry, fd: int) -> bool:
-        if not self._can_reflink or e.kind != "blob" or self.verify:
+        if not self._can_reflink or e.kind != "blob":
             return False
         if reflink(self.store, e.oid, fd):
+            if self.verify:  # the clone shares the object's extents: hash them once
+                check_object(self.store, e.oid, e.size, e.path)
             return True
         if self.link == "reflink":
             raise StorageError(

@@ -1,5 +1,12 @@
-"""Byte movers for checkout: kernel copies (copy_file_range), reflinks (FICLONE) and hashed
-copies, from stored objects into an open destination file."""
+"""Byte movers for checkout: kernel copies (copy_file_range), reflinks (FICLONE) and verified
+copies, from stored objects into an open destination file.
+
+A verified copy hashes while it copies, in one pass: each block is read once into a reused
+buffer, fed to the whole-file BLAKE3, and written from the same buffer. The whole-file id
+covers every byte of every chunk, so a corrupt chunk, a chunk swapped for another one and a
+manifest listing other chunks under a genuine file id all fail it; only then are the chunks
+re-hashed one by one, to name (and quarantine) the culprit or to blame the manifest or tree.
+"""
 
 from __future__ import annotations
 
@@ -70,6 +77,7 @@ def _copy_buffered(store: ObjectStore, chunks: Sequence[tuple[str, int]], fd_out
     for oid, size in chunks:
         fd_in = os.open(store.object_path(oid), os.O_RDONLY)
         try:
+            _check_size(oid, fd_in, size)
             done = 0
             while done < size:
                 n = os.preadv(fd_in, [view[fill : fill + min(size - done, BUFFER - fill)]], done)
@@ -102,11 +110,19 @@ def _copy_group(store: ObjectStore, group: list[tuple[str, int, int]], fd_out: i
     for oid, size, dst in group:
         fd_in = os.open(store.object_path(oid), os.O_RDONLY)
         try:
+            _check_size(oid, fd_in, size)
             copied = _copy_range(fd_in, fd_out, size, dst)
         finally:
             os.close(fd_in)
         if copied != size:
             raise _short(oid, copied, size)
+
+
+def _check_size(oid: str, fd_in: int, size: int) -> None:
+    """An object that is not the size its manifest or tree entry says cannot be copied."""
+    held = os.fstat(fd_in).st_size
+    if held != size:
+        raise _short(oid, held, size)
 
 
 def _short(oid: str, got: int, size: int) -> CorruptObjectError:
@@ -116,21 +132,68 @@ def _short(oid: str, got: int, size: int) -> CorruptObjectError:
 
 
 def copy_chunks_verified(
-    store: ObjectStore, chunks: Sequence[tuple[str, int]], fd_out: int, file_id: str
+    store: ObjectStore, chunks: Sequence[tuple[str, int]], fd_out: int, file_id: str, name: str
 ) -> int:
-    """Like copy_chunks, but every chunk and the whole file are re-hashed on the way."""
+    """Like copy_chunks, but the bytes are hashed as they are copied and must rebuild
+    ``file_id`` (the id the tree lists for file ``name``); returns the bytes written.
+
+    CorruptObjectError otherwise, naming the corrupt object (now quarantined) or, when every
+    object is intact, the file whose manifest or tree entry lies.
+    """
     whole = Hasher(store.workers)
-    for oid, _size in chunks:
-        for block in store.iter_blocks(oid):
-            whole.update(block)
-            write_all(fd_out, block)
+    view = _buffer()
+    fill = pos = 0
+    for oid, size in chunks:
+        fd_in = os.open(store.object_path(oid), os.O_RDONLY)
+        try:
+            if os.fstat(fd_in).st_size != size:
+                raise blame(store, chunks, file_id, name)
+            done = 0
+            while done < size:
+                n = os.preadv(fd_in, [view[fill : fill + min(size - done, BUFFER - fill)]], done)
+                if n == 0:
+                    raise blame(store, chunks, file_id, name)
+                done += n
+                fill += n
+                if fill == BUFFER:
+                    whole.update(view)
+                    _write_out(fd_out, view, fill, pos)
+                    pos += fill
+                    fill = 0
+        finally:
+            os.close(fd_in)
+    whole.update(view[:fill])
+    _write_out(fd_out, view, fill, pos)
     if whole.hexdigest() != file_id:
-        raise CorruptObjectError(
-            f"the chunks of file {file_id} do not rebuild it",
-            hint="run 'modelkeep fsck'",
-            oid=file_id,
-        )
+        raise blame(store, chunks, file_id, name)
     return whole.size
+
+
+def check_object(store: ObjectStore, oid: str, size: int, name: str) -> None:
+    """Verify that whole-file object ``oid`` is intact and holds the ``size`` bytes the tree
+    lists for ``name`` (before it is linked or cloned rather than copied)."""
+    blame_size = store.size(oid) != size
+    if not store.verify(oid):
+        raise store.corrupt(oid, quarantined=True)
+    if blame_size:
+        raise blame(store, [(oid, size)], oid, name)
+
+
+def blame(store: ObjectStore, chunks: Sequence[tuple[str, int]], file_id: str,
+          name: str) -> CorruptObjectError:
+    """The error for a file whose chunks did not rebuild it: the first corrupt chunk (each is
+    re-hashed; the corrupt ones are quarantined), or else the description that lies."""
+    for oid in dict.fromkeys(oid for oid, _ in chunks):
+        if not store.verify(oid):
+            return store.corrupt(oid, quarantined=True)
+    return CorruptObjectError(
+        f"{name}: its stored chunks do not rebuild the file the tree lists (id {file_id}): "
+        "its manifest or tree entry lies",
+        hint="the version came from a remote that serves other bytes under this id; "
+        "check its origin, then 'modelkeep fsck'",
+        oid=file_id,
+        path=name,
+    )
 
 
 def _copy_range(fd_in: int, fd_out: int, size: int, dst: int) -> int:
