@@ -258,7 +258,7 @@ class _Restorer:
             obj = self.store.object_path(e.oid).stat()
             linked = (st.st_ino, st.st_dev) == (obj.st_ino, obj.st_dev)
             if linked and self.verify:  # the file is the object: edited in place, it is damaged
-                check_object(self.store, e.oid, e.size, e.path)
+                check_object(self.store, e)
             return linked
         hit = self.cache.lookup(str(target), st) if self.cache is not None else None
         if hit is not None:
@@ -277,7 +277,7 @@ class _Restorer:
     def _write(self, e: TreeEntry, tmp: Path, chunks: list[tuple[str, int]]) -> None:
         if self.link == "hardlink" and e.kind == "blob":
             if self.verify:
-                check_object(self.store, e.oid, e.size, e.path)
+                check_object(self.store, e)
             try:
                 os.link(self.store.object_path(e.oid), tmp)
             except OSError as exc:
@@ -293,7 +293,7 @@ class _Restorer:
         try:
             if not self._try_reflink(e, fd):
                 if self.verify:
-                    copy_chunks_verified(self.store, chunks, fd, e.file_id, e.path)
+                    copy_chunks_verified(self.store, chunks, fd, e)
                 else:
                     copy_chunks(self.store, chunks, fd)
             os.fchmod(fd, e.mode)
@@ -305,7 +305,7 @@ class _Restorer:
             return False
         if reflink(self.store, e.oid, fd):
             if self.verify:  # the clone shares the object's extents: hash them once
-                check_object(self.store, e.oid, e.size, e.path)
+                check_object(self.store, e)
             return True
         if self.link == "reflink":
             raise StorageError(

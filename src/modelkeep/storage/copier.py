@@ -21,6 +21,8 @@ from modelkeep.errors import CorruptObjectError
 from modelkeep.storage.durable import write_all, write_all_at
 from modelkeep.storage.hashing import Hasher
 from modelkeep.storage.objects import ObjectStore
+from modelkeep.storage.tree import TreeEntry
+from modelkeep.storage.verify import lie
 
 FICLONE = 0x40049409  # _IOW(0x94, 9, int): share the source's extents (btrfs, xfs, bcachefs)
 _NO_REFLINK = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS}
@@ -132,10 +134,10 @@ def _short(oid: str, got: int, size: int) -> CorruptObjectError:
 
 
 def copy_chunks_verified(
-    store: ObjectStore, chunks: Sequence[tuple[str, int]], fd_out: int, file_id: str, name: str
+    store: ObjectStore, chunks: Sequence[tuple[str, int]], fd_out: int, entry: TreeEntry
 ) -> int:
-    """Like copy_chunks, but the bytes are hashed as they are copied and must rebuild
-    ``file_id`` (the id the tree lists for file ``name``); returns the bytes written.
+    """Like copy_chunks, but the bytes are hashed as they are copied and must rebuild the file
+    id the tree lists for ``entry``; returns the bytes written.
 
     CorruptObjectError otherwise, naming the corrupt object (now quarantined) or, when every
     object is intact, the file whose manifest or tree entry lies.
@@ -147,12 +149,12 @@ def copy_chunks_verified(
         fd_in = os.open(store.object_path(oid), os.O_RDONLY)
         try:
             if os.fstat(fd_in).st_size != size:
-                raise blame(store, chunks, file_id, name)
+                raise blame(store, chunks, entry)
             done = 0
             while done < size:
                 n = os.preadv(fd_in, [view[fill : fill + min(size - done, BUFFER - fill)]], done)
                 if n == 0:
-                    raise blame(store, chunks, file_id, name)
+                    raise blame(store, chunks, entry)
                 done += n
                 fill += n
                 if fill == BUFFER:
@@ -164,36 +166,28 @@ def copy_chunks_verified(
             os.close(fd_in)
     whole.update(view[:fill])
     _write_out(fd_out, view, fill, pos)
-    if whole.hexdigest() != file_id:
-        raise blame(store, chunks, file_id, name)
+    if whole.hexdigest() != entry.file_id:
+        raise blame(store, chunks, entry)
     return whole.size
 
 
-def check_object(store: ObjectStore, oid: str, size: int, name: str) -> None:
-    """Verify that whole-file object ``oid`` is intact and holds the ``size`` bytes the tree
-    lists for ``name`` (before it is linked or cloned rather than copied)."""
-    blame_size = store.size(oid) != size
-    if not store.verify(oid):
-        raise store.corrupt(oid, quarantined=True)
-    if blame_size:
-        raise blame(store, [(oid, size)], oid, name)
+def check_object(store: ObjectStore, entry: TreeEntry) -> None:
+    """Verify that the whole-file blob of ``entry`` is intact and holds the bytes the tree lists
+    (before it is linked or cloned rather than copied)."""
+    wrong_size = store.size(entry.oid) != entry.size
+    if not store.verify(entry.oid):
+        raise store.corrupt(entry.oid, quarantined=True)
+    if wrong_size:
+        raise lie(entry.path, entry.file_id, entry.oid)
 
 
-def blame(store: ObjectStore, chunks: Sequence[tuple[str, int]], file_id: str,
-          name: str) -> CorruptObjectError:
+def blame(store: ObjectStore, chunks: Sequence[tuple[str, int]], entry: TreeEntry) -> CorruptObjectError:
     """The error for a file whose chunks did not rebuild it: the first corrupt chunk (each is
     re-hashed; the corrupt ones are quarantined), or else the description that lies."""
     for oid in dict.fromkeys(oid for oid, _ in chunks):
         if not store.verify(oid):
             return store.corrupt(oid, quarantined=True)
-    return CorruptObjectError(
-        f"{name}: its stored chunks do not rebuild the file the tree lists (id {file_id}): "
-        "its manifest or tree entry lies",
-        hint="the version came from a remote that serves other bytes under this id; "
-        "check its origin, then 'modelkeep fsck'",
-        oid=file_id,
-        path=name,
-    )
+    return lie(entry.path, entry.file_id, entry.oid)
 
 
 def _copy_range(fd_in: int, fd_out: int, size: int, dst: int) -> int:
