@@ -8,11 +8,11 @@ file (hashing its chunks in order); pull, fsck and checkout use the helpers here
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from modelkeep.errors import CorruptObjectError, ObjectNotFoundError
 from modelkeep.storage.hashing import Hasher
-from modelkeep.storage.manifest import FileManifest
+from modelkeep.storage.manifest import FileManifest, read_manifest
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.tree import TreeEntry
 
@@ -60,3 +60,46 @@ def entry_problem(store: ObjectStore, entry: TreeEntry, manifest: FileManifest |
         except ObjectNotFoundError:
             return False
     return manifest is not None and (manifest.file_id, manifest.size) != (entry.file_id, entry.size)
+
+
+def verify_pulled(
+    store: ObjectStore,
+    trees: dict[str, list[TreeEntry]],
+    fetched: set[str],
+    refetch: Callable[[dict[str, int | None]], None],
+) -> None:
+    """Check the files a pull brought: every entry against its blob or manifest, and every
+    file whose manifest or chunks were ``fetched`` rebuilt from its chunks in order (a chunk
+    found corrupt here is quarantined and fetched again through ``refetch``, once).
+
+    ``trees`` maps each pulled tree to the entries pulled whole. On a lie, the lying manifest or
+    tree is removed if this pull brought it, and CorruptObjectError names the file.
+    """
+    for tree_id, entries in trees.items():
+        for e in entries:
+            manifest = read_manifest(store, e.oid) if e.kind == "manifest" else None
+            if entry_problem(store, e, manifest):
+                _drop(store, fetched, [tree_id])
+                raise lie(e.path, e.file_id, tree_id)
+            if manifest is None or not (fetched & {e.oid, *manifest.chunk_ids}):
+                continue
+            try:
+                try:
+                    check_manifest(store, manifest, e.oid, e.path)
+                except CorruptObjectError:
+                    gone = {oid: n for oid, n in manifest.chunks if not store.has(oid)}
+                    if not gone:
+                        raise
+                    refetch(dict(gone))  # quarantined while being read: fetch a good copy
+                    check_manifest(store, manifest, e.oid, e.path)
+            except CorruptObjectError as exc:
+                if exc.fields.get("file_id") is not None:  # the manifest lies
+                    _drop(store, fetched, [e.oid, tree_id])
+                raise
+
+
+def _drop(store: ObjectStore, fetched: set[str], oids: list[str]) -> None:
+    """Move the lying objects this pull brought out of the store."""
+    for oid in oids:
+        if oid in fetched:
+            store.quarantine(oid)
