@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 
 from modelkeep.errors import CorruptObjectError
-from modelkeep.storage.durable import write_all, write_all_at
+from modelkeep.storage.durable import write_all_at
 from modelkeep.storage.hashing import Hasher
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.tree import TreeEntry
