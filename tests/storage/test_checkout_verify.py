@@ -24,17 +24,12 @@ BIG = 9 << 20  # chunked
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> ObjectStore:
-    return ObjectStore(tmp_path / "k" / "objects", tmp_path / "k" / "tmp")
-
-
-@pytest.fixture
 def src(tmp_path: Path) -> Path:
-    root = tmp_path / "src"
-    root.mkdir()
-    (root / "small.bin").write_bytes(os.urandom(200_000))
-    (root / "big.bin").write_bytes(os.urandom(BIG))
-    return root
+    """A small file (one blob) and a big one (chunks and a manifest)."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "small.bin").write_bytes(os.urandom(200_000))
+    (tmp_path / "src" / "big.bin").write_bytes(os.urandom(BIG))
+    return tmp_path / "src"
 
 
 def flip(store: ObjectStore, oid: str, at: int = 1000) -> None:

@@ -16,6 +16,7 @@ import mmap
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from modelkeep.errors import CorruptObjectError
 from modelkeep.storage.durable import write_all_at
@@ -102,10 +103,15 @@ def _write_out(fd_out: int, view: memoryview, length: int, pos: int) -> None:
 
 
 def _buffer() -> memoryview:
-    view: memoryview | None = getattr(_local, "view", None)
-    if view is None:
-        view = _local.view = memoryview(mmap.mmap(-1, BUFFER))
-    return view
+    return _buffers()[0]
+
+
+def _buffers() -> tuple[memoryview, memoryview]:
+    """This thread's two reused aligned buffers (the second is mapped on first use only)."""
+    views: tuple[memoryview, memoryview] | None = getattr(_local, "views", None)
+    if views is None:
+        views = _local.views = (memoryview(mmap.mmap(-1, BUFFER)), memoryview(mmap.mmap(-1, BUFFER)))
+    return views
 
 
 def _copy_group(store: ObjectStore, group: list[tuple[str, int, int]], fd_out: int) -> None:
@@ -140,35 +146,81 @@ def copy_chunks_verified(
     id the tree lists for ``entry``; returns the bytes written.
 
     CorruptObjectError otherwise, naming the corrupt object (now quarantined) or, when every
-    object is intact, the file whose manifest or tree entry lies.
+    object is intact, the file whose manifest or tree entry lies. Files of ``BUFFERED_MIN`` or
+    more are hashed on a second thread, one buffer behind the copy (two buffers alternate), so
+    hashing overlaps the reads and writes instead of adding to them.
     """
-    whole = Hasher(store.workers)
-    view = _buffer()
-    fill = pos = 0
-    for oid, size in chunks:
-        fd_in = os.open(store.object_path(oid), os.O_RDONLY)
-        try:
-            if os.fstat(fd_in).st_size != size:
-                raise blame(store, chunks, entry)
-            done = 0
-            while done < size:
-                n = os.preadv(fd_in, [view[fill : fill + min(size - done, BUFFER - fill)]], done)
-                if n == 0:
+    total = sum(size for _, size in chunks)
+    with _HashedWriter(fd_out, threaded=total >= BUFFERED_MIN) as out:
+        for oid, size in chunks:
+            fd_in = os.open(store.object_path(oid), os.O_RDONLY)
+            try:
+                if os.fstat(fd_in).st_size != size:
                     raise blame(store, chunks, entry)
-                done += n
-                fill += n
-                if fill == BUFFER:
-                    whole.update(view)
-                    _write_out(fd_out, view, fill, pos)
-                    pos += fill
-                    fill = 0
-        finally:
-            os.close(fd_in)
-    whole.update(view[:fill])
-    _write_out(fd_out, view, fill, pos)
-    if whole.hexdigest() != entry.file_id:
+                done = 0
+                while done < size:
+                    view, fill = out.view, out.fill
+                    n = os.preadv(fd_in, [view[fill : fill + min(size - done, BUFFER - fill)]], done)
+                    if n == 0:
+                        raise blame(store, chunks, entry)
+                    done += n
+                    out.filled(n)
+            finally:
+                os.close(fd_in)
+        file_id = out.finish()
+    if file_id != entry.file_id:
         raise blame(store, chunks, entry)
-    return whole.size
+    return total
+
+
+class _HashedWriter:
+    """Writes buffers of a file in order while feeding them, in order, to one BLAKE3 hasher,
+    inline or on a helper thread that runs one buffer behind."""
+
+    def __init__(self, fd_out: int, *, threaded: bool) -> None:
+        self.fd_out, self.pos, self.fill = fd_out, 0, 0
+        self.whole = Hasher(1)
+        self._views = _buffers()
+        self._current = 0
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="modelkeep-verify") if threaded else None
+        self._pending: Future[None] | None = None
+
+    @property
+    def view(self) -> memoryview:
+        return self._views[self._current]
+
+    def __enter__(self) -> _HashedWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def filled(self, n: int) -> None:
+        """``n`` more bytes were read into the current buffer; write it out once full."""
+        self.fill += n
+        if self.fill == BUFFER:
+            self._flush()
+
+    def finish(self) -> str:
+        """Write what is left; the id of everything written."""
+        self._flush()
+        if self._pending is not None:
+            self._pending.result()
+        return self.whole.hexdigest()
+
+    def _flush(self) -> None:
+        view = self.view[: self.fill]
+        if self._pending is not None:
+            self._pending.result()  # the hasher is done with the other buffer: reuse is safe
+        if self._pool is not None:
+            self._pending = self._pool.submit(self.whole.update, view)
+        else:
+            self.whole.update(view)
+        _write_out(self.fd_out, self.view, self.fill, self.pos)
+        self.pos += self.fill
+        self.fill = 0
+        self._current ^= 1 if self._pool is not None else 0
 
 
 def check_object(store: ObjectStore, entry: TreeEntry) -> None:
