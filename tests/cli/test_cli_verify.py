@@ -150,3 +150,14 @@ def test_partial_tensor_checkout_says_it_is_not_verified_as_a_whole(project: Pat
     assert "not verified as a whole" in out and "model.safetensors" in out
     stats = json.loads(run("checkout", "llm@1.0.0", "part2", "--tensor", "t1", "--json").stdout)
     assert stats["unverified"] == ["model.safetensors"]
+
+
+@pytest.mark.parametrize("link", ["copy", "auto", "hardlink"])
+def test_pull_repairs_what_a_checkout_found_corrupt(project: Path, link: str) -> None:
+    store, c = objects_of(project, "config.json")
+    rot(store, c.oid)
+    bad = run("checkout", "bert@1.0.0", "out", "--link", link, code=5)
+    assert "fsck --repair" in bad.stderr and not (project / "out" / "config.json").exists()
+    assert "1 objects" in run("pull", "bert@1.0.0").stdout  # no longer "already here"
+    run("checkout", "bert@1.0.0", "out", "--link", link)
+    assert (project / "out" / "config.json").read_text() == '{"layers": 2}'

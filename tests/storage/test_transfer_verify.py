@@ -110,3 +110,23 @@ def test_a_pull_that_reads_a_corrupt_local_chunk_fetches_it_again(tmp_path: Path
         f.write(b"rot")
     pull_objects(b, remote, [v2])
     assert b.verify(shared)
+
+
+def test_push_of_a_corrupt_large_object_says_corrupt_and_quarantines_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+
+    from modelkeep.storage import transfer
+
+    monkeypatch.setattr(transfer, "SMALL_OBJECT", 1024)  # every chunk travels as a file
+    remote = Remote("origin", f"memory://mk-{uuid.uuid4().hex}")
+    a = new_store(tmp_path / "a")
+    tree = add_path(a, files(tmp_path / "m", b"m")).tree_id
+    chunk = read_manifest(a, entries(a, tree)["weights.bin"].oid).chunks[0][0]
+    path = a.object_path(chunk)
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as f:
+        f.write(b"rot")
+    with pytest.raises(CorruptObjectError, match=chunk):
+        push_objects(a, remote, [tree])
+    assert not a.has(chunk)

@@ -188,8 +188,8 @@ def _upload(store: ObjectStore, remote: Remote, oid: str, size: int) -> str:
         with remote.errors("upload to"):
             remote.fs.pipe_file(key, data)
     else:
-        if not store.verify(oid):
-            store.get_bytes(oid)  # raises the store's CorruptObjectError, with its hint
+        if not store.verify(oid):  # quarantined by the read that found it
+            raise store.corrupt(oid, quarantined=True)
         with remote.errors("upload to"):
             remote.fs.put_file(str(store.object_path(oid)), key)
     with remote.errors("check an upload on"):
