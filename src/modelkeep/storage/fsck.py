@@ -15,6 +15,7 @@ remote can hold a better copy.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -56,13 +57,15 @@ class _Check:
         self.manifests: dict[str, FileManifest] = {}
         self.trees: dict[str, list[TreeEntry]] = {}
         self.inconsistent: set[str] = set()
+        self._lock = threading.Lock()
 
     def done(self, oid: str, ok: bool | None) -> None:
-        if oid not in self.wanted or oid in self.result:
-            return
-        self.result[oid] = ok
-        if self.progress is not None:
-            self.progress(len(self.result), len(self.todo))
+        with self._lock:
+            if oid not in self.wanted or oid in self.result:
+                return
+            self.result[oid] = ok
+            if self.progress is not None:
+                self.progress(len(self.result), len(self.todo))
 
     def verify(self, oid: str) -> None:
         if oid in self.result:
