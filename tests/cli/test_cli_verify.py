@@ -161,3 +161,20 @@ def test_pull_repairs_what_a_checkout_found_corrupt(project: Path, link: str) ->
     assert "1 objects" in run("pull", "bert@1.0.0").stdout  # no longer "already here"
     run("checkout", "bert@1.0.0", "out", "--link", link)
     assert (project / "out" / "config.json").read_text() == '{"layers": 2}'
+
+
+def test_fsck_repair_reports_what_the_remote_cannot_supply(project: Path) -> None:
+    (project / "model2").mkdir()
+    (project / "model2" / "only-here.txt").write_text("never pushed")
+    run("register", "local", "model2")
+    store, c = objects_of(project, "config.json")
+    rot(store, c.oid)
+    k = Keep.open(project)
+    try:
+        only = read_tree(k.store, k.resolve("local@1.0.0").tree_id)[0].oid
+    finally:
+        k.close()
+    rot(store, only)
+    result = run("fsck", "--repair", code=5)
+    assert f"repaired {c.oid}" in result.stdout and f"corrupt  {only}" in result.stdout
+    assert "affected local@1.0.0" in result.stdout and "affected bert" not in result.stdout

@@ -227,3 +227,13 @@ def test_quarantine_keeps_the_evidence_and_a_second_copy_too(store: ObjectStore)
         store.put_bytes(b"x" * 5000)
     assert len([p for p in store.quarantine_dir.iterdir() if p.name.startswith(oid)]) == 2
     assert hash_bytes(store.get_bytes(oid)) == oid
+
+
+def test_a_tree_entry_naming_a_manifest_of_another_file_is_refused(store: ObjectStore, src: Path,
+                                                                   tmp_path: Path) -> None:
+    tree = add_path(store, src).tree_id
+    big, small = entry(store, tree, "big.bin"), entry(store, tree, "small.bin")
+    forged = write_tree(store, [TreeEntry("big.bin", big.oid, big.size, 0o644, "manifest", small.file_id)])
+    with pytest.raises(CorruptObjectError, match="big.bin"):
+        checkout(store, forged, tmp_path / "out")
+    assert no_files(tmp_path / "out") == []

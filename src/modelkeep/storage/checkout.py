@@ -41,6 +41,7 @@ from modelkeep.storage.paths import safe_join
 from modelkeep.storage.statcache import StatCache
 from modelkeep.storage.tensors import TensorSelection, chunks_for_ranges, select_tensors, write_selection
 from modelkeep.storage.tree import TreeEntry, read_tree
+from modelkeep.storage.verify import lie
 
 LinkMode = Literal["copy", "reflink", "hardlink", "auto"]
 LINK_MODES = ("copy", "reflink", "hardlink", "auto")
@@ -172,7 +173,7 @@ def _chunks_of(store: ObjectStore, e: TreeEntry) -> list[tuple[str, int]]:
         return [(e.oid, e.size)]
     m = read_manifest(store, e.oid)
     if m.file_id != e.file_id or m.size != e.size:
-        raise InvalidInputError(f"manifest {e.oid} does not describe {e.path}", oid=e.oid)
+        raise lie(e.path, e.file_id, e.oid)
     return list(m.chunks)
 
 
