@@ -255,13 +255,15 @@ class _Restorer:
             )
         if not stat.S_ISREG(st.st_mode) or st.st_size != e.size:
             return False
+        hit = self.cache.lookup(str(target), st) if self.cache is not None else None
         if self.link == "hardlink" and e.kind == "blob":
             obj = self.store.object_path(e.oid).stat()
             linked = (st.st_ino, st.st_dev) == (obj.st_ino, obj.st_dev)
-            if linked and self.verify:  # the file is the object: edited in place, it is damaged
-                check_object(self.store, e)
+            if linked and self.verify and (hit is None or hit.file_id != e.file_id):
+                check_object(self.store, e)  # the file is the object: an edit in place damaged it
+                if self.cache is not None:  # verified: its stat vouches until it changes
+                    self.cache.record(str(target), st, e.file_id, oid=e.oid, written=True)
             return linked
-        hit = self.cache.lookup(str(target), st) if self.cache is not None else None
         if hit is not None:
             file_id = hit.file_id
         else:
