@@ -8,9 +8,9 @@ project config (``.modelkeep/config.toml``) > user config (``~/.config/modelkeep
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,12 +128,51 @@ def _number(what: str, raw: Any, kind: type[int] | type[float], minimum: float) 
     return value
 
 
+SUPPORTED_HASHES = ("blake3",)
+# table -> key -> accepted types; what a hand-edited config.toml may hold (others are ignored)
+_SHAPE: dict[str, dict[str, tuple[type, ...]]] = {
+    "core": {"hash": (str,), "store": (str,), "database_url": (str,), "author": (str,),
+             "workers": (int,), "flush_interval": (int, float), "remote": (str,)},
+    "gc": {"keep_stable": (int,), "grace": (int, float)},
+}
+
+
+def check_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``data`` if its known tables and keys have the right types, else a one-line error."""
+    def bad(where: str, want: str) -> InvalidInputError:
+        return InvalidInputError(f"config file {path}: {where} must be {want}",
+                                 hint=f"fix {path} (see docs/configuration.md)", path=str(path))
+
+    for table, keys in _SHAPE.items():
+        section = data.get(table, {})
+        if not isinstance(section, dict):
+            raise bad(f"[{table}]", "a table")
+        for key, types in keys.items():
+            value = section.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+                raise bad(f"[{table}] {key}", " or ".join(t.__name__ for t in types))
+    remotes = data.get("remotes", {})
+    if not isinstance(remotes, dict):
+        raise bad("[remotes]", "a table")
+    for name, section in remotes.items():
+        if not isinstance(section, dict) or not isinstance(section.get("url"), str):
+            raise bad(f"[remotes.{name}]", "a table with a string url")
+    return data
+
+
 def load_settings(root: Path, *, database_url: str | None = None, author: str | None = None
                   ) -> Settings:
     """Resolve settings for the keep at ``root`` with the documented precedence."""
     keep_dir = root / KEEP_DIRNAME
-    user = read_toml(user_config_path())
-    project = read_toml(keep_dir / CONFIG_FILENAME)
+    user = check_config(read_toml(user_config_path()), user_config_path())
+    project = check_config(read_toml(keep_dir / CONFIG_FILENAME), keep_dir / CONFIG_FILENAME)
+    hash_algorithm = project.get("core", {}).get("hash", "blake3")
+    if hash_algorithm not in SUPPORTED_HASHES:
+        raise InvalidInputError(
+            f"the keep in {root} names objects by hash algorithm '{hash_algorithm}', which this "
+            f"modelkeep does not support (it supports: {', '.join(SUPPORTED_HASHES)})",
+            hint="open it with the tool that made it, or fix [core] hash in .modelkeep/config.toml",
+            path=str(root))
 
     def pick(key: str, env_name: str | None, default: Any) -> Any:
         if env_name and env(env_name):
@@ -147,6 +186,7 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
     db_url = database_url or pick(
         "database_url", "MODELKEEP_DATABASE_URL", f"sqlite:///{keep_dir / DB_FILENAME}"
     )
+    _check_sqlite_folder(str(db_url))
     store = pick("store", "MODELKEEP_STORE_URL", str(keep_dir / "objects"))
     store_path = Path(store)
     if not store_path.is_absolute():
@@ -165,7 +205,7 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
         store_path=store_path,
         author=author or pick("author", "MODELKEEP_AUTHOR", _default_author()),
         workers=workers,
-        hash_algorithm=project.get("core", {}).get("hash", "blake3"),
+        hash_algorithm=hash_algorithm,
         retention_stable=retention,
         remotes=dict(project.get("remotes", {})),
         flush_interval=flush,
@@ -174,7 +214,19 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
     )
 
 
-_REMOTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+def _check_sqlite_folder(url: str) -> None:
+    if not url.startswith("sqlite:///"):
+        return
+    folder = Path(url.removeprefix("sqlite:///").split("?", 1)[0]).parent
+    if not folder.is_dir():
+        raise InvalidInputError(
+            f"the SQLite database's folder {folder} does not exist ({url})",
+            hint="fix database_url in .modelkeep/config.toml or MODELKEEP_DATABASE_URL",
+            path=str(folder))
+
+
+# a remote name is one bare TOML key: no dots (they would nest tables), nothing after a newline
+_REMOTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 
 def remote_section(settings: Settings, name: str | None) -> tuple[str, dict[str, Any]]:
@@ -196,41 +248,76 @@ def remote_section(settings: Settings, name: str | None) -> tuple[str, dict[str,
 
 
 def add_remote_section(root: Path, name: str, url: str, options: dict[str, Any]) -> None:
-    """Append ``[remotes.NAME]`` with ``url`` and string/number/bool ``options`` to config.toml."""
-    if not _REMOTE_NAME.match(name):
-        raise InvalidInputError(f"invalid remote name '{name}'", hint="e.g. origin, s3-backup",
-                                remote=name)
+    """Add ``[remotes.NAME]`` with ``url`` and string/number/bool ``options`` to config.toml,
+    keeping the file's comments and layout (tomlkit)."""
+    import tomlkit
+
+    if not isinstance(name, str) or not _REMOTE_NAME.fullmatch(name):
+        raise InvalidInputError(f"invalid remote name {name!r}",
+                                hint="letters, digits, '-' and '_', starting with a letter: e.g. origin, "
+                                "s3-backup", remote=name)
     path = root / KEEP_DIRNAME / CONFIG_FILENAME
-    if name in read_toml(path).get("remotes", {}):
+    doc = _load_document(path)
+    remotes = doc.setdefault("remotes", tomlkit.table(is_super_table=True))
+    if name in remotes:
         raise InvalidInputError(f"remote '{name}' already exists",
                                 hint=f"remove it first: modelkeep remote remove {name}", remote=name)
-    lines = [f"\n[remotes.{name}]", f"url = {json.dumps(url)}"]
-    lines += [f"{k} = {json.dumps(v)}" for k, v in options.items() if v is not None]
-    _rewrite_config(path, path.read_text(encoding="utf-8").rstrip("\n") + "\n" + "\n".join(lines) + "\n")
+    section = tomlkit.table()
+    section["url"] = url
+    for key, value in options.items():
+        if value is not None:
+            section[key] = value
+    remotes[name] = section
+    write_config_file(path, _dumps(doc))
 
 
 def remove_remote_section(root: Path, name: str) -> None:
-    """Delete ``[remotes.NAME]`` (and its sub-tables) from config.toml."""
+    """Delete ``[remotes.NAME]`` (and its sub-tables) from config.toml, keeping the rest as it was."""
     path = root / KEEP_DIRNAME / CONFIG_FILENAME
-    kept, skipping, found = [], False, False
-    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
-        header = line.strip()
-        if header.startswith("["):
-            table = header.strip("[]").replace('"', "").strip()
-            skipping = table == f"remotes.{name}" or table.startswith(f"remotes.{name}.")
-            found = found or skipping
-        if not skipping:
-            kept.append(line)
-    if not found:
-        raise InvalidInputError(f"no remote named '{name}' in {path}",
-                                hint="see 'modelkeep remote list'", remote=name)
-    _rewrite_config(path, "".join(kept))
+    doc = _load_document(path)
+    remotes = doc.get("remotes")
+    if not isinstance(remotes, dict) or name not in remotes:
+        from modelkeep.errors import RemoteNotFoundError
+
+        raise RemoteNotFoundError(f"no remote named '{name}' in {path}",
+                                  hint="see 'modelkeep remote list'", remote=name)
+    del remotes[name]
+    write_config_file(path, _dumps(doc))
 
 
-def _rewrite_config(path: Path, text: str) -> None:
-    tomllib.loads(text)  # never write a config that would not load
+def _load_document(path: Path) -> Any:
+    import tomlkit
+
+    read_toml(path)  # a malformed file is reported the same way as on every read
+    return tomlkit.parse(path.read_text(encoding="utf-8"))
+
+
+def _dumps(doc: Any) -> str:
+    import tomlkit
+
+    return tomlkit.dumps(doc)
+
+
+def write_config_file(path: Path, text: str) -> None:
+    """Atomically write config.toml; mode 0600 when it holds credentials (a password in a URL,
+    a remote option not known to be safe: see redact.py), else the file's current mode."""
+    from modelkeep.redact import holds_credentials
+
+    data = tomllib.loads(text)  # never write a config that would not load
+    if holds_credentials(data):
+        mode = 0o600
+    elif path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # never readable by others while written, even over a stale tmp file
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, mode)
     os.replace(tmp, path)
 
 

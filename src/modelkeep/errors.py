@@ -11,6 +11,8 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── InvalidMetricError          code=invalid_metric
     │   ├── UnsafePathError             code=unsafe_path
     │   ├── FileChangedError            code=file_changed
+    │   ├── RemoteRecordInvalidError    code=remote_record_invalid
+    │   ├── ArtifactsMismatchError      code=artifacts_mismatch
     │   └── PathNotFoundError           code=path_not_found
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
@@ -24,16 +26,22 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     ├── ConflictError                   code=conflict              exit 4   http 409
     │   ├── KeepExistsError             code=keep_exists
     │   ├── VersionExistsError          code=version_exists
+    │   ├── VersionPrunedError          code=version_pruned
+    │   ├── DatabaseEmptyError          code=database_empty
     │   └── RunNotActiveError           code=run_not_active
+    ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
     └── StorageError                    code=storage_error         exit 6   http 502
         ├── DiskFullError               code=disk_full
+        ├── DatabaseMissingError        code=database_missing
         ├── RemoteError                 code=remote_unreachable
         └── RemoteAuthError             code=remote_auth
 
 The message is data (built from fields); presentation (CLI line, JSON body) lives in cli/ and
-server/. ``error_from_code`` maps a code back to its class, for the HTTP client.
+server/. Message, hint and string fields pass through ``redact.redact_text``: a URL's password
+or a ``password=...`` never reaches a terminal, a log or an HTTP body.
+``error_from_code`` maps a code back to its class, for the HTTP client.
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ import difflib
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from modelkeep.redact import redact_text
+
 
 class ModelkeepError(Exception):
     """Base of every error modelkeep raises on purpose."""
@@ -49,12 +59,15 @@ class ModelkeepError(Exception):
     code: ClassVar[str] = "error"
     http_status: ClassVar[int] = 500
     exit_code: ClassVar[int] = 1
+    # the hint when a raise site gives none: every error names a next step
+    default_hint: ClassVar[str] = "see docs/errors.md for what this error means"
 
     def __init__(self, message: str, *, hint: str | None = None, **fields: Any) -> None:
+        message = redact_text(message)  # no credential reaches a terminal, log or HTTP body
         super().__init__(message)
         self.message = message
-        self.hint = hint
-        self.fields = fields
+        self.hint = redact_text(hint) if hint else self.default_hint
+        self.fields = {k: redact_text(v) if isinstance(v, str) else v for k, v in fields.items()}
 
     def to_dict(self) -> dict[str, Any]:
         """The one JSON shape every error takes on the wire and in ``--json`` output."""
@@ -78,123 +91,196 @@ def _jsonable(value: Any) -> Any:
 
 class InvalidInputError(ModelkeepError):
     code = "invalid_input"
+    default_hint = "check the command's arguments: modelkeep COMMAND --help"
     http_status = 400
     exit_code = 2
 
 
 class InvalidVersionError(InvalidInputError):
     code = "invalid_version"
+    default_hint = "versions look like 1.2.3 (SemVer 2.0.0); see docs/versioning.md"
 
 
 class InvalidNameError(InvalidInputError):
     code = "invalid_name"
+    default_hint = "names are letters, digits, '.', '-' and '_'; see docs/versioning.md"
 
 
 class InvalidMetadataError(InvalidInputError):
     code = "invalid_metadata"
+    default_hint = (
+        "fix the metadata file; its fields are in docs/metadata.md (modelkeep schema prints the JSON Schema)"
+    )
 
 
 class InvalidMetricError(InvalidInputError):
     code = "invalid_metric"
+    default_hint = "metrics are numbers (NaN and inf allowed): --metric accuracy=0.93"
 
 
 class UnsafePathError(InvalidInputError):
     code = "unsafe_path"
+    default_hint = "use relative paths inside the folder, without '..', and no symlinked parents"
 
 
 class PathNotFoundError(InvalidInputError):
     code = "path_not_found"
+    default_hint = "check the path (ls it), or run from the folder that holds it"
 
 
 class FileChangedError(InvalidInputError):
     """A file changed (size or mtime) while modelkeep was reading it; nothing was recorded."""
 
     code = "file_changed"
+    default_hint = "a file changed while it was read: run the command again once it is written"
+
+
+class RemoteRecordInvalidError(InvalidInputError):
+    """A version or aliases record on a remote fails validation; nothing of it was adopted."""
+
+    code = "remote_record_invalid"
+    default_hint = "the remote holds a damaged or forged record: push it again from a keep you trust"
+
+
+class ArtifactsMismatchError(InvalidInputError):
+    """The files given do not form the tree the metadata names (``import --artifacts``)."""
+
+    code = "artifacts_mismatch"
+    default_hint = "pass --artifacts the folder the metadata were exported from"
 
 
 class NotFoundError(ModelkeepError):
     code = "not_found"
+    default_hint = "check the name: modelkeep list"
     http_status = 404
     exit_code = 3
 
 
 class KeepNotFoundError(NotFoundError):
     code = "keep_not_found"
+    default_hint = "run 'modelkeep init' here, or pass --keep PATH"
 
 
 class ModelNotFoundError(NotFoundError):
     code = "model_not_found"
+    default_hint = "see the registered models: modelkeep list"
 
 
 class VersionNotFoundError(NotFoundError):
     code = "version_not_found"
+    default_hint = "see the versions: modelkeep list NAME"
 
 
 class AliasNotFoundError(NotFoundError):
     code = "alias_not_found"
+    default_hint = "see the aliases: modelkeep alias list NAME"
 
 
 class ObjectNotFoundError(NotFoundError):
     code = "object_not_found"
+    default_hint = "pull it from a remote that has it: modelkeep pull NAME@VERSION"
 
 
 class RunNotFoundError(NotFoundError):
     code = "run_not_found"
+    default_hint = "see the runs: modelkeep runs list"
 
 
 class RemoteNotFoundError(NotFoundError):
     code = "remote_not_found"
+    default_hint = "see the remotes: modelkeep remote list"
 
 
 class DatasetNotFoundError(NotFoundError):
     code = "dataset_not_found"
+    default_hint = "see the datasets: modelkeep datasets list"
 
 
 class ConflictError(ModelkeepError):
     code = "conflict"
+    default_hint = "see the current state with modelkeep list, then retry"
     http_status = 409
     exit_code = 4
 
 
 class KeepExistsError(ConflictError):
     code = "keep_exists"
+    default_hint = "use it as it is, or remove .modelkeep/ to start again"
 
 
 class VersionExistsError(ConflictError):
     code = "version_exists"
+    default_hint = "register with another --version, or let modelkeep choose the next one"
+
+
+class VersionPrunedError(ConflictError):
+    """The version's artifacts were pruned by gc: pull it back before pointing an alias at it."""
+
+    code = "version_pruned"
+    default_hint = "bring its artifacts back first: modelkeep pull NAME@VERSION"
+
+
+class DatabaseEmptyError(ConflictError):
+    """The database records nothing but the store holds objects: gc refuses unless forced."""
+
+    code = "database_empty"
+    default_hint = (
+        "check the database URL; if the store's objects are truly unwanted: modelkeep gc --force"
+    )
 
 
 class RunNotActiveError(ConflictError):
     code = "run_not_active"
+    default_hint = "start a new run: modelkeep.start_run()"
+
+
+class MissingDependencyError(ModelkeepError):
+    """An optional extra this operation needs is not installed (e.g. psycopg for PostgreSQL)."""
+
+    code = "missing_dependency"
+    default_hint = "install the extra the message names, e.g. pip install 'modelkeep[postgres]'"
 
 
 class IntegrityError(ModelkeepError):
     code = "integrity"
+    default_hint = "run 'modelkeep fsck' to see what is damaged"
     http_status = 500
     exit_code = 5
 
 
 class CorruptObjectError(IntegrityError):
     code = "object_corrupt"
+    default_hint = "run 'modelkeep fsck', then pull the object again from a remote"
 
 
 class StorageError(ModelkeepError):
     code = "storage_error"
+    default_hint = "check the disk and the keep's permissions, then retry"
     http_status = 502
     exit_code = 6
 
 
 class DiskFullError(StorageError):
     code = "disk_full"
+    default_hint = "free space on the disk holding the keep, then retry"
     http_status = 507
+
+
+class DatabaseMissingError(StorageError):
+    """The keep's database is missing or holds no modelkeep schema; only ``init`` makes one."""
+
+    code = "database_missing"
+    default_hint = "restore the database file (or its backup), or run 'modelkeep init' in a new folder"
 
 
 class RemoteError(StorageError):
     code = "remote_unreachable"
+    default_hint = "check the remote's URL and the network: modelkeep remote list"
 
 
 class RemoteAuthError(StorageError):
     code = "remote_auth"
+    default_hint = "check the remote's credentials: modelkeep remote list"
     http_status = 401
 
 

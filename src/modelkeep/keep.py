@@ -2,36 +2,41 @@
 
 from __future__ import annotations
 
+import json
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from modelkeep import config
 from modelkeep.db.database import Database
 from modelkeep.db.migrate import ensure_schema
-from modelkeep.errors import KeepExistsError
+from modelkeep.errors import InvalidInputError, KeepExistsError
 from modelkeep.registry import aliases, records, versions
 from modelkeep.registry.aliases import AliasMove
 from modelkeep.registry.refs import parse_ref
 from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
+from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
+from modelkeep.storage.pins import PINS_DIRNAME
 from modelkeep.tracking.runs import mark_killed_runs
 
-Progress = Callable[[int, int], None]
+KEEP_GITIGNORE = "# written by modelkeep init: the keep is local state, never committed\n*\n"
 
 
 class Keep:
     """An open keep: settings, metadata database and object store."""
 
-    def __init__(self, settings: config.Settings) -> None:
+    def __init__(self, settings: config.Settings, *, create: bool = False) -> None:
         self.settings = settings
-        self.db = Database(settings.database_url)
+        # only init creates the database: a missing or empty one is an error, never a new keep
+        self.db = Database(settings.database_url, create=create)
         # the stat cache lets add and checkout skip unchanged files without re-hashing them
         self.store = ObjectStore(settings.store_path, settings.tmp_dir, settings.workers,
                                  stat_cache_path=settings.keep_dir / "statcache.json")
-        ensure_schema(self.db, settings.keep_dir / "migrate.lock")
-        self.killed_runs = mark_killed_runs(self.db)  # runs whose owner process died
+        ensure_schema(self.db, settings.keep_dir / "migrate.lock", create=create)
+        # runs whose owner process died (left as they are in a read-only keep)
+        self.killed_runs = mark_killed_runs(self.db) if self.db.writable else []
 
     # -- opening --------------------------------------------------------------------------
 
@@ -39,6 +44,10 @@ class Keep:
     def init(cls, path: Path | str = ".", *, database_url: str | None = None) -> Keep:
         """Create ``.modelkeep/`` in ``path`` (config.toml, SQLite in WAL mode, objects/, tmp/)."""
         root = Path(path).resolve()
+        if database_url:  # a bad URL, a missing driver or a server down: refused before any mkdir
+            probe = Database(database_url)
+            probe.connection  # noqa: B018  (connecting is the check)
+            probe.close()
         keep_dir = root / config.KEEP_DIRNAME
         if (keep_dir / config.CONFIG_FILENAME).exists():
             raise KeepExistsError(
@@ -53,11 +62,13 @@ class Keep:
         (staging / "tmp").mkdir()
         text = config.default_config_text()
         if database_url:
-            text = text.replace("[core]\n", f'[core]\ndatabase_url = "{database_url}"\n', 1)
-        (staging / config.CONFIG_FILENAME).write_text(text, encoding="utf-8")
+            text = text.replace("[core]\n", f"[core]\ndatabase_url = {json.dumps(database_url)}\n", 1)
+        config.write_config_file(staging / config.CONFIG_FILENAME, text)  # 0600 with a password
+        # like a virtual environment: the keep ignores itself, so no repository setting is needed
+        (staging / ".gitignore").write_text(KEEP_GITIGNORE, encoding="utf-8")
         staging.rename(keep_dir)  # a keep appears whole or not at all
         try:
-            return cls(config.load_settings(root, database_url=database_url))
+            return cls(config.load_settings(root, database_url=database_url), create=True)
         except BaseException:
             shutil.rmtree(keep_dir, ignore_errors=True)
             raise
@@ -83,14 +94,17 @@ class Keep:
                  bump: Bump | None = None, metadata: Any = None,
                  params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
                  run_id: str | None = None, lineage: Mapping[str, Any] | None = None,
-                 progress: Progress | None = None) -> VersionInfo:
-        """Store ``path`` and register it as a new immutable version of model ``name``."""
+                 progress: Progress | None = None, allow_same: bool = False) -> VersionInfo:
+        """Store ``path`` and register it as a new immutable version of model ``name``
+        (inheriting its predecessor's declared metadata). Content identical to the latest
+        version makes none: that version comes back with ``unchanged`` set, unless
+        ``allow_same``."""
         from modelkeep.registry.registration import register_path
 
         return register_path(
             self.db, self.store, name, Path(path), author=self.author, version=version,
             bump=bump, metadata=metadata, params=params, metrics=metrics, run_id=run_id,
-            lineage=lineage, progress=progress,
+            lineage=lineage, progress=progress, allow_same=allow_same,
         )
 
     def models(self) -> list[ModelSummary]:
@@ -181,10 +195,13 @@ class Keep:
         the versions that any damage affects. ``repair`` fetches corrupt and missing objects
         again from ``remote`` (default: the default remote)."""
         from modelkeep.registry.integrity import check_keep, repair_keep
+        from modelkeep.storage.pins import list_pins
 
+        pinned = [p.tree_id for p in list_pins(self.pins_dir)]
         if repair:
-            return repair_keep(self.db, self.store, self.remote(remote), progress=progress)
-        return check_keep(self.db, self.store, progress=progress)
+            return repair_keep(self.db, self.store, self.remote(remote), progress=progress,
+                               pinned=pinned)
+        return check_keep(self.db, self.store, progress=progress, pinned=pinned)
 
     # -- remotes and gc -------------------------------------------------------------------
 
@@ -196,8 +213,12 @@ class Keep:
         return Remote(chosen, section["url"], section, base=self.settings.root)
 
     def remotes(self) -> dict[str, dict[str, Any]]:
-        """name -> settings of every configured remote."""
-        return dict(self.settings.remotes)
+        """name -> settings of every configured remote, credentials masked (``redact``): what
+        may be shown. ``remote()`` opens one with its real settings."""
+        from modelkeep.redact import redact_options
+
+        return {name: redact_options(section) if isinstance(section, dict) else section
+                for name, section in self.settings.remotes.items()}
 
     def add_remote(self, name: str, url: str, **options: Any) -> None:
         """Add ``[remotes.NAME]`` to the keep's config.toml (a local path is stored absolute)."""
@@ -214,14 +235,30 @@ class Keep:
                                              author=self.settings.author)
 
     def push(self, refs: list[str] | None = None, *, remote: str | None = None,
-             progress: Progress | None = None) -> Any:
-        """Send versions (default: all, plus the trees of live ``add`` pointers) to a remote."""
+             all_versions: bool = False, progress: Progress | None = None) -> Any:
+        """Send versions (default: all, plus the trees of live ``add`` pointers) to a remote;
+        ``all_versions`` also sends every tree a pointer ever named (pins and Git history)."""
         from modelkeep.registry.publish import push_versions
         from modelkeep.storage.pins import list_pins
 
-        trees = [] if refs else [p.tree_id for p in list_pins(self.pins_dir) if p.is_live()]
-        return push_versions(self.db, self.store, self.remote(remote), refs or [], trees=trees,
-                             progress=progress)
+        if refs and all_versions:
+            raise InvalidInputError("--all-versions pushes everything: give no NAME@VERSION with it",
+                                    hint="modelkeep push --all-versions")
+        pins = [] if refs else list_pins(self.pins_dir)
+        trees = {p.tree_id for p in pins if all_versions or p.is_live()}
+        history: set[str] = set()
+        if all_versions:
+            from modelkeep.tracking.git import pointer_trees_in_repositories
+
+            history = pointer_trees_in_repositories(
+                [Path.cwd(), self.settings.root, *(Path(p.pointer).parent for p in pins)])
+        here = {t for t in trees | history if self.store.has(t)}
+        result = push_versions(self.db, self.store, self.remote(remote), refs or [],
+                               trees=sorted(here), progress=progress)
+        if all_versions:
+            result.history_trees = len(history)
+            result.trees_not_here = sorted((trees | history) - here)
+        return result
 
     def pull(self, refs: list[str], *, remote: str | None = None, patterns: list[str] | None = None,
              tensor_patterns: list[str] | None = None, progress: Progress | None = None) -> Any:
@@ -234,8 +271,9 @@ class Keep:
                              progress=progress)
 
     def gc(self, *, dry_run: bool = False, grace: float | None = None, keep_stable: int | None = None,
-           keep_all: bool = False, progress: Progress | None = None) -> Any:
-        """Delete objects no kept version, dataset, run or pointer needs (see docs/remotes.md)."""
+           keep_all: bool = False, force: bool = False, progress: Progress | None = None) -> Any:
+        """Delete objects no kept version, dataset, run or pointer needs (see docs/remotes.md);
+        ``force``: even when the database records nothing but the store holds objects."""
         from modelkeep.registry.retention import RetentionPolicy
         from modelkeep.registry.roots import collect_garbage
 
@@ -243,12 +281,12 @@ class Keep:
             keep_stable=self.settings.retention_stable if keep_stable is None else keep_stable,
             keep_all=keep_all, grace=self.settings.gc_grace if grace is None else grace)
         return collect_garbage(self.db, self.store, self.pins_dir, policy, author=self.author,
-                               dry_run=dry_run, progress=progress)
+                               dry_run=dry_run, force=force, progress=progress)
 
     @property
     def pins_dir(self) -> Path:
         """Where ``modelkeep add`` records the trees its pointer files name."""
-        return self.settings.keep_dir / "pins"
+        return self.settings.keep_dir / PINS_DIRNAME
 
     def add(self, path: Path | str, progress: Progress | None = None, *, sha256: bool = False) -> Any:
         """Store a file or folder and write its ``.mk`` pointer file and .gitignore entry
@@ -289,11 +327,12 @@ class Keep:
         from modelkeep.storage.lfs import import_lfs, lfs_objects_for
         from modelkeep.storage.sha256index import Sha256Index
 
-        report = import_lfs(self.store, Path(source), lfs_objects_for(Path(source), objects),
-                            Sha256Index(self.settings.keep_dir / "sha256"), progress=progress)
-        if name:
-            report.version = register_tree(self.db, name, report, author=self.author,
-                                           version=version).ref
+        with self.store.recording():  # gc's root set waits until the version is recorded
+            report = import_lfs(self.store, Path(source), lfs_objects_for(Path(source), objects),
+                                Sha256Index(self.settings.keep_dir / "sha256"), progress=progress)
+            if name:
+                report.version = register_tree(self.db, name, report, author=self.author,
+                                               version=version).ref
         return report
 
     # -- tracking -------------------------------------------------------------------------

@@ -32,3 +32,19 @@ def test_gc_dry_run_then_for_real(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     run("fsck")
     assert "deleted 0 objects" in run("gc", "--grace", "0", "--keep-stable", "1").stdout
     assert "keep-stable" in run("gc", "--keep-stable", "-1", code=2).stderr
+
+
+def test_alias_onto_a_pruned_version_is_one_line_naming_pull(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    run("init")
+    for i, version in enumerate(["1.0.0", "1.0.1"]):
+        (tmp_path / "m").mkdir(exist_ok=True)
+        (tmp_path / "m" / "w.bin").write_bytes(bytes([i]) * 10_000)
+        run("register", "m", "m", "--version", version)
+    run("gc", "--grace", "0", "--keep-stable", "1")
+    err = run("alias", "set", "m", "production", "1.0.0", code=4).stderr
+    assert err.splitlines() == [
+        "error: cannot point m@production at 1.0.0: gc pruned the artifacts of m@1.0.0 from this keep",
+        "hint: run 'modelkeep pull m@1.0.0' to fetch its files back from a remote, then try again"]
+    assert "production" not in run("alias", "list", "m").stdout

@@ -34,8 +34,14 @@ def test_remote_add_list_remove(project: Path) -> None:
     assert "already exists" in bad.stderr and "hint:" in bad.stderr
     run("remote", "remove", "s3")
     assert list(json.loads(run("remote", "list", "--json").stdout)) == ["origin"]
-    assert "no remote named 's3'" in run("remote", "remove", "s3", code=2).stderr
+    # one code for an unknown remote, whichever command names it (push says the same)
+    assert "no remote named 's3'" in run("remote", "remove", "s3", code=3).stderr
     assert "invalid remote name" in run("remote", "add", "1bad", "/x", code=2).stderr
+    twice = run("remote", "add", "gcs", "gs://b/p", "--endpoint-url", "http://127.0.0.1:1",
+                "--option", "endpoint_url=http://127.0.0.1:2", code=2)
+    assert "'endpoint_url' given twice" in twice.stderr and "Traceback" not in twice.output
+    run("remote", "add", "gcs", "gs://b/p", "--option", "endpoint_url=http://127.0.0.1:2")
+    assert json.loads(run("remote", "list", "--json").stdout)["gcs"]["endpoint_url"] == "http://127.0.0.1:2"
 
 
 def test_push_then_pull_into_a_fresh_keep(project: Path, tmp_path: Path,
@@ -83,3 +89,39 @@ def test_remote_failures_are_one_line_with_a_hint(project: Path, tmp_path: Path,
 def test_pull_with_nothing_to_do_says_so(project: Path) -> None:
     result = run("pull", code=2)
     assert "no .mk pointer files here" in result.stderr
+
+
+def _pull_fails_naming(url: str, *refs: str) -> None:
+    """Each pull is one remote_unreachable error (exit 6) whose message holds the URL."""
+    for ref in refs:
+        failed = run("pull", *([ref] if ref else []), "--json", code=6)
+        error = json.loads(failed.stderr)["error"]
+        assert error["code"] == "remote_unreachable", (ref, error)
+        assert url in error["message"] and "does not exist" in error["message"]
+        text = run("pull", *([ref] if ref else []), code=6).stderr.splitlines()
+        assert len(text) == 2 and url in text[0] and text[1].startswith("hint:")
+
+
+def test_pulling_from_a_folder_that_does_not_exist_names_it(project: Path, tmp_path: Path) -> None:
+    url = str(tmp_path / "no-such-folder")
+    run("remote", "add", "origin", url)
+    _pull_fails_naming(url, "bert@2.0.0", "gpt@1.0.0", "gpt@latest", "bert@production")
+    assert not (tmp_path / "no-such-folder").exists()
+
+
+@pytest.mark.s3
+def test_pulling_from_a_bucket_that_does_not_exist_names_it(project: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from s3server import isolate_aws, s3_server
+
+    server = s3_server()
+    isolate_aws(monkeypatch, tmp_path, server)
+    url = "s3://mk-no-such-bucket/team/models"
+    run("remote", "add", "origin", url, "--endpoint-url", server.endpoint, "--region", "us-east-1")
+    _pull_fails_naming(url, "bert@2.0.0", "gpt@latest", "bert@production")
+    # an existing bucket without the version is still version_not_found
+    run("remote", "add", "real", f"s3://{server.new_bucket()}/m", "--endpoint-url", server.endpoint,
+        "--region", "us-east-1")
+    run("push", "-r", "real")
+    assert json.loads(run("pull", "bert@2.0.0", "-r", "real", "--json", code=3).stderr)[
+        "error"]["code"] == "version_not_found"

@@ -29,3 +29,29 @@ def test_demo_runs_end_to_end(tmp_path):
     assert all(v["run_id"] for v in versions)  # every version points to the run behind it
     restored = folder / "teammate" / "model" / "model.safetensors"
     assert restored.read_bytes()[:8] != b""
+    _check_yaml_listing_is_whole_lines(out, (folder / "exported.yaml").read_text())
+    _check_at_runs_for_real(out)
+    again = subprocess.run([sys.executable, "-m", "modelkeep", "demo", str(folder)],
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode != 0, again.stdout[-2000:]  # a used folder is refused, clearly
+    assert "Traceback" not in again.stderr
+    assert [line for line in again.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: {folder} is not empty (a previous demo?): the demo needs a new folder"]
+    assert "hint: run 'modelkeep demo' with no folder" in again.stderr
+
+
+def _check_yaml_listing_is_whole_lines(out: str, yaml_text: str) -> None:
+    """The demo shows the start of the exported YAML as whole lines, never cut mid-word."""
+    after = out.split("-o exported.pb\n", 1)[1]
+    shown = after.split("\n# ", 1)[0].strip("\n").splitlines()
+    listing = [line for line in shown if not line.startswith(("Wrote ", "$ "))]
+    assert listing[-1].startswith("... (") and listing[-1].endswith("more lines in exported.yaml)")
+    assert listing[:-1] == yaml_text.splitlines()[: len(listing) - 1]
+
+
+def _check_at_runs_for_real(out: str) -> None:
+    """`show --at TIME` runs with a time from the alias history, and answers the old target."""
+    command = next(line for line in out.splitlines() if " --at " in line and line.startswith("$"))
+    assert command.startswith("$ modelkeep show demo-classifier@production --at 20")
+    answer = out.split(command, 1)[1].split("\n$ ", 1)[0]
+    assert "demo-classifier@1.0.0" in answer

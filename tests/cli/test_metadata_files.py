@@ -90,3 +90,45 @@ def test_metadata_naming_another_model_is_refused(project):
 def test_schema_command_prints_json_schema(project):
     schema = json.loads(run("schema").stdout)
     assert "identity" in schema["properties"]
+
+
+@pytest.mark.parametrize("suffix", ["yaml", "json"])
+def test_a_5000_digit_integer_is_one_line_not_a_traceback(project, suffix):
+    digits = "9" * 5000
+    body = (f"name: m\nversion: 1.0.0\ncomponents: {{hyperparameters: {{big: {digits}}}}}\n"
+            if suffix == "yaml" else
+            f'{{"name": "m", "version": "1.0.0", "components": {{"hyperparameters": {{"big": {digits}}}}}}}')
+    (project / f"meta.{suffix}").write_text(body)
+    result = run("register", "m", "model", "--metadata", f"meta.{suffix}", code=2)
+    assert result.stderr.splitlines()[0].startswith(f"error: meta.{suffix}: metadata ")
+    assert "more than 100 digits" in result.stderr and "Traceback" not in result.stderr
+    assert run("list", "--json").stdout.strip() == "[]"
+
+
+def test_an_alias_bomb_is_refused_before_anything_is_stored(project):
+    lines = ["x0: &x0 {" + ", ".join(f"m{i}: 1.5" for i in range(10)) + "}"]
+    lines += [f"x{n}: &x{n} [" + ", ".join([f"*x{n - 1}"] * 10) + "]" for n in range(1, 8)]
+    (project / "bomb.yaml").write_text("\n".join(lines) + "\nname: m\nversion: 1.0.0\n")
+    result = run("register", "m", "model", "--metadata", "bomb.yaml", code=2)
+    assert "aliases that expand to more than" in result.stderr
+    assert run("list", "--json").stdout.strip() == "[]"
+
+
+def test_undecodable_param_bytes_are_refused_not_stored(project):
+    # a non-UTF-8 byte on the command line arrives as a lone surrogate ('\udcff')
+    result = run("register", "m", "model", "--param", "x=\udcff", code=2)
+    assert "surrogate" in result.stderr
+    assert run("list", "--json").stdout.strip() == "[]"
+
+
+def test_a_lone_surrogate_in_metadata_never_reaches_export(project):
+    (project / "meta.yaml").write_text('name: m\nversion: 1.0.0\ndescription: "a\\ud800b"\n')
+    result = run("register", "m", "model", "--metadata", "meta.yaml", code=2)
+    assert "identity.description" in result.stderr and "surrogate" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["[" * 100_000, "9" * 5000, '{"a": ' * 5000])
+def test_hostile_param_values_are_kept_as_text_not_a_traceback(project, value):
+    run("register", "m", "model", "--param", f"x={value}")
+    view = json.loads(run("show", "m@1.0.0", "--json").stdout)
+    assert view["params"] == {"x": value}  # not a JSON scalar: kept as the text given

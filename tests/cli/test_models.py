@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ def test_register_list_show_json(project):
 
 def test_alias_flow_and_show_at(project):
     run("register", "m", "model")
-    run("register", "m", "model", "--bump", "minor")
+    run("register", "m", "model", "--bump", "minor", "--allow-same")
     run("alias", "set", "m", "production", "1.0.0")
     moved = json.loads(run("alias", "history", "m", "production", "--json").stdout)[0]["moved_at"]
     run("alias", "set", "m", "production", "1.1.0")
@@ -98,7 +99,7 @@ def test_init_twice_is_refused(project):
 
 def test_unknown_command_suggests(project):
     result = CliRunner().invoke(cli, ["regster"])
-    assert result.exit_code == 2 and "did you mean 'register'" in result.output
+    assert result.exit_code == 2 and "Did you mean 'register'" in result.output
 
 
 def test_checkout_and_fsck(project):
@@ -163,3 +164,13 @@ def test_non_finite_values_have_one_spelling_in_every_json_output(project):
     assert {"key": "loss", "old": 1.0, "new": "NaN"} in change
     records = json.loads(run("show", "m@1.0.0", "--json").stdout)["records"]
     assert records[0]["value"] == "-Infinity"
+
+
+def test_a_safetensors_header_nested_100k_deep_registers_with_a_note(project):
+    raw = b'{"t": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    bad = project / "model" / "deep.safetensors"
+    bad.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(range(256)) * 20000)  # > 4 MiB
+    result = run("register", "m", "model")
+    assert "note: " in result.stderr and "generic chunking" in result.stderr
+    run("checkout", "m@1.0.0", "out")
+    assert (project / "out" / "deep.safetensors").read_bytes() == bad.read_bytes()

@@ -18,10 +18,20 @@ def test_head_revision_matches_alembic():
     assert ScriptDirectory.from_config(cfg).get_current_head() == head_revision()
 
 
-def test_new_database_is_brought_to_head(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+def test_new_database_is_brought_to_head_only_when_creating(tmp_path):
+    import pytest
+
+    from modelkeep.errors import DatabaseMissingError
+
+    with pytest.raises(DatabaseMissingError, match="does not exist"):
+        Database(f"sqlite:///{tmp_path / 'x.db'}").scalar("SELECT 1")
+    assert not (tmp_path / "x.db").exists()
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}", create=True)
     assert current_revision(db) is None
-    assert ensure_schema(db) is True
+    with pytest.raises(DatabaseMissingError, match="has no modelkeep schema"):
+        ensure_schema(db)
+    assert current_revision(db) is None
+    assert ensure_schema(db, create=True) is True
     assert current_revision(db) == head_revision()
     assert ensure_schema(db) is False
     assert db.scalar("PRAGMA journal_mode") == "wal"

@@ -101,3 +101,45 @@ def test_a_damaged_remote_record_is_refused(pair: tuple[Keep, Keep], tmp_path: P
     with pytest.raises(InvalidInputError, match="damaged"):
         b.pull(["m@1.0.0"])
     assert b.models() == []
+
+
+def _grep(root: Path, needle: bytes) -> list[str]:
+    return [str(p) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+def test_secrets_in_old_or_pulled_records_are_shown_and_sent_by_none(
+        pair: tuple[Keep, Keep], tmp_path: Path) -> None:
+    """A version stored with a secret (by a modelkeep that did not mask) shows, exports and pushes
+    none; a crafted record carrying one is adopted masked."""
+    import json
+
+    from modelkeep.registry.semver import Version
+    from modelkeep.registry.versions import insert_version
+
+    a, b = pair
+    v1 = a.register("bert", model(tmp_path, "1"))
+    meta = a.show("bert@1.0.0")["metadata"]
+    meta["identity"].update(id="bert@1.1.0", version="1.1.0")
+    meta["components"]["pipeline"] = {"command": ["python", "t.py", "--api-key", "SECRET-OLD"]}
+    meta["components"]["hyperparameters"] = {"hf_token": "SECRET-PARAM", "lr": 0.1}
+    with a.db.write():  # as an older modelkeep stored it, unmasked
+        model_id = a.db.scalar("SELECT id FROM models WHERE name = 'bert'")
+        insert_version(a.db, int(model_id), "bert", Version.parse("1.1.0"),
+                       created_at=v1.created_at, author="x", tree_id=v1.tree_id, size=v1.size,
+                       files=v1.files, run_id=None, metadata=meta)
+    shown = a.show("bert@1.1.0")
+    assert shown["metadata"]["components"]["pipeline"]["command"][-1] == "***"
+    assert "SECRET" not in json.dumps(shown)
+    for fmt in ("json", "yaml", "proto"):
+        assert b"SECRET" not in a.export("bert@1.1.0", fmt)
+    a.push()
+    assert _grep(tmp_path / "remote", b"SECRET") == []
+
+    record = json.loads((tmp_path / "remote" / "versions" / "bert" / "1.1.0.json").read_text())
+    record["number"] = "1.2.0"
+    record["metadata"]["identity"].update(id="bert@1.2.0", version="1.2.0")
+    record["metadata"]["components"]["pipeline"]["command"][-1] = "--token=SECRET-CRAFTED"
+    (tmp_path / "remote" / "versions" / "bert" / "1.2.0.json").write_text(json.dumps(record))
+    assert b.pull(["bert@1.2.0"]).registered == ["bert@1.2.0"]
+    b.close()
+    assert _grep(tmp_path / "b" / ".modelkeep", b"SECRET") == []

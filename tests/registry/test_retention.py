@@ -23,7 +23,8 @@ def refs(versions: list) -> list[str]:
     return [v.ref for v in versions]
 
 
-def test_the_policy_keeps_aliased_newest_stable_and_head(keep: Keep, tmp_path: Path) -> None:
+def test_the_policy_keeps_aliased_newest_stable_and_head(any_keep: Keep, tmp_path: Path) -> None:
+    keep = any_keep  # gc and retention on SQLite and on the PostgreSQL server
     for v in ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "2.0.0", "2.1.0-rc.1"]:
         register(keep, tmp_path, "bert", v)
     register(keep, tmp_path, "gpt", "0.1.0-alpha")
@@ -39,7 +40,8 @@ def test_the_policy_keeps_aliased_newest_stable_and_head(keep: Keep, tmp_path: P
     assert plan_retention(keep.db, RetentionPolicy(keep_stable=0, grace=3600)).prune == []
 
 
-def test_gc_prunes_then_fsck_is_clean_and_pull_restores(keep: Keep, tmp_path: Path) -> None:
+def test_gc_prunes_then_fsck_is_clean_and_pull_restores(any_keep: Keep, tmp_path: Path) -> None:
+    keep = any_keep  # gc and retention on SQLite and on the PostgreSQL server
     payloads = {v: os.urandom(3000) for v in ["1.0.0", "1.1.0", "1.2.0"]}
     for v, data in payloads.items():
         register(keep, tmp_path, "m", v, data)

@@ -57,7 +57,8 @@ def test_retrained_weights_are_a_patch(base):
 
 def test_a_larger_bump_than_needed_is_allowed(base):
     keep, model = base
-    assert keep.register("m", model, metadata=_meta(["a", "b"]), bump="major").version == "2.0.0"
+    assert keep.register("m", model, metadata=_meta(["a", "b"]), bump="major",
+                         allow_same=True).version == "2.0.0"
 
 
 def test_backport_is_checked_against_its_own_predecessor(base):
@@ -65,3 +66,27 @@ def test_backport_is_checked_against_its_own_predecessor(base):
     keep.register("m", model, metadata=_meta(["a", "b", "c"]), bump="major")  # 2.0.0
     (model / "model.bin").write_bytes(b"hotfix")
     assert keep.register("m", model, metadata=_meta(["a", "b"]), version="1.0.1").version == "1.0.1"
+
+
+@pytest.mark.parametrize("taken, new", [("1.0.0", "1.0.0+b"), ("1.0.0+a", "1.0.0+b"),
+                                        ("1.0.0+a", "1.0.0"), ("2.0.0-rc.1+x", "2.0.0-rc.1")])
+def test_equal_precedence_with_any_existing_version_is_refused(keep, make_model, tmp_path,
+                                                               taken, new):
+    model = make_model(tmp_path / "eq")
+    keep.register("eq", model, version=taken)
+    (model / "model.bin").write_bytes(b"retrained")
+    with pytest.raises(InvalidVersionError, match=f"same precedence as {taken.replace('+', '[+]')}"):
+        keep.register("eq", model, version=new)
+    assert [v.version for v in keep.versions("eq")] == [taken]
+
+
+def test_build_metadata_after_a_higher_version_is_refused_too(base):
+    keep, model = base  # 1.0.0
+    (model / "model.bin").write_bytes(b"v2")
+    keep.register("m", model, metadata=_meta(["a", "b"]), version="3.0.0")
+    (model / "model.bin").write_bytes(b"v3")
+    for build in ("3.0.0+b", "3.0.0+a"):  # above 1.0.0, but equal to 3.0.0 in precedence
+        with pytest.raises(InvalidVersionError, match=r"same precedence as 3\.0\.0") as info:
+            keep.register("m", model, metadata=_meta(["a", "b"]), version=build)
+        assert "--bump patch" in (info.value.hint or "")
+    assert [v.version for v in keep.versions("m")] == ["1.0.0", "3.0.0"]

@@ -23,7 +23,9 @@ def test_register_numbers_versions_by_bump(any_keep, make_model, tmp_path):
     assert first.version == "1.0.0"
     (model / "model.bin").write_bytes(b"weights-v2")
     assert any_keep.register("bert", model, bump="minor").version == "1.1.0"
+    (model / "model.bin").write_bytes(b"weights-v3")
     assert any_keep.register("bert", model).version == "1.1.1"
+    (model / "model.bin").write_bytes(b"weights-v4")
     assert any_keep.register("bert", model, bump="major").version == "2.0.0"
     assert [v.version for v in any_keep.versions("bert")] == ["1.0.0", "1.1.0", "1.1.1", "2.0.0"]
 

@@ -12,13 +12,18 @@ from modelkeep.schema import ModelMetadata, dump_metadata
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
 COUNT = st.integers(0, 2**63 - 1)
-TEXT = st.text(max_size=8)
-NAME = st.text(min_size=1, max_size=8)
+# plain words a YAML 1.1 reader (PyYAML) reads as another type: bool, int (sexagesimal, octal,
+# hex, binary, underscores), float, null, timestamp, merge and value keys
+YAML11_WORDS = ["yes", "No", "ON", "off", "y", "n", "1:20", "1:20.5", "017", "0x1F", "0b101",
+                "1_000", "1e-300", ".5", "+12", "2001-12-14", "2001-12-14 21:59:43.10 -5",
+                "=", "<<", "~", "Null", ".NaN", "-.Inf", "0o17"]
+TEXT = st.text(max_size=8) | st.sampled_from(YAML11_WORDS)
+NAME = st.text(min_size=1, max_size=8) | st.sampled_from(YAML11_WORDS)
 # keys that mean something to YAML or look like other types, mixed with arbitrary ones
 KEY = NAME | st.sampled_from(["<<", "null", "~", "true", "1", "1.5", "- x", "a: b", "#c", "*a", "&a"])
 OBJECT_ID = st.binary(min_size=32, max_size=32).map(bytes.hex)
 COMMIT = st.sampled_from([20, 32]).flatmap(lambda n: st.binary(min_size=n, max_size=n)).map(bytes.hex)
-FLOAT = st.floats(allow_nan=False, allow_infinity=False)
+FLOAT = st.floats(allow_nan=False, allow_infinity=False, min_value=-9.2e18, max_value=9.2e18)  # int64 range
 METRIC = st.floats()  # NaN and +/-inf included
 SCALAR = st.booleans() | INT64 | FLOAT | TEXT
 OFFSETS = st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))])

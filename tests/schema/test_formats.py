@@ -135,5 +135,8 @@ def test_json_schema_is_published_with_every_section() -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     for section in ("identity", "components", "technical", "performance", "deployment"):
         assert section in schema["properties"]
-    assert {"required": ["name", "version"]} in schema["anyOf"]
-    assert schema["$defs"]["Identity"]["required"] == ["name", "version"]
+    for field in ("name", "version"):  # at the top level or under identity
+        assert {"anyOf": [{"required": [field]}, {"required": ["identity"], "properties": {
+            "identity": {"required": [field]}}}]} in schema["allOf"]
+    identity = schema["properties"]["identity"]  # name and version may be at the top instead
+    assert "required" not in identity and identity["additionalProperties"] is False

@@ -52,7 +52,7 @@ def test_nan_is_refused_where_json_scalars_are_required() -> None:
         (b'{"name": "a", "name": "b", "version": "1"}', "has the key 'name' twice"),
         (b'["name"]', "JSON metadata must be a mapping of fields, not list"),
         (b"\xff\xfe\x00", "metadata JSON is not UTF-8"),
-        (b"[" * 100_000, "nested too deeply"),
+        (b"[" * 100_000, "nested more than 64 levels deep"),
         (b'{"version": "1"}', "metadata field 'identity.name' is required"),
     ],
 )

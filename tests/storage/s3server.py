@@ -9,17 +9,14 @@ listings with a delimiter or prefix, so transfers are tested on the plain server
 
 from __future__ import annotations
 
-import atexit
 import os
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from emulators import free_port, spawn
 
 
 @dataclass(frozen=True)
@@ -41,32 +38,18 @@ class S3Server:
 _servers: dict[bool, S3Server] = {}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def s3_server(auth: bool = False) -> S3Server:
     """Start (once) and return the moto server (``auth``: the one that checks credentials)."""
     if auth in _servers:
         return _servers[auth]
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     if auth:
         env["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port), "-H", "127.0.0.1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    atexit.register(lambda: (proc.terminate(), proc.wait(10)))
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.fail("moto server did not start")
-            time.sleep(0.05)
+    try:
+        spawn([sys.executable, "-m", "moto.server", "-p", str(port), "-H", "127.0.0.1"], port, "moto", env)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     import boto3
 
     endpoint = f"http://127.0.0.1:{port}"

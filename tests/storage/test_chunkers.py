@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors.numpy import save_file
 
+from modelkeep.limits import MAX_DEPTH
 from modelkeep.storage import chunkers
 from modelkeep.storage.chunkers import (
     MalformedSafetensors,
@@ -136,3 +137,23 @@ def test_generic_files_are_cdc(tmp_path: Path) -> None:
     assert plan_of(f).segments == (Segment(0, 100, True),)
     (tmp_path / "empty.bin").write_bytes(b"")
     assert plan_of(tmp_path / "empty.bin").segments == ()
+
+
+def deep_header(depth: int, data: bytes = b"") -> bytes:
+    raw = b'{"t": ' + b"[" * depth + b"]" * depth + b"}"
+    return struct.pack("<Q", len(raw)) + raw + data
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 100_000])
+def test_a_deeply_nested_header_is_malformed_not_a_crash(depth: int) -> None:
+    raw = deep_header(depth)
+    with pytest.raises(MalformedSafetensors, match="nested more than"):
+        parse_safetensors_header(raw, len(raw))
+
+
+def test_a_deeply_nested_header_falls_back_to_generic_chunking(tmp_path: Path) -> None:
+    f = tmp_path / "deep.safetensors"
+    f.write_bytes(deep_header(100_000, bytes(range(256)) * 100))
+    plan = plan_of(f)
+    assert plan.chunker == "fastcdc" and "deep.safetensors" in (plan.note or "")
+    assert "nested" in (plan.note or "")

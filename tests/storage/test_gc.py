@@ -104,10 +104,16 @@ def test_sweep_waits_for_a_writer_that_reuses_an_object(tmp_path: Path) -> None:
         from modelkeep.storage.gc import sweep
         from modelkeep.storage.objects import ObjectStore
         store = ObjectStore(Path({str(tmp_path / "objects")!r}), Path({str(tmp_path / "tmp")!r}))
+        print("ready", flush=True)
         print(len(sweep(store, set(), grace=3600).deleted))
     """)], stdout=subprocess.PIPE, text=True)
-    time.sleep(0.5)
+    assert sweeper.stdout is not None
+    # only once the child is about to sweep does its waiting prove anything: a slow start
+    # under load must not pass for a sweep blocked by the lock
+    assert sweeper.stdout.readline().strip() == "ready"
+    time.sleep(2)  # without the lock this sweep of one object ends in milliseconds
     assert sweeper.poll() is None  # blocked behind the writer
+    assert store.has(old)
     batch.commit()
     out, _ = sweeper.communicate(timeout=30)
     assert out.strip() == "0" and store.has(old)

@@ -36,3 +36,12 @@ def test_invalid_manifests(patch: dict) -> None:
         FileManifest.decode(json.dumps(doc).encode())
     with pytest.raises(InvalidInputError):
         FileManifest.decode(b"\xff not json")
+
+
+@pytest.mark.parametrize("crafted", [
+    b'{"format": "modelkeep.manifest", "version": 1, "chunks": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"format": "modelkeep.manifest", "version": 1, "size": ' + b"9" * 5000 + b"}",
+])
+def test_a_crafted_manifest_is_invalid_not_a_crash(crafted: bytes) -> None:
+    with pytest.raises(InvalidInputError, match="not a valid file manifest"):
+        FileManifest.decode(crafted)

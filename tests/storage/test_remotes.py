@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -100,8 +102,28 @@ def test_a_read_only_local_remote_is_an_auth_error() -> None:
 def test_unknown_protocol_and_bad_options_are_input_errors() -> None:
     with pytest.raises(InvalidInputError, match="unusable URL"):
         Remote("x", "nosuchproto://bucket/p")
-    with pytest.raises(RemoteError, match="extra"):
-        Remote("x", "gs://bucket/p")  # gcsfs is an extra, not installed here
+
+
+MISSING_EXTRA = """
+import sys
+sys.modules["gcsfs"] = sys.modules["adlfs"] = None  # import fails, as where the extra is missing
+from modelkeep.errors import RemoteError
+from modelkeep.storage.remotes import Remote
+for url in ("gs://bucket/p", "az://bucket/p"):
+    try:
+        Remote("x", url)
+    except RemoteError as err:
+        print(err.message, "|", err.hint)
+"""
+
+
+def test_a_missing_extra_names_the_pip_command() -> None:
+    # the test extra installs gcsfs and adlfs, so a fresh interpreter is told they are missing
+    out = subprocess.run([sys.executable, "-c", MISSING_EXTRA], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert len(out) == 2
+    assert "needs the 'gcs' extra" in out[0] and out[0].endswith("| pip install 'modelkeep[gcs]'")
+    assert "needs the 'azure' extra" in out[1] and out[1].endswith("| pip install 'modelkeep[azure]'")
 
 
 @pytest.mark.s3

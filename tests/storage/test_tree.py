@@ -98,13 +98,13 @@ def test_missing_path(store: ObjectStore, tmp_path: Path) -> None:
         add_path(store, tmp_path / "nope")
 
 
-def test_symlink_outside_is_refused_and_nothing_stored(store: ObjectStore, tmp_path: Path) -> None:
+def test_symlink_outside_is_stored_as_content_like_cp_L(store: ObjectStore, tmp_path: Path) -> None:
     src = make_folder(tmp_path / "m")
-    (tmp_path / "secret").write_text("password")
-    (src / "leak").symlink_to(tmp_path / "secret")
-    with pytest.raises(UnsafePathError):
-        add_path(store, src)
-    assert list(store.iter_ids()) == []
+    (tmp_path / "blob").write_text("weights")
+    (src / "linked.bin").symlink_to(tmp_path / "blob")
+    entries = {e.path: e for e in read_tree(store, add_path(store, src).tree_id)}
+    assert entries["linked.bin"].size == len("weights")
+    assert store.get_bytes(entries["linked.bin"].oid) == b"weights"
 
 
 def test_symlink_inside_is_stored_as_content(store: ObjectStore, tmp_path: Path) -> None:
@@ -239,3 +239,12 @@ def test_fast_encoder_is_canonical_json(rows: list[tuple[str, bool, int, int]]) 
     doc = {"format": "modelkeep.tree", "version": 1, "entries": ref}
     expected = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     assert encode_tree(entries) == expected
+
+
+@pytest.mark.parametrize("crafted", [
+    b'{"format": "modelkeep.tree", "version": 1, "entries": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"format": "modelkeep.tree", "version": 1, "entries": [], "x": ' + b"9" * 5000 + b"}",
+])
+def test_a_crafted_tree_is_invalid_not_a_crash(crafted: bytes) -> None:
+    with pytest.raises(InvalidInputError, match="not a tree"):
+        decode_tree(crafted)

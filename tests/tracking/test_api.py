@@ -113,6 +113,15 @@ def test_params_are_fixed_once_logged(keep: Keep) -> None:
     assert keep.run_view(run.id)["params"] == {"lr": 0.1}
 
 
+def test_a_param_with_a_lone_surrogate_is_refused_when_logged(keep: Keep) -> None:
+    # what an undecodable command-line byte becomes; it could never be exported as UTF-8
+    with keep.start_run("m", capture=False) as run:
+        with pytest.raises(InvalidInputError, match="surrogate"):
+            run.log_params(x="caf\udce9")
+        run.log_params(x="café")
+    assert keep.run_view(run.id)["params"] == {"x": "café"}
+
+
 def test_register_model_links_lineage(any_keep: Keep, tmp_path: Path) -> None:
     keep = any_keep
     data = tmp_path / "data"
@@ -174,3 +183,24 @@ def test_start_run_opens_keep_by_path(tmp_path: Path) -> None:
     keep = Keep.open(tmp_path)
     assert keep.metric_history(run.id, "a").values == [1.0]
     keep.close()
+
+
+def test_log_artifact_stores_files_and_folders_that_gc_keeps(keep: Keep, tmp_path: Path) -> None:
+    from modelkeep.storage.checkout import checkout
+
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / "loss.png").write_bytes(b"\x89PNG fake plot" * 100)
+    (tmp_path / "plots" / "acc.png").write_bytes(b"\x89PNG other plot" * 50)
+    (tmp_path / "report.txt").write_text("final accuracy 0.93\n")
+    with keep.start_run("m", capture=False) as run:
+        folder = run.log_artifact(tmp_path / "plots")
+        single = run.log_artifact(tmp_path / "report.txt", name="report")
+    assert (folder["name"], folder["files"]) == ("plots", 2)
+    assert (single["name"], single["files"], single["size"]) == ("report", 1, 20)
+    listed = keep.run_view(run.id)["artifacts"]
+    assert [(a["name"], a["tree_id"]) for a in listed] == [("plots", folder["tree_id"]),
+                                                            ("report", single["tree_id"])]
+    keep.gc(grace=0)  # a run's artifacts are roots: nothing of theirs may go
+    checkout(keep.store, folder["tree_id"], tmp_path / "back", verify=True)
+    assert (tmp_path / "back" / "loss.png").read_bytes() == (tmp_path / "plots" / "loss.png").read_bytes()
+    assert (tmp_path / "back" / "acc.png").read_bytes() == (tmp_path / "plots" / "acc.png").read_bytes()

@@ -24,7 +24,33 @@ def test_secrets_are_never_recorded() -> None:
     }
     kept = allowed_env(environ)
     assert kept == {"CUDA_VISIBLE_DEVICES": "0,1", "HF_HOME": "/cache", "OMP_NUM_THREADS": "4",
-                    "SLURM_JOB_ID": "42", "MASTER_ADDR": "https://host:1234"}
+                    "SLURM_JOB_ID": "42", "MASTER_ADDR": "https://user:***@host:1234",
+                    "HF_TOKEN": "***", "MODELKEEP_DB_PASSWORD": "***", "TORCH_AUTH_HEADER": "***",
+                    "TF_api_key": "***"}
+
+
+def test_capture_masks_every_secret_spelling(keep: Keep, monkeypatch) -> None:
+    planted = {"NCCL_SOCKET_PASS": "SECRET-1", "TORCH_HUB_PW": "SECRET-2",
+               "CUDA_PRIVATE": "SECRET-3", "HF_HUB_TOKEN": "SECRET-4",
+               "MASTER_ADDR": "tcp://rdv:SECRET-5/x@y@10.0.0.1:29500",
+               "NCCL_DEBUG": "INFO", "MODELKEEP_AUTHOR": "ada"}
+    for name, value in planted.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "argv", ["train.py", "--hf-token", "SECRET-6", "--lr", "0.1",
+                                      "--db=postgresql://u:SECRET-7@h/d"])
+    with keep.start_run("m") as run:
+        pass
+    view = keep.run_view(run.id)
+    raw = keep.store.get_bytes(view["environment_id"])
+    assert b"SECRET" not in raw and "SECRET" not in json.dumps(view)
+    env = view["environment"]["env"]
+    assert env["NCCL_SOCKET_PASS"] == env["TORCH_HUB_PW"] == env["CUDA_PRIVATE"] == "***"
+    assert env["MASTER_ADDR"] == "tcp://rdv:***@10.0.0.1:29500"
+    assert env["NCCL_DEBUG"] == "INFO" and env["MODELKEEP_AUTHOR"] == "ada"
+    assert view["environment"]["command"]["argv"] == [
+        "train.py", "--hf-token", "***", "--lr", "0.1", "--db=postgresql://u:***@h/d"]
+    assert view["command"][-5:] == ["--hf-token", "***", "--lr", "0.1",
+                                    "--db=postgresql://u:***@h/d"]
 
 
 def test_capture_has_the_machine_and_process() -> None:
@@ -51,7 +77,7 @@ def test_run_records_environment_without_secrets(keep: Keep, monkeypatch) -> Non
         pass
     view = keep.run_view(run.id)
     env = view["environment"]
-    assert env["env"]["CUDA_VISIBLE_DEVICES"] == "3" and "HF_TOKEN" not in env["env"]
+    assert env["env"]["CUDA_VISIBLE_DEVICES"] == "3" and env["env"]["HF_TOKEN"] == "***"
     raw = keep.store.get_bytes(view["environment_id"])
     assert b"hf_do_not_store" not in raw
     assert view["command"] and view["frameworks"]["numpy"]

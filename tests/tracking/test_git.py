@@ -47,6 +47,15 @@ def test_clean_repository(keep: Keep, repo: Path) -> None:
     assert state.dirty is False and state.diff is None
 
 
+@pytest.mark.parametrize("url", ["https://user:se/cr@et@example.com/team/repo.git",
+                                 "https://ghp_0123456789ABCDEFabcdef@example.com/team/repo.git"])
+def test_repository_credentials_are_cut_out_whatever_they_hold(keep: Keep, repo: Path,
+                                                               url: str) -> None:
+    git(repo, "remote", "set-url", "origin", url)
+    state = capture_git(keep.store, repo)
+    assert state is not None and state.repository == "https://example.com/team/repo.git"
+
+
 def test_dirty_diff_is_stored_and_applies(keep: Keep, repo: Path, tmp_path: Path) -> None:
     (repo / "train.py").write_text("print(2)\n")
     (repo / "new.py").write_text("x = 1\n")

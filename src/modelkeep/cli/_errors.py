@@ -19,3 +19,24 @@ def report(exc: ModelkeepError, *, as_json: bool = False) -> int:
         if exc.hint:
             click.echo(f"hint: {exc.hint}", err=True)
     return exc.exit_code
+
+
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, what shells report for Ctrl-C
+_KEPT = {
+    "register": "no version was registered; the files already stored stay in the store and "
+                "make the next register faster ('modelkeep gc' removes them)",
+    "import": "no version was imported; objects already stored stay ('modelkeep gc' removes them)",
+    "checkout": "files already restored are kept whole, the file being written was removed "
+                "(no partial file); run it again to finish",
+    "pull": "objects and files already fetched are kept whole (no partial file); pull again "
+            "to fetch the rest",
+    "push": "objects already sent stay on the remote; push again to send the rest",
+    "add": "no pointer was written; objects already stored stay ('modelkeep gc' removes them)",
+}
+
+
+def report_interrupt(command: str | None) -> int:
+    """Print what an interrupted ``command`` kept (Ctrl-C); return the exit code, 130."""
+    kept = _KEPT.get(command or "", "nothing was left half-written; run the command again")
+    click.echo(f"interrupted: {kept}", err=True)
+    return INTERRUPTED_EXIT

@@ -71,21 +71,67 @@ def human_size(size: int) -> str:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Print a table: a bold header, a rule, aligned cells; never truncated.
+    """Print a table: a bold header, a rule, aligned cells, within the terminal's width.
 
-    Drawn here rather than with rich's Table: importing and laying out a rich Table of 100 rows
-    costs 70-110 ms, most of the 150 ms start-up budget of ``modelkeep list``.
+    When the cells are wider than the terminal (``COLUMNS``, else the terminal's own width;
+    piped output has no limit), the widest columns narrow and their values wrap onto more
+    lines, so nothing is cut. Drawn here rather than with rich's Table: importing and laying
+    out a rich Table of 100 rows costs 70-110 ms, most of the 150 ms start-up budget of
+    ``modelkeep list``.
     """
     cells = [[" ".join(format_value(v).split("\n")) for v in row] for row in rows]
     widths = [max([len(col), *(len(row[i]) for row in cells)]) for i, col in enumerate(columns)]
+    widths = fit_widths(widths, output_width())
     tty = sys.stdout.isatty()
-    header = " ┃ ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True))
+    header = " ┃ ".join(_clip(col, w).ljust(w) for col, w in zip(columns, widths, strict=True))
     lines = [click.style(title, bold=True) if tty else title] if title else []
     lines.append(" " + (click.style(header, bold=True) if tty else header))
     lines.append("━" + "━╇━".join("━" * w for w in widths) + "━")
-    lines += [" " + " │ ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
-              for row in cells]
+    for row in cells:
+        wrapped = [_wrap(v, w) for v, w in zip(row, widths, strict=True)]
+        for i in range(max(len(parts) for parts in wrapped)):
+            parts = [p[i] if i < len(p) else "" for p in wrapped]
+            lines.append(" " + " │ ".join(v.ljust(w) for v, w in zip(parts, widths, strict=True)).rstrip())
     click.echo("\n".join(lines))
+
+
+def output_width() -> int | None:
+    """Columns available: ``COLUMNS`` when set, the terminal's width on a terminal, else None."""
+    import os
+    import shutil
+
+    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+MIN_COLUMN = 8
+
+
+def fit_widths(widths: list[int], limit: int | None) -> list[int]:
+    """Narrow the widest columns until a table of ``widths`` (with its separators) fits."""
+    if limit is None:
+        return widths
+    widths = list(widths)
+    budget = limit - 2 - 3 * (len(widths) - 1)  # the rule's two ends and the separators
+    while sum(widths) > budget:
+        widest = max(range(len(widths)), key=lambda i: widths[i])
+        if widths[widest] <= MIN_COLUMN:
+            break  # too many columns for this terminal: let the lines run on
+        widths[widest] -= 1
+    return widths
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    if len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def fields(pairs: Sequence[tuple[str, Any]]) -> None:

@@ -31,10 +31,14 @@ def _run(root: Path, *args: str, fails: bool = False) -> None:
     shown = ["python" if a == sys.executable else a for a in args]
     click.secho("$ modelkeep " + " ".join(shlex.quote(a) for a in shown), fg="green")
     try:
-        cli.main(args=["--keep", str(root), *args], prog_name="modelkeep", standalone_mode=False)
+        code = cli.main(args=["--keep", str(root), *args], prog_name="modelkeep",
+                        standalone_mode=False)
     except SystemExit as exc:  # run exec exits with the child's code
-        if bool(exc.code) != fails:
-            raise
+        code = exc.code
+    if bool(code) != fails:  # a step that went otherwise than planned ends the demo, non-zero
+        click.secho(f"the demo stopped: this step {'failed' if code else 'should have failed'}",
+                    fg="red", err=True)
+        raise SystemExit(code if isinstance(code, int) and code else 1)
 
 
 def _train(root: Path, name: str, bump: str, fails: bool = False, **options: int | float
@@ -56,12 +60,41 @@ def _latest_runs(root: Path, count: int) -> list[str]:
         keep.close()
 
 
+def _first_move(root: Path, alias: str) -> str:
+    """When ``alias`` was first set: a time for ``show --at`` that the demo really has."""
+    from modelkeep.keep import Keep
+
+    keep = Keep.open(root)
+    try:
+        return keep.alias_history(NAME, alias)[0].moved_at
+    finally:
+        keep.close()
+
+
+def _head(path: Path, lines: int) -> str:
+    """The first ``lines`` whole lines of a text file, and how many more there are."""
+    text = path.read_text().splitlines()
+    more = f"\n... ({len(text) - lines} more lines in {path.name})" if len(text) > lines else ""
+    return "\n".join(text[:lines]) + more
+
+
+def _refuse_used(root: Path) -> None:
+    from modelkeep.errors import ConflictError
+
+    if root.is_dir() and any(root.iterdir()):
+        raise ConflictError(
+            f"{root} is not empty (a previous demo?): the demo needs a new folder",
+            hint="run 'modelkeep demo' with no folder (it makes a new one), or give a new or "
+                 "empty folder", path=str(root))
+
+
 @click.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), required=False)
 def demo(folder: Path | None) -> None:
     """Build a small project in FOLDER (default: a new temporary folder) and walk through
     modelkeep: runs, versions, aliases, diff, export, checkout, Git pointers, remotes, gc."""
     root = (folder or Path(tempfile.mkdtemp(prefix="modelkeep-demo-"))).resolve()
+    _refuse_used(root)
     root.mkdir(parents=True, exist_ok=True)
     os.chdir(root)  # the printed commands work as shown if the reader re-types them here
     click.echo(f"modelkeep demo in {root}")
@@ -103,6 +136,8 @@ def demo(folder: Path | None) -> None:
     _run(root, "alias", "set", NAME, "staging", "2.0.0")
     _run(root, "alias", "history", NAME, "production")
     _run(root, "show", f"{NAME}@production")
+    click.echo("# where did production point when it was first set? (a time from the history)")
+    _run(root, "show", f"{NAME}@production", "--at", _first_move(root, "production"))
 
     _say("9. What changed between the production version and the new major version")
     _run(root, "diff", f"{NAME}@production", f"{NAME}@2.0.0")
@@ -114,7 +149,7 @@ def demo(folder: Path | None) -> None:
     _say("11. Export metadata as YAML (JSON and protobuf work the same way)")
     _run(root, "export", f"{NAME}@2.0.0", "--format", "yaml", "-o", "exported.yaml")
     _run(root, "export", f"{NAME}@2.0.0", "--format", "proto", "-o", "exported.pb")
-    click.echo((root / "exported.yaml").read_text()[:500] + "...")
+    click.echo(_head(root / "exported.yaml", 16))
 
     _say("12. Restore a version byte for byte, then verify every stored object")
     _run(root, "checkout", f"{NAME}@production", "restored")

@@ -14,10 +14,13 @@ from modelkeep.cli._output import emit_json, human_size, json_option, open_keep,
 @click.option("--keep-stable", type=click.IntRange(min=0), metavar="N",
               help="Stable versions kept per model besides aliased ones (default [gc] keep_stable).")
 @click.option("--keep-all", is_flag=True, help="Keep the artifacts of every version and pointer.")
+@click.option("--force", is_flag=True,
+              help="Run even when the database records nothing but the store holds objects "
+              "(a lost or wrong database: gc refuses without this).")
 @json_option
 @click.pass_context
 def gc(ctx: click.Context, dry_run: bool, grace: float | None, keep_stable: int | None,
-       keep_all: bool, as_json: bool) -> None:
+       keep_all: bool, force: bool, as_json: bool) -> None:
     """Delete unreachable objects; prune versions outside the retention policy.
 
     Kept: every aliased version, the newest stable versions of each model, the newest version
@@ -27,7 +30,7 @@ def gc(ctx: click.Context, dry_run: bool, grace: float | None, keep_stable: int 
     keep = open_keep(ctx)
     with progress_bar("gc") as progress:
         result = keep.gc(dry_run=dry_run, grace=grace, keep_stable=keep_stable, keep_all=keep_all,
-                         progress=progress)
+                         force=force, progress=progress)
     if as_json:
         emit_json(result)
         return

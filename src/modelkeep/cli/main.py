@@ -64,11 +64,14 @@ class LazyGroup(click.Group):
 
             hint = did_you_mean(args[0], self.list_commands(ctx)) if args else None
             if hint:
-                raise click.UsageError(f"{exc.message}; {hint}", ctx=exc.ctx) from None
+                message = f"{exc.message.rstrip('.')}. {hint[0].upper()}{hint[1:]}"
+                raise click.UsageError(message, ctx=exc.ctx) from None
             raise
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        ctx.meta["modelkeep.json"] = "--json" in args  # errors then print as JSON too
+        # errors then print as JSON too; what follows "--" belongs to a wrapped command (run exec)
+        own = args[:args.index("--")] if "--" in args else args
+        ctx.meta["modelkeep.json"] = "--json" in own
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -80,6 +83,10 @@ class LazyGroup(click.Group):
             from modelkeep.cli._errors import report
 
             ctx.exit(report(exc, as_json=ctx.meta.get("modelkeep.json", False)))
+        except KeyboardInterrupt:
+            from modelkeep.cli._errors import report_interrupt
+
+            ctx.exit(report_interrupt(ctx.invoked_subcommand))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

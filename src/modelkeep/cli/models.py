@@ -31,18 +31,26 @@ def _at(value: str | None) -> str | None:
 @click.argument("name")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--bump", type=click.Choice(["major", "minor", "patch"]),
-              help="Next version by bumping the highest one (default: patch).")
+              help="Next version by bumping the highest one (default: the smallest bump the "
+                   "changes since the previous version need; 1.0.0 for a first version).")
 @click.option("--version", "version", metavar="X.Y.Z", help="Exact version to register.")
 @click.option("--metadata", "metadata_file", type=click.Path(path_type=Path),
               help="Metadata file (.json, .yaml/.yml or .pb).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Hyperparameter.")
 @click.option("--metric", "metrics", multiple=True, metavar="KEY=NUMBER", help="Metric.")
+@click.option("--allow-same", is_flag=True,
+              help="Register a new version even when files and metadata equal the latest one's.")
 @json_option
 @click.pass_context
 def register(ctx: click.Context, name: str, path: Path, bump: str | None, version: str | None,
              metadata_file: Path | None, params: tuple[str, ...], metrics: tuple[str, ...],
-             as_json: bool) -> None:
-    """Store PATH (file or folder) as a new immutable version of model NAME."""
+             allow_same: bool, as_json: bool) -> None:
+    """Store PATH (file or folder) as a new immutable version of model NAME.
+
+    Metadata not given again (description, tags, signature, framework, deployment) is
+    inherited from the previous version; params and metrics are this version's own. Files and
+    metadata identical to the latest version make no new version (exit 0).
+    """
     from modelkeep.registry.registration import parse_assignments
 
     meta = None
@@ -56,11 +64,15 @@ def register(ctx: click.Context, name: str, path: Path, bump: str | None, versio
     with progress_bar(f"storing {path.name}") as progress:
         info = keep.register(name, path, version=version, bump=bump,  # type: ignore[arg-type]
                              metadata=meta, params=param_map, metrics=metric_map,
-                             progress=progress)
+                             progress=progress, allow_same=allow_same)
     for note in info.notes:
         click.echo(f"note: {note}", err=True)
     if as_json:
         emit_json(info)
+        return
+    if info.unchanged:
+        click.echo(f"{path} is identical to {info.ref} (files and metadata): no new version "
+                   "registered (--allow-same registers one anyway)")
         return
     click.echo(f"Registered {info.ref} ({info.files} files, {human_size(info.size)}, "
                f"tree {info.tree_id[:12]})")
@@ -115,6 +127,9 @@ def show(ctx: click.Context, ref: str, at: str | None, as_json: bool) -> None:
         ("tree", view["tree_id"]),
         ("run", view["run_id"]),
     ])
+    if view["inherited"]:
+        click.echo(f"\ninherited from {view['name']}@{view['inherited']['from']} (not given again):")
+        click.echo("  " + ", ".join(view["inherited"]["fields"]))
     for title, mapping in (("hyperparameters", view["params"]), ("metrics", view["metrics"])):
         if mapping:
             click.echo(f"\n{title}:")

@@ -14,23 +14,30 @@ REMOTE_HELP = "Remote to use (default: MODELKEEP_REMOTE, the only one configured
 @click.command()
 @click.argument("refs", nargs=-1, metavar="[NAME[@VERSION]]...")
 @click.option("-r", "--remote", "remote", metavar="NAME", help=REMOTE_HELP)
+@click.option("--all-versions", is_flag=True,
+              help="Also every state a .mk pointer ever named (Git history of every branch, and "
+                   "older pins), so a clone can pull any commit. Use this in a pre-push hook.")
 @json_option
 @click.pass_context
-def push(ctx: click.Context, refs: tuple[str, ...], remote: str | None, as_json: bool) -> None:
+def push(ctx: click.Context, refs: tuple[str, ...], remote: str | None, all_versions: bool,
+         as_json: bool) -> None:
     """Send versions to a remote: only the objects it lacks, then their records.
 
-    With no REFS, every version (and every tracked `modelkeep add` pointer) is pushed; a bare
-    NAME pushes all versions of that model.
+    With no REFS, every version (and the tree each `modelkeep add` pointer names now) is
+    pushed; a bare NAME pushes all versions of that model.
     """
     keep = open_keep(ctx)
     with progress_bar("push") as progress:
-        result = keep.push(list(refs), remote=remote, progress=progress)
+        result = keep.push(list(refs), remote=remote, all_versions=all_versions, progress=progress)
     if as_json:
         emit_json(result)
         return
     t = result.transfer
     click.echo(f"Pushed {len(result.versions)} version(s): sent {t.objects} objects "
                f"({human_size(t.bytes)}), {t.present} already there")
+    if result.history_trees is not None:
+        click.echo(f"{result.history_trees} pointer state(s) found in Git history; "
+                   f"{len(result.trees_not_here)} not in this keep (not sent)")
 
 
 @click.command()
@@ -60,6 +67,8 @@ def pull(ctx: click.Context, refs: tuple[str, ...], remote: str | None, patterns
     with progress_bar("pull") as progress:
         result = keep.pull(list(refs), remote=remote, patterns=list(patterns) or None,
                            tensor_patterns=list(tensors) or None, progress=progress)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     if as_json:
         emit_json(result)
         return
@@ -106,11 +115,18 @@ def remote() -> None:
 def add_cmd(ctx: click.Context, name: str, url: str, endpoint_url: str | None, region: str | None,
             profile: str | None, options: tuple[str, ...]) -> None:
     """Add remote NAME at URL to the keep's config.toml."""
+    from modelkeep.errors import InvalidInputError
     from modelkeep.registry.registration import param_value, parse_assignments
 
     extra = {k: param_value(v) for k, v in parse_assignments(list(options), "option").items()}
+    named = {"endpoint_url": endpoint_url, "region": region, "profile": profile}
+    for key, value in named.items():
+        if value is not None and key in extra:
+            raise InvalidInputError(f"'{key}' given twice: as --{key.replace('_', '-')} and as --option",
+                                    hint=f"give it once: --{key.replace('_', '-')} VALUE")
+        extra.setdefault(key, value)
     keep = open_keep(ctx)
-    keep.add_remote(name, url, endpoint_url=endpoint_url, region=region, profile=profile, **extra)
+    keep.add_remote(name, url, **extra)
     click.echo(f"Added remote {name}: {keep.remotes()[name]['url']}")
 
 
@@ -118,15 +134,14 @@ def add_cmd(ctx: click.Context, name: str, url: str, endpoint_url: str | None, r
 @json_option
 @click.pass_context
 def list_cmd(ctx: click.Context, as_json: bool) -> None:
-    """List the configured remotes."""
+    """List the configured remotes (credentials shown as ***)."""
     remotes = open_keep(ctx).remotes()
     if as_json:
         emit_json(remotes)
     elif not remotes:
         click.echo("No remotes. Add one: modelkeep remote add origin s3://bucket/prefix")
     else:
-        rows = [(n, s.get("url"), ", ".join(f"{k}={v}" for k, v in s.items()
-                                           if k != "url" and "secret" not in k))
+        rows = [(n, s.get("url"), ", ".join(f"{k}={v}" for k, v in s.items() if k != "url"))
                 for n, s in sorted(remotes.items())]
         table(None, ["name", "url", "options"], rows)
 

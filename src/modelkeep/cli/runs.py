@@ -162,6 +162,7 @@ def exec_cmd(ctx: click.Context, model: str | None, name: str | None, run_id: st
     Use '--' before the command: modelkeep run exec --model bert -- python train.py
     """
     from modelkeep import config
+    from modelkeep.redact import redact_argv
     from modelkeep.tracking.execute import execute
     from modelkeep.tracking.runs import json_field, set_json_field, set_run_columns
 
@@ -173,7 +174,7 @@ def exec_cmd(ctx: click.Context, model: str | None, name: str | None, run_id: st
     if tag_map:
         handle.set_tags(tag_map)
     env = {"MODELKEEP_RUN_ID": handle.id, "MODELKEEP_KEEP": str(keep.settings.root)}
-    click.echo(f"modelkeep: run {handle.id} started: {' '.join(command)}", err=True)
+    click.echo(f"modelkeep: run {handle.id} started: {' '.join(redact_argv(command))}", err=True)
     try:
         result = execute(command, env=env, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
     except BaseException:

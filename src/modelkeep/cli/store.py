@@ -77,12 +77,16 @@ def fsck(ctx: click.Context, repair: bool, remote: str | None, as_json: bool) ->
         for oid in report.repaired:
             click.echo(f"repaired {oid}")
         for oid in report.corrupt:
-            click.echo(f"corrupt  {oid}  (quarantined)")
+            click.echo(f"corrupt  {oid}")
         for oid in report.missing:
             click.echo(f"missing  {oid}")
         for oid in report.inconsistent:
             click.echo(f"inconsistent {oid}  (a manifest or tree that does not describe its pieces)")
         for ref in report.affected:
             click.echo(f"affected {ref}")
+        if report.unrecorded:
+            click.echo(f"the database records no versions, runs or datasets, but the store holds "
+                       f"{report.unrecorded} objects: is it the keep's database? (a lost "
+                       "database is restored from a backup; gc refuses to run until then)")
     if not report.ok:
         ctx.exit(5)

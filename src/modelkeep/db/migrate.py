@@ -1,8 +1,10 @@
 """Schema management: Alembic owns the schema from the first table on.
 
 Opening a keep compares the database's ``alembic_version`` with the newest migration file, a
-cheap check that needs no Alembic import; only a keep made by an older modelkeep (or a brand
-new one) runs ``alembic upgrade head``, under a file lock so concurrent openers migrate once.
+cheap check that needs no Alembic import; only a keep made by an older modelkeep runs
+``alembic upgrade head``, under a file lock so concurrent openers migrate once. A database
+with no schema at all is brought to head only by ``init`` (``create=True``): anywhere else it
+is a lost or wrong database, and opening it is an error rather than a fresh empty keep.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import os
 from pathlib import Path
 
 from modelkeep.db.database import Database
+from modelkeep.db.sqlite import BACKUP_HINT
+from modelkeep.errors import DatabaseMissingError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -53,10 +57,21 @@ def upgrade(url: str) -> None:
     command.upgrade(cfg, "head")
 
 
-def ensure_schema(db: Database, lock_path: Path | None = None) -> bool:
-    """Bring ``db`` to the newest schema; returns True when a migration ran."""
-    if current_revision(db) == head_revision():
+def ensure_schema(db: Database, lock_path: Path | None = None, *, create: bool = False) -> bool:
+    """Bring ``db`` to the newest schema; returns True when a migration ran.
+
+    A database with no modelkeep schema is refused (``DatabaseMissingError``) unless ``create``.
+    """
+    revision = current_revision(db)
+    if revision == head_revision():
         return False
+    if revision is None and not create:
+        raise DatabaseMissingError(
+            f"the keep's database {db.location} has no modelkeep schema (empty or not modelkeep's)",
+            hint=BACKUP_HINT if db.dialect == "sqlite" else
+            "check database_url in .modelkeep/config.toml (or MODELKEEP_DATABASE_URL) names "
+            "the keep's database; 'modelkeep init --database-url URL' sets up a new one",
+            path=db.location)
     if lock_path is None:
         upgrade(db.url)
         return True

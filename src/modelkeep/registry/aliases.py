@@ -9,6 +9,7 @@ from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
 from modelkeep.errors import AliasNotFoundError, did_you_mean
 from modelkeep.registry.refs import check_alias_name
+from modelkeep.registry.retention import lock_retention, refuse_pruned
 from modelkeep.registry.versions import VERSION_COLUMNS, VersionInfo, get_version, model_id_of
 
 
@@ -28,10 +29,16 @@ class AliasMove:
 
 def set_alias(db: Database, name: str, alias: str, version: str, author: str,
               reason: str = "") -> AliasMove:
-    """Point ``alias`` of model ``name`` at ``version``, appending to its history."""
+    """Point ``alias`` of model ``name`` at ``version``, appending to its history.
+
+    Refused when gc pruned the version's artifacts (``VersionPrunedError``); the check and the
+    move hold the retention lock, so a gc deciding at the same time cannot slip in between.
+    """
     check_alias_name(alias)
     with db.write():
+        lock_retention(db)
         target = get_version(db, name, version)
+        refuse_pruned(db, target, f"point {name}@{alias} at {target.version}")
         moved_at = now_iso()
         db.execute(
             "INSERT INTO alias_moves (model_id, alias, version_id, moved_at, author, reason) "
@@ -123,3 +130,34 @@ def aliases_by_version(db: Database, name: str) -> dict[str, list[str]]:
     for alias, version in current_aliases(db, name).items():
         out.setdefault(version, []).append(alias)
     return out
+
+
+def adopt_moves(db: Database, name: str, alias: str, moves: list[dict[str, Any]]) -> int:
+    """Record another keep's history of ``alias`` here (pull), with its original times,
+    authors and reasons; return the moves recorded.
+
+    An alias with any history here is this keep's own and is left alone. Moves to versions
+    this keep does not have are left out (a move must point at a version here); a removal
+    is kept once a move before it was.
+    """
+    check_alias_name(alias)
+    with db.write():
+        model_id = model_id_of(db, name)
+        if db.scalar("SELECT 1 FROM alias_moves WHERE model_id = :m AND alias = :a",
+                     {"m": model_id, "a": alias}):
+            return 0
+        ids = {r["version"]: r["id"] for r in db.query(
+            "SELECT id, version FROM versions WHERE model_id = :m", {"m": model_id})}
+        recorded = 0
+        for move in sorted(moves, key=lambda m: str(m.get("moved_at"))):
+            version = move.get("version")
+            if (version is None and not recorded) or (version is not None and version not in ids):
+                continue
+            db.execute(
+                "INSERT INTO alias_moves (model_id, alias, version_id, moved_at, author, reason) "
+                "VALUES (:m, :alias, :vid, :at, :author, :reason)",
+                {"m": model_id, "alias": alias, "vid": ids.get(version) if version else None,
+                 "at": str(move["moved_at"]), "author": str(move.get("author") or ""),
+                 "reason": str(move.get("reason") or "")})
+            recorded += 1
+    return recorded

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from modelkeep.registry.semver import ChangeSet
+from modelkeep.registry.semver import Bump, ChangeSet
 
 
 def _specs(meta: Mapping[str, Any], side: str) -> dict[str, tuple[Any, Any]]:
@@ -29,29 +29,57 @@ def _dataset_trees(meta: Mapping[str, Any]) -> set[tuple[str, str]]:
     return {(d.get("role"), d.get("tree")) for d in datasets}
 
 
+def _signature_reasons(old: Mapping[str, Any], new: Mapping[str, Any]
+                       ) -> tuple[list[str], list[str]]:
+    """(breaking, added) signature changes in words, e.g. "output 'probs' removed"."""
+    breaking: list[str] = []
+    added: list[str] = []
+    for side in ("input", "output"):
+        before, after = _specs(old, side + "s"), _specs(new, side + "s")
+        for name, spec in before.items():
+            if name not in after:
+                breaking.append(f"{side} '{name}' removed")
+            elif after[name] != spec:
+                breaking.append(f"{side} '{name}' changed ({_spec_text(spec)} -> "
+                                f"{_spec_text(after[name])})")
+        for name in after.keys() - before.keys():
+            # callers do not send a new input, so it breaks them; a new output is an addition
+            (breaking if side == "input" else added).append(f"{side} '{name}' added")
+    return sorted(breaking), sorted(added)
+
+
+def _spec_text(spec: tuple[Any, Any]) -> str:
+    dtype, shape = spec
+    return f"{dtype}{list(shape) if shape is not None else ''}"
+
+
 def detect_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> ChangeSet:
-    """The kinds of change from snapshot ``old`` to snapshot ``new``.
+    """The kinds of change from snapshot ``old`` to snapshot ``new``, each with its reasons.
 
     Inputs: a removed or retyped input breaks callers, and so does a new input (callers do not
     send it). Outputs: a removed or retyped output breaks callers; a new output is an addition.
     Architecture: the code snapshot, commit or framework changed. Data: the set of datasets
     (role, tree) changed.
     """
-    old_in, new_in = _specs(old, "inputs"), _specs(new, "inputs")
-    old_out, new_out = _specs(old, "outputs"), _specs(new, "outputs")
-    breaking = (
-        old_in != new_in
-        or any(name not in new_out or new_out[name] != spec for name, spec in old_out.items())
-    )
-    code_keys = (("components", "code", "snapshot"), ("components", "code", "commit"),
-                 ("technical", "framework", "name"))
+    breaking, added = _signature_reasons(old, new)
+    code_keys = {("components", "code", "snapshot"): "code snapshot changed",
+                 ("components", "code", "commit"): "code commit changed",
+                 ("technical", "framework", "name"): "framework changed"}
+    architecture = [why for k, why in code_keys.items() if _get(old, *k) != _get(new, *k)]
+    data = ["training data changed"] if _dataset_trees(old) != _dataset_trees(new) else []
+    params = _get(old, "components", "hyperparameters") != _get(new, "components", "hyperparameters")
+    weights = (_get(old, "components", "artifacts", "tree")
+               != _get(new, "components", "artifacts", "tree"))
+    reasons: list[tuple[Bump, str]] = [("major", r) for r in breaking]
+    reasons += [("minor", r) for r in added + architecture + data]
+    reasons += [("patch", r) for r, happened in (("hyperparameters changed", params),
+                                                 ("artifacts changed", weights)) if happened]
     return ChangeSet(
-        signature_breaking=breaking,
-        signature_added=bool(set(new_out) - set(old_out)),
-        architecture_changed=any(_get(old, *k) != _get(new, *k) for k in code_keys),
-        data_changed=_dataset_trees(old) != _dataset_trees(new),
-        hyperparameters_changed=_get(old, "components", "hyperparameters")
-        != _get(new, "components", "hyperparameters"),
-        weights_changed=_get(old, "components", "artifacts", "tree")
-        != _get(new, "components", "artifacts", "tree"),
+        signature_breaking=bool(breaking),
+        signature_added=bool(added),
+        architecture_changed=bool(architecture),
+        data_changed=bool(data),
+        hyperparameters_changed=params,
+        weights_changed=weights,
+        reasons=tuple(reasons),
     )

@@ -4,7 +4,7 @@ again like missing ones)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +18,8 @@ from modelkeep.storage.remotes import Remote
 @dataclass
 class KeepCheck:
     """What ``fsck`` found: objects checked, corrupt (now quarantined), missing, inconsistent
-    (manifests or trees that lie about their pieces), versions affected, and what a repair
-    fetched again from a remote."""
+    (manifests or trees that lie about their pieces), versions affected, what a repair fetched
+    again from a remote, and objects only a lost database could explain."""
 
     checked: int
     corrupt: list[str] = field(default_factory=list)
@@ -27,37 +27,52 @@ class KeepCheck:
     affected: list[str] = field(default_factory=list)
     inconsistent: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    # objects beside a database that records nothing: a lost or wrong database (lost_database.py)
+    unrecorded: int = 0
 
     @property
     def ok(self) -> bool:
-        return not (self.corrupt or self.missing or self.inconsistent)
+        return not (self.corrupt or self.missing or self.inconsistent or self.unrecorded)
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "checked": self.checked, "corrupt": self.corrupt,
                 "missing": self.missing, "inconsistent": self.inconsistent,
-                "affected": self.affected, "repaired": self.repaired}
+                "affected": self.affected, "repaired": self.repaired,
+                "unrecorded": self.unrecorded}
 
 
 def check_keep(db: Database, store: ObjectStore,
-               progress: Callable[[int, int], None] | None = None) -> KeepCheck:
+               progress: Callable[[int, int], None] | None = None,
+               pinned: Iterable[str] = ()) -> KeepCheck:
     """Re-hash every object (quarantining corrupt ones), check manifests and trees against
-    their pieces, then find each version whose tree needs a damaged or missing object."""
+    their pieces, then find each version whose tree needs a damaged or missing object; also
+    count the objects that only a lost database could explain (``pinned``: the trees of ``add``
+    pointers, which explain theirs)."""
+    from modelkeep.registry.lost_database import records_nothing, unexplained_objects
     from modelkeep.storage.fsck import fsck_objects
+    from modelkeep.storage.gc import expand
 
     report = fsck_objects(store, progress=progress)
     result = KeepCheck(checked=report.checked, corrupt=sorted(report.corrupt),
                        inconsistent=report.inconsistent)
+    if records_nothing(db):
+        try:
+            explained = expand(store, pinned)[0]
+        except ModelkeepError:  # a damaged pin tree: the objects checked above already say so
+            explained = set(pinned)
+        result.unrecorded = unexplained_objects(db, store, explained)
     _map_damage(db, store, result)
     return result
 
 
 def repair_keep(db: Database, store: ObjectStore, remote: Remote,
-                progress: Callable[[int, int], None] | None = None) -> KeepCheck:
+                progress: Callable[[int, int], None] | None = None,
+                pinned: Iterable[str] = ()) -> KeepCheck:
     """``check_keep``, then fetch every corrupt (quarantined) and missing object the remote has;
     what is still missing or inconsistent afterwards stays in the report."""
     from modelkeep.storage.transfer import pull_objects
 
-    result = check_keep(db, store, progress=progress)
+    result = check_keep(db, store, progress=progress, pinned=pinned)
     tried: set[str] = set()
     while wanted := sorted((set(result.corrupt) | set(result.missing)) - tried):
         tried.update(wanted)  # a repaired tree or manifest can reveal pieces missing below it

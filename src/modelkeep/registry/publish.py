@@ -5,6 +5,7 @@ Beside ``objects/`` a remote holds::
     versions/NAME/VERSION.json   one record per pushed version: number, tree, size, files, author,
                                  creation time, run id and the metadata snapshot (immutable)
     aliases/NAME.json            NAME's aliases at its last push (used to resolve NAME@ALIAS)
+                                 and their history (``pull NAME@ALIAS`` sets the alias here)
 
 Push sends the objects first and writes the records after, so a record on a remote always has
 its objects there. Pull fetches the objects first and registers an unknown version last, with
@@ -23,13 +24,23 @@ from modelkeep.db.database import Database
 from modelkeep.errors import (
     AliasNotFoundError,
     ConflictError,
-    InvalidInputError,
     ModelNotFoundError,
     ObjectNotFoundError,
     VersionNotFoundError,
 )
-from modelkeep.registry.aliases import current_aliases
+from modelkeep.redact import redact_metadata
+from modelkeep.registry.aliases import adopt_moves, alias_history, current_aliases
 from modelkeep.registry.refs import LATEST, parse_ref
+from modelkeep.registry.remote_records import (
+    ALIASES_FORMAT,
+    RECORD_FORMAT,
+    check_against_tree,
+    read_alias_history,
+    read_aliases,
+    read_record,
+    record_path,
+    remote_numbers,
+)
 from modelkeep.registry.retention import all_versions, mark_versions, pruned_version_ids
 from modelkeep.registry.semver import Version, latest
 from modelkeep.registry.versions import (
@@ -39,11 +50,9 @@ from modelkeep.registry.versions import (
     resolve,
     version_metadata,
 )
-from modelkeep.storage.hashing import Progress, is_object_id
+from modelkeep.storage.hashing import Progress
 from modelkeep.storage.remotes import Remote
 from modelkeep.storage.transfer import TransferStats, pull_objects, push_objects
-
-RECORD_FORMAT = "modelkeep.remote-version"
 
 
 @dataclass
@@ -53,10 +62,16 @@ class SyncResult:
     versions: list[str] = field(default_factory=list)
     registered: list[str] = field(default_factory=list)
     transfer: TransferStats = field(default_factory=TransferStats)
+    notes: list[str] = field(default_factory=list)
+    history_trees: int | None = None  # push --all-versions: trees pointers named in Git history
+    trees_not_here: list[str] = field(default_factory=list)  # ... that this keep does not hold
 
     def to_dict(self) -> dict[str, Any]:
-        return {"versions": self.versions, "registered": self.registered,
-                **self.transfer.to_dict()}
+        out = {"versions": self.versions, "registered": self.registered,
+               **self.transfer.to_dict(), "notes": self.notes}
+        if self.history_trees is not None:
+            out.update(history_trees=self.history_trees, trees_not_here=self.trees_not_here)
+        return out
 
 
 def versions_to_push(db: Database, refs: Sequence[str]) -> list[VersionInfo]:
@@ -85,10 +100,6 @@ def _record(db: Database, v: VersionInfo) -> dict[str, Any]:
             "files": v.files, "run_id": v.run_id, "metadata": version_metadata(db, v.id)}
 
 
-def _record_path(name: str, number: str) -> str:
-    return f"versions/{name}/{number}.json"
-
-
 def push_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str], *,
                   trees: Sequence[str] = (), progress: Progress | None = None,
                   workers: int | None = None) -> SyncResult:
@@ -115,53 +126,44 @@ def push_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str],
     for v in versions:
         if f"{v.version}.json" not in on_remote[v.name]:
             body = json.dumps(_record(db, v), sort_keys=True, allow_nan=True).encode()
-            remote.write_bytes(_record_path(v.name, v.version), body)
+            remote.write_bytes(record_path(v.name, v.version), body)
     for name in sorted(on_remote):
-        aliases = json.dumps({"format": "modelkeep.remote-aliases", "version": 1,
-                              "aliases": current_aliases(db, name)}, sort_keys=True)
+        history = [m.to_dict() for m in alias_history(db, name)]
+        aliases = json.dumps({"format": ALIASES_FORMAT, "version": 1,
+                              "aliases": current_aliases(db, name), "history": history},
+                             sort_keys=True)
         remote.write_bytes(f"aliases/{name}.json", aliases.encode())
     return SyncResult(versions=sorted(v.ref for v in versions), transfer=stats)
 
 
 def _load(remote: Remote, name: str, number: str) -> dict[str, Any]:
-    raw = remote.read_bytes(_record_path(name, number))
-    if raw is None:
+    rec = read_record(remote, name, number)
+    if rec is None:
         raise VersionNotFoundError(
             f"{name}@{number} is neither in this keep nor on remote '{remote.name}'",
             hint=f"see what this keep has: modelkeep list {name}", name=name, version=number)
-    try:
-        rec = json.loads(raw)
-        ok = (rec.get("format") == RECORD_FORMAT and rec["name"] == name
-              and str(Version.parse(rec["number"])) == number and is_object_id(rec["tree_id"])
-              and isinstance(rec["metadata"], dict))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        ok, rec = False, {"error": str(exc)}
-    if not ok:
-        raise InvalidInputError(f"the record of {name}@{number} on remote '{remote.name}' is damaged",
-                                hint="push the version again from a keep that has it", name=name)
     return rec
 
 
 def remote_record(remote: Remote, ref: str) -> dict[str, Any]:
-    """The pushed record a reference names on the remote (number, 'latest' or an alias)."""
+    """The pushed record a reference names on the remote (number, 'latest' or an alias),
+    validated (``remote_records``) before anything it names is opened."""
     r = parse_ref(ref)
     if r.is_version:
         return _load(remote, r.name, str(Version.parse(r.selector)))
     if r.selector == LATEST:
-        numbers = [Version.parse(n.removesuffix(".json")) for n in remote.list_names(f"versions/{r.name}")
-                   if n.endswith(".json")]
+        numbers = remote_numbers(remote, r.name)
         top = latest(numbers) or latest(numbers, include_prerelease=True)
         if top is None:
             raise ModelNotFoundError(f"model '{r.name}' is neither in this keep nor on remote "
                                      f"'{remote.name}'", hint="check the name", name=r.name)
         return _load(remote, r.name, str(top))
-    raw = remote.read_bytes(f"aliases/{r.name}.json")
-    target = json.loads(raw).get("aliases", {}).get(r.selector) if raw else None
+    target = read_aliases(remote, r.name).get(r.selector)
     if not target:
         raise AliasNotFoundError(f"alias '{r.selector}' of {r.name} is set neither here nor on "
                                  f"remote '{remote.name}'", hint=f"modelkeep alias list {r.name}",
                                  name=r.name, alias=r.selector)
-    return _load(remote, r.name, str(target))
+    return _load(remote, r.name, target)
 
 
 def pull_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str], *, author: str,
@@ -176,21 +178,43 @@ def pull_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str],
         found = _choose(db, remote, ref)
         (local if isinstance(found, VersionInfo) else records).append(found)  # type: ignore[arg-type]
     trees = [v.tree_id for v in local] + [r["tree_id"] for r in records]
-    stats = pull_objects(store, remote, trees, patterns=patterns, progress=progress, workers=workers,
-                         tensor_patterns=tensor_patterns)
-    result = SyncResult(versions=sorted({v.ref for v in local} | {_ref(r) for r in records}),
-                        transfer=stats)
-    for rec in {_ref(r): r for r in records}.values():
-        adopt_version(db, rec)
-        result.registered.append(_ref(rec))
-    if patterns is None and tensor_patterns is None:
-        pruned = pruned_version_ids(db)
-        mark_versions(db, [v for v in local if v.id in pruned], "restored", author,
-                      f"pulled from remote '{remote.name}'")
+    with store.recording():  # gc's root set waits until the versions are recorded
+        stats = pull_objects(store, remote, trees, patterns=patterns, progress=progress,
+                             workers=workers, tensor_patterns=tensor_patterns)
+        result = SyncResult(versions=sorted({v.ref for v in local} | {_ref(r) for r in records}),
+                            transfer=stats)
+        chosen = {_ref(r): r for r in records}.values()
+        for rec in chosen:  # every record matches its tree before any is adopted
+            check_against_tree(store, remote, rec)
+        for rec in chosen:
+            note = adopt_version(db, rec)
+            result.registered.append(_ref(rec))
+            if note:
+                result.notes.append(note)
+        for ref in refs:
+            _adopt_alias(db, remote, parse_ref(ref))
+        if patterns is None and tensor_patterns is None:
+            pruned = pruned_version_ids(db)
+            mark_versions(db, [v for v in local if v.id in pruned], "restored", author,
+                          f"pulled from remote '{remote.name}'")
     return result
 
 
 _UNKNOWN = (ModelNotFoundError, VersionNotFoundError, AliasNotFoundError)
+
+
+def _adopt_alias(db: Database, remote: Remote, ref: Any) -> None:
+    """After pulling NAME@ALIAS, set ALIAS here with the remote's history of it (remotes
+    pushed before history was kept give one move, dated now)."""
+    if ref.is_version or ref.selector == LATEST:
+        return
+    target, moves = read_alias_history(remote, ref.name, ref.selector)
+    if not moves and target:
+        from modelkeep.clock import now_iso
+
+        moves = [{"version": target, "moved_at": now_iso(), "author": "",
+                  "reason": f"pulled from remote '{remote.name}'"}]
+    adopt_moves(db, ref.name, ref.selector, moves)
 
 
 def _choose(db: Database, remote: Remote, ref: str) -> VersionInfo | dict[str, Any]:
@@ -206,6 +230,7 @@ def _choose(db: Database, remote: Remote, ref: str) -> VersionInfo | dict[str, A
         theirs = remote_record(remote, ref)
     except _UNKNOWN:
         if here is None:
+            remote.check()  # a bucket or folder that does not exist is the remote's fault
             raise
         return here
     if here is not None and Version.parse(theirs["number"]) <= here.semver:
@@ -220,10 +245,15 @@ def _ref(rec: dict[str, Any]) -> str:
     return f"{rec['name']}@{rec['number']}"
 
 
-def adopt_version(db: Database, rec: dict[str, Any]) -> None:
+def adopt_version(db: Database, rec: dict[str, Any]) -> str | None:
     """Register a pushed version here as it was registered at its origin (same number, author,
-    time and snapshot); no bump rule applies, it is the same immutable version."""
+    time and snapshot); no bump rule applies, it is the same immutable version.
+
+    ``rec`` is a validated record (``remote_records.read_record``). Runs do not travel with
+    versions: a run id this keep does not know is not linked (the returned note says so).
+    """
     v = Version.parse(rec["number"])
+    run_id, note = rec["run_id"], None
     with db.write():
         db.execute("INSERT INTO models (name, created_at, author) VALUES (:n, :at, :a) "
                    "ON CONFLICT (name) DO NOTHING",
@@ -236,11 +266,14 @@ def adopt_version(db: Database, rec: dict[str, Any]) -> None:
                 raise ConflictError(f"{_ref(rec)} exists here with other artifacts",
                                     hint="the two keeps disagree; register a new number",
                                     name=rec["name"], version=str(v))
-            return
+            return None
+        if run_id is not None and db.scalar("SELECT 1 FROM runs WHERE uuid = :u", {"u": run_id}) is None:
+            run_id, note = None, (f"{_ref(rec)}: its run {rec['run_id']} is in the keep that "
+                                  "registered it, not here; adopted without a run")
         insert_version(db, int(model_id), rec["name"], v, created_at=rec["created_at"],
-                       author=rec["author"], tree_id=rec["tree_id"], size=int(rec["size"]),
-                       files=int(rec["files"]), run_id=rec.get("run_id"),
-                       metadata=rec["metadata"])
+                       author=rec["author"], tree_id=rec["tree_id"], size=rec["size"],
+                       files=rec["files"], run_id=run_id, metadata=redact_metadata(rec["metadata"]))
+    return note
 
 
 def register_tree(db: Database, name: str, tree: Any, *, author: str, version: str | None = None
@@ -255,4 +288,5 @@ def register_tree(db: Database, name: str, tree: Any, *, author: str, version: s
                               tree_id=tree.tree_id, size=tree.bytes, params={}, metrics={})
 
     return register_version(db, name, tree_id=tree.tree_id, size=tree.bytes, files=tree.files,
-                            author=author, snapshot=snapshot, version=version)
+                            author=author, snapshot=snapshot, version=version,
+                            declared=frozenset())

@@ -8,9 +8,11 @@ from typing import Any, Literal
 
 from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
-from modelkeep.errors import InvalidInputError, InvalidMetricError
+from modelkeep.errors import InvalidInputError
+from modelkeep.metric import metric_float
 
-RecordKind = Literal["note", "metric"]
+RecordKind = Literal["note", "metric", "inherit"]
+INHERIT_KEY = "inherited"  # an "inherit" record: {"from": VERSION, "fields": [dotted paths]}
 
 
 @dataclass(frozen=True)
@@ -27,36 +29,28 @@ class VersionRecord:
         return asdict(self)
 
 
-def metric_value(key: str, raw: Any) -> float:
-    """A metric value as a float; NaN and infinities are kept, non-numbers are refused."""
-    if isinstance(raw, bool):
-        raise InvalidMetricError(f"metric '{key}' must be a number, got {raw!r}", key=key)
-    try:
-        return float(raw)
-    except (TypeError, ValueError) as exc:
-        raise InvalidMetricError(
-            f"metric '{key}' must be a number, got {raw!r}",
-            hint="use --metric NAME=NUMBER, e.g. --metric accuracy=0.93",
-            key=key,
-        ) from exc
-
-
 def append_record(db: Database, version_id: int, kind: RecordKind, key: str, value: Any,
                   author: str) -> VersionRecord:
     """Append a note or metric to an existing version."""
     if kind == "metric":
-        value = metric_value(key, value)
+        value = metric_float(key, value, from_text=True)
     elif not str(value).strip():
         raise InvalidInputError("a note needs some text", hint="modelkeep note NAME@VERSION 'TEXT'")
     created = now_iso()
     with db.write():
-        db.execute(
-            "INSERT INTO version_records (version_id, kind, key, value_json, created_at, author) "
-            "VALUES (:v, :kind, :key, :value, :at, :author)",
-            {"v": version_id, "kind": kind, "key": key,
-             "value": json.dumps(value, allow_nan=True), "at": created, "author": author},
-        )
+        insert_record(db, version_id, kind, key, value, author, created)
     return VersionRecord(kind, key, value, created, author)
+
+
+def insert_record(db: Database, version_id: int, kind: RecordKind, key: str, value: Any,
+                  author: str, created: str) -> None:
+    """Insert one record row (the caller holds the write lock and has checked the value)."""
+    db.execute(
+        "INSERT INTO version_records (version_id, kind, key, value_json, created_at, author) "
+        "VALUES (:v, :kind, :key, :value, :at, :author)",
+        {"v": version_id, "kind": kind, "key": key,
+         "value": json.dumps(value, allow_nan=True), "at": created, "author": author},
+    )
 
 
 def list_records(db: Database, version_id: int, at: str | None = None) -> list[VersionRecord]:

@@ -7,16 +7,17 @@ from dataclasses import dataclass
 
 from modelkeep.errors import InvalidNameError
 
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-_ALIAS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
+# fullmatch, never ``$``: ``$`` also matches before a final newline ("bert\n" would pass)
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+_ALIAS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
 LATEST = "latest"
 
 
 def check_model_name(name: str) -> str:
     """Return ``name`` if it is a valid model name, else raise InvalidNameError."""
-    if not _MODEL_NAME.match(name or ""):
+    if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
         raise InvalidNameError(
-            f"invalid model name '{name}': use letters, digits, '.', '_' or '-' (at most 200), "
+            f"invalid model name {name!r}: use letters, digits, '.', '_' or '-' (at most 200), "
             "starting with a letter or digit",
             hint="e.g. modelkeep register bert-classifier ./model",
             name=name,
@@ -26,9 +27,9 @@ def check_model_name(name: str) -> str:
 
 def check_alias_name(alias: str) -> str:
     """Return ``alias`` if it can name an alias (not 'latest', not a version), else raise."""
-    if alias == LATEST or not _ALIAS_NAME.match(alias or ""):
+    if not isinstance(alias, str) or alias == LATEST or not _ALIAS_NAME.fullmatch(alias):
         raise InvalidNameError(
-            f"invalid alias '{alias}': use a letter then letters, digits, '_' or '-'"
+            f"invalid alias {alias!r}: use a letter then letters, digits, '_' or '-'"
             + (" ('latest' is reserved)" if alias == LATEST else ""),
             hint="e.g. modelkeep alias set NAME production 1.2.0",
             alias=alias,

@@ -8,14 +8,16 @@ most unreferenced objects (``modelkeep gc`` removes them), never a version missi
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from modelkeep.db.database import Database
-from modelkeep.errors import InvalidInputError, PathNotFoundError
-from modelkeep.registry.records import metric_value
+from modelkeep.errors import ArtifactsMismatchError, InvalidInputError, PathNotFoundError
+from modelkeep.limits import load_json
+from modelkeep.metric import metric_float
+from modelkeep.registry.inheritance import declared_paths
+from modelkeep.registry.model_files import model_files
 from modelkeep.registry.refs import check_model_name
 from modelkeep.registry.semver import Version
 from modelkeep.registry.snapshot import build_snapshot
@@ -39,11 +41,12 @@ def parse_assignments(items: list[str], what: str) -> dict[str, str]:
 
 
 def param_value(raw: Any) -> Any:
-    """A hyperparameter from the command line: JSON scalars keep their type, else a string."""
+    """A hyperparameter from the command line: JSON scalars keep their type, else a string
+    (also text over the input limits, such as 100,000 nested brackets or 5000 digits)."""
     if not isinstance(raw, str):
         return raw
     try:
-        value = json.loads(raw)
+        value = load_json(raw, max_bytes=None)
     except ValueError:
         return raw
     return value if isinstance(value, str | int | float | bool) else raw
@@ -64,15 +67,25 @@ def register_path(
     run_id: str | None = None,
     lineage: Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    allow_same: bool = False,
+    inherit: bool = True,
+    expect_tree: str | None = None,
 ) -> VersionInfo:
-    """Store ``path`` and register it as a new version of ``name``."""
+    """Store ``path`` and register it as a new version of ``name``.
+
+    ``.modelkeep/``, modelkeep's pointer files and its ``.gitignore`` lines are left out
+    (``model_files``); a folder with no files is refused. The new version inherits its
+    predecessor's declared metadata (``inheritance``) unless ``inherit`` is False; content
+    identical to the latest version makes no new version unless ``allow_same``. With
+    ``expect_tree``, files that do not form that tree are refused before anything is recorded.
+    """
     check_model_name(name)
     if version is not None:
         Version.parse(version)
     if bump is not None and bump not in ("major", "minor", "patch"):
         raise InvalidInputError(f"invalid bump '{bump}'", hint="use major, minor or patch")
     clean_params = {k: param_value(v) for k, v in (params or {}).items()}
-    clean_metrics = {k: metric_value(k, v) for k, v in (metrics or {}).items()}
+    clean_metrics = {k: metric_float(k, v, from_text=True) for k, v in (metrics or {}).items()}
     path = Path(path)
     if not path.exists():
         raise PathNotFoundError(
@@ -85,19 +98,34 @@ def register_path(
     build_snapshot(metadata, name=name, version="0.0.0", created="1970-01-01T00:00:00.000000Z",
                    author=author, tree_id="0" * 64, size=0, params=clean_params,
                    metrics=clean_metrics, lineage=lineage)
-    tree = add_path(store, path, progress=progress)
+    with store.recording():  # gc's root set waits until the version row is committed
+        with model_files(store.tmp_dir) as chosen:
+            tree = add_path(store, path, progress=progress, exclude=chosen.exclude,
+                            select=chosen.select)
+        if expect_tree is not None and tree.tree_id != expect_tree:
+            raise ArtifactsMismatchError(
+                f"the files in '{path}' form tree {tree.tree_id}, but the metadata names tree "
+                f"{expect_tree}", hint="pass --artifacts the folder these metadata were exported "
+                "from (or check it out: modelkeep checkout NAME@VERSION DEST)",
+                path=str(path), expected=expect_tree, found=tree.tree_id)
+        if tree.files == 0:
+            raise InvalidInputError(
+                f"'{path}' holds no files to register", hint="give the folder the model's files are in",
+                path=str(path),
+            )
 
-    def snapshot(chosen: str, created: str) -> dict[str, Any]:
-        return build_snapshot(
-            metadata, name=name, version=chosen, created=created, author=author,
-            tree_id=tree.tree_id, size=tree.size, params=clean_params,
-            metrics=clean_metrics, lineage=lineage,
+        def snapshot(chosen: str, created: str) -> dict[str, Any]:
+            return build_snapshot(
+                metadata, name=name, version=chosen, created=created, author=author,
+                tree_id=tree.tree_id, size=tree.size, params=clean_params,
+                metrics=clean_metrics, lineage=lineage,
+            )
+
+        info = register_version(
+            db, name, tree_id=tree.tree_id, size=tree.size, files=tree.files, author=author,
+            snapshot=snapshot, version=version, bump=bump, run_id=run_id,
+            declared=declared_paths(metadata) if inherit else None, allow_same=allow_same,
         )
-
-    info = register_version(
-        db, name, tree_id=tree.tree_id, size=tree.size, files=tree.files, author=author,
-        snapshot=snapshot, version=version, bump=bump, run_id=run_id,
-    )
     return dataclasses.replace(info, notes=tree.notes)
 
 

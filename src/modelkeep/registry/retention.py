@@ -10,6 +10,11 @@ the objects only it needed. ``show`` lists that record; ``pull`` of the version 
 objects again and appends a ``restored`` record; fsck does not count a pruned version's
 objects as missing. The record comes first, the deletion after: a gc killed in between leaves a
 pruned version whose files are still here, never an unpruned version missing its files.
+
+Deciding what to prune and recording it is one transaction holding the *retention lock*
+(``lock_retention``), which alias moves and ``restored`` records take too: an alias is either
+set before gc decides (so its version is kept) or after gc recorded the pruning (so the move is
+refused: ``refuse_pruned``). No alias can land on a version in between.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from typing import Any
 
 from modelkeep.clock import now_iso, to_iso
 from modelkeep.db.database import Database
+from modelkeep.errors import VersionPrunedError
 from modelkeep.registry.versions import VERSION_COLUMNS, VersionInfo
 
 RECORD_KIND = "artifacts"
+RETENTION_LOCK = "modelkeep.retention"
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,36 @@ def pruned_version_ids(db: Database) -> set[int]:
     return {r["version_id"] for r in rows if json.loads(r["value_json"]).get("state") == "pruned"}
 
 
+def lock_retention(db: Database) -> None:
+    """Serialise this write transaction with gc's retention decision (see the module docstring)."""
+    db.lock_named(RETENTION_LOCK)
+
+
+def is_pruned(db: Database, version_id: int) -> bool:
+    """Whether gc pruned this version's artifacts and no pull has restored them since."""
+    row = db.query_one(
+        "SELECT value_json FROM version_records WHERE version_id = :v AND kind = :k "
+        "ORDER BY id DESC LIMIT 1", {"v": version_id, "k": RECORD_KIND})
+    return row is not None and json.loads(row["value_json"]).get("state") == "pruned"
+
+
+def refuse_pruned(db: Database, version: VersionInfo, action: str) -> None:
+    """Raise ``VersionPrunedError`` when ``version``'s artifacts are pruned (``action``: what
+    was asked, for the message)."""
+    if is_pruned(db, version.id):
+        raise VersionPrunedError(
+            f"cannot {action}: gc pruned the artifacts of {version.ref} from this keep",
+            hint=f"run 'modelkeep pull {version.ref}' to fetch its files back from a remote, "
+            "then try again",
+            name=version.name, version=version.version)
+
+
+def unpruned_versions(db: Database, exclude: Iterable[int] = ()) -> list[VersionInfo]:
+    """Every version whose artifacts are meant to be here (not pruned), minus ``exclude``."""
+    skip = pruned_version_ids(db) | set(exclude)
+    return [v for v in all_versions(db) if v.id not in skip]
+
+
 def plan_retention(db: Database, policy: RetentionPolicy, now: float | None = None
                    ) -> RetentionPlan:
     """Split the registered versions by the policy (nothing is changed)."""
@@ -111,6 +148,7 @@ def mark_versions(db: Database, versions: Iterable[VersionInfo], state: str, aut
     if not rows:
         return
     with db.write():
+        lock_retention(db)
         for row in rows:
             db.execute(
                 "INSERT INTO version_records (version_id, kind, key, value_json, created_at, "

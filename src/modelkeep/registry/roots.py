@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from modelkeep.db.database import Database
-from modelkeep.registry.retention import RetentionPlan, RetentionPolicy, mark_versions, plan_retention
+from modelkeep.registry.lost_database import refuse_if_lost
+from modelkeep.registry.retention import (
+    RetentionPlan,
+    RetentionPolicy,
+    lock_retention,
+    mark_versions,
+    plan_retention,
+    unpruned_versions,
+)
 from modelkeep.registry.versions import VersionInfo
 from modelkeep.storage.gc import SweepReport, expand, sweep
 from modelkeep.storage.hashing import Progress
@@ -100,21 +108,36 @@ class GcResult:
 
 
 def collect_garbage(db: Database, store: ObjectStore, pins_dir: Path, policy: RetentionPolicy, *,
-                    author: str, dry_run: bool = False, progress: Progress | None = None
-                    ) -> GcResult:
+                    author: str, dry_run: bool = False, force: bool = False,
+                    progress: Progress | None = None) -> GcResult:
     """Apply the retention policy, then delete every object no root needs (older than grace).
 
-    Order for crash safety: decide everything first (read-only), then record the pruned
-    versions, then release pins, and delete objects last.
+    Order for crash safety: decide and record the pruned versions (one transaction holding the
+    retention lock, which alias moves take too), then, under the exclusive store lock that
+    registrations and pulls hold until their versions are recorded, compute the root set from
+    what the database says *now*, release pins, and delete objects last. ``force`` lets gc run
+    on a database that records nothing while the store holds objects (see ``refuse_if_lost``).
     """
-    plan = plan_retention(db, policy)
+    with db.write():
+        lock_retention(db)
+        plan = plan_retention(db, policy)
+        if not dry_run:
+            mark_versions(db, plan.prune, "pruned", author, "outside the gc retention policy")
     kept_pins, released = split_pins(list_pins(pins_dir), policy.keep_stable, policy.keep_all)
-    roots = collect_roots(db, plan.kept, kept_pins)
-    needed, incomplete = expand(store, roots.trees, roots.objects)
-    if not dry_run:
-        mark_versions(db, plan.prune, "pruned", author, "outside the gc retention policy")
-        for p in released:
-            unpin(p)
+    incomplete: list[str] = []
+
+    def needed() -> set[str]:
+        kept = unpruned_versions(db, exclude=[v.id for v in plan.prune])
+        roots = collect_roots(db, kept, kept_pins)
+        found, missing = expand(store, roots.trees, roots.objects)
+        incomplete.extend(missing)
+        if not (dry_run or force):
+            refuse_if_lost(db, store, found)
+        if not dry_run:
+            for p in released:
+                unpin(p)
+        return found
+
     report = sweep(store, needed, grace=policy.grace, dry_run=dry_run, progress=progress)
     report.incomplete = sorted(set(incomplete))
     return GcResult(plan, [f"{p.pointer} ({p.tree_id[:12]})" for p in released], report)

@@ -13,7 +13,7 @@ User guide: docs/versioning.md. Equality and ordering, decided once:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -210,6 +210,12 @@ class ChangeSet:
     data_changed: bool = False
     hyperparameters_changed: bool = False
     weights_changed: bool = False
+    reasons: tuple[tuple[Bump, str], ...] = ()
+    """Each change in words with the bump it needs, e.g. ("major", "output 'probs' removed")."""
+
+    def reasons_for(self, kind: Bump) -> list[str]:
+        """The changes that need a ``kind`` bump, in words."""
+        return [text for needs, text in self.reasons if needs == kind]
 
 
 def required_bump(changes: ChangeSet) -> Bump:
@@ -232,13 +238,14 @@ def bump_kind(old: Version, new: Version) -> Bump | None:
     return None
 
 
-def check_bump(old: Version, new: Version, required: Bump) -> None:
+def check_bump(old: Version, new: Version, required: Bump, because: Sequence[str] = ()) -> None:
     """Raise ``InvalidVersionError`` unless ``new`` follows ``old`` with at least ``required``.
 
     ``new`` must have higher precedence than ``old``. Two relaxations, both from the spec:
     within major 0 (item 4) a breaking change needs only a minor bump; and a pre-release
     (item 9) may be followed by anything with the same MAJOR.MINOR.PATCH, so 2.0.0-rc.1 ->
-    2.0.0-rc.2 -> 2.0.0 always passes.
+    2.0.0-rc.2 -> 2.0.0 always passes. ``because`` names the changes that need the bump
+    (``ChangeSet.reasons_for``), so a refusal says what to look at.
     """
     if required not in BUMPS:
         raise _bad_kind(required)
@@ -249,7 +256,9 @@ def check_bump(old: Version, new: Version, required: Bump) -> None:
     need: Bump = "minor" if required == "major" and old.major == 0 == new.major else required
     done = bump_kind(old, new)  # not None: new > old and their cores differ
     if done is None or BUMPS.index(done) < BUMPS.index(need):
-        reason = f"the changes since {old} need a {need} bump, but {new} is only a {done} bump"
+        why = f" ({'; '.join(because)})" if because else ""
+        reason = (f"the changes since {old} need a {need} bump{why}, but {new} is only a "
+                  f"{done} bump")
         raise _too_small(old, new, need, reason)
 
 

@@ -1,7 +1,9 @@
 """The metadata snapshot stored with each version: the user's metadata plus what the registry knows.
 
 The registry owns identity (name, number, creation time, id) and the artifacts tree; the user's
-file supplies the rest. Command-line params and metrics are merged over the file's.
+file supplies the rest. Command-line params and metrics are merged over the file's. Secrets
+(a pipeline command's ``--api-key X``, URL passwords, secret-named params and deployment
+variables) are masked before the snapshot is stored: ``redact.redact_metadata``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelkeep.errors import InvalidMetadataError
+from modelkeep.redact import redact_metadata
 
 
 def params_of(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,4 +60,4 @@ def build_snapshot(
     artifacts.update(tree=tree_id, size_bytes=size)
     performance = data.setdefault("performance", {})
     performance.setdefault("metrics", {}).update(metrics)
-    return metadata_from_data(data).model_dump(mode="json")
+    return redact_metadata(metadata_from_data(data).model_dump(mode="json"))

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
 from modelkeep.errors import (
     InvalidInputError,
+    InvalidVersionError,
     ModelNotFoundError,
     VersionExistsError,
     VersionNotFoundError,
     did_you_mean,
 )
+from modelkeep.redact import redact_metadata
 from modelkeep.registry.refs import LATEST, Ref, check_model_name
-from modelkeep.registry.semver import Version, latest, next_version
-
-Bump = Literal["major", "minor", "patch"]
+from modelkeep.registry.semver import Bump, Version, latest, next_version
 
 VERSION_COLUMNS = (
     "v.id, m.name, v.version, v.created_at, v.author, v.tree_id, v.size, v.files, v.run_id"
@@ -39,6 +39,7 @@ class VersionInfo:
     files: int
     run_id: str | None
     notes: tuple[str, ...] = ()  # what storing the files had to say (not stored in the db)
+    unchanged: bool = False  # registering repeated this version: no new version was made
 
     @property
     def ref(self) -> str:
@@ -115,13 +116,14 @@ def choose_version(db: Database, existing: dict[Version, int], draft: dict[str, 
     required bump is used. A model's first version is 1.0.0 unless a bump or number is given.
     """
     from modelkeep.registry.changes import detect_changes
-    from modelkeep.registry.semver import check_bump, required_bump
+    from modelkeep.registry.semver import ChangeSet, check_bump, required_bump
 
     if version is not None and bump is not None:
         raise InvalidInputError("give either --version or --bump, not both", hint="e.g. --bump minor")
     explicit = Version.parse(version) if version is not None else None
     previous = _predecessor(existing, explicit)
     required = None
+    changes = ChangeSet()
     if previous is not None:
         changes = detect_changes(version_metadata(db, existing[previous]), draft)
         required = required_bump(changes)
@@ -132,8 +134,26 @@ def choose_version(db: Database, existing: dict[Version, int], draft: dict[str, 
     else:
         chosen = next_version(existing, bump or required or "patch")
     if previous is not None and required is not None:
-        check_bump(previous, chosen, required)
+        check_bump(previous, chosen, required, changes.reasons_for(required))
+    _refuse_equal_precedence(existing, chosen, required or "patch")
     return chosen
+
+
+def _refuse_equal_precedence(existing: dict[Version, int], chosen: Version, bump: Bump) -> None:
+    """Refuse a number with the precedence of any existing version but another spelling
+    (``3.0.0+b`` beside ``3.0.0`` or ``3.0.0+a``): SemVer cannot order the two."""
+    from modelkeep.registry.semver import compare
+
+    same = sorted((v for v in existing if compare(v, chosen) == 0 and str(v) != str(chosen)),
+                  key=Version.sort_key)
+    if same:
+        raise InvalidVersionError(
+            f"invalid version '{chosen}': it has the same precedence as {same[0]} "
+            "(build metadata does not count), so the two could not be ordered",
+            hint=f"use --bump {bump} (gives {next_version(existing, bump)})",
+            version=str(chosen),
+            previous=str(same[0]),
+        )
 
 
 def register_version(
@@ -148,6 +168,8 @@ def register_version(
     version: str | None = None,
     bump: Bump | None = None,
     run_id: str | None = None,
+    declared: frozenset[str] | None = None,
+    allow_same: bool = True,
 ) -> VersionInfo:
     """Insert a new immutable version of ``name`` (creating the model on first use).
 
@@ -155,21 +177,63 @@ def register_version(
     with a placeholder number to see what changed, then with the chosen number.
     The whole read-choose-insert sequence holds the database write lock, so concurrent
     registrations never share a number and never lose a version.
+
+    ``declared`` (the inheritable fields the caller's metadata gives; None: inherit nothing)
+    turns on inheritance from the predecessor (``inheritance``). Unless ``allow_same``, a
+    registration with no explicit ``version`` whose artifacts, run and metadata equal the
+    model's latest version's makes no new version: that version is returned, ``unchanged``.
     """
+    from modelkeep.registry.inheritance import inherit
+    from modelkeep.registry.records import INHERIT_KEY, insert_record
+
     check_model_name(name)
     with db.write():
         model_id = _ensure_model(db, name, author)
         rows = db.query("SELECT id, version FROM versions WHERE model_id = :m", {"m": model_id})
         existing = {Version.parse(r["version"]): r["id"] for r in rows}
         created = now_iso()
-        chosen = choose_version(db, existing, snapshot("0.0.0", created), version, bump)
+        previous = _predecessor(existing, Version.parse(version) if version else None)
+        previous_meta = version_metadata(db, existing[previous]) if previous else None
+        draft = snapshot("0.0.0", created)
+        inherited = inherit(previous_meta, draft, declared) if declared is not None else []
+        if not allow_same and version is None and previous is not None:
+            same = _same_version(db, existing[previous], tree_id, run_id, draft, previous_meta)
+            if same is not None:
+                return same
+        chosen = choose_version(db, existing, draft, version, bump)
         if any(str(v) == str(chosen) for v in existing):
             raise version_exists(name, str(chosen))
         metadata = snapshot(str(chosen), created)
+        if declared is not None:
+            inherit(previous_meta, metadata, declared)
         info = insert_version(db, model_id, name, chosen, created_at=created, author=author,
                               tree_id=tree_id, size=size, files=files, run_id=run_id,
                               metadata=metadata)
+        if inherited:
+            insert_record(db, info.id, "inherit", INHERIT_KEY,
+                          {"from": str(previous), "fields": inherited}, author, created)
     return info
+
+
+_PER_REGISTRATION = ("id", "version", "created", "author")
+
+
+def _same_version(db: Database, version_id: int, tree_id: str, run_id: str | None,
+                  draft: dict[str, Any], meta: dict[str, Any] | None) -> VersionInfo | None:
+    """The version ``version_id``, marked unchanged, when a registration would repeat it:
+    same artifacts, same run, same metadata but for the identity the registry assigns."""
+    row = db.query_one(f"SELECT {VERSION_COLUMNS} FROM versions v JOIN models m "
+                       "ON m.id = v.model_id WHERE v.id = :id", {"id": version_id})
+    if row is None or row["tree_id"] != tree_id or (run_id and row["run_id"] != run_id):
+        return None
+
+    def comparable(snap: dict[str, Any]) -> str:
+        identity = {k: v for k, v in snap.get("identity", {}).items() if k not in _PER_REGISTRATION}
+        return json.dumps({**snap, "identity": identity}, sort_keys=True, allow_nan=True)
+
+    if meta is None or comparable(meta) != comparable(draft):
+        return None
+    return replace(_row_to_info(row), unchanged=True)
 
 
 def insert_version(db: Database, model_id: int, name: str, version: Version, *, created_at: str,
@@ -296,6 +360,8 @@ def resolve(db: Database, ref: Ref, at: str | None = None) -> VersionInfo:
 
 
 def version_metadata(db: Database, version_id: int) -> dict[str, Any]:
-    """The metadata snapshot stored with a version when it was registered."""
+    """The metadata snapshot stored with a version when it was registered, secrets masked
+    (show, export, diff and push read it here: a version registered before modelkeep masked
+    secrets shows and sends none either)."""
     raw = db.scalar("SELECT metadata_json FROM versions WHERE id = :id", {"id": version_id})
-    return json.loads(raw) if raw else {}
+    return redact_metadata(json.loads(raw)) if raw else {}

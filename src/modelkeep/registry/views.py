@@ -24,6 +24,8 @@ def version_view(db: Database, info: VersionInfo, at: str | None = None) -> dict
     """Everything ``show`` prints: the version, its aliases, params, metrics, records, metadata."""
     meta = version_metadata(db, info.id)
     records = list_records(db, info.id, at)
+    inherited = next((r.value for r in records if r.kind == "inherit"), None)
+    records = [r for r in records if r.kind != "inherit"]  # a registration fact, not appended
     metrics = {**metrics_of(meta), **{r.key: r.value for r in records if r.kind == "metric"}}
     return {
         **info.to_dict(),
@@ -31,6 +33,7 @@ def version_view(db: Database, info: VersionInfo, at: str | None = None) -> dict
         "params": params_of(meta),
         "metrics": metrics,
         "records": [r.to_dict() for r in records],
+        "inherited": inherited,
         "metadata": meta,
     }
 
@@ -71,7 +74,8 @@ def import_version(db: Database, store: ObjectStore, path: Path, *, author: str,
     version = meta.identity.version
     if artifacts is not None:
         return register_path(db, store, target, artifacts, author=author, version=version,
-                             metadata=meta, progress=progress)
+                             metadata=meta, progress=progress, inherit=False,
+                             expect_tree=meta.components.artifacts.tree)
     tree_id = meta.components.artifacts.tree
     if not tree_id or not store.has(tree_id):
         raise ObjectNotFoundError(

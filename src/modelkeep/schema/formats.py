@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from modelkeep.errors import InvalidMetadataError, PathNotFoundError
+from modelkeep.limits import MAX_DOCUMENT_BYTES, InputLimitError, check_size
 from modelkeep.schema.jsonio import dump_json, parse_json
 from modelkeep.schema.metadata import ModelMetadata
 from modelkeep.schema.protoio import dump_proto, parse_proto
+from modelkeep.schema.validation import LIMITS_HINT
 from modelkeep.schema.yamlio import dump_yaml, parse_yaml, update_yaml
 
 MetadataFormat = Literal["json", "yaml", "proto"]
@@ -69,17 +71,32 @@ def dump_metadata(meta: ModelMetadata, fmt: MetadataFormat) -> bytes:
     return _DUMPERS[fmt](meta)
 
 
+def _check_size(size: int) -> None:
+    try:
+        check_size(size, MAX_DOCUMENT_BYTES)
+    except InputLimitError as exc:
+        raise InvalidMetadataError(f"metadata {exc}", hint=LIMITS_HINT) from None
+
+
 def parse_metadata(data: bytes, fmt: MetadataFormat) -> ModelMetadata:
-    """Decode and validate metadata bytes; anything wrong raises InvalidMetadataError."""
+    """Decode and validate metadata bytes; anything wrong raises InvalidMetadataError.
+
+    Documents over ``limits.MAX_DOCUMENT_BYTES`` are refused before they are parsed.
+    """
     _check_format(fmt)
     if not isinstance(data, bytes | bytearray | memoryview):
         raise InvalidMetadataError(f"metadata must be given as bytes, not {type(data).__name__}")
+    _check_size(len(data))
     return _PARSERS[fmt](bytes(data))
 
 
 def _read(path: Path) -> bytes:
+    """The file's bytes; one over the size limit is refused without reading it all."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as stream:
+            data = stream.read(MAX_DOCUMENT_BYTES + 1)
+        _check_size(os.path.getsize(path) if len(data) > MAX_DOCUMENT_BYTES else len(data))
+        return data
     except FileNotFoundError:
         raise PathNotFoundError(f"no metadata file at '{path}'", path=str(path)) from None
     except IsADirectoryError:

@@ -4,7 +4,8 @@ Output is canonical: keys sorted, two-space indent, UTF-8, a final newline, so e
 identical bytes. NaN and infinities are written as the strings ``"NaN"``, ``"Infinity"`` and
 ``"-Infinity"`` (never as bare literals, which are not JSON); on input those strings, and the
 bare literals some tools still write, are both accepted for metric fields. Duplicate keys are
-an error rather than last-one-wins.
+an error rather than last-one-wins; size, nesting and integer digits are limited
+(``modelkeep.limits``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import json
 from typing import Any
 
 from modelkeep.errors import InvalidMetadataError
+from modelkeep.limits import DuplicateKeyError, InputLimitError, load_json
 from modelkeep.schema.metadata import ModelMetadata
-from modelkeep.schema.validation import metadata_from_data
+from modelkeep.schema.validation import LIMITS_HINT, metadata_from_data
 
 
 def metadata_to_data(meta: ModelMetadata) -> dict[str, Any]:
@@ -30,15 +32,6 @@ def dump_json(meta: ModelMetadata) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise InvalidMetadataError(f"metadata JSON has the key {key!r} twice in one object")
-        result[key] = value
-    return result
-
-
 def parse_json(data: bytes) -> ModelMetadata:
     """Decode JSON bytes; malformed JSON or invalid fields raise InvalidMetadataError."""
     try:
@@ -46,11 +39,13 @@ def parse_json(data: bytes) -> ModelMetadata:
     except UnicodeDecodeError as exc:
         raise InvalidMetadataError(f"metadata JSON is not UTF-8: {exc.reason}") from None
     try:
-        decoded = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        decoded = load_json(text, max_bytes=None, unique_keys=True)
     except json.JSONDecodeError as exc:
         raise InvalidMetadataError(
             f"metadata is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
-    except RecursionError:
-        raise InvalidMetadataError("metadata JSON is nested too deeply") from None
+    except DuplicateKeyError as exc:
+        raise InvalidMetadataError(f"metadata JSON {exc}") from None
+    except InputLimitError as exc:
+        raise InvalidMetadataError(f"metadata JSON {exc}", hint=LIMITS_HINT) from None
     return metadata_from_data(decoded, source="JSON metadata")

@@ -38,12 +38,22 @@ IDENTITY_FIELDS = tuple(Identity.model_fields)
 
 
 def _document_shorthand(schema: dict[str, Any]) -> None:
-    """Let the published JSON Schema accept the flat shorthand the loader accepts."""
+    """Let the published JSON Schema accept the flat shorthand exactly as the loader does:
+    each identity field at the top level or under ``identity`` (never both), name and version
+    in one place or the other."""
     identity = Identity.model_json_schema()
     for name in IDENTITY_FIELDS:
         schema["properties"][name] = identity["properties"][name]
+    schema["properties"]["identity"] = {k: v for k, v in identity.items() if k != "required"}
+    # the versions of this schema that this modelkeep reads (``_known_schema_version``)
+    schema["properties"]["schema_version"].update(minimum=1, maximum=SCHEMA_VERSION)
     schema.pop("required", None)
-    schema["anyOf"] = [{"required": ["identity"]}, {"required": ["name", "version"]}]
+    nested: Any = lambda field: {"required": ["identity"],  # noqa: E731
+                                 "properties": {"identity": {"required": [field]}}}
+    schema["allOf"] = [
+        *({"anyOf": [{"required": [field]}, nested(field)]} for field in ("name", "version")),
+        *({"not": {"allOf": [{"required": [field]}, nested(field)]}} for field in IDENTITY_FIELDS),
+    ]
 
 
 class ModelMetadata(MetadataModel):

@@ -13,6 +13,9 @@ from pydantic_core import ErrorDetails
 
 from modelkeep.errors import InvalidMetadataError
 from modelkeep.schema.metadata import ModelMetadata
+from modelkeep.schema.types import SURROGATE_MESSAGE
+
+LIMITS_HINT = "see the input limits in docs/metadata.md"
 
 _TYPE_NAMES = {
     "string_type": "a string",
@@ -40,6 +43,8 @@ def _describe(error: ErrorDetails) -> str:
         return "is required"
     if kind == "extra_forbidden":
         return "is not a known field"
+    if kind == "string_unicode":  # pydantic-core's own check for lone surrogates
+        return f"{prefix} {SURROGATE_MESSAGE}".lstrip()
     if kind == "timezone_aware":
         return "must have a timezone (a naive time is ambiguous); use e.g. 'Z' for UTC"
     if kind in _TYPE_NAMES:

@@ -4,9 +4,10 @@ YAML is the format people read and edit, so output is compact: fields at their d
 are left out (``schema_version`` is always written). Fields come in schema order (identity
 first), user-keyed maps (hyperparameters, metrics, ...) sorted, timestamps as quoted ISO 8601
 strings, NaN and infinities as ``.nan``, ``.inf``, ``-.inf``. Input is read with the safe
-loader: no Python tags, one document, no duplicate keys. ``update_yaml`` rewrites an existing
-document in ruamel's round-trip mode: only values that changed are touched, so comments, key
-order and number formatting survive.
+loader: no Python tags, one document, no duplicate keys, and the input limits of
+``modelkeep.limits`` (depth, alias expansion, integer digits; see ``yamllimits``).
+``update_yaml`` rewrites an existing document in ruamel's round-trip mode: only values that
+changed are touched, so comments, key order and number formatting survive.
 """
 
 from __future__ import annotations
@@ -21,32 +22,59 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.representer import RoundTripRepresenter
+from ruamel.yaml.resolver import VersionedResolver
 
 from modelkeep.errors import InvalidMetadataError
 from modelkeep.schema.metadata import IDENTITY_FIELDS, ModelMetadata
 from modelkeep.schema.types import NATIVE_FLOATS
-from modelkeep.schema.validation import metadata_from_data
+from modelkeep.schema.validation import LIMITS_HINT, metadata_from_data
+from modelkeep.schema.yamllimits import LimitedComposer, YamlLimitError
 
 _UNICODE_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
 _INDICATORS = tuple("-?:,[]{}#&*!|>'\"%@`")
 
 
 class _Representer(RoundTripRepresenter):
-    """Quotes the strings ruamel would write plain and read back as something else.
+    """Writes what every YAML reader reads back as the same value, YAML 1.1 readers included.
 
     NEL/LS/PS would be written raw and read back as spaces; a string that starts with an
-    indicator such as ``?x`` is valid plain YAML but misread inside flow collections. A
+    indicator such as ``?x`` is valid plain YAML but misread inside flow collections. PyYAML,
+    the most used reader, follows YAML 1.1: a plain ``yes``, ``on``, ``1:20``, ``017``, ``=``
+    or ``<<`` (a key too) is another type there, so such strings are quoted; and a float needs
+    a dot and a signed exponent there (``1e-300`` is a string), so floats are written so. A
     subclass, so ruamel's own representer stays as it is for everyone else.
     """
 
     def represent_str(self, data: str) -> ScalarNode:
-        """A str node, double-quoted when plain or single-quoted style could be misread."""
+        """A str node, quoted when plain style could be misread by a YAML 1.2 or 1.1 reader."""
         if any(char in data for char in _UNICODE_LINE_BREAKS) or data.startswith(_INDICATORS):
             return self.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+        if _YAML_1_1.resolve(ScalarNode, data, (True, False)) != "tag:yaml.org,2002:str":
+            return self.represent_scalar("tag:yaml.org,2002:str", data, style="'")
         return super().represent_str(data)
 
+    def represent_float(self, data: float) -> ScalarNode:
+        """A float both YAML 1.1 and 1.2 read as the same number: ``1.0e-300``, not ``1e-300``."""
+        if not math.isfinite(data):
+            return super().represent_float(data)
+        return self.represent_scalar("tag:yaml.org,2002:float", portable_float(data))
 
+
+def portable_float(value: float) -> str:
+    """The shortest text of a finite float that YAML 1.1 and 1.2 readers both read back as it:
+    the mantissa has a dot, the exponent a sign."""
+    text = repr(value)
+    mantissa, _, exponent = text.partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    if not exponent:
+        return mantissa
+    return f"{mantissa}e{exponent if exponent[0] in '+-' else '+' + exponent}"
+
+
+_YAML_1_1 = VersionedResolver(version=(1, 1))
 _Representer.add_representer(str, _Representer.represent_str)
+_Representer.add_representer(float, _Representer.represent_float)
 
 
 def _round_trip_yaml() -> YAML:
@@ -76,10 +104,15 @@ def dump_yaml(meta: ModelMetadata) -> bytes:
 
 
 def _load(data: bytes, yaml: YAML) -> Any:
+    yaml.Composer = LimitedComposer
     try:
         return yaml.load(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise InvalidMetadataError(f"metadata YAML is not UTF-8: {exc.reason}") from None
+    except YamlLimitError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise InvalidMetadataError(f"metadata YAML {exc.problem}{where}", hint=LIMITS_HINT) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""

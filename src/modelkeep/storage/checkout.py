@@ -24,7 +24,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +38,15 @@ from modelkeep.storage.hashing import Progress, hash_file
 from modelkeep.storage.manifest import read_manifest
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.paths import safe_join
+from modelkeep.storage.shard_index import is_shard_index, limit_index, written_shard
 from modelkeep.storage.statcache import StatCache
-from modelkeep.storage.tensors import TensorSelection, chunks_for_ranges, select_tensors, write_selection
+from modelkeep.storage.tensors import (
+    TensorSelection,
+    chunks_for_ranges,
+    read_range,
+    select_tensors,
+    write_selection,
+)
 from modelkeep.storage.tree import TreeEntry, read_tree
 from modelkeep.storage.verify import lie
 
@@ -124,14 +131,41 @@ def checkout(
     missing = sorted(needed - store.has_many(needed))
     if missing:
         raise store.not_found(missing[0])
+    if patterns is not None or tensor_patterns is not None:
+        _limit_shard_indexes(store, jobs)
     cache = stat_cache if stat_cache is not None else store.stat_cache
     restorer = _Restorer(store, link, verify, cache, sum(job.size for job in jobs), progress)
     restorer.names = {os.fspath(job.target) for job in jobs}
-    with ThreadPoolExecutor(store.workers) as pool:
+    pool = ThreadPoolExecutor(store.workers)
+    try:
         list(pool.map(restorer.restore, jobs))
+    except BaseException:  # Ctrl-C included: writers stop at their next chunk, remove their tmp
+        restorer.cancelled.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     if cache is not None:
         cache.save()
     return restorer.stats
+
+
+class _Cancelled(BaseException):
+    """Raised in a writer thread when the checkout was cancelled; its temporary file goes."""
+
+
+class _UntilCancelled(list[tuple[str, int]]):
+    """A file's chunks that stop being handed out once ``cancelled`` is set, so a writer
+    thread leaves a large file within one chunk of Ctrl-C instead of finishing it."""
+
+    def __init__(self, chunks: list[tuple[str, int]], cancelled: threading.Event) -> None:
+        super().__init__(chunks)
+        self._cancelled = cancelled
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        for chunk in super().__iter__():
+            if self._cancelled.is_set():
+                raise _Cancelled
+            yield chunk
 
 
 @dataclass
@@ -142,10 +176,18 @@ class _Job:
     target: Path
     chunks: list[tuple[str, int]]
     selection: TensorSelection | None = None
+    content: bytes | None = None  # written instead of the entry's (a limited shard index)
 
     @property
     def size(self) -> int:
+        if self.content is not None:
+            return len(self.content)
         return self.selection.size if self.selection is not None else self.entry.size
+
+    @property
+    def partial(self) -> bool:
+        """True when the file written is not the one the tree lists."""
+        return self.selection is not None or self.content is not None
 
     def needed(self) -> set[str]:
         if self.selection is None:
@@ -166,6 +208,16 @@ def _select_tensors(store: ObjectStore, jobs: list[_Job], patterns: list[str]) -
             kept.append(_Job(job.entry, job.target, job.chunks, sel))
     _all_used(patterns, used, "tensor", "list the tensor names of the version's safetensors files")
     return kept
+
+
+def _limit_shard_indexes(store: ObjectStore, jobs: list[_Job]) -> None:
+    """Make each sharded checkpoint index of a partial checkout name only what is written."""
+    shards = {job.entry.path: written_shard(store, job.chunks, job.entry.size, job.selection)
+              for job in jobs if is_safetensors(job.entry.path)}
+    for job in jobs:
+        if is_shard_index(job.entry.path, job.entry.size):
+            raw = read_range(store, job.chunks, 0, job.entry.size)
+            job.content = limit_index(raw, job.entry.path, shards)
 
 
 def _chunks_of(store: ObjectStore, e: TreeEntry) -> list[tuple[str, int]]:
@@ -196,19 +248,24 @@ class _Restorer:
         self._can_reflink = link in ("auto", "reflink")
         self._swept: set[Path] = set()
         self.names: set[str] = set()  # every target path of this checkout
+        self.cancelled = threading.Event()  # set when the checkout stops early (Ctrl-C, error)
 
     def restore(self, job: _Job) -> None:
         """Write one file unless it is already in place."""
         e, target = job.entry, job.target
         with storage_errors(target):
-            if job.selection is None and self._in_place(e, target):
+            if not job.partial and self._in_place(e, target):
                 self._count(e.size, written=False)
                 return
             target.parent.mkdir(parents=True, exist_ok=True)
             self._sweep(target.parent)
             tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.mk-tmp")
             try:
-                if job.selection is not None:
+                if job.content is not None:
+                    with open(tmp, "xb") as f:
+                        f.write(job.content)
+                    os.chmod(tmp, e.mode)
+                elif job.selection is not None:
                     self._write_selection(job, tmp)
                 else:
                     self._write(e, tmp, job.chunks)
@@ -216,13 +273,13 @@ class _Restorer:
             except BaseException:
                 unlink_quietly(tmp)
                 raise
-            if self.cache is not None and job.selection is None and self.verify:
+            if self.cache is not None and not job.partial and self.verify:
                 self.cache.record(
                     str(target), os.stat(target), e.file_id, oid=e.oid, kind=e.kind, written=True
                 )
             elif self.cache is not None:
                 self.cache.forget(str(target))  # unverified, or not the file the tree lists
-        if job.selection is not None:
+        if job.partial:
             with self._lock:
                 self.stats.unverified.append(e.path)
         self._count(job.size, written=True)
@@ -295,6 +352,7 @@ class _Restorer:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             if not self._try_reflink(e, fd):
+                chunks = _UntilCancelled(chunks, self.cancelled)
                 if self.verify:
                     copy_chunks_verified(self.store, chunks, fd, e)
                 else:

@@ -8,18 +8,21 @@
 * Other files of ``CHUNK_THRESHOLD`` bytes or more use FastCDC (``pyfastcdc``, measured
   fastest; see docs/storage.md). Smaller files are stored as one blob.
 
-A truncated or malformed safetensors file is chunked like any other file, with a note saying so.
+A truncated or malformed safetensors file is chunked like any other file, with a note saying so;
+so is one whose header breaks the input limits (``modelkeep.limits``: nesting deeper than
+``MAX_DEPTH``, integers of more than ``MAX_INT_DIGITS`` digits).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import struct
 from dataclasses import dataclass
 
 from pyfastcdc import FastCDC
+
+from modelkeep.limits import InputLimitError, load_json
 
 CHUNK_THRESHOLD = 4 << 20  # files at least this large are chunked
 TENSOR_SPLIT = 64 << 20  # tensors larger than this are split by FastCDC
@@ -96,7 +99,9 @@ def parse_safetensors_header(prefix: bytes, size: int) -> SafetensorsHeader:
     if len(prefix) < 8 + n:
         raise MalformedSafetensors("header is cut short")
     try:
-        doc = json.loads(bytes(prefix[8 : 8 + n]).decode("utf-8"))
+        doc = load_json(bytes(prefix[8 : 8 + n]).decode("utf-8"), max_bytes=None)
+    except InputLimitError as exc:
+        raise MalformedSafetensors(f"header {exc}") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedSafetensors(f"header is not JSON: {exc}") from None
     if not isinstance(doc, dict):

@@ -21,6 +21,7 @@ from pathlib import Path
 from modelkeep.errors import DiskFullError, InvalidInputError, PathNotFoundError, StorageError
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
 _SYNC_FILE_RANGE_WRITE = 2
 STALE_TMP_AGE = 60.0  # a checkout temporary file of a file being restored, untouched this long
 ABANDONED_TMP_AGE = 3600.0  # any checkout temporary file untouched this long
@@ -83,7 +84,10 @@ def raise_os_error(exc: OSError, path: Path | str) -> None:
             hint="free some space (e.g. 'modelkeep gc') and try again",
             path=str(path),
         ) from exc
-    raise StorageError(f"cannot write {path}: {exc.strerror or exc}", path=str(path)) from exc
+    hint = ("the keep is read-only here: commands that write need a writable keep"
+            if exc.errno in READ_ONLY_ERRNOS else "check the disk and the permissions of the keep")
+    raise StorageError(f"cannot write {path}: {exc.strerror or exc}", hint=hint,
+                       path=str(path)) from exc
 
 
 @contextlib.contextmanager
@@ -126,9 +130,15 @@ def write_all_at(fd: int, data: bytes | memoryview, offset: int) -> None:
 
 
 def unlink_quietly(path: Path | str) -> None:
-    """Remove a file if it exists; used to clean up after a failed write."""
-    with contextlib.suppress(FileNotFoundError):
+    """Remove a file if it exists; used to clean up after a failed write (on a read-only
+    filesystem there is nothing to clean: the failed write created nothing)."""
+    try:
         os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno != errno.EROFS:
+            raise
 
 
 def remove_stale_tmp(folder: Path, targets: set[str]) -> int:

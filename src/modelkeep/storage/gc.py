@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -114,16 +114,22 @@ def _sniff(store: ObjectStore, oid: str) -> tuple[str, list[str]]:
 
 def sweep(
     store: ObjectStore,
-    needed: set[str],
+    needed: set[str] | Callable[[], set[str]],
     *,
     grace: float,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> SweepReport:
-    """Delete every object not in ``needed`` and older than ``grace`` seconds."""
+    """Delete every object not in ``needed`` and older than ``grace`` seconds.
+
+    ``needed`` may be a function: it is called once the store lock is held, so the root set it
+    computes cannot miss what a writer holding the lock (a registration, a pull) records before
+    letting it go. It may raise to call the sweep off before anything is deleted.
+    """
     report = SweepReport(dry_run=dry_run)
     with StoreLock(store.root, exclusive=not dry_run):  # no writer reuses an object meanwhile
-        _sweep_locked(store, needed, report, grace, dry_run, progress)
+        chosen = needed() if callable(needed) else needed
+        _sweep_locked(store, chosen, report, grace, dry_run, progress)
     return report
 
 

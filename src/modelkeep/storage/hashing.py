@@ -18,7 +18,6 @@ from blake3 import blake3
 
 from modelkeep.errors import InvalidInputError
 
-ALGORITHM = "blake3"
 ID_LENGTH = 64
 BLOCK_SIZE = 8 << 20  # bytes read per system call when streaming a file
 _THREADED_MIN = 1 << 20  # below this, one thread is faster than spreading the work
@@ -118,12 +117,4 @@ def sha256_file(path: Path, *, progress: Progress | None = None) -> str:
         done += len(block)
         if progress is not None:
             progress(done, total)
-    return h.hexdigest()
-
-
-def sha256_chunks(chunks: Iterable[Buffer]) -> str:
-    """The SHA-256 hex digest of the concatenation of ``chunks``."""
-    h = hashlib.sha256()
-    for chunk in chunks:
-        h.update(chunk)
     return h.hexdigest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import re
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from typing import Any, Literal
 
 from modelkeep.errors import CorruptObjectError, InvalidInputError, ObjectNotFoundError
 from modelkeep.storage.durable import storage_errors, unlink_quietly, write_file_atomic
+from modelkeep.storage.gitattributes import ATTRIBUTES_FILE, is_git_file, write_git_files
 from modelkeep.storage.hashing import Progress, sha256_file
 from modelkeep.storage.ingest import ingest_file, is_chunked
 from modelkeep.storage.manifest import read_manifest
@@ -35,7 +37,6 @@ _POINTER = re.compile(
     rb"version https://git-lfs\.github\.com/spec/v1\noid sha256:([0-9a-f]{64})\n"
     rb"size (0|[1-9][0-9]*)\n(?:[a-z0-9.-]+ [^\n]*\n)*"
 )
-_ATTRIBUTES = "filter=lfs diff=lfs merge=lfs -text"
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,10 @@ def export_lfs(
     progress: Progress | None = None,
 ) -> LfsReport:
     """Write an LFS pointer in ``dest`` for every file of the tree, its object in
-    ``objects_dir``, and the ``.gitattributes`` lines that make Git LFS handle them."""
+    ``objects_dir``, and the ``.gitattributes`` lines that make Git LFS handle them.
+
+    The files git reads itself (the version's own ``.gitattributes`` ...) are written as they
+    are, never as pointers; modelkeep's lines are merged into the ``.gitattributes`` files."""
     entries = read_tree(store, tree_id)
     dest = Path(dest)
     with storage_errors(dest):
@@ -160,16 +164,12 @@ def export_lfs(
         Path(objects_dir).mkdir(parents=True, exist_ok=True)
     dest_real = Path(os.path.realpath(dest))
     targets = [(e, safe_join(dest_real, e.path)) for e in entries]
-    for _, target in targets:  # refuse before writing anything
-        if target.exists() and not (target.is_file() and _is_lfs_pointer(target)):
-            raise InvalidInputError(
-                f"{target} exists and is not a Git LFS pointer; it would be replaced",
-                hint="export into an empty folder, or move the file away",
-                path=str(target),
-            )
-    report = LfsReport(files=len(entries), lfs_files=len(entries), tree_id=tree_id)
+    lfs = [(e, t) for e, t in targets if not is_git_file(e.path)]
+    own = {e.path: (_read_small(store, e), t) for e, t in targets if is_git_file(e.path)}
+    _refuse_replacing(lfs, own)  # before writing anything
+    report = LfsReport(files=len(entries), lfs_files=len(lfs), tree_id=tree_id)
     total = sum(e.size for e in entries)
-    for e, target in targets:
+    for e, target in lfs:
         sha = known_sha256(store, e, index)
         if sha is None or not lfs_object_path(objects_dir, sha).is_file():
             sha = _write_object(store, e, Path(objects_dir))
@@ -180,8 +180,35 @@ def export_lfs(
         report.bytes += e.size
         if progress is not None:
             progress(report.bytes, total)
-    _track_in_gitattributes(dest, [e.path for e in entries])
+    write_git_files(dest_real, own, [e.path for e, _ in lfs])
+    report.bytes = total
     return report
+
+
+def _read_small(store: ObjectStore, e: TreeEntry) -> bytes:
+    return b"".join(bytes(block) for block in _content(store, e))
+
+
+def _refuse_replacing(lfs: list[tuple[TreeEntry, Path]], own: dict[str, tuple[bytes, Path]]) -> None:
+    """Refuse to replace a file of the destination that is neither an LFS pointer, the same
+    git file, nor a ``.gitattributes`` (which is merged)."""
+    for _, target in lfs:
+        if target.exists() and not (target.is_file() and _is_lfs_pointer(target)):
+            raise _would_replace(target)
+    for path, (content, target) in own.items():
+        if not target.exists():
+            continue
+        mergeable = posixpath.basename(path) == ATTRIBUTES_FILE
+        if not target.is_file() or not (mergeable or target.read_bytes() == content):
+            raise _would_replace(target)
+
+
+def _would_replace(target: Path) -> InvalidInputError:
+    return InvalidInputError(
+        f"{target} exists and is not a Git LFS pointer; it would be replaced",
+        hint="export into an empty folder, or move the file away",
+        path=str(target),
+    )
 
 
 def _is_lfs_pointer(path: Path) -> bool:
@@ -208,21 +235,6 @@ def _write_object(store: ObjectStore, e: TreeEntry, objects_dir: Path) -> str:
         return sha
     finally:
         unlink_quietly(tmp)
-
-
-def _track_in_gitattributes(dest: Path, paths: list[str]) -> None:
-    file = dest / ".gitattributes"
-    text = file.read_text(encoding="utf-8") if file.exists() else ""
-    have = {line.split(" ", 1)[0] for line in text.splitlines() if line.strip()}
-    new = []
-    for p in paths:
-        pattern = "/" + re.sub(r"([*?\[\]\\!#])", r"\\\1", p).replace(" ", "[[:space:]]")
-        if pattern not in have:
-            new.append(f"{pattern} {_ATTRIBUTES}")
-            have.add(pattern)
-    if new:
-        sep = "" if not text or text.endswith("\n") else "\n"
-        write_file_atomic(file, (text + sep + "\n".join(new) + "\n").encode("utf-8"), durable=False)
 
 
 # -- import ---------------------------------------------------------------------------------------

@@ -74,14 +74,12 @@ class FileManifest:
             )
             if not ok:
                 raise ValueError("inconsistent manifest")
+        except RecursionError:  # crafted nesting: json.loads gives up at Python's recursion limit
+            raise InvalidInputError(f"object {oid} is not a valid file manifest: nested too deeply",
+                                    oid=oid) from None
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise InvalidInputError(f"object {oid} is not a valid file manifest: {exc}", oid=oid) from exc
         return m
-
-
-def write_manifest(store: ObjectStore, manifest: FileManifest) -> str:
-    """Store a manifest and return its id."""
-    return store.put_bytes(manifest.encode())
 
 
 def read_manifest(store: ObjectStore, oid: str) -> FileManifest:

@@ -28,6 +28,7 @@ from modelkeep.storage.hashing import (
     is_object_id,
     iter_blocks,
 )
+from modelkeep.storage.locks import StoreLock
 from modelkeep.storage.statcache import StatCache
 
 _DIRENT_BYTES = 72  # an ext4 entry for a 62-character name: estimates a folder's size
@@ -140,6 +141,12 @@ class ObjectStore:
     def batch(self) -> WriteBatch:
         """A group of writes made durable together on commit (use as a context manager)."""
         return WriteBatch(self)
+
+    def recording(self) -> StoreLock:
+        """The store lock, shared, for a writer to hold from its first object until the
+        database records what needs them (a version, a restore): gc computes its root set
+        under the exclusive lock, so it sees that record or the writer has not started."""
+        return StoreLock(self.root, exclusive=False)
 
     def put_bytes(self, data: Buffer, *, expected: str | None = None) -> str:
         """Store ``data`` durably and return its id; ``expected`` is checked, never trusted."""

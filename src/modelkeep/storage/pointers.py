@@ -155,10 +155,15 @@ def _walk_pointers(folder: Path) -> Iterator[Path]:
                 yield Path(e.path)
 
 
+def gitignore_line(target: Path) -> str:
+    """The line ``ignore_in_git`` writes for ``target``: ``/NAME``, glob characters escaped."""
+    return "/" + _GLOB_CHARS.sub(r"\\\1", target.name)
+
+
 def ignore_in_git(target: Path) -> bool:
     """Add ``/NAME`` to the ``.gitignore`` beside ``target``; False when it was already there."""
     ignore = target.parent / ".gitignore"
-    line = "/" + _GLOB_CHARS.sub(r"\\\1", target.name)
+    line = gitignore_line(target)
     text = ignore.read_text(encoding="utf-8") if ignore.exists() else ""
     if line in text.splitlines():
         return False

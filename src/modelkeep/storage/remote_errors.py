@@ -7,8 +7,10 @@ modelkeep does not import: they are recognised by class name anywhere in their M
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 
 from modelkeep.errors import RemoteAuthError, RemoteError, StorageError
+from modelkeep.redact import mask_known, redact_url
 
 _AUTH = {
     "NoCredentialsError",
@@ -53,17 +55,25 @@ def _names(exc: BaseException) -> set[str]:
     return {cls.__name__ for cls in type(exc).__mro__}
 
 
+def _http_status(exc: BaseException) -> int | None:
+    # azure-core's HttpResponseError and aiohttp's ClientResponseError carry the status
+    status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
+    return status if isinstance(status, int) else None
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.splitlines()[0].split())
 
 
-def translate(exc: BaseException, name: str, url: str, what: str) -> StorageError:
-    """The modelkeep error for ``exc``, raised while trying to ``what`` remote ``name``."""
-    where = f"remote '{name}' ({url})"
+def translate(exc: BaseException, name: str, url: str, what: str, *,
+              secrets: Sequence[str] = ()) -> StorageError:
+    """The modelkeep error for ``exc``, raised while trying to ``what`` remote ``name``;
+    ``secrets`` (the remote's credentials) are masked wherever the backend's text repeats them."""
+    where = f"remote '{name}' ({redact_url(url)})"
     names = _names(exc)
-    cause = _first_line(exc)
-    if names & _AUTH or isinstance(exc, PermissionError):
+    cause = mask_known(_first_line(exc), secrets)
+    if names & _AUTH or isinstance(exc, PermissionError) or _http_status(exc) in (401, 403):
         return RemoteAuthError(
             f"cannot {what} {where}: access denied ({cause})",
             hint="check the credentials: the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY environment "

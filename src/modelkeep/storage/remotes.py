@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from modelkeep.errors import (
     InvalidInputError,
@@ -30,6 +32,7 @@ from modelkeep.errors import (
     RemoteAuthError,
     RemoteError,
 )
+from modelkeep.redact import mask_known, option_secrets, redact_url
 from modelkeep.storage.remote_errors import translate
 
 SMALL_OBJECT = 16 << 20  # objects up to this size travel through memory, larger ones as files
@@ -55,11 +58,15 @@ class Remote:
     ) -> None:
         self.name = name
         self.url = url
-        self.fs, self.root = _open_fs(name, url, dict(options or {}), base)
+        self.shown_url = redact_url(url)  # what messages say: never a password
+        self._secrets = option_secrets({**(options or {}), "url": url})
+        self.options = dict(options or {})
+        self.fs, self.root = _open_fs(name, url, dict(self.options), base)
         self.is_local = "file" in _protocols(self.fs)
+        self._probed = False  # whether a configured endpoint has answered once
 
     def __repr__(self) -> str:
-        return f"Remote({self.name!r}, {self.url!r})"
+        return f"Remote({self.name!r}, {self.shown_url!r})"
 
     # -- naming -----------------------------------------------------------------------------
     def key(self, rel: str) -> str:
@@ -74,11 +81,14 @@ class Remote:
     def errors(self, what: str) -> Iterator[None]:
         """Turn any failure of the remote inside the block into one RemoteError/RemoteAuthError."""
         try:
+            if not self.is_local and not self._probed:
+                _probe_endpoint(self.options)
+                self._probed = True
             yield
         except ModelkeepError:
             raise
         except Exception as exc:  # noqa: BLE001 - every backend raises its own types
-            raise translate(exc, self.name, self.url, what) from exc
+            raise translate(exc, self.name, self.shown_url, what, secrets=self._secrets) from exc
 
     # -- checks -----------------------------------------------------------------------------
     def check(self, *, create: bool = False) -> None:
@@ -90,13 +100,13 @@ class Remote:
                         os.makedirs(self.key(sub), exist_ok=True)
                 elif not os.path.isdir(self.root):
                     raise RemoteError(
-                        f"remote '{self.name}' ({self.url}) does not exist",
+                        f"remote '{self.name}' ({self.shown_url}) does not exist",
                         hint="push to it first, or fix the path: modelkeep remote list",
                         remote=self.name,
                     )
                 if not os.access(self.root, os.R_OK | (os.W_OK if create else 0)):
                     raise RemoteAuthError(
-                        f"remote '{self.name}' ({self.url}): permission denied",
+                        f"remote '{self.name}' ({self.shown_url}): permission denied",
                         hint="check the folder's permissions",
                         remote=self.name,
                     )
@@ -148,11 +158,15 @@ class Remote:
             return found
 
     # -- small metadata files ---------------------------------------------------------------
-    def read_bytes(self, rel: str) -> bytes | None:
-        """The content of ``rel``, or None when it does not exist."""
+    def read_bytes(self, rel: str, limit: int | None = None) -> bytes | None:
+        """The content of ``rel``, or None when it does not exist; with ``limit``, at most
+        ``limit + 1`` bytes are read (enough for the caller to refuse a larger file)."""
         with self.errors("read from"):
             try:
-                return bytes(self.fs.cat_file(self.key(rel)))
+                if limit is None:
+                    return bytes(self.fs.cat_file(self.key(rel)))
+                with self.fs.open(self.key(rel), "rb") as stream:
+                    return bytes(stream.read(limit + 1))
             except FileNotFoundError:
                 return None
 
@@ -184,7 +198,7 @@ class Remote:
     def not_found(self, oid: str) -> ObjectNotFoundError:
         """The error for an object the remote should hold but does not."""
         return ObjectNotFoundError(
-            f"object {oid} is not on remote '{self.name}' ({self.url})",
+            f"object {oid} is not on remote '{self.name}' ({self.shown_url})",
             hint="push it from a keep that has it, or pull from another remote",
             oid=oid,
             remote=self.name,
@@ -210,7 +224,10 @@ def _open_fs(name: str, url: str, options: dict[str, Any], base: Path | None) ->
     if scheme in ("s3", "s3a"):
         options = _s3_options(options, retries)
     try:
-        fs, root = fsspec.core.url_to_fs(url, **options)
+        if scheme in ("gs", "gcs") and options.get("endpoint_url"):
+            fs, root = _gcs_at_endpoint(url, options)
+        else:
+            fs, root = fsspec.core.url_to_fs(url, **options)
     except ImportError as exc:
         extra = _EXTRAS.get(scheme, scheme)
         raise RemoteError(
@@ -219,14 +236,53 @@ def _open_fs(name: str, url: str, options: dict[str, Any], base: Path | None) ->
             remote=name,
         ) from exc
     except (ValueError, TypeError) as exc:
+        cause = mask_known(str(exc), option_secrets({**options, "url": url}))
         raise InvalidInputError(
-            f"remote '{name}' has an unusable URL or option ({url}): {exc}",
+            f"remote '{name}' has an unusable URL or option ({redact_url(url)}): {cause}",
             hint="see docs/remotes.md for the URL forms and options",
             remote=name,
         ) from exc
     if retries is not None and hasattr(fs, "retries"):
         fs.retries = max(1, int(retries))
     return fs, str(root).rstrip("/")
+
+
+def _probe_endpoint(options: dict[str, Any], timeout: float = 5.0) -> None:
+    """Fail at once when a configured endpoint refuses connections.
+
+    gcsfs and the Azure SDK retry a refused connection with backoff for 30-80 s and offer no
+    setting for it; one TCP connect to the endpoint tells the same in milliseconds.
+    """
+    endpoint = options.get("endpoint_url") or _blob_endpoint(str(options.get("connection_string") or ""))
+    if not endpoint:
+        return
+    parts = urlsplit(str(endpoint))
+    if not parts.hostname:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    socket.create_connection((parts.hostname, port), timeout).close()
+
+
+def _blob_endpoint(connection_string: str) -> str | None:
+    for part in connection_string.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "blobendpoint":
+            return value.strip()
+    return None
+
+
+def _gcs_at_endpoint(url: str, options: dict[str, Any]) -> tuple[Any, str]:
+    """gcsfs's plain filesystem for a GCS-compatible server at ``endpoint_url``.
+
+    gcsfs (2026.x) by default asks Google's gRPC control plane for each bucket's layout, which a
+    private endpoint or an emulator does not serve: every call then waits out a 60 s timeout.
+    The plain JSON-API filesystem is what such an endpoint speaks.
+    """
+    from gcsfs.core import GCSFileSystem
+
+    options.setdefault("skip_instance_cache", True)
+    fs = GCSFileSystem(**options)
+    return fs, fs._strip_protocol(url)
 
 
 def _s3_options(options: dict[str, Any], retries: Any) -> dict[str, Any]:

@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from modelkeep.storage.durable import write_file_atomic
+from modelkeep.errors import StorageError
+from modelkeep.storage.durable import READ_ONLY_ERRNOS, write_file_atomic
 
 RACY_NS = 50_000_000  # 50 ms: larger than any filesystem timestamp tick
 MAX_ENTRIES = 1_000_000
@@ -120,8 +121,14 @@ class StatCache:
             data = {"format": _FORMAT, "version": 1, "entries": self._entries}
             payload = json.dumps(data, separators=(",", ":")).encode("utf-8")
             self._dirty = False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_file_atomic(self.path, payload, durable=False)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_file_atomic(self.path, payload, durable=False)
+        except (OSError, StorageError) as exc:
+            cause = exc if isinstance(exc, OSError) else exc.__cause__
+            if not (isinstance(cause, OSError) and cause.errno in READ_ONLY_ERRNOS):
+                raise
+            # a read-only keep (checkout from a read-only mount): the cache is only a hint
 
     def _load(self) -> dict[str, list]:
         if self.path is None:

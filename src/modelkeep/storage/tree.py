@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _str  # type: ignore[attr-defined]
@@ -100,7 +100,9 @@ def decode_tree(data: bytes, tree_id: str = "?") -> list[TreeEntry]:
         entries = [_entry(row) for row in doc["entries"]]
     except ModelkeepError as exc:
         raise InvalidInputError(f"object {tree_id} is not a valid tree: {exc}", oid=tree_id) from exc
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        # json.loads refuses integers over 4300 digits (ValueError) and gives up on crafted
+        # nesting at Python's recursion limit: both mean "not a tree"
         raise InvalidInputError(
             f"object {tree_id} is not a tree", hint="pass the id of a tree", oid=tree_id
         ) from exc
@@ -155,6 +157,7 @@ def add_path(
     stat_cache: StatCache | None = None,
     exclude: Sequence[str] = (),
     sha256: bool = False,
+    select: Callable[[list[SourceFile]], list[SourceFile]] | None = None,
 ) -> TreeInfo:
     """Store a folder (recursively) or a single file and return its tree.
 
@@ -162,8 +165,12 @@ def add_path(
     (``chunkers``); ``sha256`` also records each chunked file's SHA-256 in its manifest.
     Nothing is published unless every file was stored: objects are staged in one batch and
     made durable together. ``TreeInfo.notes`` says when a file fell back to generic chunking.
+    ``select`` may drop or replace files the scan found (same tree paths, sorted), before
+    anything is read.
     """
     files = scan(path, exclude=exclude)
+    if select is not None:
+        files = select(files)
     cache = stat_cache if stat_cache is not None else store.stat_cache
     counter = _Counter(sum(f.st.st_size for f in files), progress)
     stored: dict[str, Stored] = {}

@@ -1,12 +1,14 @@
 """Find the files to add: a folder walked recursively, or a single file.
 
-Symlinks to files or folders inside the added folder are followed (their content is stored as
-regular files); a symlink pointing outside it, a symlink loop, or a dangling symlink is an
-error, as are special files (FIFOs, sockets, devices). Empty folders are not recorded.
+Symlinks are followed wherever they point, as ``cp -L`` does: their content is stored as
+regular files (a Hugging Face cache snapshot links into ``../../blobs/``, a DVC workspace with
+``cache.type symlink`` into ``.dvc/cache``). A symlink loop or a dangling symlink is an error
+that names it, as are special files (FIFOs, sockets, devices). Empty folders are not recorded.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import stat
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from modelkeep.errors import InvalidInputError, PathNotFoundError, UnsafePathError
-from modelkeep.storage.paths import check_name, check_tree_path, is_within
+from modelkeep.storage.paths import check_name, check_tree_path
 
 
 class SourceFile:
@@ -49,7 +51,7 @@ def scan(path: Path | str, *, exclude: Sequence[str] = ()) -> list[SourceFile]:
         raise _special(root)
     root_real = os.path.realpath(root)
     found: list[SourceFile] = []
-    _walk(root, "", root_real, {root_real}, tuple(exclude), found)
+    _walk(root, "", {root_real}, tuple(exclude), found)
     found.sort(key=lambda f: f.rel)
     return found
 
@@ -57,7 +59,6 @@ def scan(path: Path | str, *, exclude: Sequence[str] = ()) -> list[SourceFile]:
 def _walk(
     folder: str,
     prefix: str,
-    root_real: str,
     active: set[str],
     exclude: tuple[str, ...],
     found: list[SourceFile],
@@ -71,24 +72,18 @@ def _walk(
             continue
         path = e.path
         if e.is_symlink():
-            real = os.path.realpath(path)
-            if not is_within(real, root_real):
-                raise UnsafePathError(
-                    f"{path} is a symlink pointing outside the added folder ({real})",
-                    hint="copy the target into the folder, or add the target itself",
-                    path=path,
-                )
             st = _stat(path, "is a dangling symlink")
             if stat.S_ISDIR(st.st_mode):
+                real = os.path.realpath(path)
                 if real in active:
-                    raise UnsafePathError(f"{path} is a symlink loop", path=path)
-                _walk(path, rel + "/", root_real, active | {real}, exclude, found)
+                    raise _loop(path)
+                _walk(path, rel + "/", active | {real}, exclude, found)
                 continue
         else:
             st = e.stat(follow_symlinks=False)
             if stat.S_ISDIR(st.st_mode):
                 real = os.path.realpath(path)
-                _walk(path, rel + "/", root_real, active | {real}, exclude, found)
+                _walk(path, rel + "/", active | {real}, exclude, found)
                 continue
         if not stat.S_ISREG(st.st_mode):
             raise _special(path)
@@ -102,6 +97,16 @@ def _stat(path: str, why_missing: str) -> os.stat_result:
         raise PathNotFoundError(
             f"{path} {why_missing}", hint="check the path and try again", path=path
         ) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _loop(path) from None
+        raise
+
+
+def _loop(path: str) -> UnsafePathError:
+    return UnsafePathError(
+        f"{path} is a symlink loop", hint="remove or re-point the link, then try again", path=path
+    )
 
 
 def _special(path: str) -> InvalidInputError:

@@ -18,12 +18,15 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelkeep import config
 from modelkeep.errors import InvalidInputError, RunNotActiveError
+from modelkeep.metric import metric_float
+from modelkeep.redact import redact_argv
+from modelkeep.storage.hashing import Progress
 from modelkeep.tracking import datasets as ds
 from modelkeep.tracking import lifecycle, runs
 from modelkeep.tracking.capture import (
@@ -34,13 +37,11 @@ from modelkeep.tracking.capture import (
 )
 from modelkeep.tracking.metrics import MetricWriter, final_metrics, next_steps
 from modelkeep.tracking.sysmetrics import SYSTEM_PREFIX, SystemSampler
-from modelkeep.tracking.values import MAX_STEP, check_name, check_step, metric_float
+from modelkeep.tracking.values import MAX_STEP, check_name, check_step
 
 if TYPE_CHECKING:
     from modelkeep.keep import Keep
     from modelkeep.registry.versions import Bump, VersionInfo
-
-Progress = Callable[[int, int], None]
 
 
 class Run:
@@ -118,7 +119,8 @@ class Run:
     # -- params, tags, lineage ------------------------------------------------------------
 
     def log_params(self, params: Mapping[str, Any] | None = None, **more: Any) -> None:
-        """Record hyperparameters (fixed once logged: a different value later is an error)."""
+        """Record hyperparameters (fixed once logged: a different value later is an error).
+        A string value whose name says it is a secret (``api_key``) is recorded as ``***``."""
         self._check_active()
         runs.log_params(self._db, self.info.pk, {**(params or {}), **more})
 
@@ -176,8 +178,9 @@ class Run:
         from modelkeep.tracking import snapshots
 
         self._check_active()
-        argv = (shlex.split(command) if isinstance(command, str)
-                else [str(c) for c in command] if command is not None else launch_command())
+        argv = redact_argv(shlex.split(command) if isinstance(command, str)
+                           else [str(c) for c in command] if command is not None
+                           else launch_command())
         pipeline: dict[str, Any] = {"command": argv, "scripts": [], "config_files": []}
         if files:
             chosen = snapshots.expand(files)
@@ -330,9 +333,4 @@ def start_run(model: str | None = None, name: str | None = None, *, run_id: str 
     if system_metrics:
         run._sampler = SystemSampler(run.log_metric, system_metrics).start()
     return run
-
-
-def current_runs() -> list[Run]:
-    """The runs open in this process."""
-    return [r for r in lifecycle.live_runs() if isinstance(r, Run)]
 

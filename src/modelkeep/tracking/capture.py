@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelkeep.db.database import Database
+from modelkeep.redact import redact_argv
 from modelkeep.tracking import environment, runs
 
 if TYPE_CHECKING:
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
 
 
 def launch_command() -> list[str]:
-    """The command line that started this process, as an argument vector."""
-    argv = list(sys.argv)
+    """The command line that started this process, as an argument vector (secrets masked)."""
+    argv = redact_argv(sys.argv)
     if argv and argv[0].endswith(".py"):
         return [Path(sys.executable).name, *argv]
     return argv

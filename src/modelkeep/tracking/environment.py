@@ -4,8 +4,9 @@ Captured: Python, OS, CPU model and cores, RAM, GPUs (``nvidia-smi``, when prese
 installed distribution and its version, the versions of the ML frameworks the process has
 imported, the command line, and an allow-listed set of environment variables. A variable is
 kept only if its name is on the allow list (CUDA, threading, distributed-training, Hugging
-Face, locale, ...) and never if its name contains KEY, TOKEN, SECRET, PASSWORD, PASSWD,
-CREDENTIAL or AUTH; credentials in URL values are cut out too.
+Face, locale, ...); one whose name says it is a secret (a word such as KEY, TOKEN, SECRET, PASS,
+PW, AUTH, CREDENTIAL or PRIVATE: ``redact.is_secret_name``) keeps its name, never its value;
+URL passwords in values and the values of secret options on the command line are masked too.
 
 The machine facts and the package list do not change while a process lives, so they are read
 once per process; the rest is read at every call.
@@ -16,12 +17,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
 from functools import cache
 from typing import Any
+
+from modelkeep.redact import redact_argv, redact_env
 
 # module imported -> distribution name, for the frameworks worth naming
 FRAMEWORKS: dict[str, str] = {
@@ -44,19 +46,13 @@ ENV_ALLOW_NAMES = frozenset({
     "WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "NODE_RANK", "MASTER_ADDR",
     "MASTER_PORT", "CUBLAS_WORKSPACE_CONFIG",
 })
-_SECRET = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
 
 def allowed_env(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment variables worth recording: allow-listed names, never secret-like ones."""
+    """The environment variables worth recording (allow-listed names), secrets masked."""
     source = os.environ if environ is None else environ
-    return {
-        name: _URL_CREDENTIALS.sub("", value)
-        for name, value in sorted(source.items())
-        if (name in ENV_ALLOW_NAMES or name.startswith(ENV_ALLOW_PREFIXES))
-        and not _SECRET.search(name)
-    }
+    return redact_env({name: value for name, value in sorted(source.items())
+                       if name in ENV_ALLOW_NAMES or name.startswith(ENV_ALLOW_PREFIXES)})
 
 
 def imported_frameworks() -> dict[str, str]:
@@ -154,9 +150,22 @@ def capture_environment(*, packages: bool = True) -> dict[str, Any]:
         **machine(),
         "packages": installed_packages() if packages else {},
         "frameworks": imported_frameworks(),
-        "command": {"argv": list(sys.argv), "executable": sys.executable, "cwd": os.getcwd()},
+        "command": {"argv": redact_argv(sys.argv), "executable": sys.executable,
+                    "cwd": os.getcwd()},
         "env": allowed_env(),
     }
+
+
+def shown_environment(env: dict[str, Any]) -> dict[str, Any]:
+    """A recorded environment with its secrets masked, even one captured before modelkeep
+    masked them (its variables and command line)."""
+    shown = dict(env)
+    if isinstance(shown.get("env"), dict):
+        shown["env"] = redact_env(shown["env"])
+    command = shown.get("command")
+    if isinstance(command, dict) and isinstance(command.get("argv"), list):
+        shown["command"] = {**command, "argv": redact_argv(command["argv"])}
+    return shown
 
 
 def encode_environment(env: dict[str, Any]) -> bytes:

@@ -11,21 +11,21 @@ Untracked files over 1 MiB (data, weights) and beyond the first 200 are left out
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelkeep.redact import redact_url
 from modelkeep.storage.objects import ObjectStore
 
 _TIMEOUT = 30
 MAX_UNTRACKED_FILE = 1 << 20  # untracked files larger than this (data, weights) stay out of the diff
 MAX_UNTRACKED_FILES = 200
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # what a repository without commits diffs from
-_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")  # https://user:token@host -> https://host
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def capture_git(store: ObjectStore, path: Path | None = None) -> GitState | None
         root=str(root),
         commit=commit,
         branch=branch,
-        repository=_CREDENTIALS.sub("", url) if url else None,
+        repository=redact_url(url, drop_credentials=True) if url else None,
         dirty=bool(diff),
         diff=diff_id,
     )
@@ -121,3 +121,42 @@ def tracked_files(root: Path) -> list[Path]:
     out = _git(root, "ls-files", "--cached", "--others", "--exclude-standard", "-z", binary=True)
     names = sorted({n.decode("utf-8", "surrogateescape") for n in (out or b"").split(b"\0") if n})
     return [root / n for n in names if (root / n).is_file()]
+
+
+def pointer_trees_in_history(root: Path) -> set[str]:
+    """Every tree a ``*.mk`` pointer file names in any commit reachable from any ref of the
+    repository at ``root`` (what ``push --all-versions`` sends, so a clone can check out an
+    older commit and pull). Blobs that are not valid pointers are ignored."""
+    from modelkeep.errors import ModelkeepError
+    from modelkeep.storage.pointers import MAX_POINTER_SIZE, POINTER_SUFFIX, parse_pointer
+
+    listed = _git(root, "rev-list", "--all", "--objects", binary=True) or b""
+    suffix = POINTER_SUFFIX.encode()
+    blobs = {sha for sha, _, path in (line.partition(b" ") for line in listed.splitlines())
+             if path.endswith(suffix)}
+    if not blobs:
+        return set()
+    batch = _git(root, "cat-file", "--batch", binary=True, stdin=b"\n".join(sorted(blobs)) + b"\n")
+    trees: set[str] = set()
+    pos = 0
+    while batch and pos < len(batch):
+        end = batch.index(b"\n", pos)
+        header = batch[pos:end].split()
+        if len(header) != 3:  # "<sha> missing"
+            pos = end + 1
+            continue
+        size = int(header[2])
+        body = batch[end + 1:end + 1 + size]
+        pos = end + 1 + size + 1
+        if header[1] == b"blob" and size <= MAX_POINTER_SIZE:
+            try:
+                trees.add(parse_pointer(body.decode("utf-8")).tree_id)
+            except (UnicodeDecodeError, ModelkeepError):
+                continue
+    return trees
+
+
+def pointer_trees_in_repositories(folders: Iterable[Path]) -> set[str]:
+    """``pointer_trees_in_history`` of every Git repository holding one of ``folders``."""
+    roots = {repository_root(f) for f in set(folders) if f.is_dir()}
+    return {tree for root in roots if root is not None for tree in pointer_trees_in_history(root)}

@@ -15,11 +15,13 @@ from typing import Any
 
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError
+from modelkeep.redact import redact_text
 from modelkeep.registry.registration import param_value
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.tracking import runs
 from modelkeep.tracking.artifacts import run_artifacts
 from modelkeep.tracking.datasets import run_datasets
+from modelkeep.tracking.environment import shown_environment
 from modelkeep.tracking.metrics import final_metrics, series_of
 from modelkeep.tracking.values import Condition, parse_condition
 
@@ -110,14 +112,15 @@ def run_view(db: Database, store: ObjectStore, info: runs.RunInfo, *,
         pipeline=runs.json_field(db, info.pk, "pipeline_json"),
         command=runs.json_field(db, info.pk, "command_json"),
         frameworks=runs.json_field(db, info.pk, "frameworks_json") or {},
-        output_tail=db.scalar("SELECT output_tail FROM runs WHERE id = :pk", {"pk": info.pk}),
+        output_tail=redact_text(db.scalar("SELECT output_tail FROM runs WHERE id = :pk",
+                                          {"pk": info.pk}) or "") or None,
         versions=[f"{r['name']}@{r['version']}" for r in db.query(
             "SELECT m.name, v.version FROM versions v JOIN models m ON m.id = v.model_id "
             "WHERE v.run_id = :u ORDER BY v.id", {"u": info.id})],
         environment=None,
     )
     if environment and info.environment_id and store.has(info.environment_id):
-        view["environment"] = json.loads(store.get_bytes(info.environment_id))
+        view["environment"] = shown_environment(json.loads(store.get_bytes(info.environment_id)))
     return view
 
 

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, RunNotActiveError, RunNotFoundError
+from modelkeep.redact import redact_component, redact_text, redact_values
 from modelkeep.tracking.values import check_name, param_number, param_scalar
 
 Status = Literal["running", "finished", "failed", "killed"]
@@ -169,8 +170,9 @@ def mark_killed_runs(db: Database) -> list[str]:
 
 
 def log_params(db: Database, pk: int, params: dict[str, Any]) -> None:
-    """Record parameters; re-logging the same value is a no-op, a different value an error."""
-    clean = {check_name(k, "param"): param_scalar(k, v) for k, v in params.items()}
+    """Record parameters; re-logging the same value is a no-op, a different value an error.
+    String values of secret-named parameters (``api_key``) are recorded as ``***``."""
+    clean = redact_values({check_name(k, "param"): param_scalar(k, v) for k, v in params.items()})
     with db.write():
         existing = {r["key"]: r["value_json"] for r in db.query(
             "SELECT key, value_json FROM run_params WHERE run_id = :pk", {"pk": pk})}
@@ -200,10 +202,11 @@ def set_tags(db: Database, pk: int, tags: dict[str, Any]) -> None:
 
 
 def params_of(db: Database, pk: int) -> dict[str, Any]:
-    """A run's parameters, typed as logged."""
+    """A run's parameters, typed as logged (secret-named strings masked, even in a run logged
+    before modelkeep masked them)."""
     rows = db.query("SELECT key, value_json FROM run_params WHERE run_id = :pk ORDER BY key",
                     {"pk": pk})
-    return {r["key"]: json.loads(r["value_json"]) for r in rows}
+    return redact_values({r["key"]: json.loads(r["value_json"]) for r in rows})
 
 
 def tags_of(db: Database, pk: int) -> dict[str, str]:
@@ -223,20 +226,23 @@ def set_model(db: Database, pk: int, model: str) -> None:
 
 
 def set_json_field(db: Database, pk: int, column: str, value: Any) -> None:
-    """Write one of the run's JSON columns (code, pipeline, frameworks, command)."""
+    """Write one of the run's JSON columns (code, pipeline, frameworks, command), secrets
+    masked (command-line options named like secrets, URL passwords)."""
     if column not in ("code_json", "pipeline_json", "frameworks_json", "command_json"):
         raise ValueError(column)
+    value = redact_component(column.removesuffix("_json"), value)
     with db.write():
         db.execute(f"UPDATE runs SET {column} = :v WHERE id = :pk",
                    {"v": json.dumps(value, sort_keys=True), "pk": pk})
 
 
 def json_field(db: Database, pk: int, column: str) -> Any:
-    """Read one of the run's JSON columns (None when unset)."""
+    """Read one of the run's JSON columns (None when unset; secrets masked even in a run
+    recorded before modelkeep masked them)."""
     if column not in ("code_json", "pipeline_json", "frameworks_json", "command_json"):
         raise ValueError(column)
     raw = db.scalar(f"SELECT {column} FROM runs WHERE id = :pk", {"pk": pk})
-    return json.loads(raw) if raw else None
+    return redact_component(column.removesuffix("_json"), json.loads(raw)) if raw else None
 
 
 def set_run_columns(db: Database, pk: int, **values: Any) -> None:
@@ -244,6 +250,8 @@ def set_run_columns(db: Database, pk: int, **values: Any) -> None:
     allowed = {"environment_id", "exit_code", "output_tail"}
     if not values or set(values) - allowed:
         raise ValueError(sorted(values))
+    if isinstance(values.get("output_tail"), str):
+        values["output_tail"] = redact_text(values["output_tail"])
     sets = ", ".join(f"{k} = :{k}" for k in values)
     with db.write():
         db.execute(f"UPDATE runs SET {sets} WHERE id = :pk", {**values, "pk": pk})

@@ -1,6 +1,6 @@
 """What a run accepts: names, parameter values, metric values and steps, filter conditions.
 
-Checks here are cheap on purpose: ``metric_float`` and ``check_name`` sit on the logging path.
+Checks here are cheap on purpose: ``check_name`` sits on the logging path (metric values: metric.py).
 A metric is a float; NaN and +/-infinity are legal values (a diverging loss is a fact worth
 keeping). Parameters are JSON scalars, as the metadata schema wants for hyperparameters;
 lists, dicts and None are kept as their JSON text.
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelkeep.errors import InvalidInputError, InvalidMetricError, InvalidNameError
+from modelkeep.limits import has_surrogate
 
 MAX_NAME = 250  # metric, param and tag names (the database columns are this wide)
 MAX_STEP = 2**63 - 1  # steps are int64
@@ -32,27 +33,6 @@ def check_name(name: Any, what: str = "metric") -> str:
             name=str(name)[:MAX_NAME],
         )
     return name
-
-
-def metric_float(name: str, value: Any) -> float:
-    """``value`` as a float; NaN and infinities pass, strings, bools and non-numbers do not."""
-    if isinstance(value, str | bytes | bool) or value is None:
-        raise InvalidMetricError(
-            f"metric '{name}' must be a number, got {type(value).__name__} {value!r}",
-            hint="log numbers (int, float, numpy or tensor scalars); NaN and inf are allowed",
-            key=name,
-        )
-    try:
-        return float(value)
-    except OverflowError as exc:
-        raise InvalidMetricError(f"metric '{name}' is too large for a float: {value!r}",
-                                 key=name) from exc
-    except (TypeError, ValueError) as exc:
-        raise InvalidMetricError(
-            f"metric '{name}' must be a number, got {type(value).__name__}",
-            hint="log one number per call (call .item() on a one-element tensor)",
-            key=name,
-        ) from exc
 
 
 def check_step(name: str, step: Any) -> int:
@@ -74,7 +54,17 @@ def check_step(name: str, step: Any) -> int:
 
 
 def param_scalar(key: str, value: Any) -> str | int | float | bool:
-    """A parameter as a JSON scalar: scalars stay typed, containers become their JSON text."""
+    """A parameter as a JSON scalar: scalars stay typed, containers become their JSON text.
+
+    A string holding a lone surrogate (an undecodable command-line byte) is refused: no UTF-8
+    can encode it, so no export of the run or of a version registered from it could.
+    """
+    if isinstance(value, str) and has_surrogate(value):
+        raise InvalidInputError(
+            f"param '{key}' holds a lone surrogate {ascii(value)[:60]}: it is not valid Unicode text",
+            hint="pass text that is valid UTF-8 (check the shell's locale and the bytes given)",
+            key=key,
+        )
     if isinstance(value, bool | str):
         return value
     if isinstance(value, int):
