@@ -13,7 +13,7 @@ from safetensors.numpy import save_file
 from support import cli_run as run
 
 from modelkeep.keep import Keep
-from modelkeep.storage.manifest import FileManifest, read_manifest, write_manifest
+from modelkeep.storage.manifest import FileManifest, read_manifest
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.remotes import Remote
 from modelkeep.storage.transfer import push_objects
@@ -73,7 +73,8 @@ def test_a_remote_serving_other_chunks_under_the_genuine_file_id_is_refused(
     evil = read_tree(attacker, add_path(attacker, tmp_path / "evil").tree_id)[0]
     store, w = objects_of(project, "weights.bin")
     _, c = objects_of(project, "config.json")
-    liar = write_manifest(attacker, FileManifest(w.file_id, w.size, read_manifest(attacker, evil.oid).chunks))
+    chunks = read_manifest(attacker, evil.oid).chunks
+    liar = attacker.put_bytes(FileManifest(w.file_id, w.size, chunks).encode())
     attacker.put_bytes(store.get_bytes(c.oid))
     forged = write_tree(attacker, [c, TreeEntry("weights.bin", liar, w.size, 0o644, "manifest", w.file_id)])
     remote = Remote("origin", str(tmp_path / "shared"))
@@ -81,6 +82,7 @@ def test_a_remote_serving_other_chunks_under_the_genuine_file_id_is_refused(
     record = tmp_path / "shared" / "versions" / "bert" / "1.0.0.json"
     doc = json.loads(record.read_text())
     os.chmod(record, 0o644)
+    doc["metadata"]["components"]["artifacts"]["tree"] = forged  # a consistent forgery
     record.write_text(json.dumps({**doc, "tree_id": forged}))
 
     fresh_keep(tmp_path, monkeypatch)
@@ -88,7 +90,13 @@ def test_a_remote_serving_other_chunks_under_the_genuine_file_id_is_refused(
     assert "object_corrupt" in result.stderr or "weights.bin" in result.stderr
     assert "Traceback" not in result.stderr
     assert json.loads(run("list", "--json").stdout) == []  # not registered
-    assert json.loads(run("fsck", "--json").stdout)["ok"] is True
+    report = json.loads(run("fsck", "--json", code=None).stdout)  # (objects nothing records)
+    assert (report["corrupt"], report["inconsistent"], report["missing"]) == ([], [], [])
+    keep = Keep.open(tmp_path / "other")
+    try:
+        assert not keep.store.has(forged)  # nothing of the lie is kept
+    finally:
+        keep.close()
 
 
 def test_corrupt_objects_are_refused_then_repaired_from_the_remote(

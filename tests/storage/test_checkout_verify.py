@@ -14,7 +14,7 @@ from modelkeep.storage.checkout import checkout
 from modelkeep.storage.copier import FICLONE
 from modelkeep.storage.fsck import fsck_objects
 from modelkeep.storage.hashing import hash_bytes
-from modelkeep.storage.manifest import FileManifest, read_manifest, write_manifest
+from modelkeep.storage.manifest import FileManifest, read_manifest
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.statcache import StatCache
 from modelkeep.storage.tree import TreeEntry, add_path, read_tree, write_tree
@@ -118,7 +118,7 @@ def test_a_manifest_lying_about_its_file_is_refused(store: ObjectStore, src: Pat
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "big.bin").write_bytes(os.urandom(BIG))
     other = read_manifest(store, entry(store, add_path(store, tmp_path / "other").tree_id, "big.bin").oid)
-    liar = write_manifest(store, FileManifest(genuine.file_id, BIG, other.chunks))
+    liar = store.put_bytes(FileManifest(genuine.file_id, BIG, other.chunks).encode())
     forged = write_tree(store, [TreeEntry("big.bin", liar, BIG, 0o644, "manifest", genuine.file_id)])
     out = tmp_path / "out"
     with pytest.raises(CorruptObjectError, match="big.bin"):

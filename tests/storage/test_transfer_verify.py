@@ -10,7 +10,7 @@ import pytest
 
 from modelkeep.errors import CorruptObjectError
 from modelkeep.storage.fsck import fsck_objects
-from modelkeep.storage.manifest import FileManifest, read_manifest, write_manifest
+from modelkeep.storage.manifest import FileManifest, read_manifest
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.remotes import Remote
 from modelkeep.storage.transfer import pull_objects, push_objects
@@ -53,7 +53,7 @@ def test_a_manifest_with_a_genuine_file_id_and_other_chunks_is_refused(
     other = entries(attacker, add_path(attacker, files(tmp_path / "other", b"o")).tree_id)
     w = genuine["weights.bin"]
     chunks = read_manifest(attacker, other["weights.bin"].oid).chunks
-    liar = write_manifest(attacker, FileManifest(w.file_id, w.size, chunks))
+    liar = attacker.put_bytes(FileManifest(w.file_id, w.size, chunks).encode())
     tree = forge(attacker, remote, [genuine["config.json"],
                                     TreeEntry("weights.bin", liar, w.size, 0o644, "manifest", w.file_id)])
     victim = new_store(tmp_path / "victim")
