@@ -187,7 +187,7 @@ class Keep:
         info = self.resolve(ref)
         return checkout(self.store, info.tree_id, Path(dest), link=link,  # type: ignore[arg-type]
                         patterns=patterns, tensor_patterns=tensor_patterns, progress=progress,
-                        verify=verify)
+                        verify=verify, protected=self.own_folders)
 
     def fsck(self, progress: Progress | None = None, *, repair: bool = False,
              remote: str | None = None) -> Any:
@@ -284,6 +284,11 @@ class Keep:
                                dry_run=dry_run, force=force, progress=progress)
 
     @property
+    def own_folders(self) -> list[Path]:
+        """The keep's folder and its store: checkout and pointer restore never write into them."""
+        return [self.settings.keep_dir, self.store.root, self.store.tmp_dir]
+
+    @property
     def pins_dir(self) -> Path:
         """Where ``modelkeep add`` records the trees its pointer files name."""
         return self.settings.keep_dir / PINS_DIRNAME
@@ -304,9 +309,11 @@ class Keep:
         (``fetch=False``: from this keep only, as ``checkout`` with no ref does)."""
         from modelkeep.storage.pointers import find_pointers, restore_all
 
+        root = Path(where) if Path(where).is_dir() else Path(where).parent
         return restore_all(self.store, find_pointers(Path(where)), self.pins_dir,
                            remote=(lambda: self.remote(remote)) if fetch else None,
-                           link=link, progress=progress)  # type: ignore[arg-type]
+                           link=link, progress=progress, root=root,  # type: ignore[arg-type]
+                           protected=self.own_folders)
 
     def export_lfs(self, source: str, dest: Path | str, *, objects: Path | str | None = None,
                    progress: Progress | None = None) -> Any:

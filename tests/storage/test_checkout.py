@@ -233,3 +233,100 @@ def test_stale_temporary_files_of_a_killed_checkout_are_removed(
     assert fresh.exists() and other.exists() and mine.exists()
     kept = {str(p.relative_to(out)): (b"partial", 0o644) for p in (fresh, other, mine)}
     assert snapshot(out) == {**snapshot(src), **kept}
+
+
+def test_a_symlink_made_during_checkout_cannot_redirect_writes(store: ObjectStore, tmp_path: Path) -> None:
+    """A folder of the destination swapped for a symlink after the checks, between two files."""
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("first")
+    (src / "sub" / "b.txt").write_text("second")
+    tree = add_path(store, src).tree_id
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    outside.mkdir()
+    one_at_a_time = ObjectStore(store.root, store.tmp_dir, workers=1)
+
+    def swap(done: int, total: int) -> None:
+        if not (out / "sub").is_symlink():
+            (out / "sub").symlink_to(outside)
+
+    with pytest.raises(UnsafePathError):
+        checkout(one_at_a_time, tree, out, progress=swap)
+    assert list(outside.iterdir()) == []
+    assert (out / "a.txt").read_text() == "first"
+
+
+@pytest.mark.parametrize("path", [".git/hooks/post-checkout", "a/.git/config", ".GIT/config", ".git./x",
+                                  "b/.modelkeep/config.toml", "git~1/config"])
+def test_git_and_keep_folders_are_never_written(store: ObjectStore, tmp_path: Path, path: str) -> None:
+    oid = store.put_bytes(b"#!/bin/sh\n")
+    entries = [TreeEntry(path, oid, 10, 0o755, "blob"), TreeEntry("ok.txt", oid, 10, 0o644, "blob")]
+    tree = write_tree(store, entries)
+    with pytest.raises(UnsafePathError):
+        checkout(store, tree, tmp_path / "out")
+    assert snapshot(tmp_path / "out") == {}
+
+
+def test_protected_folders_are_never_written(store: ObjectStore, tmp_path: Path) -> None:
+    oid = store.put_bytes(b"x")
+    rel = os.path.relpath(store.object_path(oid), tmp_path)  # k/objects/ab/cdef...
+    tree = write_tree(store, [TreeEntry(rel, oid, 1, 0o644, "blob")])
+    before = store.object_path(oid).stat()
+    with pytest.raises(UnsafePathError):
+        checkout(store, tree, tmp_path, protected=[store.root])
+    with pytest.raises(UnsafePathError):
+        checkout(store, tree, store.root / "sub", protected=[store.root])
+    after = store.object_path(oid).stat()
+    assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
+
+
+def test_a_root_keeps_dest_from_being_a_symlink(store: ObjectStore, src: Path, tmp_path: Path) -> None:
+    tree = add_path(store, src).tree_id
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    repo.mkdir()
+    outside.mkdir()
+    (repo / "models").symlink_to(outside)
+    checkout(store, tree, repo / "real", root=repo)
+    assert snapshot(repo / "real") == snapshot(src)
+    with pytest.raises(UnsafePathError):
+        checkout(store, tree, repo / "models", root=repo)
+    assert list(outside.iterdir()) == []
+
+
+def test_a_mode_fix_never_follows_a_symlink_made_during_checkout(store: ObjectStore, tmp_path: Path) -> None:
+    """A file already in place only needs its mode fixed: that chmod must not reach outside either."""
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("first")
+    (src / "sub" / "run.sh").write_text("#!/bin/sh\n")
+    os.chmod(src / "sub" / "run.sh", 0o755)
+    tree = add_path(store, src).tree_id
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "run.sh").write_text("#!/bin/sh\n")  # same bytes, mode 0644
+    os.chmod(outside / "run.sh", 0o644)
+
+    def swap(done: int, total: int) -> None:
+        if not (out / "sub").is_symlink():
+            (out / "sub").symlink_to(outside)
+
+    with pytest.raises(UnsafePathError):
+        checkout(ObjectStore(store.root, store.tmp_dir, workers=1), tree, out, progress=swap)
+    assert stat.S_IMODE((outside / "run.sh").stat().st_mode) == 0o644
+
+
+def test_a_symlinked_folder_is_refused_before_anything_is_written_even_pointing_inside(
+    store: ObjectStore, src: Path, tmp_path: Path
+) -> None:
+    tree = add_path(store, src).tree_id
+    out = tmp_path / "out"
+    (out / "real").mkdir(parents=True)
+    (out / "sub").symlink_to(out / "real")
+    with pytest.raises(UnsafePathError, match="symlink"):
+        checkout(store, tree, out)
+    assert snapshot(out) == {}
+    (out / "sub").unlink()
+    (out / "sub").write_text("a file where a folder goes")
+    with pytest.raises(InvalidInputError, match="is a file"):
+        checkout(store, tree, out)
+    assert snapshot(out) == {"sub": (b"a file where a folder goes", 0o644)}

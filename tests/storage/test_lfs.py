@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from modelkeep.errors import CorruptObjectError, InvalidInputError, ObjectNotFoundError
+from modelkeep.errors import CorruptObjectError, InvalidInputError, ObjectNotFoundError, UnsafePathError
 from modelkeep.storage.lfs import (
     LfsPointer,
     export_lfs,
@@ -21,7 +21,7 @@ from modelkeep.storage.lfs import (
 )
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.sha256index import Sha256Index
-from modelkeep.storage.tree import add_path, read_tree
+from modelkeep.storage.tree import TreeEntry, add_path, read_tree, write_tree
 
 SHA = "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393"
 
@@ -99,6 +99,20 @@ def test_export_never_overwrites_a_real_file(store: ObjectStore, index: Sha256In
         export_lfs(store, tree, dest, tmp_path / "objects", index)
     assert (dest / "config.json").read_text() == "my own file"
     assert not (dest / "weights.bin").exists()
+
+
+def test_export_never_writes_into_git_folders(store: ObjectStore, index: Sha256Index,
+                                             tmp_path: Path) -> None:
+    """A crafted version naming .git/hooks/... must not plant files in the repository's .git."""
+    oid = store.put_bytes(b"#!/bin/sh\n")
+    tree = write_tree(store, [TreeEntry(".git/hooks/pre-commit", oid, 10, 0o755, "blob"),
+                              TreeEntry("ok.bin", oid, 10, 0o644, "blob")])
+    repo = git_repo(tmp_path / "repo")
+    before = sorted(p.name for p in (repo / ".git" / "hooks").iterdir())
+    with pytest.raises(UnsafePathError):
+        export_lfs(store, tree, repo, lfs_objects_for(repo, None), index)
+    assert sorted(p.name for p in (repo / ".git" / "hooks").iterdir()) == before
+    assert not (repo / "ok.bin").exists()
 
 
 def test_import_round_trips_an_export(store: ObjectStore, index: Sha256Index, model: Path,

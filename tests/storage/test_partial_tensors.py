@@ -142,3 +142,23 @@ def test_a_full_checkout_keeps_the_index_byte_for_byte(sharded, tmp_path):
     assert sorted(load_by_index(tmp_path / "full")[1]) == sorted(tensors)
     keep.checkout("llm@1.0.0", tmp_path / "all-tensors", tensor_patterns=["*"])
     assert (tmp_path / "all-tensors" / "model.safetensors.index.json").read_bytes() == src.read_bytes()
+
+
+def test_a_tensor_pattern_on_a_version_without_cut_safetensors_says_why(tmp_path):
+    small = tmp_path / "small"
+    small.mkdir()
+    save_file({"w": np.ones((4, 4), dtype=np.float32)}, str(small / "model.safetensors"))
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "model.bin").write_bytes(b"weights")
+    a = Keep.init(tmp_path / "a")
+    a.register("small", small)
+    a.register("plain", plain)
+    a.add_remote("origin", str(tmp_path / "remote"))
+    a.push()
+    b = Keep.init(tmp_path / "b")
+    b.add_remote("origin", str(tmp_path / "remote"))
+    with pytest.raises(InvalidInputError, match=r"stored whole: pull without --tensor"):
+        b.pull(["small@1.0.0"], remote="origin", tensor_patterns=["w"])
+    with pytest.raises(InvalidInputError, match=r"hold no safetensors file"):
+        b.pull(["plain@1.0.0"], remote="origin", tensor_patterns=["encoder.*"])

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelkeep.errors import InvalidInputError, ObjectNotFoundError, PathNotFoundError
+from modelkeep.errors import InvalidInputError, ObjectNotFoundError, PathNotFoundError, UnsafePathError
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.pins import list_pins, split_pins
 from modelkeep.storage.pointers import (
@@ -193,3 +193,60 @@ def test_track_with_sha256_keeps_it_and_shows_it(store: ObjectStore, tmp_path: P
         assert known_sha256(store, entry, index) == want
     with pytest.raises(InvalidInputError, match="bad sha256"):
         parse_pointer(f"modelkeep-pointer 1\nkind file\ntree {ID}\nsha256 xyz\nsize 1\nfiles 1\n")
+
+
+@pytest.mark.parametrize("name", [".git.mk", ".modelkeep.mk", "...mk", "..mk", ".GIT.mk", "a\\b.mk"])
+def test_unsafe_pointer_names_are_refused_before_anything_is_fetched(
+    store: ObjectStore, tmp_path: Path, name: str
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    (repo / "payload").mkdir()
+    (repo / "payload" / "hooks").mkdir()
+    (repo / "payload" / "hooks" / "post-checkout").write_text("#!/bin/sh\n")
+    path, _ = track(store, repo / "payload", tmp_path / "pins")
+    os.rename(path, repo / "sub" / name)
+    (repo / "ok.bin").write_bytes(b"fine")
+    track(store, repo / "ok.bin", tmp_path / "pins")
+    (repo / "ok.bin").unlink()
+    opened: list[int] = []
+    with pytest.raises(UnsafePathError):
+        restore_all(store, find_pointers(repo), tmp_path / "pins", root=repo,
+                    remote=lambda: opened.append(1))  # type: ignore[arg-type, return-value]
+    with pytest.raises(UnsafePathError):
+        restore(store, repo / "sub" / name)
+    assert opened == [] and not (repo / "ok.bin").exists()  # nothing fetched, nothing written
+    assert sorted(p.name for p in (repo / "sub").iterdir()) == [name]
+
+
+def test_restore_stays_below_its_root(store: ObjectStore, tmp_path: Path) -> None:
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    (repo / "data").mkdir(parents=True)
+    outside.mkdir()
+    (repo / "data" / "a.csv").write_text("x\n")
+    path, _ = track(store, repo / "data", tmp_path / "pins")
+    os.rename(repo / "data", repo / "data-real")
+    (repo / "data").symlink_to(outside)  # the target became a symlink leaving the repository
+    with pytest.raises(UnsafePathError):
+        restore(store, path, root=repo)
+    assert list(outside.iterdir()) == []
+    with pytest.raises(UnsafePathError):  # a pointer outside the root
+        restore(store, path, root=repo / "data-real")
+
+
+def test_a_folder_in_the_way_of_a_file_pointer_is_one_error(store: ObjectStore, tmp_path: Path) -> None:
+    (tmp_path / "m.bin").write_bytes(b"w")
+    path, _ = track(store, tmp_path / "m.bin", tmp_path / "pins")
+    renamed = tmp_path / "n.bin.mk"
+    os.rename(path, renamed)
+    (tmp_path / "n.bin").mkdir()
+    with pytest.raises(InvalidInputError, match="folder is in the way"):
+        restore(store, renamed)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x").write_text("x")
+    folder, _ = track(store, tmp_path / "data", tmp_path / "pins")
+    os.rename(tmp_path / "data", tmp_path / "data-old")
+    (tmp_path / "data").write_text("a file where the folder was")
+    with pytest.raises(InvalidInputError, match="is a file"):
+        restore(store, folder)
+    assert not [p for p in tmp_path.iterdir() if "mk-restore" in p.name]

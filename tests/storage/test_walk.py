@@ -92,3 +92,11 @@ def test_a_symlink_to_a_device_is_refused(tmp_path: Path) -> None:
     (tmp_path / "m" / "zero").symlink_to("/dev/zero")
     with pytest.raises(InvalidInputError, match="not a regular file"):
         scan(tmp_path / "m")
+
+
+def test_git_and_keep_folders_are_never_stored(tmp_path: Path) -> None:
+    """A model cloned with Git holds .git/: it is left out, as a checkout would refuse it."""
+    for rel in (".git/config", "sub/.git", ".modelkeep/config.toml", ".GIT/x", "model.bin", ".gitignore"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(rel)
+    assert [f.rel for f in scan(tmp_path)] == [".gitignore", "model.bin"]

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,9 @@ def test_sigterm_chains_to_the_previous_python_handler(root: Path, keep: Keep) -
 def test_sigkill_keeps_flushed_points_and_is_marked_killed_on_open(root: Path) -> None:
     proc = spawn(root, """
         run = start_run("m", capture=False, flush_interval=60)
+        run.log_metric("warm", 0.0)  # a first point is written at once; wait for that
+        while not keep.db.scalar("SELECT COUNT(*) FROM metric_points"):
+            time.sleep(0.01)
         for i in range(300):
             run.log_metric("loss", float(i))
         run.flush()
@@ -127,6 +131,34 @@ def test_sigkill_keeps_flushed_points_and_is_marked_killed_on_open(root: Path) -
         info = reopened.run(run_id)
         assert info.status == "killed" and info.ended_at == info.heartbeat_at
         assert reopened.metric_history(run_id, "loss").values == [float(i) for i in range(300)]
+    finally:
+        reopened.close()
+
+
+def test_the_first_point_is_written_at_once_and_survives_sigkill(root: Path) -> None:
+    """Issue 7, item 12: a logger SIGKILLed seconds after its first point lost every point, the
+    first flush coming only an interval after the run began. The first point is written at once
+    (here long before the 30 s interval); later points wait for the interval as before."""
+    proc = spawn(root, """
+        run = start_run("m", capture=False, flush_interval=30)
+        run.log_metric("loss", 0.5)
+        print(run.id, flush=True)
+        time.sleep(60)
+    """)
+    run_id = wait_line(proc)
+    reopened = Keep.open(root)
+    try:
+        deadline = time.monotonic() + 20  # well before the child's first interval (30 s) ends
+        while not reopened.db.scalar("SELECT COUNT(*) FROM metric_points") and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        reopened.close()
+    proc.kill()
+    proc.wait(timeout=30)
+    reopened = Keep.open(root)
+    try:
+        assert reopened.run(run_id).status == "killed"
+        assert reopened.metric_history(run_id, "loss").values == [0.5]
     finally:
         reopened.close()
 

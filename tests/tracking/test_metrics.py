@@ -26,7 +26,11 @@ def test_background_flusher_writes_without_being_asked(keep: Keep) -> None:
 def test_failed_write_keeps_points_pending_and_retries(keep: Keep) -> None:
     with keep.start_run("m", capture=False, flush_interval=3600) as run:
         writer: MetricWriter = run._writer
-        run.log_metric("loss", 1.0)
+        run.log_metric("loss", 0.0)  # the first point is written at once, by the flusher
+        deadline = time.monotonic() + 10
+        while points_in_db(keep) < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        run.log_metric("loss", 1.0)  # the next ones wait for the interval (an hour here)
         keep.db.execute("ALTER TABLE metric_points RENAME TO metric_points_away")
         try:
             try:
@@ -40,7 +44,7 @@ def test_failed_write_keeps_points_pending_and_retries(keep: Keep) -> None:
         finally:
             keep.db.execute("ALTER TABLE metric_points_away RENAME TO metric_points")
         assert writer.flush() == 2
-    assert keep.metric_history(run.id, "loss").values == [1.0, 2.0]
+    assert keep.metric_history(run.id, "loss").values == [0.0, 1.0, 2.0]
 
 
 def test_latest_point_is_by_step_not_arrival(keep: Keep) -> None:

@@ -23,8 +23,7 @@ def report(exc: ModelkeepError, *, as_json: bool = False) -> int:
 
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, what shells report for Ctrl-C
 _KEPT = {
-    "register": "no version was registered; the files already stored stay in the store and "
-                "make the next register faster ('modelkeep gc' removes them)",
+    "register": "no version was registered and nothing half-written was left; run it again",
     "import": "no version was imported; objects already stored stay ('modelkeep gc' removes them)",
     "checkout": "files already restored are kept whole, the file being written was removed "
                 "(no partial file); run it again to finish",

@@ -37,7 +37,7 @@ from modelkeep.storage.durable import remove_stale_tmp, storage_errors, unlink_q
 from modelkeep.storage.hashing import Progress, hash_file
 from modelkeep.storage.manifest import read_manifest
 from modelkeep.storage.objects import ObjectStore
-from modelkeep.storage.paths import safe_join
+from modelkeep.storage.paths import Destination
 from modelkeep.storage.shard_index import is_shard_index, limit_index, written_shard
 from modelkeep.storage.statcache import StatCache
 from modelkeep.storage.tensors import (
@@ -52,6 +52,7 @@ from modelkeep.storage.verify import lie
 
 LinkMode = Literal["copy", "reflink", "hardlink", "auto"]
 LINK_MODES = ("copy", "reflink", "hardlink", "auto")
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass
@@ -106,6 +107,8 @@ def checkout(
     stat_cache: StatCache | None = None,
     verify: bool = True,
     tensor_patterns: list[str] | None = None,
+    root: Path | None = None,
+    protected: Sequence[Path] = (),
 ) -> CheckoutStats:
     """Restore tree ``tree_id`` (or the files matching ``patterns``) into ``dest``.
 
@@ -116,34 +119,38 @@ def checkout(
     ``verify`` (the default) hashes every file as it is written (see the module docstring);
     ``verify=False`` still catches objects of the wrong size. Every object needed is checked to
     be present before anything is written.
+
+    Nothing is written outside ``dest``, into a ``.git`` or ``.modelkeep`` folder, through a
+    symlink, or into ``protected`` folders (UnsafePathError; see ``storage/paths.py``). With a
+    ``root``, ``dest`` must lie below it and no folder between them may be a symlink either.
     """
     if link not in LINK_MODES:
         raise InvalidInputError(f"unknown link mode {link!r}; use one of {', '.join(LINK_MODES)}")
     entries = select_entries(read_tree(store, tree_id), patterns)
-    dest = Path(dest)
     with storage_errors(dest):
-        dest.mkdir(parents=True, exist_ok=True)
-    dest_real = Path(os.path.realpath(dest))
-    jobs = [_Job(e, safe_join(dest_real, e.path), _chunks_of(store, e)) for e in entries]
-    if tensor_patterns is not None:
-        jobs = _select_tensors(store, jobs, tensor_patterns)
-    needed = {oid for job in jobs for oid in job.needed()}
-    missing = sorted(needed - store.has_many(needed))
-    if missing:
-        raise store.not_found(missing[0])
-    if patterns is not None or tensor_patterns is not None:
-        _limit_shard_indexes(store, jobs)
-    cache = stat_cache if stat_cache is not None else store.stat_cache
-    restorer = _Restorer(store, link, verify, cache, sum(job.size for job in jobs), progress)
-    restorer.names = {os.fspath(job.target) for job in jobs}
-    pool = ThreadPoolExecutor(store.workers)
-    try:
-        list(pool.map(restorer.restore, jobs))
-    except BaseException:  # Ctrl-C included: writers stop at their next chunk, remove their tmp
-        restorer.cancelled.set()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        destination = Destination(Path(dest), root=root, protected=protected)
+    with destination:
+        jobs = [_Job(e, destination.target(e.path), _chunks_of(store, e)) for e in entries]
+        if tensor_patterns is not None:
+            jobs = _select_tensors(store, jobs, tensor_patterns)
+        needed = {oid for job in jobs for oid in job.needed()}
+        missing = sorted(needed - store.has_many(needed))
+        if missing:
+            raise store.not_found(missing[0])
+        if patterns is not None or tensor_patterns is not None:
+            _limit_shard_indexes(store, jobs)
+        cache = stat_cache if stat_cache is not None else store.stat_cache
+        restorer = _Restorer(store, link, verify, cache, sum(job.size for job in jobs), progress)
+        restorer.names = {os.fspath(job.target) for job in jobs}
+        restorer.destination = destination
+        pool = ThreadPoolExecutor(store.workers)
+        try:
+            list(pool.map(restorer.restore, jobs))
+        except BaseException:  # Ctrl-C included: writers stop at their next chunk, remove their tmp
+            restorer.cancelled.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     if cache is not None:
         cache.save()
     return restorer.stats
@@ -249,6 +256,7 @@ class _Restorer:
         self._swept: set[Path] = set()
         self.names: set[str] = set()  # every target path of this checkout
         self.cancelled = threading.Event()  # set when the checkout stops early (Ctrl-C, error)
+        self.destination: Destination  # where every file is written, through folder descriptors
 
     def restore(self, job: _Job) -> None:
         """Write one file unless it is already in place."""
@@ -257,26 +265,26 @@ class _Restorer:
             if not job.partial and self._in_place(e, target):
                 self._count(e.size, written=False)
                 return
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._sweep(target.parent)
-            tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.mk-tmp")
-            try:
-                if job.content is not None:
-                    with open(tmp, "xb") as f:
-                        f.write(job.content)
-                    os.chmod(tmp, e.mode)
-                elif job.selection is not None:
-                    self._write_selection(job, tmp)
-                else:
-                    self._write(e, tmp, job.chunks)
-                os.replace(tmp, target)
-            except BaseException:
-                unlink_quietly(tmp)
-                raise
+            with self.destination.parent_of(e.path) as folder:
+                self._sweep(target.parent)
+                tmp = f".{target.name}.{os.urandom(6).hex()}.mk-tmp"
+                try:
+                    if job.content is not None:
+                        fd = os.open(tmp, _CREATE, 0o600, dir_fd=folder)
+                        with os.fdopen(fd, "wb") as f:
+                            f.write(job.content)
+                        os.chmod(tmp, e.mode, dir_fd=folder)
+                    elif job.selection is not None:
+                        self._write_selection(job, folder, tmp)
+                    else:
+                        self._write(e, folder, tmp, job.chunks)
+                    os.replace(tmp, target.name, src_dir_fd=folder, dst_dir_fd=folder)
+                except BaseException:
+                    unlink_quietly(tmp, dir_fd=folder)
+                    raise
+                written = os.stat(target.name, dir_fd=folder, follow_symlinks=False)
             if self.cache is not None and not job.partial and self.verify:
-                self.cache.record(
-                    str(target), os.stat(target), e.file_id, oid=e.oid, kind=e.kind, written=True
-                )
+                self.cache.record(str(target), written, e.file_id, oid=e.oid, kind=e.kind, written=True)
             elif self.cache is not None:
                 self.cache.forget(str(target))  # unverified, or not the file the tree lists
         if job.partial:
@@ -292,9 +300,9 @@ class _Restorer:
             self._swept.add(folder)
         remove_stale_tmp(folder, self.names)
 
-    def _write_selection(self, job: _Job, tmp: Path) -> None:
+    def _write_selection(self, job: _Job, folder: int, tmp: str) -> None:
         assert job.selection is not None
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(tmp, _CREATE, 0o600, dir_fd=folder)
         try:
             write_selection(self.store, job.chunks, job.selection, fd, verify=self.verify)
             os.fchmod(fd, job.entry.mode)
@@ -331,15 +339,15 @@ class _Restorer:
         if file_id != e.file_id:
             return False
         if (st.st_mode & 0o7777) != e.mode:
-            os.chmod(target, e.mode)
+            self.destination.chmod(e.path, e.mode)
         return True
 
-    def _write(self, e: TreeEntry, tmp: Path, chunks: list[tuple[str, int]]) -> None:
+    def _write(self, e: TreeEntry, folder: int, tmp: str, chunks: list[tuple[str, int]]) -> None:
         if self.link == "hardlink" and e.kind == "blob":
             if self.verify:
                 check_object(self.store, e)
             try:
-                os.link(self.store.object_path(e.oid), tmp)
+                os.link(self.store.object_path(e.oid), tmp, dst_dir_fd=folder)
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
                     raise
@@ -349,7 +357,7 @@ class _Restorer:
                     path=e.path,
                 ) from exc
             return
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(tmp, _CREATE, 0o600, dir_fd=folder)
         try:
             if not self._try_reflink(e, fd):
                 chunks = _UntilCancelled(chunks, self.cancelled)

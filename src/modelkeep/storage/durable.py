@@ -129,11 +129,12 @@ def write_all_at(fd: int, data: bytes | memoryview, offset: int) -> None:
         view, offset = view[n:], offset + n
 
 
-def unlink_quietly(path: Path | str) -> None:
-    """Remove a file if it exists; used to clean up after a failed write (on a read-only
-    filesystem there is nothing to clean: the failed write created nothing)."""
+def unlink_quietly(path: Path | str, *, dir_fd: int | None = None) -> None:
+    """Remove a file if it exists (``path`` relative to folder ``dir_fd`` if given); used to
+    clean up after a failed write (on a read-only filesystem there is nothing to clean: the
+    failed write created nothing)."""
     try:
-        os.unlink(path)
+        os.unlink(path, dir_fd=dir_fd)
     except FileNotFoundError:
         pass
     except OSError as exc:

@@ -262,7 +262,8 @@ class ObjectStore:
         """The error for a missing object, with the command to recover it."""
         return ObjectNotFoundError(
             f"object {oid} is not in the store {self.root}",
-            hint="run 'modelkeep pull' to fetch it from a remote, or 'modelkeep fsck'",
+            hint="run 'modelkeep pull NAME@VERSION' to fetch it from a remote (after a partial "
+            "pull, check out with the same --tensor or --include), or 'modelkeep fsck'",
             oid=oid,
         )
 

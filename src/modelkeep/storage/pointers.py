@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -29,6 +29,7 @@ from modelkeep.storage.durable import write_file_atomic
 from modelkeep.storage.hashing import Progress, is_object_id
 from modelkeep.storage.lfs import file_sha256s
 from modelkeep.storage.objects import ObjectStore
+from modelkeep.storage.paths import Destination, check_restore_path
 from modelkeep.storage.pins import pin
 from modelkeep.storage.sha256index import Sha256Index
 from modelkeep.storage.statcache import StatCache
@@ -108,10 +109,11 @@ def pointer_for(target: Path) -> Path:
 
 
 def target_for(pointer: Path) -> Path:
-    """The file or folder a pointer file restores."""
+    """The file or folder a pointer file restores: a plain name beside it, never ``.``, ``..``,
+    ``.git`` or ``.modelkeep`` (``...mk`` would name the parent folder; UnsafePathError)."""
     if not pointer.name.endswith(POINTER_SUFFIX) or pointer.name == POINTER_SUFFIX:
         raise InvalidInputError(f"{pointer} is not a pointer file (*{POINTER_SUFFIX})", path=str(pointer))
-    return pointer.with_name(pointer.name[: -len(POINTER_SUFFIX)])
+    return pointer.with_name(check_restore_path(pointer.name[: -len(POINTER_SUFFIX)]))
 
 
 def read_pointer(path: Path) -> Pointer:
@@ -220,28 +222,63 @@ def restore(
     link: LinkMode = "auto",
     progress: Progress | None = None,
     stat_cache: StatCache | None = None,
+    root: Path | None = None,
+    protected: Sequence[Path] = (),
 ) -> CheckoutStats:
-    """Turn a pointer file back into its file or folder (files already in place are skipped)."""
+    """Turn a pointer file back into its file or folder (files already in place are skipped).
+
+    Nothing is written outside ``root`` (default: the pointer's folder), through a symlink, into
+    a ``.git`` or ``.modelkeep`` folder or into ``protected`` folders (UnsafePathError).
+    """
+    pointer_path = Path(pointer_path)
+    root = pointer_path.parent if root is None else Path(root)
+    target = restore_target(pointer_path, root)
     pointer = read_pointer(pointer_path)
-    target = target_for(Path(pointer_path))
     if pointer.kind == "folder":
-        return checkout(store, pointer.tree_id, target, link=link, progress=progress, stat_cache=stat_cache)
+        return checkout(store, pointer.tree_id, target, link=link, progress=progress,
+                        stat_cache=stat_cache, root=root, protected=protected)
     entries = read_tree(store, pointer.tree_id)
     if len(entries) != 1:
         raise InvalidInputError(
             f"{pointer_path} names a tree of {len(entries)} files, not one file", path=str(pointer_path)
         )
     if entries[0].path == target.name:
-        return checkout(
-            store, pointer.tree_id, target.parent, link=link, progress=progress, stat_cache=stat_cache
-        )
+        return checkout(store, pointer.tree_id, target.parent, link=link, progress=progress,
+                        stat_cache=stat_cache, root=root, protected=protected)
+    _refuse_folder(target)
     staging = target.parent / f".{target.name}.{os.urandom(4).hex()}.mk-restore"
     try:  # the pointer was renamed: restore under the stored name, then move into place
-        stats = checkout(store, pointer.tree_id, staging, link=link, progress=progress)
-        os.replace(staging / entries[0].path, target)
+        stats = checkout(store, pointer.tree_id, staging, link=link, progress=progress, root=root,
+                         protected=protected)
+        with Destination(target.parent, root=root, protected=protected) as folder:
+            os.replace(staging / entries[0].path, target.name, dst_dir_fd=folder.fd)
+    except IsADirectoryError:
+        raise _folder_in_the_way(target) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return stats
+
+
+def restore_target(pointer_path: Path, root: Path) -> Path:
+    """The file or folder ``pointer_path`` restores, once checked to be a plain name in the
+    pointer's own folder, below ``root``, outside .git and .modelkeep (else UnsafePathError)."""
+    target = target_for(pointer_path)
+    rel = os.path.relpath(os.path.abspath(target), os.path.abspath(root))
+    check_restore_path(rel.replace(os.sep, "/"))
+    return target
+
+
+def _refuse_folder(target: Path) -> None:
+    if target.is_dir() and not target.is_symlink():
+        raise _folder_in_the_way(target)
+
+
+def _folder_in_the_way(target: Path) -> InvalidInputError:
+    return InvalidInputError(
+        f"cannot restore {target}: a folder is in the way",
+        hint="move the folder away (or rename the pointer file) and run the command again",
+        path=str(target),
+    )
 
 
 def missing_objects(store: ObjectStore, tree_ids: list[str]) -> bool:
@@ -263,11 +300,18 @@ def restore_all(
     remote: Callable[[], Remote] | None = None,
     link: LinkMode = "auto",
     progress: Progress | None = None,
+    root: Path | None = None,
+    protected: Sequence[Path] = (),
 ) -> tuple[list[str], TransferStats | None]:
     """Restore every pointer; objects missing here are first pulled from ``remote()`` (opened
-    only when needed). Returns (restored paths, the transfer or None)."""
+    only when needed). Returns (restored paths, the transfer or None). Every target is checked
+    first (``restore_target``: below ``root``, default each pointer's folder); nothing is
+    fetched or written if one is unsafe."""
     from modelkeep.storage.transfer import pull_objects
 
+    root = Path(root) if root is not None else None
+    for p in pointers:  # every target checked before anything is fetched or written
+        restore_target(Path(p), root if root is not None else Path(p).parent)
     parsed = {p: read_pointer(p) for p in pointers}
     trees = list(dict.fromkeys(pt.tree_id for pt in parsed.values()))
     stats = None
@@ -280,7 +324,7 @@ def restore_all(
         stats = pull_objects(store, remote(), trees, progress=progress)
     restored = []
     for path, pointer in parsed.items():
-        restore(store, path, link=link)
+        restore(store, path, link=link, root=root, protected=protected)
         pin(pins_dir, pointer.tree_id, path)
         restored.append(str(path))
     return restored, stats

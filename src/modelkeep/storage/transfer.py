@@ -91,8 +91,12 @@ def waves(
     if tensor_patterns:
         unused = [p for p in tensor_patterns if p not in matched]
         if unused:
+            cut = any(e.kind == "manifest" and is_safetensors(e.path) for e in entries)
+            whole = any(e.kind == "blob" and is_safetensors(e.path) for e in entries)
+            why = ("" if cut else " (small safetensors files are stored whole: pull without --tensor)"
+                   if whole else " (the chosen files hold no safetensors file)")
             raise InvalidInputError(
-                f"no tensor matches '{unused[0]}' in the chosen safetensors files",
+                f"no tensor matches '{unused[0]}' in the chosen safetensors files{why}",
                 hint="tensor names are globs, e.g. 'encoder.layer.*'", pattern=unused[0])
     if ensure is not None:
         ensure(leaves)

@@ -18,7 +18,7 @@ from json.encoder import encode_basestring as _str  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any, Literal
 
-from modelkeep.errors import InvalidInputError, ModelkeepError
+from modelkeep.errors import InvalidInputError, ModelkeepError, UnsafePathError
 from modelkeep.storage.hashing import Progress, is_object_id
 from modelkeep.storage.ingest import Stored, ingest_file, is_chunked, known
 from modelkeep.storage.objects import ObjectStore
@@ -98,6 +98,8 @@ def decode_tree(data: bytes, tree_id: str = "?") -> list[TreeEntry]:
         if doc.get("format") != TREE_FORMAT or doc.get("version") != 1:
             raise ValueError("not a modelkeep tree")
         entries = [_entry(row) for row in doc["entries"]]
+    except UnsafePathError as exc:  # a crafted tree: keep the code that says so
+        raise UnsafePathError(f"tree {tree_id} holds an {exc}", hint=exc.hint, oid=tree_id) from exc
     except ModelkeepError as exc:
         raise InvalidInputError(f"object {tree_id} is not a valid tree: {exc}", oid=tree_id) from exc
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:

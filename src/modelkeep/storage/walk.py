@@ -4,6 +4,8 @@ Symlinks are followed wherever they point, as ``cp -L`` does: their content is s
 regular files (a Hugging Face cache snapshot links into ``../../blobs/``, a DVC workspace with
 ``cache.type symlink`` into ``.dvc/cache``). A symlink loop or a dangling symlink is an error
 that names it, as are special files (FIFOs, sockets, devices). Empty folders are not recorded.
+Neither ``.git`` nor ``.modelkeep`` (in any spelling a filesystem treats as the same) is
+recorded: a checkout never writes them back (``storage/paths.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from modelkeep.errors import InvalidInputError, PathNotFoundError, UnsafePathError
-from modelkeep.storage.paths import check_name, check_tree_path
+from modelkeep.storage.paths import check_name, check_tree_path, is_reserved_name
 
 
 class SourceFile:
@@ -68,6 +70,8 @@ def _walk(
     for e in items:
         rel = prefix + e.name
         check_name(e.name, rel)
+        if is_reserved_name(e.name):
+            continue
         if exclude and any(fnmatch.fnmatchcase(rel, pat) for pat in exclude):
             continue
         path = e.path

@@ -18,7 +18,7 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +35,7 @@ from modelkeep.tracking.capture import (
     launch_command,
     new_frameworks,
 )
-from modelkeep.tracking.metrics import MetricWriter, final_metrics, next_steps
+from modelkeep.tracking.metrics import MetricWriter, Point, final_metrics, next_steps
 from modelkeep.tracking.sysmetrics import SYSTEM_PREFIX, SystemSampler
 from modelkeep.tracking.values import MAX_STEP, check_name, check_step
 
@@ -60,7 +60,7 @@ class Run:
         self._closed = False
         self._sampler: SystemSampler | None = None
         self._writer = MetricWriter(keep.db, info.pk, flush_interval or keep.settings.flush_interval)
-        self._append = self._writer.queue.append
+        self._append: Callable[[Point], None] = self._append_first  # then the deque's append
         self._time = time.time
         lifecycle.track(self)
 
@@ -105,6 +105,13 @@ class Run:
             if step >= steps[name]:
                 steps[name] = step + 1
         self._append((name, step, value, self._time()))
+
+    def _append_first(self, point: Point) -> None:
+        """Buffer this process's first point of the run and have it written at once, not an
+        interval later: a process killed in its first seconds keeps what it logged."""
+        self._append = self._writer.queue.append
+        self._append(point)
+        self._writer.wake()
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Buffer several points at one step (all are checked before any is kept)."""

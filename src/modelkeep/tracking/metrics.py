@@ -2,8 +2,10 @@
 
 ``Run.log_metric`` appends a ``(name, step, value, time)`` tuple to a deque: no SQL, no lock,
 no date formatting. One daemon thread per process drains each open run's deque every
-``interval`` seconds (and on demand) and writes the batch in one transaction: the points with
-one ``executemany``, then each series' point count and latest point. (One thread for all runs:
+``interval`` seconds (and on demand: at once for a run's first point in this process, so a
+process killed in its first seconds keeps what it logged) and writes the batch in one
+transaction: the points with one ``executemany``, then each series' point count and latest
+point. (One thread for all runs:
 starting and joining a thread per run would cost more than the rest of a short run.)
 Drained points stay in ``pending`` until the transaction commits, so a failed or interrupted
 write loses nothing: the next flush retries it.
@@ -141,8 +143,8 @@ class Flusher:
                 self._thread = threading.Thread(target=self._loop, name="modelkeep-flusher",
                                                 daemon=True)
                 self._thread.start()
-            if writer.due < self._next_wake:  # wake only if due before the planned wake-up
-                self._event.set()
+            if writer.due < self._next_wake or writer.db.url not in self._dbs:
+                self._event.set()  # due before the planned wake-up, or its database to open
 
     def remove(self, writer: MetricWriter) -> None:
         """Stop flushing ``writer`` in the background."""
@@ -160,12 +162,13 @@ class Flusher:
                 writers = list(self._writers)
             now = time.monotonic()
             for writer in writers:
-                if writer.due <= now:
-                    writer.due = now + writer.interval
-                    try:
-                        writer.flush(self._db(writer.db.url))
-                    except Exception as exc:  # kept pending; retried next time, raised on close
-                        writer.error = exc
+                try:
+                    db = self._db(writer.db.url)  # opened on arrival: the first flush is prompt
+                    if writer.due <= now:
+                        writer.due = now + writer.interval
+                        writer.flush(db)
+                except Exception as exc:  # kept pending; retried next time, raised on close
+                    writer.error = exc
             with self._lock:
                 self._close_unused({w.db.url for w in self._writers})
                 self._next_wake = min((w.due for w in self._writers), default=now + 1.0)
