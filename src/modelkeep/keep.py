@@ -178,23 +178,30 @@ class Keep:
 
     def checkout(self, ref: str, dest: Path | str, *, link: str = "auto",
                  patterns: list[str] | None = None, tensor_patterns: list[str] | None = None,
-                 progress: Progress | None = None) -> Any:
+                 progress: Progress | None = None, verify: bool = True) -> Any:
         """Restore a version's files into ``dest`` byte for byte (or only the files matching
-        ``patterns``, and of safetensors files only the tensors matching ``tensor_patterns``)."""
+        ``patterns``, and of safetensors files only the tensors matching ``tensor_patterns``);
+        ``verify`` (default) hashes every file as it is written."""
         from modelkeep.storage.checkout import checkout
 
         info = self.resolve(ref)
         return checkout(self.store, info.tree_id, Path(dest), link=link,  # type: ignore[arg-type]
                         patterns=patterns, tensor_patterns=tensor_patterns, progress=progress,
-                        protected=self.own_folders)
+                        verify=verify, protected=self.own_folders)
 
-    def fsck(self, progress: Progress | None = None) -> Any:
-        """Re-hash every object; name the versions that any damage affects."""
-        from modelkeep.registry.integrity import check_keep
+    def fsck(self, progress: Progress | None = None, *, repair: bool = False,
+             remote: str | None = None) -> Any:
+        """Re-hash every object (quarantining corrupt ones) and check manifests and trees; name
+        the versions that any damage affects. ``repair`` fetches corrupt and missing objects
+        again from ``remote`` (default: the default remote)."""
+        from modelkeep.registry.integrity import check_keep, repair_keep
         from modelkeep.storage.pins import list_pins
 
-        return check_keep(self.db, self.store, progress=progress,
-                          pinned=[p.tree_id for p in list_pins(self.pins_dir)])
+        pinned = [p.tree_id for p in list_pins(self.pins_dir)]
+        if repair:
+            return repair_keep(self.db, self.store, self.remote(remote), progress=progress,
+                               pinned=pinned)
+        return check_keep(self.db, self.store, progress=progress, pinned=pinned)
 
     # -- remotes and gc -------------------------------------------------------------------
 

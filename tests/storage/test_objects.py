@@ -75,11 +75,15 @@ def test_corruption_is_detected_on_read(store: ObjectStore) -> None:
     oid = store.put_bytes(b"original")
     corrupt(store, oid, b"tampered")
     assert not store.verify(oid)
-    with pytest.raises(CorruptObjectError) as err:
-        store.get_bytes(oid)
-    assert err.value.fields["oid"] == oid
-    with pytest.raises(CorruptObjectError):
-        list(store.iter_blocks(oid))
+    assert not store.has(oid)  # quarantined by the read that found it
+    for read in (store.get_bytes, lambda o: list(store.iter_blocks(o))):
+        store.put_bytes(b"original")
+        corrupt(store, oid, b"tampered")
+        with pytest.raises(CorruptObjectError) as err:
+            read(oid)
+        assert err.value.fields["oid"] == oid and "quarantine" in str(err.value)
+        assert not store.has(oid)
+    assert len(list(store.quarantine_dir.iterdir())) == 3
 
 
 def test_missing_object(store: ObjectStore) -> None:

@@ -48,7 +48,9 @@ def push(ctx: click.Context, refs: tuple[str, ...], remote: str | None, all_vers
 @click.option("--tensor", "tensors", multiple=True, metavar="GLOB",
               help="Of safetensors files, only the chunks of tensors matching GLOB (repeatable).")
 @click.option("--link", type=click.Choice(["auto", "copy", "reflink", "hardlink"]), default="auto",
-              show_default=True, help="How restored pointer files are placed.")
+              show_default=True,
+              help="How restored pointer files are placed (as for checkout; hardlink only when "
+                   "asked: root can edit the stored object through the file).")
 @json_option
 @click.pass_context
 def pull(ctx: click.Context, refs: tuple[str, ...], remote: str | None, patterns: tuple[str, ...],

@@ -4,9 +4,16 @@ Files are written to a temporary name beside their target and renamed over it, s
 never sees a half-restored file; files are restored in parallel. A file already present with
 the same size and content id is left alone (the stat cache avoids re-hashing it). Files in
 the destination that the tree does not list are left alone too. Link modes (``docs/storage.md``):
-``copy`` (in-kernel copy_file_range), ``reflink`` (FICLONE, shares extents; errors where the
+``copy`` (buffered or in-kernel copies), ``reflink`` (FICLONE, shares extents; errors where the
 filesystem cannot), ``hardlink`` (whole-file blobs only; the file is the read-only object itself,
-chunked files are copied) and ``auto`` (reflink where supported, else copy).
+chunked files are copied; only when asked: root can edit it in place, which edits the store)
+and ``auto`` (reflink where supported, else copy: the default).
+
+Verification is on by default: every file's bytes are hashed as they are written and must give
+the file id the tree lists before the file is renamed into place (``copier``); a linked or
+cloned object is re-hashed first. A lie or a corrupt object is ``object_corrupt`` and leaves
+nothing under the real name; a corrupt object is quarantined. Only verified files are recorded
+in the stat cache as written, so it never vouches for bytes nobody checked.
 """
 
 from __future__ import annotations
@@ -19,13 +26,13 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from modelkeep.errors import InvalidInputError, PathNotFoundError, StorageError
 from modelkeep.storage.chunkers import is_safetensors
-from modelkeep.storage.copier import copy_chunks, copy_chunks_verified, reflink
+from modelkeep.storage.copier import check_object, copy_chunks, copy_chunks_verified, reflink
 from modelkeep.storage.durable import remove_stale_tmp, storage_errors, unlink_quietly
 from modelkeep.storage.hashing import Progress, hash_file
 from modelkeep.storage.manifest import read_manifest
@@ -41,6 +48,7 @@ from modelkeep.storage.tensors import (
     write_selection,
 )
 from modelkeep.storage.tree import TreeEntry, read_tree
+from modelkeep.storage.verify import lie
 
 LinkMode = Literal["copy", "reflink", "hardlink", "auto"]
 LINK_MODES = ("copy", "reflink", "hardlink", "auto")
@@ -49,11 +57,13 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_
 
 @dataclass
 class CheckoutStats:
-    """What a checkout did: files written, files already in place, bytes written."""
+    """What a checkout did: files written, files already in place, bytes written, and the
+    files written partially (only some tensors), which cannot be verified as whole files."""
 
     files_written: int = 0
     files_skipped: int = 0
     bytes_written: int = 0
+    unverified: list[str] = field(default_factory=list)
 
 
 def select_entries(entries: Sequence[TreeEntry], patterns: Sequence[str] | None) -> list[TreeEntry]:
@@ -95,7 +105,7 @@ def checkout(
     patterns: list[str] | None = None,
     progress: Progress | None = None,
     stat_cache: StatCache | None = None,
-    verify: bool = False,
+    verify: bool = True,
     tensor_patterns: list[str] | None = None,
     root: Path | None = None,
     protected: Sequence[Path] = (),
@@ -104,9 +114,11 @@ def checkout(
 
     ``tensor_patterns`` (globs over tensor names) restores only the matching tensors of each
     ``.safetensors`` file, as a valid smaller safetensors file read from only the chunks that
-    hold them; such files are always rewritten, and one with no matching tensor is not written.
-    ``verify`` re-hashes every object read and every file rebuilt. Every object needed is
-    checked to be present before anything is written.
+    hold them; such files are always rewritten, and one with no matching tensor is not written;
+    each chunk they read is verified, but not the file as a whole (``CheckoutStats.unverified``).
+    ``verify`` (the default) hashes every file as it is written (see the module docstring);
+    ``verify=False`` still catches objects of the wrong size. Every object needed is checked to
+    be present before anything is written.
 
     Nothing is written outside ``dest``, into a ``.git`` or ``.modelkeep`` folder, through a
     symlink, or into ``protected`` folders (UnsafePathError; see ``storage/paths.py``). With a
@@ -220,7 +232,7 @@ def _chunks_of(store: ObjectStore, e: TreeEntry) -> list[tuple[str, int]]:
         return [(e.oid, e.size)]
     m = read_manifest(store, e.oid)
     if m.file_id != e.file_id or m.size != e.size:
-        raise InvalidInputError(f"manifest {e.oid} does not describe {e.path}", oid=e.oid)
+        raise lie(e.path, e.file_id, e.oid)
     return list(m.chunks)
 
 
@@ -271,10 +283,13 @@ class _Restorer:
                     unlink_quietly(tmp, dir_fd=folder)
                     raise
                 written = os.stat(target.name, dir_fd=folder, follow_symlinks=False)
-            if self.cache is not None and not job.partial:
+            if self.cache is not None and not job.partial and self.verify:
                 self.cache.record(str(target), written, e.file_id, oid=e.oid, kind=e.kind, written=True)
             elif self.cache is not None:
-                self.cache.forget(str(target))  # not the file the tree lists
+                self.cache.forget(str(target))  # unverified, or not the file the tree lists
+        if job.partial:
+            with self._lock:
+                self.stats.unverified.append(e.path)
         self._count(job.size, written=True)
 
     def _sweep(self, folder: Path) -> None:
@@ -305,10 +320,15 @@ class _Restorer:
             )
         if not stat.S_ISREG(st.st_mode) or st.st_size != e.size:
             return False
+        hit = self.cache.lookup(str(target), st) if self.cache is not None else None
         if self.link == "hardlink" and e.kind == "blob":
             obj = self.store.object_path(e.oid).stat()
-            return (st.st_ino, st.st_dev) == (obj.st_ino, obj.st_dev)
-        hit = self.cache.lookup(str(target), st) if self.cache is not None else None
+            linked = (st.st_ino, st.st_dev) == (obj.st_ino, obj.st_dev)
+            if linked and self.verify and (hit is None or hit.file_id != e.file_id):
+                check_object(self.store, e)  # the file is the object: an edit in place damaged it
+                if self.cache is not None:  # verified: its stat vouches until it changes
+                    self.cache.record(str(target), st, e.file_id, oid=e.oid, written=True)
+            return linked
         if hit is not None:
             file_id = hit.file_id
         else:
@@ -323,7 +343,9 @@ class _Restorer:
         return True
 
     def _write(self, e: TreeEntry, folder: int, tmp: str, chunks: list[tuple[str, int]]) -> None:
-        if self.link == "hardlink" and e.kind == "blob" and not self.verify:
+        if self.link == "hardlink" and e.kind == "blob":
+            if self.verify:
+                check_object(self.store, e)
             try:
                 os.link(self.store.object_path(e.oid), tmp, dst_dir_fd=folder)
             except OSError as exc:
@@ -340,7 +362,7 @@ class _Restorer:
             if not self._try_reflink(e, fd):
                 chunks = _UntilCancelled(chunks, self.cancelled)
                 if self.verify:
-                    copy_chunks_verified(self.store, chunks, fd, e.file_id)
+                    copy_chunks_verified(self.store, chunks, fd, e)
                 else:
                     copy_chunks(self.store, chunks, fd)
             os.fchmod(fd, e.mode)
@@ -348,9 +370,11 @@ class _Restorer:
             os.close(fd)
 
     def _try_reflink(self, e: TreeEntry, fd: int) -> bool:
-        if not self._can_reflink or e.kind != "blob" or self.verify:
+        if not self._can_reflink or e.kind != "blob":
             return False
         if reflink(self.store, e.oid, fd):
+            if self.verify:  # the clone shares the object's extents: hash them once
+                check_object(self.store, e)
             return True
         if self.link == "reflink":
             raise StorageError(

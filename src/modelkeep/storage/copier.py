@@ -1,5 +1,12 @@
-"""Byte movers for checkout: kernel copies (copy_file_range), reflinks (FICLONE) and hashed
-copies, from stored objects into an open destination file."""
+"""Byte movers for checkout: kernel copies (copy_file_range), reflinks (FICLONE) and verified
+copies, from stored objects into an open destination file.
+
+A verified copy hashes while it copies, in one pass: each block is read once into a reused
+buffer, fed to the whole-file BLAKE3, and written from the same buffer. The whole-file id
+covers every byte of every chunk, so a corrupt chunk, a chunk swapped for another one and a
+manifest listing other chunks under a genuine file id all fail it; only then are the chunks
+re-hashed one by one, to name (and quarantine) the culprit or to blame the manifest or tree.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,14 @@ import mmap
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from modelkeep.errors import CorruptObjectError
-from modelkeep.storage.durable import write_all, write_all_at
+from modelkeep.storage.durable import write_all_at
 from modelkeep.storage.hashing import Hasher
 from modelkeep.storage.objects import ObjectStore
+from modelkeep.storage.tree import TreeEntry
+from modelkeep.storage.verify import lie
 
 FICLONE = 0x40049409  # _IOW(0x94, 9, int): share the source's extents (btrfs, xfs, bcachefs)
 _NO_REFLINK = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS}
@@ -70,6 +80,7 @@ def _copy_buffered(store: ObjectStore, chunks: Sequence[tuple[str, int]], fd_out
     for oid, size in chunks:
         fd_in = os.open(store.object_path(oid), os.O_RDONLY)
         try:
+            _check_size(oid, fd_in, size)
             done = 0
             while done < size:
                 n = os.preadv(fd_in, [view[fill : fill + min(size - done, BUFFER - fill)]], done)
@@ -92,21 +103,34 @@ def _write_out(fd_out: int, view: memoryview, length: int, pos: int) -> None:
 
 
 def _buffer() -> memoryview:
-    view: memoryview | None = getattr(_local, "view", None)
-    if view is None:
-        view = _local.view = memoryview(mmap.mmap(-1, BUFFER))
-    return view
+    return _buffers()[0]
+
+
+def _buffers() -> tuple[memoryview, memoryview]:
+    """This thread's two reused aligned buffers (the second is mapped on first use only)."""
+    views: tuple[memoryview, memoryview] | None = getattr(_local, "views", None)
+    if views is None:
+        views = _local.views = (memoryview(mmap.mmap(-1, BUFFER)), memoryview(mmap.mmap(-1, BUFFER)))
+    return views
 
 
 def _copy_group(store: ObjectStore, group: list[tuple[str, int, int]], fd_out: int) -> None:
     for oid, size, dst in group:
         fd_in = os.open(store.object_path(oid), os.O_RDONLY)
         try:
+            _check_size(oid, fd_in, size)
             copied = _copy_range(fd_in, fd_out, size, dst)
         finally:
             os.close(fd_in)
         if copied != size:
             raise _short(oid, copied, size)
+
+
+def _check_size(oid: str, fd_in: int, size: int) -> None:
+    """An object that is not the size its manifest or tree entry says cannot be copied."""
+    held = os.fstat(fd_in).st_size
+    if held != size:
+        raise _short(oid, held, size)
 
 
 def _short(oid: str, got: int, size: int) -> CorruptObjectError:
@@ -116,21 +140,106 @@ def _short(oid: str, got: int, size: int) -> CorruptObjectError:
 
 
 def copy_chunks_verified(
-    store: ObjectStore, chunks: Sequence[tuple[str, int]], fd_out: int, file_id: str
+    store: ObjectStore, chunks: Sequence[tuple[str, int]], fd_out: int, entry: TreeEntry
 ) -> int:
-    """Like copy_chunks, but every chunk and the whole file are re-hashed on the way."""
-    whole = Hasher(store.workers)
-    for oid, _size in chunks:
-        for block in store.iter_blocks(oid):
-            whole.update(block)
-            write_all(fd_out, block)
-    if whole.hexdigest() != file_id:
-        raise CorruptObjectError(
-            f"the chunks of file {file_id} do not rebuild it",
-            hint="run 'modelkeep fsck'",
-            oid=file_id,
-        )
-    return whole.size
+    """Like copy_chunks, but the bytes are hashed as they are copied and must rebuild the file
+    id the tree lists for ``entry``; returns the bytes written.
+
+    CorruptObjectError otherwise, naming the corrupt object (now quarantined) or, when every
+    object is intact, the file whose manifest or tree entry lies. Files of ``BUFFERED_MIN`` or
+    more are hashed on a second thread, one buffer behind the copy (two buffers alternate), so
+    hashing overlaps the reads and writes instead of adding to them.
+    """
+    total = sum(size for _, size in chunks)
+    with _HashedWriter(fd_out, threaded=total >= BUFFERED_MIN) as out:
+        for oid, size in chunks:
+            fd_in = os.open(store.object_path(oid), os.O_RDONLY)
+            try:
+                if os.fstat(fd_in).st_size != size:
+                    raise blame(store, chunks, entry)
+                done = 0
+                while done < size:
+                    view, fill = out.view, out.fill
+                    n = os.preadv(fd_in, [view[fill : fill + min(size - done, BUFFER - fill)]], done)
+                    if n == 0:
+                        raise blame(store, chunks, entry)
+                    done += n
+                    out.filled(n)
+            finally:
+                os.close(fd_in)
+        file_id = out.finish()
+    if file_id != entry.file_id:
+        raise blame(store, chunks, entry)
+    return total
+
+
+class _HashedWriter:
+    """Writes buffers of a file in order while feeding them, in order, to one BLAKE3 hasher,
+    inline or on a helper thread that runs one buffer behind."""
+
+    def __init__(self, fd_out: int, *, threaded: bool) -> None:
+        self.fd_out, self.pos, self.fill = fd_out, 0, 0
+        self.whole = Hasher(1)
+        self._views = _buffers()
+        self._current = 0
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="modelkeep-verify") if threaded else None
+        self._pending: Future[None] | None = None
+
+    @property
+    def view(self) -> memoryview:
+        return self._views[self._current]
+
+    def __enter__(self) -> _HashedWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def filled(self, n: int) -> None:
+        """``n`` more bytes were read into the current buffer; write it out once full."""
+        self.fill += n
+        if self.fill == BUFFER:
+            self._flush()
+
+    def finish(self) -> str:
+        """Write what is left; the id of everything written."""
+        self._flush()
+        if self._pending is not None:
+            self._pending.result()
+        return self.whole.hexdigest()
+
+    def _flush(self) -> None:
+        view = self.view[: self.fill]
+        if self._pending is not None:
+            self._pending.result()  # the hasher is done with the other buffer: reuse is safe
+        if self._pool is not None:
+            self._pending = self._pool.submit(self.whole.update, view)
+        else:
+            self.whole.update(view)
+        _write_out(self.fd_out, self.view, self.fill, self.pos)
+        self.pos += self.fill
+        self.fill = 0
+        self._current ^= 1 if self._pool is not None else 0
+
+
+def check_object(store: ObjectStore, entry: TreeEntry) -> None:
+    """Verify that the whole-file blob of ``entry`` is intact and holds the bytes the tree lists
+    (before it is linked or cloned rather than copied)."""
+    wrong_size = store.size(entry.oid) != entry.size
+    if not store.verify(entry.oid):
+        raise store.corrupt(entry.oid, quarantined=True)
+    if wrong_size:
+        raise lie(entry.path, entry.file_id, entry.oid)
+
+
+def blame(store: ObjectStore, chunks: Sequence[tuple[str, int]], entry: TreeEntry) -> CorruptObjectError:
+    """The error for a file whose chunks did not rebuild it: the first corrupt chunk (each is
+    re-hashed; the corrupt ones are quarantined), or else the description that lies."""
+    for oid in dict.fromkeys(oid for oid, _ in chunks):
+        if not store.verify(oid):
+            return store.corrupt(oid, quarantined=True)
+    return lie(entry.path, entry.file_id, entry.oid)
 
 
 def _copy_range(fd_in: int, fd_out: int, size: int, dst: int) -> int:

@@ -2,7 +2,10 @@
 
 Every write computes the id from the bytes actually written (a claimed id is only compared,
 never trusted), goes to ``tmp/`` first, is made durable, then renamed into place: a reader never
-sees a partial object. Objects are immutable and read-only (mode 0444). Reads verify the hash.
+sees a partial object. Objects are immutable and read-only (mode 0444). Reads verify the hash,
+and an object found corrupt by any read is moved to ``quarantine/`` (kept as evidence, out of
+the store's way) so that the next write of the same content (register, pull, ``fsck --repair``)
+stores it again instead of reusing the damaged copy.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from modelkeep.storage.hashing import (
     check_object_id,
     hash_bytes,
     is_object_id,
-    read_blocks,
+    iter_blocks,
 )
 from modelkeep.storage.locks import StoreLock
 from modelkeep.storage.statcache import StatCache
@@ -36,10 +39,18 @@ class ObjectStore:
     """A folder of immutable, verified objects plus a staging folder on the same filesystem."""
 
     def __init__(
-        self, root: Path, tmp_dir: Path, workers: int = 2, *, stat_cache_path: Path | None = None
+        self,
+        root: Path,
+        tmp_dir: Path,
+        workers: int = 2,
+        *,
+        stat_cache_path: Path | None = None,
+        quarantine_dir: Path | None = None,
     ) -> None:
         self.root = Path(root)
         self.tmp_dir = Path(tmp_dir)
+        # beside tmp/, which is on the objects' filesystem: quarantining is a rename
+        self.quarantine_dir = Path(quarantine_dir) if quarantine_dir else self.tmp_dir.parent / "quarantine"
         self.workers = max(1, int(workers))
         self.root.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -152,11 +163,12 @@ class ObjectStore:
         """The content of object ``oid``, verified against its id."""
         path = self.object_path(oid)
         try:
-            data = path.read_bytes()
+            with open(path, "rb", buffering=0) as f:
+                data = f.readall()
+                if hash_bytes(data, threads=self.workers) != oid:
+                    raise self.found_corrupt(oid, os.fstat(f.fileno()))
         except FileNotFoundError:
             raise self.not_found(oid) from None
-        if hash_bytes(data, threads=self.workers) != oid:
-            raise self.corrupt(oid)
         return data
 
     def iter_blocks(self, oid: str) -> Iterator[memoryview]:
@@ -167,21 +179,20 @@ class ObjectStore:
         path = self.object_path(oid)
         h = Hasher(self.workers)
         try:
-            blocks = read_blocks(path)
-            first = next(blocks, None)
+            f = open(path, "rb", buffering=0)  # noqa: SIM115 (closed below, after the last block)
         except FileNotFoundError:
             raise self.not_found(oid) from None
-        if first is not None:
-            h.update(first)
-            yield first
-            for block in blocks:
+        with f:
+            st = os.fstat(f.fileno())
+            for block in iter_blocks(f, st.st_size):
                 h.update(block)
                 yield block
-        if h.hexdigest() != oid:
-            raise self.corrupt(oid)
+            if h.hexdigest() != oid:
+                raise self.found_corrupt(oid, st)
 
     def verify(self, oid: str) -> bool:
-        """Re-hash object ``oid``: True when intact; ObjectNotFoundError when missing."""
+        """Re-hash object ``oid``: True when intact (a corrupt one is quarantined);
+        ObjectNotFoundError when missing."""
         try:
             for _ in self.iter_blocks(oid):
                 pass
@@ -212,6 +223,34 @@ class ObjectStore:
                     removed += 1
         return removed
 
+    def quarantine(self, oid: str, seen: os.stat_result | None = None) -> bool:
+        """Move object ``oid`` out of the store into ``quarantine/OID.<random>``; True if moved.
+
+        ``seen`` is the stat of the file that was found corrupt: the object is moved only if it
+        is still that file (a repair may have replaced it meanwhile). Where it cannot be moved
+        (another filesystem, permissions) it is deleted; where that fails too it stays.
+        """
+        path = self.object_path(oid)
+        try:
+            now = path.stat()
+            if seen is not None and (now.st_ino, now.st_dev) != (seen.st_ino, seen.st_dev):
+                return False
+            self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+            os.rename(path, self.quarantine_dir / f"{oid}.{os.urandom(4).hex()}")
+            return True
+        except FileNotFoundError:
+            return False
+        except OSError:
+            try:
+                path.unlink()
+                return True
+            except OSError:
+                return False
+
+    def found_corrupt(self, oid: str, seen: os.stat_result | None = None) -> CorruptObjectError:
+        """Quarantine object ``oid`` (found corrupt by a read) and return the error to raise."""
+        return self.corrupt(oid, quarantined=self.quarantine(oid, seen))
+
     # -- helpers --------------------------------------------------------------------------
     def _stat(self, oid: str) -> os.stat_result:
         try:
@@ -228,11 +267,12 @@ class ObjectStore:
             oid=oid,
         )
 
-    def corrupt(self, oid: str) -> CorruptObjectError:
+    def corrupt(self, oid: str, *, quarantined: bool = False) -> CorruptObjectError:
         """The error for an object whose content no longer matches its id."""
+        where = f" (moved to {self.quarantine_dir})" if quarantined else ""
         return CorruptObjectError(
-            f"object {oid} is corrupt: its content no longer hashes to its id",
-            hint="run 'modelkeep fsck' and restore it from a remote with 'modelkeep pull'",
+            f"object {oid} is corrupt: its content no longer hashes to its id{where}",
+            hint="fetch a good copy from a remote: modelkeep fsck --repair",
             oid=oid,
             path=str(self.root / oid[:2] / oid[2:]),
         )

@@ -11,7 +11,9 @@ the remote's ``tmp/`` and flushes them once per group before renaming them into 
 NFS remotes: durable before visible); pull writes every object through the
 object store, which re-hashes it: a remote object that does not match its id is named, refused
 and not stored, and everything else is still fetched. Pulled objects are committed in groups, so
-an interrupted pull keeps what it already fetched.
+an interrupted pull keeps what it already fetched. Then every file pulled whole is checked
+against what its tree claims (``verify.verify_pulled``): a manifest listing other chunks under a
+genuine file id, or a tree entry of the wrong size, is refused and not kept.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.remotes import SMALL_OBJECT, Remote
 from modelkeep.storage.tensors import chunks_for_ranges, read_range, select_tensors
 from modelkeep.storage.tree import read_tree
+from modelkeep.storage.verify import verify_pulled
 
 GROUP_OBJECTS = 64  # pulled objects committed together (one flush per group)
 GROUP_BYTES = 256 << 20
@@ -189,8 +192,8 @@ def _upload(store: ObjectStore, remote: Remote, oid: str, size: int) -> str:
         with remote.errors("upload to"):
             remote.fs.pipe_file(key, data)
     else:
-        if not store.verify(oid):
-            store.get_bytes(oid)  # raises the store's CorruptObjectError, with its hint
+        if not store.verify(oid):  # quarantined by the read that found it
+            raise store.corrupt(oid, quarantined=True)
         with remote.errors("upload to"):
             remote.fs.put_file(str(store.object_path(oid)), key)
     with remote.errors("check an upload on"):
@@ -268,16 +271,19 @@ def pull_objects(
     only the tensors matching ``tensor_patterns``) need and the store lacks.
 
     CorruptObjectError at the end names every remote object refused because it did not match
-    its id; all the others were stored.
+    its id; all the others were stored. CorruptObjectError too when a file pulled whole does not
+    rebuild the file id its tree lists (the lying manifest or tree is not kept).
     """
     stats = TransferStats()
     meter = _Meter(stats, progress)
     threads = workers or store.workers
     checked = False
+    fetched: set[str] = set()
 
     def ensure(wave: Wave) -> None:
         nonlocal checked
         todo = {oid: size for oid, size in wave.items() if not store.has(oid)}
+        fetched.update(todo)
         stats.present += len(wave) - len(todo)
         if not todo:
             return
@@ -305,6 +311,9 @@ def pull_objects(
     tree_list = list(dict.fromkeys(tree_ids))
     if tree_list:
         waves(store, tree_list, patterns, ensure, tensor_patterns)
+        whole = {t: [e for e in select_entries(read_tree(store, t), patterns)
+                     if not (tensor_patterns and is_safetensors(e.path))] for t in tree_list}
+        verify_pulled(store, whole, fetched, ensure)
     return stats
 
 
