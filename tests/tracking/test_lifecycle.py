@@ -231,3 +231,45 @@ def test_forked_workers_log_without_touching_the_parents_buffer(root: Path, keep
         assert keep.run(run.id).status == "running"
     assert len(keep.metric_history(run.id, "loss")) == 1000
     assert keep.metric_history(run.id, "parent").values == [1.0]  # written once, by the parent
+
+
+def _forked_writer(keep_root: str, run_id: str, rank: int) -> None:
+    from modelkeep.tracking.api import start_run
+
+    with start_run(run_id=run_id, keep=keep_root, capture=False, flush_interval=0.01) as r:
+        for i in range(5):
+            r.log_metric("child", float(rank), step=rank * 5 + i)
+
+
+def test_forks_while_the_flusher_is_writing_never_hang(root: Path, keep: Keep) -> None:
+    """Forking while the parent's flusher is inside SQLite must not hand the child a held lock."""
+    import multiprocessing
+    import threading
+
+    ctx = multiprocessing.get_context("fork")
+    # the parent flushes every 20 ms, so most forks land near or inside one of its writes
+    with keep.start_run("m", capture=False, flush_interval=0.02) as run:
+        stop = threading.Event()
+
+        def log_forever() -> None:
+            step = 0
+            while not stop.is_set():
+                run.log_metric("parent", 1.0, step=step)
+                step += 1
+                if step % 100 == 0:
+                    time.sleep(0.001)  # a training loop, not a busy wait
+
+        logger = threading.Thread(target=log_forever)
+        logger.start()
+        try:
+            for rank in range(12):
+                child = ctx.Process(target=_forked_writer, args=(str(root), run.id, rank))
+                child.start()
+                child.join(timeout=30)
+                if child.exitcode is None:
+                    child.kill()
+                assert child.exitcode == 0, f"child {rank} hung or failed"
+        finally:
+            stop.set()
+            logger.join()
+    assert len(keep.metric_history(run.id, "child")) == 60

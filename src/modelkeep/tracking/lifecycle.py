@@ -60,6 +60,8 @@ def live_runs() -> list[Closable]:
 
 def _forget_after_fork() -> None:
     """A forked child must not flush or end the runs of its parent."""
+    global _lock
+    _lock = threading.Lock()  # another thread of the parent may have held it at the fork
     _live.clear()
 
 

@@ -161,17 +161,18 @@ class Flusher:
             with self._lock:
                 writers = list(self._writers)
             now = time.monotonic()
-            for writer in writers:
-                try:
-                    db = self._db(writer.db.url)  # opened on arrival: the first flush is prompt
-                    if writer.due <= now:
-                        writer.due = now + writer.interval
-                        writer.flush(db)
-                except Exception as exc:  # kept pending; retried next time, raised on close
-                    writer.error = exc
-            with self._lock:
-                self._close_unused({w.db.url for w in self._writers})
-                self._next_wake = min((w.due for w in self._writers), default=now + 1.0)
+            with _IN_DATABASE:  # a fork waits until this thread is out of the database driver
+                for writer in writers:
+                    try:
+                        db = self._db(writer.db.url)  # opened on arrival: the first flush is prompt
+                        if writer.due <= now:
+                            writer.due = now + writer.interval
+                            writer.flush(db)
+                    except Exception as exc:  # kept pending; retried next time, raised on close
+                        writer.error = exc
+                with self._lock:
+                    self._close_unused({w.db.url for w in self._writers})
+                    self._next_wake = min((w.due for w in self._writers), default=now + 1.0)
             self._event.wait(max(0.0, self._next_wake - time.monotonic()))
 
     def _db(self, url: str) -> Database:
@@ -185,15 +186,35 @@ class Flusher:
 
 
 FLUSHER = Flusher()
+# Held by the flusher while it is inside SQLite or psycopg. A fork in the middle of such a call
+# would hand the child the driver's internal locks held by a thread that does not exist there
+# (a DataLoader worker forked right after a point was logged then hangs on its first write).
+_IN_DATABASE = threading.Lock()
+_FORK_WAIT = 10.0  # seconds a fork waits for the flusher before going ahead anyway
+_held_for_fork = False
+
+
+def _before_fork() -> None:
+    global _held_for_fork
+    _held_for_fork = _IN_DATABASE.acquire(timeout=_FORK_WAIT)
+
+
+def _after_fork_in_parent() -> None:
+    global _held_for_fork
+    if _held_for_fork:
+        _held_for_fork = False
+        _IN_DATABASE.release()
 
 
 def _after_fork() -> None:
     """A forked child has no flusher thread and must not flush its parent's buffers."""
-    global FLUSHER
+    global FLUSHER, _IN_DATABASE, _held_for_fork
     FLUSHER = Flusher()
+    _IN_DATABASE, _held_for_fork = threading.Lock(), False
 
 
-os.register_at_fork(after_in_child=_after_fork)
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                    after_in_child=_after_fork)
 
 
 def _insert_points(db: Database, rows: list[tuple[int, int, float | None, int]]) -> None:
