@@ -195,6 +195,8 @@ def bench_sweep(root: Path, n: int) -> None:
     folder = root / "sweep"
     Keep.init(folder).close()
     if shutil.which("git"):  # a sweep script usually lives in a Git work tree
+        # the keep ignores itself (.modelkeep/.gitignore): the script is what the commit holds
+        (folder / "sweep.py").write_text(SWEEP)
         for args in (["init", "-q"], ["add", "-A"], ["-c", "user.email=b@x", "-c", "user.name=b",
                                                       "commit", "-q", "-m", "sweep"]):
             subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
