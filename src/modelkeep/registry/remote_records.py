@@ -188,10 +188,17 @@ def _check_metadata(rec: dict[str, Any]) -> dict[str, Any]:
 
 def read_aliases(remote: Remote, name: str) -> dict[str, str]:
     """alias -> canonical version number, from ``aliases/NAME.json`` ({} when absent)."""
+    _, doc = _aliases_document(remote, name)
+    return dict(doc.get("aliases", {}))
+
+
+def _aliases_document(remote: Remote, name: str) -> tuple[str, dict[str, Any]]:
+    """``(path, document)`` of ``aliases/NAME.json``, read once, its aliases checked ({} when
+    absent)."""
     path = f"aliases/{plain_name(check_model_name(name))}.json"
     raw = remote.read_bytes(path, limit=MAX_ALIASES_BYTES)
     if raw is None:
-        return {}
+        return path, {}
     try:
         doc = load_json(raw, max_bytes=MAX_ALIASES_BYTES)
         if not isinstance(doc, dict) or doc.get("format") != ALIASES_FORMAT or doc.get("version") != 1:
@@ -210,16 +217,15 @@ def read_aliases(remote: Remote, name: str) -> dict[str, str]:
                 raise _Invalid(f"alias '{alias}': {exc}") from None
     except ValueError as exc:
         raise invalid(remote, f"the aliases file of {name}", path, exc) from None
-    return dict(aliases)
+    return path, doc
 
 
 def read_alias_history(remote: Remote, name: str, alias: str) -> tuple[str | None, list[dict[str, Any]]]:
     """``(target, moves)`` of ``alias`` from ``aliases/NAME.json``: the version it points at on
     the remote and its pushed history, each move checked as strictly as a version record."""
-    target = read_aliases(remote, name).get(alias)
-    path = f"aliases/{plain_name(check_model_name(name))}.json"
-    raw = remote.read_bytes(path, limit=MAX_ALIASES_BYTES)
-    history = load_json(raw, max_bytes=MAX_ALIASES_BYTES).get("history") if raw else None
+    path, doc = _aliases_document(remote, name)
+    target = doc.get("aliases", {}).get(alias)
+    history = doc.get("history")
     moves = []
     try:
         if history is not None and not isinstance(history, list):
