@@ -192,7 +192,6 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
     db_url = database_url or pick(
         "database_url", "MODELKEEP_DATABASE_URL", f"sqlite:///{keep_dir / DB_FILENAME}"
     )
-    _check_sqlite_folder(str(db_url))
     store = pick("store", "MODELKEEP_STORE_URL", str(keep_dir / "objects"))
     store_path = Path(store)
     if not store_path.is_absolute():
@@ -218,17 +217,6 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
         gc_grace=grace,
         default_remote=env("MODELKEEP_REMOTE") or project.get("core", {}).get("remote"),
     )
-
-
-def _check_sqlite_folder(url: str) -> None:
-    if not url.startswith("sqlite:///"):
-        return
-    folder = Path(url.removeprefix("sqlite:///").split("?", 1)[0]).parent
-    if not folder.is_dir():
-        raise InvalidInputError(
-            f"the SQLite database's folder {folder} does not exist ({url})",
-            hint="fix database_url in .modelkeep/config.toml or MODELKEEP_DATABASE_URL",
-            path=str(folder))
 
 
 # a remote name is one bare TOML key: no dots (they would nest tables), nothing after a newline
@@ -274,7 +262,7 @@ def add_remote_section(root: Path, name: str, url: str, options: dict[str, Any])
         if value is not None:
             section[key] = value
     remotes[name] = section
-    write_config_file(path, _dumps(doc))
+    write_config_file(path, doc.as_string())
 
 
 def remove_remote_section(root: Path, name: str) -> None:
@@ -288,7 +276,7 @@ def remove_remote_section(root: Path, name: str) -> None:
         raise RemoteNotFoundError(f"no remote named '{name}' in {path}",
                                   hint="see 'modelkeep remote list'", remote=name)
     del remotes[name]
-    write_config_file(path, _dumps(doc))
+    write_config_file(path, doc.as_string())
 
 
 def _load_document(path: Path) -> Any:
@@ -296,12 +284,6 @@ def _load_document(path: Path) -> Any:
 
     read_toml(path)  # a malformed file is reported the same way as on every read
     return tomlkit.parse(path.read_text(encoding="utf-8"))
-
-
-def _dumps(doc: Any) -> str:
-    import tomlkit
-
-    return tomlkit.dumps(doc)
 
 
 def write_config_file(path: Path, text: str) -> None:
