@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from emulators import free_port
 from s3server import isolate_aws, s3_server
 
 from modelkeep.errors import InvalidInputError, RemoteAuthError, RemoteError
@@ -132,28 +133,14 @@ def test_s3_unreachable_endpoint_fails_fast_with_a_hint(tmp_path: Path,
     isolate_aws(monkeypatch, tmp_path)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
-    with socket_closed_port() as port:
-        r = Remote("origin", "s3://bucket/p", {"endpoint_url": f"http://127.0.0.1:{port}", "retries": 1})
-        started = time.monotonic()
-        with pytest.raises(RemoteError, match="cannot reach remote 'origin'") as err:
-            r.check()
+    port = free_port()  # nothing listens there once the probe socket closed
+    r = Remote("origin", "s3://bucket/p", {"endpoint_url": f"http://127.0.0.1:{port}", "retries": 1})
+    started = time.monotonic()
+    with pytest.raises(RemoteError, match="cannot reach remote 'origin'") as err:
+        r.check()
     assert time.monotonic() - started < 10
     assert "endpoint_url" in (err.value.hint or "")
     assert "\n" not in err.value.message
-
-
-class socket_closed_port:
-    """A loopback port nothing listens on."""
-
-    def __enter__(self) -> int:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return int(s.getsockname()[1])
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @pytest.mark.s3
