@@ -154,7 +154,6 @@ def test_every_unit_has_a_rule():
     assert sorted(_units() - set(ALLOWED)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="tracking imports keep and registry (fixed next)")
 def test_layers_import_downwards_only():
     problems = []
     for path in _sources():

@@ -7,6 +7,13 @@ The public Python API. Names load lazily so that ``import modelkeep`` (and the C
     keep.register("bert", "./model", bump="minor", params={"lr": 0.001})
     with modelkeep.start_run(model="bert") as run:
         run.log_metric("loss", 0.3, step=1)
+    try:
+        keep.resolve("bert@9.9.9")
+    except modelkeep.VersionNotFoundError as exc:
+        print(exc.hint)
+
+Every error class, result type and ``Run`` is importable from here; the subpackages
+(``modelkeep.registry``, ``modelkeep.storage``, ...) are internal and may change.
 """
 
 from __future__ import annotations
@@ -15,20 +22,67 @@ from typing import Any
 
 from modelkeep import _lazy
 
-# public name -> module that defines it
+# public name -> module that defines it (sorted; tests/test_public_api.py checks that every
+# error class, result type and the interface are here). The modules themselves are internal:
+# users import from ``modelkeep``, never from ``modelkeep.registry.versions``.
 _EXPORTS: dict[str, str] = {
     "AliasMove": "modelkeep.registry.aliases",
+    "AliasNotFoundError": "modelkeep.errors",
+    "ArtifactsMismatchError": "modelkeep.errors",
+    "CheckoutStats": "modelkeep.storage.checkout",
+    "ConflictError": "modelkeep.errors",
+    "CorruptObjectError": "modelkeep.errors",
+    "DatabaseEmptyError": "modelkeep.errors",
+    "DatabaseMissingError": "modelkeep.errors",
+    "DatasetNotFoundError": "modelkeep.errors",
+    "DiskFullError": "modelkeep.errors",
+    "FieldChange": "modelkeep.registry.diff",
+    "FileChangedError": "modelkeep.errors",
+    "GcResult": "modelkeep.registry.roots",
+    "IntegrityError": "modelkeep.errors",
+    "InvalidInputError": "modelkeep.errors",
+    "InvalidMetadataError": "modelkeep.errors",
+    "InvalidMetricError": "modelkeep.errors",
+    "InvalidNameError": "modelkeep.errors",
+    "InvalidVersionError": "modelkeep.errors",
     "Keep": "modelkeep.keep",
+    "KeepCheck": "modelkeep.registry.integrity",
+    "KeepExistsError": "modelkeep.errors",
+    "KeepNotFoundError": "modelkeep.errors",
+    "LfsReport": "modelkeep.storage.lfs",
+    "MetricHistory": "modelkeep.tracking.history",
+    "MissingDependencyError": "modelkeep.errors",
     "ModelMetadata": "modelkeep.schema.metadata",
+    "ModelNotFoundError": "modelkeep.errors",
+    "ModelSummary": "modelkeep.registry.versions",
     "ModelkeepError": "modelkeep.errors",
+    "NotFoundError": "modelkeep.errors",
+    "ObjectNotFoundError": "modelkeep.errors",
+    "PathNotFoundError": "modelkeep.errors",
+    "Pointer": "modelkeep.storage.pointers",
+    "RemoteAuthError": "modelkeep.errors",
+    "RemoteError": "modelkeep.errors",
+    "RemoteNotFoundError": "modelkeep.errors",
+    "RemoteRecordInvalidError": "modelkeep.errors",
+    "Run": "modelkeep.run",
+    "RunInfo": "modelkeep.tracking.runs",
+    "RunNotActiveError": "modelkeep.errors",
+    "RunNotFoundError": "modelkeep.errors",
+    "StorageError": "modelkeep.errors",
+    "SyncResult": "modelkeep.registry.publish",
+    "UnsafePathError": "modelkeep.errors",
     "Version": "modelkeep.registry.semver",
     "VersionDiff": "modelkeep.registry.diff",
+    "VersionExistsError": "modelkeep.errors",
     "VersionInfo": "modelkeep.registry.versions",
+    "VersionNotFoundError": "modelkeep.errors",
+    "VersionPrunedError": "modelkeep.errors",
+    "VersionRecord": "modelkeep.registry.records",
     "dump_metadata": "modelkeep.schema.formats",
     "json_schema": "modelkeep.schema.formats",
     "load_metadata": "modelkeep.schema.formats",
     "parse_metadata": "modelkeep.schema.formats",
-    "start_run": "modelkeep.tracking.api",
+    "start_run": "modelkeep.script",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -6,7 +6,7 @@ import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelkeep import config
 from modelkeep.db.database import Database
@@ -20,6 +20,9 @@ from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.pins import PINS_DIRNAME
 from modelkeep.tracking.runs import mark_killed_runs
+
+if TYPE_CHECKING:
+    from modelkeep.run import Run
 
 KEEP_GITIGNORE = "# written by modelkeep init: the keep is local state, never committed\n*\n"
 
@@ -344,11 +347,20 @@ class Keep:
 
     # -- tracking -------------------------------------------------------------------------
 
-    def start_run(self, model: str | None = None, name: str | None = None, **options: Any) -> Any:
-        """Start a run logged to this keep, or attach to one (see ``tracking.api.start_run``)."""
-        from modelkeep.tracking.api import start_run
+    def start_run(self, model: str | None = None, name: str | None = None, *,
+                  run_id: str | None = None, tags: Mapping[str, Any] | None = None,
+                  params: Mapping[str, Any] | None = None, capture: bool = True,
+                  system_metrics: float | None = None, flush_interval: float | None = None,
+                  owned: bool = True, handle_signals: bool = True) -> Run:
+        """Start a run logged to this keep, or attach to one (see ``modelkeep.start_run``).
+        A program that embeds modelkeep passes ``handle_signals=False``: then no SIGTERM
+        handler, exit hook or lingering thread is installed, and it ends its runs itself."""
+        from modelkeep.run import start_in
 
-        return start_run(model, name, keep=self, **options)
+        return start_in(self, model, name, run_id=run_id, tags=tags, params=params,
+                        capture=capture, system_metrics=system_metrics,
+                        flush_interval=flush_interval, owned=owned,
+                        handle_signals=handle_signals)
 
     def run(self, ref: str) -> Any:
         """A run's row by UUID or unique prefix."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from modelkeep.errors import InvalidNameError
-from modelkeep.registry.refs import check_alias_name, check_model_name, parse_ref
+from modelkeep.names import check_model_name
+from modelkeep.registry.refs import check_alias_name, parse_ref
 
 
 @pytest.mark.parametrize("name", ["bert\n", "bert\r", "bert\x00", "\nbert", "be\nrt", "../x", "a/b"])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from modelkeep import start_run
 from modelkeep.errors import (
     InvalidInputError,
     InvalidMetricError,
@@ -15,7 +16,6 @@ from modelkeep.errors import (
     RunNotActiveError,
 )
 from modelkeep.keep import Keep
-from modelkeep.tracking.api import start_run
 
 
 def test_with_block_logs_and_finishes(keep: Keep) -> None:

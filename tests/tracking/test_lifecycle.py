@@ -22,7 +22,7 @@ from modelkeep.tracking.runs import mark_killed_runs, process_start_time
 PRELUDE = """
 import os, sys, time, signal
 from modelkeep.keep import Keep
-from modelkeep.tracking.api import start_run
+from modelkeep import start_run
 keep = Keep.open(sys.argv[1])
 """
 
@@ -209,7 +209,7 @@ def test_several_processes_log_to_one_run(root: Path, keep: Keep) -> None:
 
 
 def _forked_rank(keep_root: str, run_id: str, rank: int) -> None:
-    from modelkeep.tracking.api import start_run
+    from modelkeep import start_run
 
     with start_run(run_id=run_id, keep=keep_root, capture=False, flush_interval=0.05) as r:
         for i in range(500):

@@ -37,7 +37,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def _sweep(n: int) -> list[modelkeep.tracking.api.Run]:  # type: ignore[name-defined]
+def _sweep(n: int) -> list[modelkeep.Run]:
     done = []
     for r in range(n):
         with modelkeep.start_run("sweep", f"run-{r}") as run:

@@ -115,8 +115,8 @@ def remote() -> None:
 def add_cmd(ctx: click.Context, name: str, url: str, endpoint_url: str | None, region: str | None,
             profile: str | None, options: tuple[str, ...]) -> None:
     """Add remote NAME at URL to the keep's config.toml."""
+    from modelkeep.assignments import param_value, parse_assignments
     from modelkeep.errors import InvalidInputError
-    from modelkeep.registry.registration import param_value, parse_assignments
 
     extra = {k: param_value(v) for k, v in parse_assignments(list(options), "option").items()}
     named = {"endpoint_url": endpoint_url, "region": region, "profile": profile}

@@ -6,23 +6,11 @@ import re
 from dataclasses import dataclass
 
 from modelkeep.errors import InvalidNameError
+from modelkeep.names import check_model_name
 
 # fullmatch, never ``$``: ``$`` also matches before a final newline ("bert\n" would pass)
-_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _ALIAS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
 LATEST = "latest"
-
-
-def check_model_name(name: str) -> str:
-    """Return ``name`` if it is a valid model name, else raise InvalidNameError."""
-    if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
-        raise InvalidNameError(
-            f"invalid model name {name!r}: use letters, digits, '.', '_' or '-' (at most 200), "
-            "starting with a letter or digit",
-            hint="e.g. modelkeep register bert-classifier ./model",
-            name=name,
-        )
-    return name
 
 
 def check_alias_name(alias: str) -> str:

@@ -12,44 +12,18 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from modelkeep.assignments import param_value
 from modelkeep.db.database import Database
 from modelkeep.errors import ArtifactsMismatchError, InvalidInputError, PathNotFoundError
-from modelkeep.limits import load_json
 from modelkeep.metric import metric_float
+from modelkeep.names import check_model_name
 from modelkeep.registry.inheritance import declared_paths
 from modelkeep.registry.model_files import model_files
-from modelkeep.registry.refs import check_model_name
 from modelkeep.registry.semver import Version
 from modelkeep.registry.snapshot import build_snapshot
 from modelkeep.registry.versions import Bump, VersionInfo, register_version, version_exists
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.tree import add_path
-
-
-def parse_assignments(items: list[str], what: str) -> dict[str, str]:
-    """``["lr=0.1", "epochs=3"]`` -> {"lr": "0.1", "epochs": "3"}; a missing '=' is an error."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidInputError(
-                f"invalid {what} '{item}': expected KEY=VALUE",
-                hint=f"e.g. --{what} learning_rate=0.001",
-            )
-        out[key.strip()] = value
-    return out
-
-
-def param_value(raw: Any) -> Any:
-    """A hyperparameter from the command line: JSON scalars keep their type, else a string
-    (also text over the input limits, such as 100,000 nested brackets or 5000 digits)."""
-    if not isinstance(raw, str):
-        return raw
-    try:
-        value = load_json(raw, max_bytes=None)
-    except ValueError:
-        return raw
-    return value if isinstance(value, str | int | float | bool) else raw
 
 
 def register_path(

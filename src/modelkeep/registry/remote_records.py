@@ -26,7 +26,8 @@ from typing import Any
 from modelkeep.clock import to_iso
 from modelkeep.errors import InvalidNameError, InvalidVersionError, ModelkeepError, RemoteRecordInvalidError
 from modelkeep.limits import MAX_RECORD_BYTES, InputLimitError, load_json
-from modelkeep.registry.refs import check_alias_name, check_model_name
+from modelkeep.names import check_model_name
+from modelkeep.registry.refs import check_alias_name
 from modelkeep.registry.semver import Version
 from modelkeep.schema.types import INT64_MAX
 from modelkeep.storage.hashing import is_object_id

@@ -16,8 +16,9 @@ from modelkeep.errors import (
     VersionNotFoundError,
     did_you_mean,
 )
+from modelkeep.names import check_model_name
 from modelkeep.redact import redact_metadata
-from modelkeep.registry.refs import LATEST, Ref, check_model_name
+from modelkeep.registry.refs import LATEST, Ref
 from modelkeep.registry.semver import Bump, Version, latest, next_version
 
 VERSION_COLUMNS = (

@@ -1,11 +1,9 @@
-"""The Python API of a run: ``start_run`` and the ``Run`` it returns.
+"""What a run logs, and starting or attaching to one: ``RunLog`` and ``open_run``.
 
-    with modelkeep.start_run(model="bert-classifier", name="lr-sweep-3") as run:
-        run.log_params({"lr": 3e-5, "epochs": 3})
-        run.log_dataset("data/train", role="train", preprocessing=["lowercase"])
-        for step, loss in enumerate(losses):
-            run.log_metric("loss", loss, step=step)
-        run.register_model("out/", bump="minor")
+The public ``modelkeep.Run`` (``modelkeep/run.py``) is a ``RunLog`` that can also register a
+version; ``modelkeep.start_run`` (``modelkeep/script.py``) opens the keep. Tracking imports
+neither the keep nor the registry: what it needs from them (the database, the object store,
+the author) is passed in.
 
 The process that starts a run owns it: leaving the ``with`` block ends it ``finished``
 (``failed`` on an exception, ``killed`` on KeyboardInterrupt/SystemExit). Other processes
@@ -19,54 +17,66 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self, TypeVar
 
 from modelkeep import config
+from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, RunNotActiveError
 from modelkeep.metric import metric_float
 from modelkeep.redact import redact_argv
 from modelkeep.storage.hashing import Progress
+from modelkeep.storage.objects import ObjectStore
 from modelkeep.tracking import datasets as ds
 from modelkeep.tracking import lifecycle, runs
-from modelkeep.tracking.capture import (
-    capture_start,
-    framework_metadata,
-    launch_command,
-    new_frameworks,
-)
+from modelkeep.tracking.capture import capture_start, launch_command, new_frameworks
 from modelkeep.tracking.metrics import MetricWriter, Point, final_metrics, next_steps
 from modelkeep.tracking.sysmetrics import SYSTEM_PREFIX, SystemSampler
 from modelkeep.tracking.values import MAX_STEP, check_name, check_step
 
-if TYPE_CHECKING:
-    from modelkeep.keep import Keep
-    from modelkeep.registry.versions import Bump, VersionInfo
+
+@dataclass(frozen=True)
+class RunLineage:
+    """What a version registered from a run records of it."""
+
+    params: dict[str, Any]
+    metrics: dict[str, float]  # each series' final value (system metrics left out)
+    lineage: dict[str, Any]  # datasets, and code and pipeline when logged
 
 
-class Run:
-    """A run open in this process: log to it, then end it (or leave the ``with`` block)."""
+class RunLog:
+    """A run open in this process: log to it, then end it (or leave the ``with`` block).
 
-    def __init__(self, keep: Keep, info: runs.RunInfo, *, owner: bool,
-                 flush_interval: float | None = None, steps: dict[str, int] | None = None) -> None:
-        self.keep = keep
+    ``handle_signals`` puts the run in the set that process exit and SIGTERM close
+    (``lifecycle``: installed by the first such run) and keeps the metric flusher thread for
+    the next run. Without it the library installs no signal handler or exit hook, and the
+    flusher thread stops when the last run closes: a host program ends its runs itself.
+    """
+
+    def __init__(self, db: Database, store: ObjectStore, info: runs.RunInfo, *, owner: bool,
+                 author: str, flush_interval: float, steps: dict[str, int] | None = None,
+                 handle_signals: bool = True) -> None:
         self.info = info
         self.id: str = info.id
         self.owner = owner
-        self._db = keep.db
+        self._db = db
+        self._store = store
+        self._author = author
         self._steps: dict[str, int] = dict(steps or {})
         self._ended = False
         self._closed = False
         self._sampler: SystemSampler | None = None
-        self._writer = MetricWriter(keep.db, info.pk, flush_interval or keep.settings.flush_interval)
+        self._writer = MetricWriter(db, info.pk, flush_interval, linger=handle_signals)
         self._append: Callable[[Point], None] = self._append_first  # then the deque's append
         self._time = time.time
-        lifecycle.track(self)
+        if handle_signals:
+            lifecycle.track(self)
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.info.name!r} model={self.info.model!r}>"
 
-    def __enter__(self) -> Run:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -150,8 +160,8 @@ class Run:
         aug = ds.processing_steps(augmentation, "augmentation")
         if name is not None:
             check_name(name, "dataset")
-        dataset = ds.store_dataset(self._db, self.keep.store, Path(path), name=name,
-                                   author=self.keep.author, progress=progress)
+        dataset = ds.store_dataset(self._db, self._store, Path(path), name=name,
+                                   author=self._author, progress=progress)
         label = name or dataset["name"]
         ds.link_dataset(self._db, self.info.pk, dataset, role=role, name=label,
                         source=str(Path(path).resolve()), preprocessing=pre, augmentation=aug)
@@ -163,7 +173,7 @@ class Run:
         from modelkeep.tracking import git, snapshots
 
         self._check_active()
-        state = git.capture_git(self.keep.store)
+        state = git.capture_git(self._store)
         if paths is not None:
             files, base = snapshots.expand(paths), None
         elif state is not None:
@@ -173,7 +183,7 @@ class Run:
         else:
             raise InvalidInputError("no code to snapshot: not in a Git repository, no script",
                                     hint="pass run.log_code(paths=[...])")
-        tree = snapshots.snapshot(self.keep.store, files, base)
+        tree = snapshots.snapshot(self._store, files, base)
         code = {**(state.to_code() if state else {}), "snapshot": tree.tree_id}
         runs.set_json_field(self._db, self.info.pk, "code_json", code)
         return code
@@ -191,7 +201,7 @@ class Run:
         if files:
             chosen = snapshots.expand(files)
             base = snapshots.choose_base(chosen)
-            pipeline["tree"] = snapshots.snapshot(self.keep.store, chosen, base).tree_id
+            pipeline["tree"] = snapshots.snapshot(self._store, chosen, base).tree_id
             pipeline["scripts"], pipeline["config_files"] = snapshots.split_pipeline_files(chosen, base)
         runs.set_json_field(self._db, self.info.pk, "pipeline_json", pipeline)
         return pipeline
@@ -202,20 +212,14 @@ class Run:
         from modelkeep.tracking.artifacts import store_artifact
 
         self._check_active()
-        return store_artifact(self._db, self.keep.store, self.info.pk, Path(path), name=name,
+        return store_artifact(self._db, self._store, self.info.pk, Path(path), name=name,
                               progress=progress)
 
     # -- registering ----------------------------------------------------------------------
 
-    def register_model(self, path: Path | str, *, bump: Bump | None = None,
-                       name: str | None = None, version: str | None = None,
-                       metadata: Any = None, progress: Progress | None = None) -> VersionInfo:
-        """Register ``path`` as a version whose lineage is this run: params, final metrics,
-        datasets, code and pipeline."""
-        model = name or self.info.model
-        if not model:
-            raise InvalidInputError("this run has no model name",
-                                    hint="pass register_model(path, name='my-model')")
+    def lineage(self) -> RunLineage:
+        """Flush, then what a version registered from this run records: its params, final
+        metrics, datasets, code and pipeline."""
         self.flush()
         lineage: dict[str, Any] = {"datasets": ds.run_datasets(self._db, self.info.pk)}
         for key in ("code", "pipeline"):
@@ -224,12 +228,7 @@ class Run:
                 lineage[key] = value
         metrics = {k: v for k, v in final_metrics(self._db, self.info.pk).items()
                    if not k.startswith(SYSTEM_PREFIX)}
-        return self.keep.register(
-            model, path, version=version, bump=bump,
-            metadata=metadata if metadata is not None else framework_metadata(model),
-            params=runs.params_of(self._db, self.info.pk), metrics=metrics, run_id=self.id,
-            lineage=lineage, progress=progress,
-        )
+        return RunLineage(runs.params_of(self._db, self.info.pk), metrics, lineage)
 
     # -- ending ---------------------------------------------------------------------------
 
@@ -249,11 +248,11 @@ class Run:
             self._sampler.stop()
         try:
             self._writer.close()
-            frameworks = new_frameworks(self.keep.db, self.info.pk)
+            frameworks = new_frameworks(self._db, self.info.pk)
             if frameworks is not None or status is not None:
                 with self._db.write():  # one transaction for the closing facts
                     if frameworks is not None:  # re-read under the lock: another writer may close
-                        frameworks = new_frameworks(self.keep.db, self.info.pk) or frameworks
+                        frameworks = new_frameworks(self._db, self.info.pk) or frameworks
                         runs.set_json_field(self._db, self.info.pk, "frameworks_json", frameworks)
                     if status is not None:
                         runs.end_run(self._db, self.info.pk, status)
@@ -287,43 +286,38 @@ class Run:
             self.close(status if self.owner else None)
 
 
-def start_run(model: str | None = None, name: str | None = None, *, run_id: str | None = None,
-              keep: Keep | Path | str | None = None, tags: Mapping[str, Any] | None = None,
-              params: Mapping[str, Any] | None = None, capture: bool = True,
-              system_metrics: float | None = None, flush_interval: float | None = None,
-              owned: bool = True) -> Run:
-    """Start a run (or attach to ``run_id`` / ``MODELKEEP_RUN_ID``) and return it.
+R = TypeVar("R", bound=RunLog)
+# builds the run object for (info, owner, steps of an attached run)
+RunFactory = Callable[[runs.RunInfo, bool, dict[str, int] | None], R]
 
-    ``keep`` is an open Keep or a path (default: ``MODELKEEP_KEEP`` or found from the cwd);
-    a keep opened from a path is opened once per process and shared by its runs
-    (``tracking.shared``). ``capture`` records the environment, Git state and command line at
-    start (read once per process: ``capture.capture_start``); ``system_metrics`` samples
-    CPU/RAM/GPU use every that many seconds.
-    """
-    from modelkeep.keep import Keep
-    from modelkeep.tracking.shared import shared_keep
 
-    opened: Keep = keep if isinstance(keep, Keep) else shared_keep(keep)
+def open_run(make: RunFactory[R], db: Database, store: ObjectStore, *, author: str,
+             model: str | None = None, name: str | None = None, run_id: str | None = None,
+             tags: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
+             capture: bool = True, system_metrics: float | None = None,
+             owned: bool = True) -> R:
+    """Start a run (or attach to ``run_id`` / ``MODELKEEP_RUN_ID``) and return it, built by
+    ``make``. ``capture`` records the environment, Git state and command line at start (read
+    once per process: ``capture.capture_start``); ``system_metrics`` samples CPU/RAM/GPU use
+    every that many seconds."""
     attach_to = run_id or config.env("MODELKEEP_RUN_ID")
     if attach_to:
-        info = runs.get_run(opened.db, attach_to)
+        info = runs.get_run(db, attach_to)
         runs.require_running(info)
         if model is not None and info.model not in (None, model):
             raise InvalidInputError(
                 f"run {info.id} is for model '{info.model}', not '{model}'",
                 hint="attach without model=, or unset MODELKEEP_RUN_ID", run=info.id)
         if model is not None and info.model is None:
-            runs.set_model(opened.db, info.pk, model)
-            info = runs.get_run(opened.db, info.id)
-        run = Run(opened, info, owner=False, flush_interval=flush_interval,
-                  steps=next_steps(opened.db, info.pk))
+            runs.set_model(db, info.pk, model)
+            info = runs.get_run(db, info.id)
+        run = make(info, False, next_steps(db, info.pk))
     else:
-        info = runs.create_run(opened.db, model=model, name=name, author=opened.author,
-                               owned=owned)
-        run = Run(opened, info, owner=True, flush_interval=flush_interval)
+        info = runs.create_run(db, model=model, name=name, author=author, owned=owned)
+        run = make(info, True, None)
     try:
         if capture and run.owner:
-            capture_start(opened, info.pk)
+            capture_start(db, store, info.pk)
         if params:
             run.log_params(params)
         if tags:
@@ -334,4 +328,3 @@ def start_run(model: str | None = None, name: str | None = None, *, run_id: str 
     if system_metrics:
         run._sampler = SystemSampler(run.log_metric, system_metrics).start()
     return run
-

@@ -18,7 +18,6 @@ from modelkeep.redact import redact_argv
 from modelkeep.tracking import environment, runs
 
 if TYPE_CHECKING:
-    from modelkeep.keep import Keep
     from modelkeep.storage.objects import ObjectStore
     from modelkeep.tracking.git import GitState
 
@@ -57,7 +56,7 @@ def new_frameworks(db: Database, run_pk: int) -> dict[str, str] | None:
     return {**known, **found}
 
 
-def capture_start(keep: Keep, pk: int, *, packages: bool = True) -> None:
+def capture_start(db: Database, store: ObjectStore, pk: int, *, packages: bool = True) -> None:
     """Record the environment, Git state and command line of the process starting a run.
 
     What a process captured is reused by its later runs (a sweep starts hundreds): the
@@ -67,14 +66,14 @@ def capture_start(keep: Keep, pk: int, *, packages: bool = True) -> None:
     started; ``Run.log_code`` records the state at any later moment).
     """
     env = environment.capture_environment(packages=packages)
-    env_id = _environment_id(keep.store, environment.encode_environment(env))
-    state = _git_state(keep.store)
-    with keep.db.write():  # one transaction for what was captured
-        runs.set_run_columns(keep.db, pk, environment_id=env_id)
+    env_id = _environment_id(store, environment.encode_environment(env))
+    state = _git_state(store)
+    with db.write():  # one transaction for what was captured
+        runs.set_run_columns(db, pk, environment_id=env_id)
         if state is not None:
-            runs.set_json_field(keep.db, pk, "code_json", state.to_code())
-        runs.set_json_field(keep.db, pk, "command_json", launch_command())
-        runs.set_json_field(keep.db, pk, "frameworks_json", env["frameworks"])
+            runs.set_json_field(db, pk, "code_json", state.to_code())
+        runs.set_json_field(db, pk, "command_json", launch_command())
+        runs.set_json_field(db, pk, "frameworks_json", env["frameworks"])
 
 
 _MAX_REMEMBERED = 64  # distinct environment records / folders one process remembers

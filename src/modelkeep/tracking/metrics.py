@@ -6,7 +6,9 @@ no date formatting. One daemon thread per process drains each open run's deque e
 process killed in its first seconds keeps what it logged) and writes the batch in one
 transaction: the points with one ``executemany``, then each series' point count and latest
 point. (One thread for all runs:
-starting and joining a thread per run would cost more than the rest of a short run.)
+starting and joining a thread per run would cost more than the rest of a short run.) The thread
+stays for the process's next runs once a run that handles signals (a script's) has used it;
+in a program that opted out of process-wide hooks it stops when its last buffer is closed.
 Drained points stay in ``pending`` until the transaction commits, so a failed or interrupted
 write loses nothing: the next flush retries it.
 
@@ -34,7 +36,8 @@ INSERT_POINT = "INSERT INTO metric_points (key_id, step, value, ts) VALUES (?, ?
 class MetricWriter:
     """The buffer of one run in one process; the process's flusher thread drains it."""
 
-    def __init__(self, db: Database, run_pk: int, interval: float = 1.0) -> None:
+    def __init__(self, db: Database, run_pk: int, interval: float = 1.0, *,
+                 linger: bool = True) -> None:
         self.db = db
         self.run_pk = run_pk
         self.interval = max(0.01, float(interval))
@@ -45,7 +48,7 @@ class MetricWriter:
         self.flushing_thread: int | None = None
         self._key_ids: dict[str, int] = {}
         self._mutex = threading.Lock()
-        FLUSHER.add(self)
+        FLUSHER.add(self, linger=linger)
 
     def wake(self) -> None:
         """Ask the flusher to write this buffer now rather than at the next interval."""
@@ -130,59 +133,79 @@ class Flusher:
     def __init__(self) -> None:
         self._writers: set[MetricWriter] = set()
         self._lock = threading.Lock()
-        self._event = threading.Event()
+        self._event = threading.Event()  # the running thread's: set to wake it or stop it
         self._thread: threading.Thread | None = None
-        self._dbs: dict[str, Database] = {}
+        self._stop = threading.Event()
+        self._dbs: dict[str, Database] = {}  # the running thread's connections
         self._next_wake = 0.0
+        self._linger = False  # once a script's run used the thread, it stays for the next runs
 
-    def add(self, writer: MetricWriter) -> None:
-        """Start flushing ``writer`` (starts the thread on first use, and again after a fork)."""
+    def add(self, writer: MetricWriter, *, linger: bool = True) -> None:
+        """Start flushing ``writer`` (starts the thread on first use, and again after a fork
+        or after it stopped); ``linger`` keeps the thread when its last buffer is closed."""
         with self._lock:
             self._writers.add(writer)
+            self._linger = self._linger or linger
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="modelkeep-flusher",
-                                                daemon=True)
+                self._event, self._stop, self._dbs = threading.Event(), threading.Event(), {}
+                self._thread = threading.Thread(
+                    target=self._loop, args=(self._event, self._stop, self._dbs),
+                    name="modelkeep-flusher", daemon=True)
                 self._thread.start()
             if writer.due < self._next_wake or writer.db.url not in self._dbs:
                 self._event.set()  # due before the planned wake-up, or its database to open
 
     def remove(self, writer: MetricWriter) -> None:
-        """Stop flushing ``writer`` in the background."""
+        """Stop flushing ``writer`` in the background; the last one stops a thread that does
+        not linger (and waits for it, so none is left behind)."""
         with self._lock:
             self._writers.discard(writer)
+            thread = self._thread
+            if self._writers or self._linger or thread is None:
+                return
+            self._thread = None
+            self._stop.set()
+            self._event.set()
+        if thread is not threading.current_thread():
+            thread.join()
 
     def wake(self) -> None:
         """Re-check which buffers are due now."""
         self._event.set()
 
-    def _loop(self) -> None:
-        while True:
-            self._event.clear()  # a wake() from now on is not lost
+    def _loop(self, event: threading.Event, stop: threading.Event,
+              dbs: dict[str, Database]) -> None:
+        while not stop.is_set():
+            event.clear()  # a wake() from now on is not lost
             with self._lock:
                 writers = list(self._writers)
             now = time.monotonic()
             with _IN_DATABASE:  # a fork waits until this thread is out of the database driver
                 for writer in writers:
                     try:
-                        db = self._db(writer.db.url)  # opened on arrival: the first flush is prompt
+                        db = _open(dbs, writer.db.url)  # opened on arrival: the first flush is prompt
                         if writer.due <= now:
                             writer.due = now + writer.interval
                             writer.flush(db)
                     except Exception as exc:  # kept pending; retried next time, raised on close
                         writer.error = exc
                 with self._lock:
-                    self._close_unused({w.db.url for w in self._writers})
+                    _close_unused(dbs, {w.db.url for w in self._writers})
                     self._next_wake = min((w.due for w in self._writers), default=now + 1.0)
-            self._event.wait(max(0.0, self._next_wake - time.monotonic()))
+            event.wait(max(0.0, self._next_wake - time.monotonic()))
+        with _IN_DATABASE:
+            _close_unused(dbs, set())
 
-    def _db(self, url: str) -> Database:
-        if url not in self._dbs:
-            self._dbs[url] = Database(url)
-        return self._dbs[url]
 
-    def _close_unused(self, urls: set[str]) -> None:
-        for url in [u for u in self._dbs if u not in urls]:
-            self._dbs.pop(url).close()
+def _open(dbs: dict[str, Database], url: str) -> Database:
+    if url not in dbs:
+        dbs[url] = Database(url)
+    return dbs[url]
+
+
+def _close_unused(dbs: dict[str, Database], urls: set[str]) -> None:
+    for url in [u for u in dbs if u not in urls]:
+        dbs.pop(url).close()
 
 
 FLUSHER = Flusher()

@@ -13,10 +13,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from modelkeep.assignments import param_value
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError
 from modelkeep.redact import redact_text
-from modelkeep.registry.registration import param_value
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.tracking import runs
 from modelkeep.tracking.artifacts import run_artifacts

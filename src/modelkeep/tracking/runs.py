@@ -21,6 +21,7 @@ from typing import Any, Literal
 from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, RunNotActiveError, RunNotFoundError
+from modelkeep.names import check_model_name
 from modelkeep.redact import redact_component, redact_text, redact_values
 from modelkeep.tracking.values import check_name, param_number, param_scalar
 
@@ -88,8 +89,6 @@ def create_run(db: Database, *, model: str | None, name: str | None, author: str
                owned: bool = True) -> RunInfo:
     """Insert a new ``running`` run; ``owned`` records this process as its owner."""
     if model is not None:
-        from modelkeep.registry.refs import check_model_name
-
         check_model_name(model)
     run_uuid = str(uuid.uuid4())
     if name is not None:
@@ -217,8 +216,6 @@ def tags_of(db: Database, pk: int) -> dict[str, str]:
 
 def set_model(db: Database, pk: int, model: str) -> None:
     """Name the model of a run that had none (a process attaching said which model it trains)."""
-    from modelkeep.registry.refs import check_model_name
-
     check_model_name(model)
     with db.write():
         db.execute("UPDATE runs SET model = :m WHERE id = :pk AND model IS NULL",

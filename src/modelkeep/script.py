@@ -1,4 +1,10 @@
-"""One open keep per process and keep folder, for the runs ``start_run`` opens itself.
+"""``modelkeep.start_run``: a script's runs, in a keep opened once per process and folder.
+
+``start_run`` given a path (or nothing: ``MODELKEEP_KEEP`` or the keep found from the cwd)
+opens the keep itself, and by default installs the process-wide hooks a script wants
+(``handle_signals``: a SIGTERM handler and an exit hook that flush and end its runs); a
+program that embeds modelkeep passes ``handle_signals=False`` or calls ``Keep.start_run`` on
+a keep it opened and closes itself.
 
 A sweep written as users write it (``with modelkeep.start_run(...)`` in a loop) would otherwise
 open the keep for every run: read the settings, connect, check the schema, look for killed
@@ -9,7 +15,8 @@ and, on SQLite, the same database file. A keep changed in any of these ways is o
 a PostgreSQL connection the server dropped is opened again; a forked child opens its own (a
 connection never crosses a fork).
 
-The connections are released when the process exits, after the runs still open are closed.
+The connections are released when the process exits, after the runs still open are closed
+(an exit hook installed only when a run asked for the hooks).
 """
 
 from __future__ import annotations
@@ -17,13 +24,13 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Any, NamedTuple
 
 from modelkeep import config
-
-if TYPE_CHECKING:
-    from modelkeep.keep import Keep
+from modelkeep.keep import Keep
+from modelkeep.run import Run
 
 MAX_OPEN = 8  # keep folders one process uses at once; beyond this the oldest is let go
 _USER_VARIABLES = ("LOGNAME", "USER", "LNAME", "USERNAME")  # the default author (getpass)
@@ -40,11 +47,31 @@ _open: dict[Path, _Opened] = {}
 _hooked = False
 
 
-def shared_keep(location: Path | str | None = None) -> Keep:
-    """The open keep at ``location`` (default ``MODELKEEP_KEEP`` or found from the cwd),
-    opened by this process's first call and reused by later ones while it is unchanged."""
-    from modelkeep.keep import Keep
+def start_run(model: str | None = None, name: str | None = None, *, run_id: str | None = None,
+              keep: Keep | Path | str | None = None, tags: Mapping[str, Any] | None = None,
+              params: Mapping[str, Any] | None = None, capture: bool = True,
+              system_metrics: float | None = None, flush_interval: float | None = None,
+              owned: bool = True, handle_signals: bool = True) -> Run:
+    """Start a run (or attach to ``run_id`` / ``MODELKEEP_RUN_ID``) and return it.
 
+    ``keep`` is an open Keep or a path (default: ``MODELKEEP_KEEP`` or found from the cwd);
+    a keep opened from a path is opened once per process and shared by its runs.
+    ``capture`` records the environment, Git state and command line at start;
+    ``system_metrics`` samples CPU/RAM/GPU use every that many seconds. ``handle_signals``
+    (default True, for scripts) installs a SIGTERM handler and an exit hook that flush and end
+    the process's runs; a program embedding modelkeep passes False and ends its runs itself.
+    """
+    opened = keep if isinstance(keep, Keep) else shared_keep(keep, hook=handle_signals)
+    return opened.start_run(model, name, run_id=run_id, tags=tags, params=params,
+                            capture=capture, system_metrics=system_metrics,
+                            flush_interval=flush_interval, owned=owned,
+                            handle_signals=handle_signals)
+
+
+def shared_keep(location: Path | str | None = None, *, hook: bool = True) -> Keep:
+    """The open keep at ``location`` (default ``MODELKEEP_KEEP`` or found from the cwd),
+    opened by this process's first call and reused by later ones while it is unchanged.
+    ``hook`` closes the shared keeps at exit (an exit hook, installed once)."""
     where = location or config.env("MODELKEEP_KEEP")
     root = config.find_keep_root(Path(where) if where else None)
     inputs = _settings_inputs(root)
@@ -57,6 +84,8 @@ def shared_keep(location: Path | str | None = None) -> Keep:
         found = _open.get(root)
         if found is not None and found.keep.settings == settings and _still_same(found):
             _open[root] = found._replace(inputs=inputs)  # e.g. config.toml touched, not changed
+            if hook:
+                _hook()
             return found.keep
         database = _database_file(settings.database_url)
         keep = Keep(settings)
@@ -64,7 +93,8 @@ def shared_keep(location: Path | str | None = None) -> Keep:
         _open[root] = _Opened(keep, inputs, database)
         while len(_open) > MAX_OPEN:
             del _open[next(iter(_open))]
-        _hook()
+        if hook:
+            _hook()
         return keep
 
 
