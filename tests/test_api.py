@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import importlib.util
+import inspect
 import subprocess
 import sys
+
+import pytest
 
 import modelkeep
 
@@ -23,3 +29,108 @@ def test_import_is_lazy():
             "'modelkeep.keep') if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# -- completeness ------------------------------------------------------------------------------
+
+# Modules whose public dataclasses and pydantic models are results that Keep returns (they are
+# part of the public API), with the classes there that are internal working state instead.
+RESULT_MODULES: dict[str, set[str]] = {
+    "modelkeep.registry.versions": set(),
+    "modelkeep.registry.aliases": set(),
+    "modelkeep.registry.records": set(),
+    "modelkeep.registry.diff": set(),
+    "modelkeep.registry.integrity": set(),
+    "modelkeep.registry.publish": set(),
+    "modelkeep.registry.roots": {"Roots"},  # gc's working set of reachable roots
+    "modelkeep.storage.checkout": set(),
+    "modelkeep.storage.lfs": {"LfsPointer"},  # a parsed pointer file, read inside lfs.py
+    "modelkeep.storage.pointers": set(),
+    "modelkeep.tracking.runs": set(),
+    "modelkeep.tracking.history": set(),
+}
+# Modules every public class of which is exported: the errors and the keep's interface
+# (interface.py, when present on the branch: the protocol KeepInterface and its kin).
+WHOLLY_PUBLIC = ("modelkeep.errors", "modelkeep.interface")
+
+
+def _defined_classes(module_name: str) -> dict[str, type]:
+    module = importlib.import_module(module_name)
+    return {name: obj for name, obj in vars(module).items()
+            if inspect.isclass(obj) and obj.__module__ == module_name and not name.startswith("_")}
+
+
+def _is_result(cls: type) -> bool:
+    return dataclasses.is_dataclass(cls) or hasattr(cls, "model_fields")
+
+
+def test_exports_are_written_sorted():
+    assert list(modelkeep._EXPORTS) == sorted(modelkeep._EXPORTS)
+    assert modelkeep.__all__ == list(modelkeep._EXPORTS)
+
+
+def test_every_error_class_and_the_interface_are_exported():
+    missing = []
+    for module_name in WHOLLY_PUBLIC:
+        if importlib.util.find_spec(module_name) is None:
+            continue  # interface.py comes with the interface branch
+        missing += [f"{module_name}.{n}" for n in _defined_classes(module_name)
+                    if n not in modelkeep.__all__]
+    assert missing == []
+    errors = _defined_classes("modelkeep.errors")
+    assert len(errors) > 30 and all(issubclass(c, modelkeep.ModelkeepError) for c in errors.values())
+
+
+def test_every_result_type_and_run_are_exported():
+    missing = [f"{module_name}.{name}" for module_name, internal in RESULT_MODULES.items()
+               for name, cls in _defined_classes(module_name).items()
+               if _is_result(cls) and name not in internal and name not in modelkeep.__all__]
+    assert missing == []
+    assert "Run" in modelkeep.__all__ and "start_run" in modelkeep.__all__
+
+
+def test_every_export_resolves_to_the_module_that_defines_it():
+    wrong = []
+    for name in modelkeep.__all__:
+        obj = getattr(modelkeep, name)
+        if getattr(obj, "__module__", None) != modelkeep._EXPORTS[name]:
+            wrong.append(f"{name}: {getattr(obj, '__module__', None)} != {modelkeep._EXPORTS[name]}")
+    assert wrong == []
+    assert set(modelkeep.__all__) <= set(dir(modelkeep))
+
+
+def test_every_export_has_its_own_docstring():
+    """Its own: not inherited, and not the signature a dataclass writes when there is none."""
+    bare = []
+    for name in modelkeep.__all__:
+        obj = getattr(modelkeep, name)
+        doc = obj.__dict__.get("__doc__") if inspect.isclass(obj) else obj.__doc__
+        if not doc or not doc.strip() or doc.startswith(f"{name}("):
+            bare.append(name)
+    assert bare == []
+
+
+def test_errors_are_caught_by_their_public_name(tmp_path):
+    keep = modelkeep.Keep.init(tmp_path)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "weights.bin").write_bytes(b"w")
+    try:
+        keep.register("bert", tmp_path / "model")
+        try:
+            keep.resolve("bert@9.9.9")
+        except modelkeep.VersionNotFoundError as exc:
+            assert (exc.code, exc.exit_code) == ("version_not_found", 3)
+        else:
+            pytest.fail("no error for a version that does not exist")
+        with pytest.raises(modelkeep.VersionNotFoundError) as caught:
+            keep.resolve("bert@2.0.0")
+        assert isinstance(caught.value, modelkeep.NotFoundError)
+        assert isinstance(caught.value, modelkeep.ModelkeepError)
+        try:
+            keep.versions("no-such-model")
+        except modelkeep.ModelNotFoundError as exc:
+            assert exc.code == "model_not_found"
+        else:
+            pytest.fail("no error for an unknown model")
+    finally:
+        keep.close()

@@ -90,6 +90,8 @@ def _jsonable(value: Any) -> Any:
 
 
 class InvalidInputError(ModelkeepError):
+    """Bad input from the user: an argument, a file or a value modelkeep refuses."""
+
     code = "invalid_input"
     default_hint = "check the command's arguments: modelkeep COMMAND --help"
     http_status = 400
@@ -97,16 +99,22 @@ class InvalidInputError(ModelkeepError):
 
 
 class InvalidVersionError(InvalidInputError):
+    """A version that is not SemVer 2.0.0, or one too small for what changed since the last."""
+
     code = "invalid_version"
     default_hint = "versions look like 1.2.3 (SemVer 2.0.0); see docs/versioning.md"
 
 
 class InvalidNameError(InvalidInputError):
+    """A model, alias, run, metric or dataset name that breaks the naming rules."""
+
     code = "invalid_name"
     default_hint = "names are letters, digits, '.', '-' and '_'; see docs/versioning.md"
 
 
 class InvalidMetadataError(InvalidInputError):
+    """A metadata file (JSON, YAML or protobuf) that fails the schema."""
+
     code = "invalid_metadata"
     default_hint = (
         "fix the metadata file; its fields are in docs/metadata.md (modelkeep schema prints the JSON Schema)"
@@ -114,16 +122,22 @@ class InvalidMetadataError(InvalidInputError):
 
 
 class InvalidMetricError(InvalidInputError):
+    """A metric value that is not a number, or a metric name that is invalid."""
+
     code = "invalid_metric"
     default_hint = "metrics are numbers (NaN and inf allowed): --metric accuracy=0.93"
 
 
 class UnsafePathError(InvalidInputError):
+    """A path that would leave its folder (``..``, absolute, through a symlink)."""
+
     code = "unsafe_path"
     default_hint = "use relative paths inside the folder, without '..', and no symlinked parents"
 
 
 class PathNotFoundError(InvalidInputError):
+    """A file or folder given on the command line or to the API does not exist."""
+
     code = "path_not_found"
     default_hint = "check the path (ls it), or run from the folder that holds it"
 
@@ -150,6 +164,8 @@ class ArtifactsMismatchError(InvalidInputError):
 
 
 class NotFoundError(ModelkeepError):
+    """Something named does not exist in the keep (the base of the ``*NotFound`` errors)."""
+
     code = "not_found"
     default_hint = "check the name: modelkeep list"
     http_status = 404
@@ -157,46 +173,64 @@ class NotFoundError(ModelkeepError):
 
 
 class KeepNotFoundError(NotFoundError):
+    """No keep here: no ``.modelkeep/`` in this folder or its parents, or at ``--keep``."""
+
     code = "keep_not_found"
     default_hint = "run 'modelkeep init' here, or pass --keep PATH"
 
 
 class ModelNotFoundError(NotFoundError):
+    """No model of that name is registered."""
+
     code = "model_not_found"
     default_hint = "see the registered models: modelkeep list"
 
 
 class VersionNotFoundError(NotFoundError):
+    """The model has no such version (or the alias names none at that time)."""
+
     code = "version_not_found"
     default_hint = "see the versions: modelkeep list NAME"
 
 
 class AliasNotFoundError(NotFoundError):
+    """The model has no such alias."""
+
     code = "alias_not_found"
     default_hint = "see the aliases: modelkeep alias list NAME"
 
 
 class ObjectNotFoundError(NotFoundError):
+    """An object (blob, manifest or tree) is not in the local store."""
+
     code = "object_not_found"
     default_hint = "pull it from a remote that has it: modelkeep pull NAME@VERSION"
 
 
 class RunNotFoundError(NotFoundError):
+    """No run has that id (or unique id prefix)."""
+
     code = "run_not_found"
     default_hint = "see the runs: modelkeep runs list"
 
 
 class RemoteNotFoundError(NotFoundError):
+    """No remote of that name is configured."""
+
     code = "remote_not_found"
     default_hint = "see the remotes: modelkeep remote list"
 
 
 class DatasetNotFoundError(NotFoundError):
+    """No dataset of that name or tree id is recorded."""
+
     code = "dataset_not_found"
     default_hint = "see the datasets: modelkeep datasets list"
 
 
 class ConflictError(ModelkeepError):
+    """The keep's state forbids the operation (the base of the conflict errors)."""
+
     code = "conflict"
     default_hint = "see the current state with modelkeep list, then retry"
     http_status = 409
@@ -204,11 +238,15 @@ class ConflictError(ModelkeepError):
 
 
 class KeepExistsError(ConflictError):
+    """``init`` where a keep already exists."""
+
     code = "keep_exists"
     default_hint = "use it as it is, or remove .modelkeep/ to start again"
 
 
 class VersionExistsError(ConflictError):
+    """The version number asked for is already registered for that model."""
+
     code = "version_exists"
     default_hint = "register with another --version, or let modelkeep choose the next one"
 
@@ -230,6 +268,8 @@ class DatabaseEmptyError(ConflictError):
 
 
 class RunNotActiveError(ConflictError):
+    """Logging to (or ending) a run that has already ended."""
+
     code = "run_not_active"
     default_hint = "start a new run: modelkeep.start_run()"
 
@@ -242,6 +282,8 @@ class MissingDependencyError(ModelkeepError):
 
 
 class IntegrityError(ModelkeepError):
+    """Stored bytes are damaged: an object's hash, a manifest or a tree is wrong."""
+
     code = "integrity"
     default_hint = "run 'modelkeep fsck' to see what is damaged"
     http_status = 500
@@ -249,11 +291,15 @@ class IntegrityError(ModelkeepError):
 
 
 class CorruptObjectError(IntegrityError):
+    """An object's bytes no longer hash to its id (it is quarantined)."""
+
     code = "object_corrupt"
     default_hint = "run 'modelkeep fsck', then pull the object again from a remote"
 
 
 class StorageError(ModelkeepError):
+    """The disk, the database file or a remote failed (the base of storage errors)."""
+
     code = "storage_error"
     default_hint = "check the disk and the keep's permissions, then retry"
     http_status = 502
@@ -261,6 +307,8 @@ class StorageError(ModelkeepError):
 
 
 class DiskFullError(StorageError):
+    """No space left on the device holding the keep; nothing was half-written."""
+
     code = "disk_full"
     default_hint = "free space on the disk holding the keep, then retry"
     http_status = 507
@@ -274,11 +322,15 @@ class DatabaseMissingError(StorageError):
 
 
 class RemoteError(StorageError):
+    """A remote cannot be reached or answered with an error."""
+
     code = "remote_unreachable"
     default_hint = "check the remote's URL and the network: modelkeep remote list"
 
 
 class RemoteAuthError(StorageError):
+    """A remote refused modelkeep's credentials."""
+
     code = "remote_auth"
     default_hint = "check the remote's credentials: modelkeep remote list"
     http_status = 401
