@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
 import importlib.util
 import inspect
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +136,15 @@ def test_errors_are_caught_by_their_public_name(tmp_path):
             pytest.fail("no error for an unknown model")
     finally:
         keep.close()
+
+
+def test_type_checkers_see_the_same_names():
+    """``if TYPE_CHECKING:`` imports in __init__.py give users typed names (not ``Any`` from
+    ``__getattr__``); they must name exactly the exports, each from its defining module."""
+    tree = ast.parse(Path(modelkeep.__file__).read_text())
+    block = next(node for node in tree.body if isinstance(node, ast.If)
+                 and getattr(node.test, "id", None) == "TYPE_CHECKING")
+    typed = {alias.name: node.module for node in block.body if isinstance(node, ast.ImportFrom)
+             for alias in node.names}
+    assert typed == modelkeep._EXPORTS
+    assert (Path(modelkeep.__file__).parent / "py.typed").is_file()  # PEP 561: types ship

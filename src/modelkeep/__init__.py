@@ -16,9 +16,10 @@ Every error class, result type and ``Run`` is importable from here; the subpacka
 (``modelkeep.registry``, ``modelkeep.storage``, ...) are internal and may change.
 """
 
+# ruff: noqa: F401  (the TYPE_CHECKING imports below are re-exports; __all__ is built at run time)
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelkeep import _lazy
 
@@ -86,6 +87,64 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+# The same names, imported for type checkers only: ``modelkeep.Keep.open()`` is then typed in
+# users' code, not ``Any`` (test_api.py checks the two lists agree).
+if TYPE_CHECKING:
+    from modelkeep.errors import (
+        AliasNotFoundError,
+        ArtifactsMismatchError,
+        ConflictError,
+        CorruptObjectError,
+        DatabaseEmptyError,
+        DatabaseMissingError,
+        DatasetNotFoundError,
+        DiskFullError,
+        FileChangedError,
+        IntegrityError,
+        InvalidInputError,
+        InvalidMetadataError,
+        InvalidMetricError,
+        InvalidNameError,
+        InvalidVersionError,
+        KeepExistsError,
+        KeepNotFoundError,
+        MissingDependencyError,
+        ModelkeepError,
+        ModelNotFoundError,
+        NotFoundError,
+        ObjectNotFoundError,
+        PathNotFoundError,
+        RemoteAuthError,
+        RemoteError,
+        RemoteNotFoundError,
+        RemoteRecordInvalidError,
+        RunNotActiveError,
+        RunNotFoundError,
+        StorageError,
+        UnsafePathError,
+        VersionExistsError,
+        VersionNotFoundError,
+        VersionPrunedError,
+    )
+    from modelkeep.keep import Keep
+    from modelkeep.registry.aliases import AliasMove
+    from modelkeep.registry.diff import FieldChange, VersionDiff
+    from modelkeep.registry.integrity import KeepCheck
+    from modelkeep.registry.publish import SyncResult
+    from modelkeep.registry.records import VersionRecord
+    from modelkeep.registry.roots import GcResult
+    from modelkeep.registry.semver import Version
+    from modelkeep.registry.versions import ModelSummary, VersionInfo
+    from modelkeep.run import Run
+    from modelkeep.schema.formats import dump_metadata, json_schema, load_metadata, parse_metadata
+    from modelkeep.schema.metadata import ModelMetadata
+    from modelkeep.script import start_run
+    from modelkeep.storage.checkout import CheckoutStats
+    from modelkeep.storage.lfs import LfsReport
+    from modelkeep.storage.pointers import Pointer
+    from modelkeep.tracking.history import MetricHistory
+    from modelkeep.tracking.runs import RunInfo
 
 
 def __getattr__(name: str) -> Any:
