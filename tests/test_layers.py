@@ -20,7 +20,7 @@ import modelkeep
 SRC = Path(modelkeep.__file__).resolve().parent
 
 # the foundation: small top-level modules every layer may use (each with its own rule below)
-BASE = {"errors", "redact", "clock", "limits", "metric", "config", "names", "assignments"}
+BASE = {"errors", "redact", "clock", "limits", "_metric", "config", "_names", "_assignments"}
 LOW = BASE | {"storage", "schema", "db"}
 # everything below the public facade
 LIBRARY = LOW | {"registry", "tracking"}
@@ -34,9 +34,9 @@ ALLOWED: dict[str, set[str]] = {
     "limits": set(),
     "errors": {"redact"},
     "clock": {"errors"},
-    "metric": {"errors"},
-    "names": {"errors"},
-    "assignments": {"errors", "limits"},
+    "_metric": {"errors"},
+    "_names": {"errors"},
+    "_assignments": {"errors", "limits"},
     "config": {"errors", "redact"},
     "storage": {"errors", "redact", "limits", "clock"},
     "schema": {"errors", "redact", "limits", "clock", "_lazy"},

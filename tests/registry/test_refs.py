@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from modelkeep._names import check_model_name
 from modelkeep.errors import InvalidNameError
-from modelkeep.names import check_model_name
 from modelkeep.registry.refs import check_alias_name, parse_ref
 
 

@@ -51,7 +51,7 @@ def register(ctx: click.Context, name: str, path: Path, bump: str | None, versio
     inherited from the previous version; params and metrics are this version's own. Files and
     metadata identical to the latest version make no new version (exit 0).
     """
-    from modelkeep.assignments import parse_assignments
+    from modelkeep._assignments import parse_assignments
 
     meta = None
     if metadata_file is not None:
@@ -222,7 +222,7 @@ def note(ctx: click.Context, ref: str, text: str) -> None:
 @click.pass_context
 def metric(ctx: click.Context, ref: str, assignment: str) -> None:
     """Append a dated metric to a version, e.g. after a new evaluation."""
-    from modelkeep.assignments import parse_assignments
+    from modelkeep._assignments import parse_assignments
 
     ((key, value),) = parse_assignments([assignment], "metric").items()
     record = open_keep(ctx).add_metric(ref, key, value)

@@ -115,7 +115,7 @@ def remote() -> None:
 def add_cmd(ctx: click.Context, name: str, url: str, endpoint_url: str | None, region: str | None,
             profile: str | None, options: tuple[str, ...]) -> None:
     """Add remote NAME at URL to the keep's config.toml."""
-    from modelkeep.assignments import param_value, parse_assignments
+    from modelkeep._assignments import param_value, parse_assignments
     from modelkeep.errors import InvalidInputError
 
     extra = {k: param_value(v) for k, v in parse_assignments(list(options), "option").items()}

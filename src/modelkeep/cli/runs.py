@@ -29,7 +29,7 @@ def _run_ref(ref: str | None) -> str:
 
 
 def _pairs(items: tuple[str, ...], what: str) -> dict[str, str]:
-    from modelkeep.assignments import parse_assignments
+    from modelkeep._assignments import parse_assignments
 
     return parse_assignments(list(items), what)
 
@@ -74,7 +74,7 @@ def run() -> None:
 def start(ctx: click.Context, model: str | None, name: str | None, params: tuple[str, ...],
           tags: tuple[str, ...], no_capture: bool, as_json: bool) -> None:
     """Start a run that stays open until 'modelkeep run end'; prints its id."""
-    from modelkeep.assignments import param_value
+    from modelkeep._assignments import param_value
 
     param_map = {k: param_value(v) for k, v in _pairs(params, "param").items()}
     tag_map = _pairs(tags, "tag")
@@ -105,7 +105,7 @@ def log(ctx: click.Context, run_id: str | None, params: tuple[str, ...], metrics
         tags: tuple[str, ...], dataset_paths: tuple[Path, ...], role: str,
         artifacts: tuple[Path, ...]) -> None:
     """Log params, metrics, tags, datasets or artifacts to a running run."""
-    from modelkeep.assignments import param_value
+    from modelkeep._assignments import param_value
 
     param_map = {k: param_value(v) for k, v in _pairs(params, "param").items()}
     points = _metric_points(metrics)

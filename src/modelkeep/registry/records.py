@@ -6,10 +6,10 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from modelkeep._metric import metric_float
 from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError
-from modelkeep.metric import metric_float
 
 RecordKind = Literal["note", "metric", "inherit"]
 INHERIT_KEY = "inherited"  # an "inherit" record: {"from": VERSION, "fields": [dotted paths]}

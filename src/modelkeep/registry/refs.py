@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from modelkeep._names import check_model_name
 from modelkeep.errors import InvalidNameError
-from modelkeep.names import check_model_name
 
 # fullmatch, never ``$``: ``$`` also matches before a final newline ("bert\n" would pass)
 _ALIAS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")

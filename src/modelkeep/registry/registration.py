@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from modelkeep.assignments import param_value
+from modelkeep._assignments import param_value
+from modelkeep._metric import metric_float
+from modelkeep._names import check_model_name
 from modelkeep.db.database import Database
 from modelkeep.errors import ArtifactsMismatchError, InvalidInputError, PathNotFoundError
-from modelkeep.metric import metric_float
-from modelkeep.names import check_model_name
 from modelkeep.registry.inheritance import declared_paths
 from modelkeep.registry.model_files import model_files
 from modelkeep.registry.semver import Version

@@ -23,10 +23,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from modelkeep._names import check_model_name
 from modelkeep.clock import to_iso
 from modelkeep.errors import InvalidNameError, InvalidVersionError, ModelkeepError, RemoteRecordInvalidError
 from modelkeep.limits import MAX_RECORD_BYTES, InputLimitError, load_json
-from modelkeep.names import check_model_name
 from modelkeep.registry.refs import check_alias_name
 from modelkeep.registry.semver import Version
 from modelkeep.schema.types import INT64_MAX

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from modelkeep._names import check_model_name
 from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
 from modelkeep.errors import (
@@ -16,7 +17,6 @@ from modelkeep.errors import (
     VersionNotFoundError,
     did_you_mean,
 )
-from modelkeep.names import check_model_name
 from modelkeep.redact import redact_metadata
 from modelkeep.registry.refs import LATEST, Ref
 from modelkeep.registry.semver import Bump, Version, latest, next_version

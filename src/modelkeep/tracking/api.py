@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from modelkeep import config
+from modelkeep._metric import metric_float
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, RunNotActiveError
-from modelkeep.metric import metric_float
 from modelkeep.redact import redact_argv
 from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from modelkeep.assignments import param_value
+from modelkeep._assignments import param_value
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError
 from modelkeep.redact import redact_text

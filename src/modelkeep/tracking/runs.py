@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any, Literal
 
+from modelkeep._names import check_model_name
 from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, RunNotActiveError, RunNotFoundError
-from modelkeep.names import check_model_name
 from modelkeep.redact import redact_component, redact_text, redact_values
 from modelkeep.tracking.values import check_name, param_number, param_scalar
 

@@ -1,6 +1,6 @@
 """What a run accepts: names, parameter values, metric values and steps, filter conditions.
 
-Checks here are cheap on purpose: ``check_name`` sits on the logging path (metric values: metric.py).
+Checks here are cheap on purpose: ``check_name`` sits on the logging path (metric values: _metric.py).
 A metric is a float; NaN and +/-infinity are legal values (a diverging loss is a fact worth
 keeping). Parameters are JSON scalars, as the metadata schema wants for hyperparameters;
 lists, dicts and None are kept as their JSON text.
