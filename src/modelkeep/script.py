@@ -72,6 +72,8 @@ def shared_keep(location: Path | str | None = None, *, hook: bool = True) -> Kee
     """The open keep at ``location`` (default ``MODELKEEP_KEEP`` or found from the cwd),
     opened by this process's first call and reused by later ones while it is unchanged.
     ``hook`` closes the shared keeps at exit (an exit hook, installed once)."""
+    if hook:
+        _hook()
     where = location or config.env("MODELKEEP_KEEP")
     root = config.find_keep_root(Path(where) if where else None)
     inputs = _settings_inputs(root)
@@ -84,8 +86,6 @@ def shared_keep(location: Path | str | None = None, *, hook: bool = True) -> Kee
         found = _open.get(root)
         if found is not None and found.keep.settings == settings and _still_same(found):
             _open[root] = found._replace(inputs=inputs)  # e.g. config.toml touched, not changed
-            if hook:
-                _hook()
             return found.keep
         database = _database_file(settings.database_url)
         keep = Keep(settings)
@@ -93,8 +93,6 @@ def shared_keep(location: Path | str | None = None, *, hook: bool = True) -> Kee
         _open[root] = _Opened(keep, inputs, database)
         while len(_open) > MAX_OPEN:
             del _open[next(iter(_open))]
-        if hook:
-            _hook()
         return keep
 
 
