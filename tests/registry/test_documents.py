@@ -89,6 +89,14 @@ def test_the_changelog_sorts_the_diff_into_sections(ranker: Keep, tmp_path: Path
     assert result.card_of == "ranker@1.1.0" and "# ranker@1.1.0" in result.card
 
 
+def test_a_predecessor_without_artifacts_gets_an_entry_without_files(ranker: Keep,
+                                                                      tmp_path: Path) -> None:
+    ranker.store.delete(ranker.resolve("ranker@1.0.0").tree_id)  # as gc pruning leaves it
+    entry = ranker.docs("ranker@1.1.0").versions[0].changelog
+    assert "- not compared: the artifacts of one version are not in this keep" in entry
+    assert "- hyperparameter lr: 0.1 → 0.01" in entry  # the metadata is still compared
+
+
 def test_validation_records_are_read_generically(ranker: Keep, tmp_path: Path) -> None:
     vid = ranker.resolve("ranker@1.1.0").id
     append_record(ranker.db, vid, "validation", "policy.yaml",
@@ -163,6 +171,8 @@ def test_docs_command_writes_both_files_and_refuses_to_overwrite(cli_project: Pa
     assert [v["ref"] for v in forced["versions"]] == ["ranker@1.1.0", "ranker@1.0.0"]
     assert forced["versions"][0]["stored"] == ["model_card", "changelog"]
     assert forced["versions"][1]["stored"] == []  # stored by the first run, unchanged since
+    shown = cli_run("show", "ranker@1.1.0").stdout
+    assert "model_card  CARD.md = " in shown and "lines of Markdown" in shown
     missing = cli_run("docs", "rankr@1.0.0", "--out", "d2", code=3)
     one_line_error(missing, "rankr")
     assert not (cli_project / "d2").exists()

@@ -141,8 +141,10 @@ def show(ctx: click.Context, ref: str, at: str | None, as_json: bool) -> None:
     if view["records"]:
         click.echo("\nappended:")
         for r in view["records"]:
-            click.echo(f"  {r['created_at']}  {r['kind']:6}  {r['key']} = "
-                       f"{format_value(r['value'])}  ({r['author']})")
+            # a document is shown by its size: `modelkeep docs` writes it out
+            value = (f"{len(r['value'].splitlines())} lines of Markdown"
+                     if r["kind"] in ("model_card", "changelog") else format_value(r["value"]))
+            click.echo(f"  {r['created_at']}  {r['kind']:6}  {r['key']} = {value}  ({r['author']})")
 
 
 @click.command()

@@ -28,6 +28,7 @@ _MD_LINE_START = re.compile(r"^(\d+)([.)])(?=\s|$)")  # "1." or "1)" would start
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _YAML_RAW = set(" !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`"
                 "abcdefghijklmnopqrstuvwxyz{|}~")
+_YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n"}  # YAML 1.1 booleans
 _YAML_SHORT = {"\n": "\\n", "\t": "\\t"}
 _YAML_BREAKS = {"\x85", "\u2028", "\u2029", "\ufeff"}  # line breaks or marks to YAML readers
 
@@ -148,8 +149,9 @@ def yaml_document(data: Mapping[str, Any]) -> str:
 
 
 def _key(key: Any) -> str:
-    return key if isinstance(key, str) and _PLAIN_KEY.match(key) and key not in (
-        "null", "true", "false", "yes", "no", "on", "off", "y", "n") else _quoted(str(key))
+    """A mapping key: plain when no YAML reader could take it for anything but a string."""
+    plain = isinstance(key, str) and _PLAIN_KEY.match(key) and key.lower() not in _YAML_WORDS
+    return key if plain else _quoted(str(key))
 
 
 def _lines(value: Any) -> list[str]:
