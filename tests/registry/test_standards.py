@@ -19,7 +19,7 @@ from openlineage.client.generated.dataset_version_dataset import DatasetVersionD
 from openlineage.client.serde import Serde
 from support import cli_run, one_line_error
 
-from modelkeep.errors import UnknownFormatError
+from modelkeep.errors import OutputExistsError, UnknownFormatError, UnsafePathError
 from modelkeep.keep import Keep
 
 
@@ -182,6 +182,17 @@ def test_export_as_through_the_command(cli_project: Path) -> None:
     # the metadata formats work as before
     assert json.loads(cli_run("export", "ranker@1.1.0").stdout)["identity"]["version"] == "1.1.0"
     cli_run("export", "ranker@1.1.0", "--format", "yaml", "-o", "m.yaml")
+
+
+def test_export_to_a_folder_or_a_new_folder(ranker: Keep, tmp_path: Path) -> None:
+    with pytest.raises(UnsafePathError, match="is a folder"):
+        ranker.export_as("ranker@1.1.0", "mlmodel", tmp_path, force=True)
+    data = ranker.export_as("ranker@1.1.0", "mlmodel", tmp_path / "new" / "MLmodel")
+    assert mlflow.models.Model.load(str(tmp_path / "new")).flavors["modelkeep"]["version"] == "1.1.0"
+    assert (tmp_path / "new" / "MLmodel").read_bytes() == data
+    with pytest.raises(OutputExistsError):
+        ranker.export_as("ranker@1.1.0", "hf-card", tmp_path / "new" / "MLmodel")
+    assert (tmp_path / "new" / "MLmodel").read_bytes() == data
 
 
 def test_export_bad_input_is_one_line(cli_project: Path) -> None:

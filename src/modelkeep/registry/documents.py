@@ -118,6 +118,19 @@ def check_output(out: Path, names: tuple[str, ...], *, force: bool = False) -> N
                                     path=str(path))
 
 
+def write_file(path: Path, data: bytes, *, force: bool = False) -> None:
+    """Write one output file whole (``export --as --out``; its folder made when missing): an
+    existing file is refused unless ``force``; a folder is never replaced."""
+    from modelkeep.storage.durable import write_file_atomic
+
+    if path.is_dir():
+        raise UnsafePathError(f"{path} is a folder, not a file", hint="give a file name: --out FILE",
+                              path=str(path))
+    check_output(path.parent, (path.name,), force=force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_file_atomic(path, data)
+
+
 def write_documents(out: Path, files: dict[str, str], *, force: bool = False) -> list[str]:
     """Write ``files`` (name -> text) into folder ``out``: all of them, or none when one exists
     already (unless ``force``); each file appears whole."""
