@@ -62,14 +62,16 @@ class VersionFacts:
         return node
 
 
-def gather_facts(db: Database, info: VersionInfo) -> VersionFacts:
+def gather_facts(db: Database, info: VersionInfo,
+                 versions: list[VersionInfo] | None = None) -> VersionFacts:
     """Read a version's facts: snapshot, appended records (documents left out), the version
-    before it in SemVer order, and the times of its run when this keep has the run."""
+    before it in SemVer order (among ``versions``, read when not given), and the times of its
+    run when this keep has the run."""
     meta = version_metadata(db, info.id)
     records = tuple(r for r in list_records(db, info.id)
                     if r.kind not in DOCUMENT_KINDS and r.kind != "inherit")
     metrics = {**metrics_of(meta), **{r.key: float(r.value) for r in records if r.kind == "metric"}}
-    versions = list_versions(db, info.name)
+    versions = versions if versions is not None else list_versions(db, info.name)
     index = next(i for i, v in enumerate(versions) if v.id == info.id)
     previous = versions[index - 1] if index > 0 else None
     run = None
