@@ -18,9 +18,12 @@ from modelkeep import _lazy
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "AliasMove": "modelkeep.registry.aliases",
+    "DocsResult": "modelkeep.registry.documents",
     "Keep": "modelkeep.keep",
     "ModelMetadata": "modelkeep.schema.metadata",
     "ModelkeepError": "modelkeep.errors",
+    "OutputExistsError": "modelkeep.errors",
+    "UnknownFormatError": "modelkeep.errors",
     "Version": "modelkeep.registry.semver",
     "VersionDiff": "modelkeep.registry.diff",
     "VersionInfo": "modelkeep.registry.versions",
