@@ -89,6 +89,17 @@ def test_the_changelog_sorts_the_diff_into_sections(ranker: Keep, tmp_path: Path
     assert result.card_of == "ranker@1.1.0" and "# ranker@1.1.0" in result.card
 
 
+def test_emptied_maps_show_as_their_removed_keys(ranker: Keep, tmp_path: Path) -> None:
+    meta = metadata()
+    meta.deployment.environment = {}
+    meta.deployment.config = {}
+    ranker.register("ranker", model_folder(tmp_path / "v3", b"w3"), metadata=meta, bump="patch")
+    entry = ranker.docs("ranker@1.1.1").versions[0].changelog
+    assert "- LOG\\_LEVEL: removed (was debug)" in entry
+    assert "- deployment.config.replicas: removed (was 2)" in entry
+    assert "deployment.environment:" not in entry and "deployment.config:" not in entry
+
+
 def test_a_predecessor_without_artifacts_gets_an_entry_without_files(ranker: Keep,
                                                                       tmp_path: Path) -> None:
     ranker.store.delete(ranker.resolve("ranker@1.0.0").tree_id)  # as gc pruning leaves it
