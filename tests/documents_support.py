@@ -16,7 +16,7 @@ def metadata(**changes: Any) -> ModelMetadata:
     """Metadata of model ``ranker`` with every section filled; ``changes`` override sections."""
     data: dict[str, Any] = {
         "name": "ranker", "version": "0.0.0", "description": HOSTILE, "team": "search",
-        "tags": ["search", "task:text-classification", "ta\"g: ---"],
+        "tags": ["search", "task:text-classification", "license:apache-2.0", "ta\"g: ---"],
         "components": {"datasets": [
             {"name": "clicks", "role": "train", "tree": "a" * 64, "source": "s3://bucket/clicks",
              "preprocessing": [{"name": "normalize"}]},

@@ -25,7 +25,7 @@ def test_the_card_is_a_hugging_face_card_with_a_model_index(ranker: Keep, tmp_pa
     card = ModelCard.load(tmp_path / "out" / "CARD.md")
     data = card.data.to_dict()
     assert data["tags"] == ["modelkeep", "search", 'ta"g: ---']
-    assert data["pipeline_tag"] == "text-classification"
+    assert data["pipeline_tag"] == "text-classification" and data["license"] == "apache-2.0"
     assert data["library_name"] == "sklearn" and data["datasets"] == ["clicks", "holdout"]
     assert data["modelkeep"]["ref"] == "ranker@1.1.0"
     results = {(r.dataset_name, r.metric_type): r for r in card.data.eval_results}
@@ -45,7 +45,7 @@ def test_a_hostile_description_neither_breaks_the_front_matter_nor_injects_markd
     ranker.docs("ranker@1.0.0", tmp_path / "out")
     text = (tmp_path / "out" / "CARD.md").read_text()
     card = ModelCard.load(tmp_path / "out" / "CARD.md")
-    assert "license" not in card.data.to_dict()  # the description's "license: evil" stayed text
+    assert card.data.license == "apache-2.0"  # the tag's; the description's "license: evil" stayed text
     assert text.count("\n---\n") == 1 and text.startswith("---\n")  # only the front matter's
     body = card.text
     assert "<script>" not in body and "&lt;script&gt;" in body

@@ -78,6 +78,8 @@ def test_cyclonedx_ml_bom_passes_the_strict_1_6_schema(ranker: Keep) -> None:
     bom = json.loads(text)
     model = bom["metadata"]["component"]
     assert model["type"] == "machine-learning-model" and model["version"] == "1.1.0"
+    assert model["licenses"] == [{"license": {"name": "apache-2.0"}}]
+    assert bom["metadata"]["tools"]["components"][0]["version"] not in ("", "unknown")
     datasets = {c["name"]: c for c in bom["components"] if c["type"] == "data"}
     assert datasets["clicks"]["version"] == "a" * 64
     assert [d["ref"] for d in model["modelCard"]["modelParameters"]["datasets"]] == [

@@ -1,7 +1,8 @@
 """The model card: Markdown with YAML front matter in the Hugging Face model-card style.
 
 The front matter is what the Hub and ``huggingface_hub.ModelCard`` read: ``tags``, ``datasets``,
-``metrics``, ``library_name``, ``pipeline_tag`` (from a ``task:TYPE`` tag) and a ``model-index``
+``metrics``, ``library_name``, ``license`` and ``pipeline_tag`` (from ``license:ID`` and
+``task:TYPE`` tags) and a ``model-index``
 of results: one per dataset with per-dataset metrics, and the headline metrics (registered and
 appended since) on the version's test dataset (else its validation dataset, else "unspecified").
 Non-finite metrics (a NaN loss) stay in the body's table; the model-index holds numbers only.
@@ -26,15 +27,17 @@ from modelkeep.registry.standards.text import (
 )
 
 TASK_TAG = "task:"
+LICENSE_TAG = "license:"  # the Hub's own tag for a license (the schema has no license field)
 UNSPECIFIED = "unspecified"
 
 
 def card_metadata(facts: VersionFacts) -> dict[str, Any]:
     """The front matter, as data (the order is the order written)."""
-    ident = facts.get("identity") or {}
-    tags = [t for t in ident.get("tags") or [] if not t.startswith(TASK_TAG)]
-    task = next((t[len(TASK_TAG):] for t in ident.get("tags") or [] if t.startswith(TASK_TAG)), None)
+    tags = [t for t in facts.get("identity", "tags") or [] if not t.startswith((TASK_TAG, LICENSE_TAG))]
+    task = tagged(facts, TASK_TAG)
     data: dict[str, Any] = {}
+    if tagged(facts, LICENSE_TAG):
+        data["license"] = tagged(facts, LICENSE_TAG)
     if facts.get("technical", "framework", "name"):
         data["library_name"] = facts.get("technical", "framework", "name")
     data["tags"] = ["modelkeep", *tags]
@@ -52,6 +55,12 @@ def card_metadata(facts: VersionFacts) -> dict[str, Any]:
     data["modelkeep"] = {"ref": facts.info.ref, "version": facts.info.version,
                          "created": facts.info.created_at, "tree": facts.info.tree_id}
     return data
+
+
+def tagged(facts: VersionFacts, prefix: str) -> str | None:
+    """The value of the first ``prefix``-tag (``task:text-classification``), if any."""
+    return next((t[len(prefix):] for t in facts.get("identity", "tags") or []
+                 if t.startswith(prefix) and len(t) > len(prefix)), None)
 
 
 def _results(facts: VersionFacts, task: str | None) -> list[dict[str, Any]]:
