@@ -17,8 +17,7 @@ import re
 import uuid
 from typing import Any
 
-from modelkeep.registry.standards.facts import NAMESPACE, VersionFacts
-from modelkeep.registry.standards.hfcard import LICENSE_TAG, tagged
+from modelkeep.registry.standards.facts import LICENSE_TAG, NAMESPACE, VersionFacts
 
 SPEC_VERSION = "1.6"
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -109,7 +108,7 @@ def _model(facts: VersionFacts, datasets: list[dict[str, Any]]) -> dict[str, Any
     author = facts.get("identity", "author") or info.author
     if author:
         model["authors"] = [{"name": author}]
-    license_name = tagged(facts, LICENSE_TAG)
+    license_name = facts.tagged(LICENSE_TAG)
     if license_name:  # by name: an SPDX id is not checked here, and a name may be anything
         model["licenses"] = [{"license": {"name": license_name}}]
     return model

@@ -18,6 +18,8 @@ from modelkeep.registry.versions import VersionInfo, list_versions, version_meta
 
 DOCUMENT_KINDS = ("model_card", "changelog")  # what ``docs`` stores; never part of a document
 # namespace of the ids the writers derive from a version (uuid5), so each export is reproducible
+TASK_TAG = "task:"
+LICENSE_TAG = "license:"  # the Hub's own tag for a license (the schema has no license field)
 NAMESPACE = uuid.UUID("2f1c9d3e-4a6b-5c7d-8e9f-0a1b2c3d4e5f")
 
 
@@ -53,6 +55,11 @@ class VersionFacts:
     @property
     def notes(self) -> list[VersionRecord]:
         return [r for r in self.records if r.kind == "note"]
+
+    def tagged(self, prefix: str) -> str | None:
+        """The value of the version's first ``prefix`` tag (``task:``, ``license:``), if any."""
+        return next((t[len(prefix):] for t in self.get("identity", "tags") or []
+                     if t.startswith(prefix) and len(t) > len(prefix)), None)
 
     def get(self, *path: str) -> Any:
         """A field of the metadata snapshot by path (None when absent)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from modelkeep.registry.standards.facts import VersionFacts
+from modelkeep.registry.standards.facts import LICENSE_TAG, TASK_TAG, VersionFacts
 from modelkeep.registry.standards.text import (
     format_value,
     md_block,
@@ -26,18 +26,16 @@ from modelkeep.registry.standards.text import (
     yaml_document,
 )
 
-TASK_TAG = "task:"
-LICENSE_TAG = "license:"  # the Hub's own tag for a license (the schema has no license field)
 UNSPECIFIED = "unspecified"
 
 
 def card_metadata(facts: VersionFacts) -> dict[str, Any]:
     """The front matter, as data (the order is the order written)."""
     tags = [t for t in facts.get("identity", "tags") or [] if not t.startswith((TASK_TAG, LICENSE_TAG))]
-    task = tagged(facts, TASK_TAG)
+    task = facts.tagged(TASK_TAG)
     data: dict[str, Any] = {}
-    if tagged(facts, LICENSE_TAG):
-        data["license"] = tagged(facts, LICENSE_TAG)
+    if facts.tagged(LICENSE_TAG):
+        data["license"] = facts.tagged(LICENSE_TAG)
     if facts.get("technical", "framework", "name"):
         data["library_name"] = facts.get("technical", "framework", "name")
     data["tags"] = ["modelkeep", *tags]
@@ -55,12 +53,6 @@ def card_metadata(facts: VersionFacts) -> dict[str, Any]:
     data["modelkeep"] = {"ref": facts.info.ref, "version": facts.info.version,
                          "created": facts.info.created_at, "tree": facts.info.tree_id}
     return data
-
-
-def tagged(facts: VersionFacts, prefix: str) -> str | None:
-    """The value of the first ``prefix``-tag (``task:text-classification``), if any."""
-    return next((t[len(prefix):] for t in facts.get("identity", "tags") or []
-                 if t.startswith(prefix) and len(t) > len(prefix)), None)
 
 
 def _results(facts: VersionFacts, task: str | None) -> list[dict[str, Any]]:
