@@ -108,6 +108,21 @@ def test_a_version_with_no_datasets_metrics_or_dependencies_is_a_valid_bom(keep:
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
 
 
+def test_odd_datasets_and_requirements_still_make_a_valid_bom(keep: Keep, tmp_path: Path) -> None:
+    odd = metadata(components={"datasets": [{"name": "d\n---\n<x>", "role": "train"}] * 2},
+                   technical={"dependencies": ["Weird_Name.pkg[extra]>=1; python_version<'3.12'",
+                                               "!!not a requirement", "weird-name-pkg"]},
+                   deployment={"dependencies_lock": ["Weird-Name-Pkg==1.0", "garbage line"]})
+    keep.register("ranker", model_folder(tmp_path / "m", b"w"), metadata=odd)
+    text = keep.export_as("ranker@1.0.0", "cyclonedx").decode()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    bom = json.loads(text)
+    refs = [c["bom-ref"] for c in bom["components"]]
+    assert len(refs) == len(set(refs)) == 2  # one dataset, one library: duplicates merged
+    (library,) = [c for c in bom["components"] if c["type"] == "library"]
+    assert library["purl"] == "pkg:pypi/weird-name-pkg@1.0"
+
+
 # -- OpenLineage -------------------------------------------------------------------------------
 
 def _dataset(cls: Any, data: dict[str, Any]) -> Any:

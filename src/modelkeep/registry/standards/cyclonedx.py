@@ -62,9 +62,11 @@ def libraries(facts: VersionFacts) -> list[dict[str, Any]]:
 
 
 def _datasets(facts: VersionFacts) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for d in facts.get("components", "datasets") or []:
         ref = f"dataset:{d['name']}:{d['role']}:{d.get('tree') or 'unknown'}"
+        if any(c["bom-ref"] == ref for c in out):  # a bom-ref names one component
+            continue
         component: dict[str, Any] = {
             "type": "data", "bom-ref": ref, "name": d["name"],
             "data": [{"type": "dataset", "name": d["name"], "description": f"{d['role']} data"}],
