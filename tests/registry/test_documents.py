@@ -114,9 +114,14 @@ def test_validation_records_are_read_generically(ranker: Keep, tmp_path: Path) -
                   {"passed": False,
                    "checks": [{"name": "a", "passed": True}, {"name": "b", "passed": False}]}, "ci")
     append_record(ranker.db, vid, "validation", "other.yaml", {"status": "skipped"}, "ci")
+    # as modelkeep validate stores them: keyed by the policy's hash, naming the policy inside
+    append_record(ranker.db, vid, "validation", "ab" * 32,
+                  {"policy": "gate.yaml", "passed": True, "checks": [{"name": "x", "passed": True}]},
+                  "ci")
     result = ranker.docs("ranker@1.1.0", tmp_path / "out")
     assert "| policy.yaml | failed | 2 checks, 1 failed |" in result.card
     assert "| other.yaml | skipped | - |" in result.card
+    assert "| gate.yaml | passed | 1 checks, 0 failed |" in result.card
     assert ": policy.yaml failed (2 checks, 1 failed)" in result.changelog
 
 

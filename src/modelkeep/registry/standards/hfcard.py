@@ -175,8 +175,9 @@ def _deployment(f: VersionFacts) -> str:
 
 
 def validation_rows(f: VersionFacts) -> list[list[Any]]:
-    """One row per validation record: date, policy, outcome, summary (read generically: a
-    ``passed`` flag or ``status`` word, and ``checks`` counted when present)."""
+    """One row per validation record: date, policy, outcome, summary (read generically: the
+    ``policy`` it names or else its key, a ``passed`` flag or ``status`` word, and ``checks``
+    counted when present)."""
     rows = []
     for r in f.validations:
         value = r.value if isinstance(r.value, dict) else {}
@@ -188,7 +189,8 @@ def validation_rows(f: VersionFacts) -> list[list[Any]]:
         if isinstance(checks, list):
             failed = sum(1 for c in checks if isinstance(c, dict) and c.get("passed") is False)
             summary = f"{len(checks)} checks, {failed} failed"
-        rows.append([r.created_at, r.key, outcome, summary or format_value(None)])
+        policy = value.get("policy") if isinstance(value.get("policy"), str) else r.key
+        rows.append([r.created_at, policy, outcome, summary or format_value(None)])
     return rows
 
 
