@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "DatabaseMissingError": "modelkeep.errors",
     "DatasetNotFoundError": "modelkeep.errors",
     "DiskFullError": "modelkeep.errors",
+    "DocsResult": "modelkeep.registry.documents",
     "FieldChange": "modelkeep.registry.diff",
     "FileChangedError": "modelkeep.errors",
     "GcResult": "modelkeep.registry.roots",
@@ -59,6 +60,7 @@ _EXPORTS: dict[str, str] = {
     "ModelkeepError": "modelkeep.errors",
     "NotFoundError": "modelkeep.errors",
     "ObjectNotFoundError": "modelkeep.errors",
+    "OutputExistsError": "modelkeep.errors",
     "PathNotFoundError": "modelkeep.errors",
     "Pointer": "modelkeep.storage.pointers",
     "RemoteAuthError": "modelkeep.errors",
@@ -71,6 +73,7 @@ _EXPORTS: dict[str, str] = {
     "RunNotFoundError": "modelkeep.errors",
     "StorageError": "modelkeep.errors",
     "SyncResult": "modelkeep.registry.publish",
+    "UnknownFormatError": "modelkeep.errors",
     "UnsafePathError": "modelkeep.errors",
     "Version": "modelkeep.registry.semver",
     "VersionDiff": "modelkeep.registry.diff",
@@ -114,6 +117,7 @@ if TYPE_CHECKING:
         ModelNotFoundError,
         NotFoundError,
         ObjectNotFoundError,
+        OutputExistsError,
         PathNotFoundError,
         RemoteAuthError,
         RemoteError,
@@ -122,6 +126,7 @@ if TYPE_CHECKING:
         RunNotActiveError,
         RunNotFoundError,
         StorageError,
+        UnknownFormatError,
         UnsafePathError,
         VersionExistsError,
         VersionNotFoundError,
@@ -130,6 +135,7 @@ if TYPE_CHECKING:
     from modelkeep.keep import Keep
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.diff import FieldChange, VersionDiff
+    from modelkeep.registry.documents import DocsResult
     from modelkeep.registry.integrity import KeepCheck
     from modelkeep.registry.publish import SyncResult
     from modelkeep.registry.records import VersionRecord

@@ -13,6 +13,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── FileChangedError            code=file_changed
     │   ├── RemoteRecordInvalidError    code=remote_record_invalid
     │   ├── ArtifactsMismatchError      code=artifacts_mismatch
+    │   ├── UnknownFormatError          code=unknown_format
     │   └── PathNotFoundError           code=path_not_found
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
@@ -28,6 +29,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── VersionExistsError          code=version_exists
     │   ├── VersionPrunedError          code=version_pruned
     │   ├── DatabaseEmptyError          code=database_empty
+    │   ├── OutputExistsError           code=output_exists
     │   └── RunNotActiveError           code=run_not_active
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── IntegrityError                  code=integrity             exit 5   http 500
@@ -163,6 +165,13 @@ class ArtifactsMismatchError(InvalidInputError):
     default_hint = "pass --artifacts the folder the metadata were exported from"
 
 
+class UnknownFormatError(InvalidInputError):
+    """An export format (``export --as``) modelkeep does not write."""
+
+    code = "unknown_format"
+    default_hint = "modelkeep export --help lists the formats"
+
+
 class NotFoundError(ModelkeepError):
     """Something named does not exist in the keep (the base of the ``*NotFound`` errors)."""
 
@@ -265,6 +274,13 @@ class DatabaseEmptyError(ConflictError):
     default_hint = (
         "check the database URL; if the store's objects are truly unwanted: modelkeep gc --force"
     )
+
+
+class OutputExistsError(ConflictError):
+    """A file modelkeep was asked to write exists already; nothing was written."""
+
+    code = "output_exists"
+    default_hint = "choose another path, or pass --force to replace the file"
 
 
 class RunNotActiveError(ConflictError):

@@ -22,6 +22,7 @@ from modelkeep.storage.pins import PINS_DIRNAME
 from modelkeep.tracking.runs import mark_killed_runs
 
 if TYPE_CHECKING:
+    from modelkeep.registry.documents import DocsResult
     from modelkeep.run import Run
 
 KEEP_GITIGNORE = "# written by modelkeep init: the keep is local state, never committed\n*\n"
@@ -414,3 +415,28 @@ class Keep:
 
         found = get_dataset(self.db, ref)
         return {**found, **dataset_usage(self.db, found)}
+
+    # -- documents and standards ----------------------------------------------------------
+
+    def docs(self, ref: str, out: Path | str | None = None, *, force: bool = False) -> DocsResult:
+        """The model card and changelog of ``ref`` (NAME@VERSION; a bare NAME: the card of its
+        latest version and every version's changelog entry), stored with each version when
+        they changed since last time; written to ``out`` as CARD.md and CHANGELOG.md (an
+        existing file is refused unless ``force``)."""
+        from modelkeep.registry.documents import document
+
+        return document(self.db, self.store, ref, author=self.author,
+                        out=Path(out) if out is not None else None, force=force)
+
+    def export_as(self, ref: str, fmt: str, out: Path | str | None = None, *,
+                  force: bool = False) -> bytes:
+        """A version in a standard format: ``mlmodel`` (MLflow MLmodel), ``hf-card`` (Hugging
+        Face model card), ``cyclonedx`` (CycloneDX ML-BOM) or ``openlineage`` (run events);
+        also written to file ``out`` when given (an existing file is refused unless ``force``)."""
+        from modelkeep.registry.documents import write_file
+        from modelkeep.registry.standards import export_standard
+
+        data = export_standard(self.db, ref, fmt)
+        if out is not None:
+            write_file(Path(out), data, force=force)
+        return data
