@@ -13,7 +13,9 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── FileChangedError            code=file_changed
     │   ├── RemoteRecordInvalidError    code=remote_record_invalid
     │   ├── ArtifactsMismatchError      code=artifacts_mismatch
-    │   └── PathNotFoundError           code=path_not_found
+    │   ├── PathNotFoundError           code=path_not_found
+    │   ├── ServerNotSupportedError     code=server_not_supported
+    │   └── StoreNotSupportedError      code=store_not_supported
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
     │   ├── ModelNotFoundError          code=model_not_found
@@ -28,7 +30,9 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── VersionExistsError          code=version_exists
     │   ├── VersionPrunedError          code=version_pruned
     │   ├── DatabaseEmptyError          code=database_empty
-    │   └── RunNotActiveError           code=run_not_active
+    │   ├── RunNotActiveError           code=run_not_active
+    │   ├── SchemaBehindError           code=schema_behind
+    │   └── SchemaAheadError            code=schema_ahead
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
@@ -149,6 +153,21 @@ class ArtifactsMismatchError(InvalidInputError):
     default_hint = "pass --artifacts the folder the metadata were exported from"
 
 
+class ServerNotSupportedError(InvalidInputError):
+    """An ``http(s)://`` keep: the team server and its client do not exist yet."""
+
+    code = "server_not_supported"
+    default_hint = ("open a keep folder (--keep PATH), or a database URL with MODELKEEP_STORE_URL; "
+                    "see docs/configuration.md")
+
+
+class StoreNotSupportedError(InvalidInputError):
+    """A primary store URL the local store cannot hold (object storage): use it as a remote."""
+
+    code = "store_not_supported"
+    default_hint = "keep objects in a local folder and add the URL as a remote: modelkeep remote add"
+
+
 class NotFoundError(ModelkeepError):
     code = "not_found"
     default_hint = "check the name: modelkeep list"
@@ -232,6 +251,20 @@ class DatabaseEmptyError(ConflictError):
 class RunNotActiveError(ConflictError):
     code = "run_not_active"
     default_hint = "start a new run: modelkeep.start_run()"
+
+
+class SchemaBehindError(ConflictError):
+    """The database's schema is older than this modelkeep's and must be migrated first."""
+
+    code = "schema_behind"
+    default_hint = "run 'modelkeep migrate' (see docs/configuration.md#upgrading)"
+
+
+class SchemaAheadError(ConflictError):
+    """The database was written by a newer modelkeep: this one may not write to it."""
+
+    code = "schema_ahead"
+    default_hint = "upgrade modelkeep: pip install -U modelkeep"
 
 
 class MissingDependencyError(ModelkeepError):

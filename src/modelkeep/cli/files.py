@@ -11,9 +11,13 @@ from modelkeep.keep import Keep
 
 
 def _keep_for(ctx: click.Context, folder: Path) -> Keep:
-    """The keep named by --keep / MODELKEEP_KEEP, else the one found walking up from ``folder``."""
+    """The keep named by --keep / MODELKEEP_KEEP, else the one found walking up from ``folder``
+    (from its nearest existing parent: a missing path is reported by the command itself)."""
+    from modelkeep.cli.migrate import announce_migration
+
     where = ctx.obj.get("keep_path") if ctx.obj else None
-    return Keep.open(where or folder)
+    start = next(p for p in (folder, *folder.absolute().parents) if p.exists())
+    return Keep.open(where or start, on_migrate=announce_migration)
 
 
 @click.command()
