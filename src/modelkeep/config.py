@@ -117,15 +117,18 @@ class KeepLocation:
     store: Path | None = None
 
 
-def locate_keep(where: str | Path | None = None, *, store: str | None = None) -> KeepLocation:
-    """Dispatch on ``where`` (default ``MODELKEEP_KEEP``, else walk up from the cwd): an
-    existing path (the keep there or above it), a database URL (with ``store`` or
-    ``MODELKEEP_STORE_URL``), or ``http(s)://``, refused until the team server exists. A path
-    that does not exist is an error, never the keep found from the cwd."""
+def locate_keep(where: str | Path | None = None, *, store: str | None = None,
+                near: str | Path | None = None) -> KeepLocation:
+    """Dispatch on ``where`` (default ``MODELKEEP_KEEP``, else walk up from ``near``'s nearest
+    existing folder or the cwd): an existing path (the keep there or above it), a database URL
+    (with ``store`` or ``MODELKEEP_STORE_URL``), or ``http(s)://``, refused until the team
+    server exists. A path that does not exist is an error, never the keep found from the cwd."""
     if where is None or where == "":
         where = env("MODELKEEP_KEEP")
     if where is None:
-        return KeepLocation(find_keep_root(None))
+        start = None if near is None else next(
+            p for p in (Path(near), *Path(near).absolute().parents) if p.exists())
+        return KeepLocation(find_keep_root(start))
     text = os.fspath(where)
     scheme = url_scheme(text)
     if scheme in ("http", "https"):
@@ -195,6 +198,12 @@ class Settings:
     def keep_dir(self) -> Path:
         """The keep's own folder: ``.modelkeep/``, or the store's for a keep opened by URL."""
         return self.state_dir or self.root / KEEP_DIRNAME
+
+    def reopen_env(self) -> dict[str, str]:
+        """The ``MODELKEEP_*`` variables that make a child process open this same keep."""
+        if self.state_dir is None:
+            return {"MODELKEEP_KEEP": str(self.root)}
+        return {"MODELKEEP_KEEP": self.database_url, "MODELKEEP_STORE_URL": str(self.store_path)}
 
     @property
     def tmp_dir(self) -> Path:

@@ -83,13 +83,13 @@ class Keep:
 
     @classmethod
     def open(cls, location: Path | str | None = None, *, store: str | Path | None = None,
-             author: str | None = None,
+             near: Path | str | None = None, author: str | None = None,
              on_migrate: Callable[[Migration], None] | None = None) -> Keep:
         """Open a keep, reading only. ``location`` (default ``MODELKEEP_KEEP``, else found by
-        walking up from the cwd) is a path to or inside a keep, or a database URL whose object
-        store is ``store`` (default ``MODELKEEP_STORE_URL``); ``http(s)://`` is refused
-        (``ServerNotSupportedError``). ``on_migrate`` hears of a migration a write makes."""
-        where = config.locate_keep(location, store=os.fspath(store) if store else None)
+        walking up from ``near`` or the cwd) is a path to or inside a keep, or a database URL
+        whose object store is ``store`` (default ``MODELKEEP_STORE_URL``); ``http(s)://`` is
+        refused (``ServerNotSupportedError``). ``on_migrate`` hears of a migration a write makes."""
+        where = config.locate_keep(location, store=os.fspath(store) if store else None, near=near)
         settings = config.load_settings(where.root, database_url=where.database_url,
                                         author=author, store=store,
                                         by_url=where.database_url is not None)

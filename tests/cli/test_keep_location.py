@@ -4,6 +4,9 @@ URL with its store, http(s) refused), and never a silent fallback to the keep in
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -124,3 +127,18 @@ def test_a_database_url_needs_an_existing_store(tmp_path, make_model, monkeypatc
         Keep.open(url, store=tmp_path / "no-store")
     with pytest.raises(StoreNotSupportedError):
         Keep.open(url, store="s3://bucket/objs")
+
+
+def test_run_exec_gives_its_child_the_same_url_keep(tmp_path, make_model, monkeypatch):
+    url, store = _url_keep(tmp_path, make_model)
+    moved = tmp_path / "objects-elsewhere"  # a store outside any keep folder
+    store.rename(moved)
+    monkeypatch.chdir(tmp_path)
+    child = ("import modelkeep; k = modelkeep.Keep.open(); "
+             "print(k.settings.database_url, [m.name for m in k.models()])")
+    proc = subprocess.run(
+        [sys.executable, "-m", "modelkeep", "--keep", url, "run", "exec", "--model", "m", "--",
+         sys.executable, "-c", child], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "MODELKEEP_STORE_URL": str(moved)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"{url} ['m']"

@@ -11,13 +11,11 @@ from modelkeep.keep import Keep
 
 
 def _keep_for(ctx: click.Context, folder: Path) -> Keep:
-    """The keep named by --keep / MODELKEEP_KEEP, else the one found walking up from ``folder``
-    (from its nearest existing parent: a missing path is reported by the command itself)."""
+    """The keep named by --keep / MODELKEEP_KEEP, else the one found walking up from ``folder``."""
     from modelkeep.cli.migrate import announce_migration
 
     where = ctx.obj.get("keep_path") if ctx.obj else None
-    start = next(p for p in (folder, *folder.absolute().parents) if p.exists())
-    return Keep.open(where or start, on_migrate=announce_migration)
+    return Keep.open(where, near=folder, on_migrate=announce_migration)
 
 
 @click.command()
