@@ -18,7 +18,7 @@ from alembic.config import Config
 from modelkeep.db import migrate as schema
 from modelkeep.db.database import Database
 from modelkeep.db.migrate import MIGRATIONS_DIR, current_revision, head_revision
-from modelkeep.errors import SchemaAheadError, SchemaBehindError
+from modelkeep.errors import SchemaAheadError, SchemaBehindError, StorageError
 from modelkeep.keep import Keep
 
 OLD = "0002"  # the revision before head that tests take a keep back to
@@ -177,10 +177,12 @@ def test_an_interrupted_migration_leaves_the_backup_to_restore(tmp_path, make_mo
 
     monkeypatch.setattr(schema, "upgrade", crash)
     keep = Keep.open(root)
-    with pytest.raises(OSError, match="power cut"):
-        keep.add_note("m@1.0.0", "never written")
-    keep.close()
     backup = db.with_name(f"modelkeep.db.bak-{OLD}")
+    with pytest.raises(StorageError, match="power cut") as caught:
+        keep.add_note("m@1.0.0", "never written")
+    assert f"from schema {OLD} to {head_revision()} failed" in caught.value.message
+    assert caught.value.hint.startswith(f"restore {backup}")
+    keep.close()
     monkeypatch.undo()
     for leftover in (Path(f"{db}-wal"), Path(f"{db}-shm")):
         leftover.unlink(missing_ok=True)
@@ -191,6 +193,21 @@ def test_an_interrupted_migration_leaves_the_backup_to_restore(tmp_path, make_mo
     assert keep.db.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_made'") == 0
     assert keep.aliases("m") == {"production": "1.0.0"}
     keep.close()
+
+
+def test_a_backup_that_cannot_be_written_stops_the_migration(tmp_path, make_model):
+    root = _old_keep(tmp_path / "k", make_model)
+    db = _db_file(root)
+    before = _fingerprint(db)
+    # the backup's temporary name is taken by a folder: SQLite cannot create the copy
+    (db.parent / f".modelkeep.db.bak-{OLD}.{os.getpid()}.tmp").mkdir()
+    keep = Keep.open(root)
+    with pytest.raises(StorageError, match="cannot back up the keep's database") as caught:
+        keep.set_alias("m", "staging", "1.0.0")
+    assert "the database was not changed" in caught.value.hint
+    keep.close()
+    assert _fingerprint(db) == before and _revision(f"sqlite:///{db}") == OLD
+    assert not list(db.parent.glob("modelkeep.db.bak-*"))
 
 
 def _ahead(url: str) -> None:

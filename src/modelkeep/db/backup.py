@@ -14,6 +14,7 @@ import sqlite3
 from pathlib import Path
 
 from modelkeep.db.sqlite import uri_path
+from modelkeep.errors import StorageError
 
 
 def backup_path(database: Path, revision: str) -> Path:
@@ -29,7 +30,16 @@ def backup_path(database: Path, revision: str) -> Path:
 def backup_sqlite(database: str | Path, revision: str) -> Path:
     """Copy the SQLite file ``database`` (at schema ``revision``) beside itself; returns where."""
     source_path = Path(database)
-    target = backup_path(source_path, revision)
+    try:
+        return _copy(source_path, backup_path(source_path, revision))
+    except (OSError, sqlite3.Error) as exc:
+        detail = getattr(exc, "strerror", None) or str(exc)
+        raise StorageError(f"cannot back up the keep's database {source_path} before migrating "
+                           f"it: {detail}", hint="free space or make its folder writable; the "
+                           "database was not changed", path=str(source_path)) from exc
+
+
+def _copy(source_path: Path, target: Path) -> Path:
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     source = sqlite3.connect(f"file:{uri_path(str(source_path))}?mode=ro", uri=True)
     try:

@@ -31,7 +31,13 @@ from typing import Any, Literal
 from modelkeep.db.backup import backup_sqlite
 from modelkeep.db.database import Database
 from modelkeep.db.sqlite import BACKUP_HINT
-from modelkeep.errors import DatabaseMissingError, ModelkeepError, SchemaAheadError, SchemaBehindError
+from modelkeep.errors import (
+    DatabaseMissingError,
+    ModelkeepError,
+    SchemaAheadError,
+    SchemaBehindError,
+    StorageError,
+)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x6D6B6D6967  # "mkmig": the advisory lock PostgreSQL migrations hold
@@ -126,8 +132,15 @@ def _exclusive(db: Database, lock_path: Path | None) -> Iterator[None]:
     if lock_path is None:
         yield
         return
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as lock:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(lock_path, "a")  # noqa: SIM115  (closed below, after the lock is released)
+    except OSError as exc:
+        raise StorageError(f"cannot migrate the keep's database {db.location}: cannot write "
+                           f"{lock_path} ({exc.strerror})", hint="run it where the keep is "
+                           "writable; reads work on a keep that is behind", path=str(lock_path)
+                           ) from exc
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -163,7 +176,19 @@ def migrate(db: Database, lock_path: Path | None = None, *, create: bool = False
         if revision is not None and revision != head and db.dialect == "sqlite":
             backup = str(backup_sqlite(db.location, revision))
         if revision != head:
-            upgrade(db.url)
+            try:
+                upgrade(db.url)
+            except ModelkeepError:
+                raise
+            except Exception as exc:  # Alembic, the driver, the disk: say where the backup is
+                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise StorageError(
+                    f"migrating the keep's database {db.location} from schema {revision} to "
+                    f"{head} failed: {detail}",
+                    hint=(f"restore {backup} (docs/configuration.md#upgrading), fix the cause, "
+                          "then run 'modelkeep migrate'" if backup else
+                          "fix the cause, then run 'modelkeep migrate' again"),
+                    path=db.location, backup=backup) from exc
     return Migration(db.location, revision, head, backup)
 
 
