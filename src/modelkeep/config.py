@@ -128,7 +128,12 @@ def locate_keep(where: str | Path | None = None, *, store: str | None = None,
     if where is None:
         start = None if near is None else next(
             p for p in (Path(near), *Path(near).absolute().parents) if p.exists())
-        return KeepLocation(find_keep_root(start))
+        try:
+            return KeepLocation(find_keep_root(start))
+        except KeepNotFoundError:
+            where = _configured_url_keep()  # no keep folder here: one set by URL, if any
+            if where is None:
+                raise
     text = os.fspath(where)
     scheme = url_scheme(text)
     if scheme in ("http", "https"):
@@ -160,6 +165,13 @@ def locate_keep(where: str | Path | None = None, *, store: str | None = None,
                                 hint="check --keep / MODELKEEP_KEEP, or create one there: "
                                 f"modelkeep init {path}", path=str(path))
     return KeepLocation(find_keep_root(path))
+
+
+def _configured_url_keep() -> str | None:
+    """The database URL of a keep named by ``MODELKEEP_DATABASE_URL`` with
+    ``MODELKEEP_STORE_URL``, used where no keep folder is found."""
+    url = env("MODELKEEP_DATABASE_URL")
+    return url if url and env("MODELKEEP_STORE_URL") else None
 
 
 def local_store_path(value: str, base: Path) -> Path:

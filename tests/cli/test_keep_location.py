@@ -142,3 +142,20 @@ def test_run_exec_gives_its_child_the_same_url_keep(tmp_path, make_model, monkey
         env={**os.environ, "MODELKEEP_STORE_URL": str(moved)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"{url} ['m']"
+
+
+def test_the_environment_alone_names_a_url_keep_where_no_folder_keep_is(tmp_path, make_model,
+                                                                      monkeypatch):
+    url, store = _url_keep(tmp_path, make_model)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("MODELKEEP_DATABASE_URL", url)
+    with pytest.raises(KeepNotFoundError, match="no modelkeep keep in"):
+        Keep.open()  # a database URL without a store is not a keep
+    monkeypatch.setenv("MODELKEEP_STORE_URL", str(store))
+    keep = Keep.open()
+    assert [m.name for m in keep.models()] == ["m"] and keep.settings.store_path == store
+    keep.close()
+    result = _invoke("list", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)[0]["name"] == "m"
