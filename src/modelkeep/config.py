@@ -112,9 +112,8 @@ class KeepLocation:
     """Where a keep is: the folder holding ``.modelkeep/`` (``database_url`` None), or a
     database URL with the folder of its object store."""
 
-    root: Path
+    root: Path  # for a keep opened by URL: its store folder
     database_url: str | None = None
-    store: Path | None = None
 
 
 def locate_keep(where: str | Path | None = None, *, store: str | None = None,
@@ -151,7 +150,7 @@ def locate_keep(where: str | Path | None = None, *, store: str | None = None,
             raise KeepNotFoundError(f"the object store {folder} does not exist",
                                     hint=f"fix MODELKEEP_STORE_URL, or for a new keep: mkdir -p "
                                     f"{folder}", path=str(folder))
-        return KeepLocation(folder.resolve(), database_url=text, store=folder.resolve())
+        return KeepLocation(folder.resolve(), database_url=text)
     if scheme == "file":
         text = text[len("file://"):]
     elif scheme is not None:

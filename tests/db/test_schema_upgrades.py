@@ -260,6 +260,14 @@ def test_postgresql_behind_migrates_only_through_modelkeep_migrate(tmp_path, mak
     assert _mk(root, "note", "m@1.0.0", "x").returncode == 0
 
 
+def test_postgresql_read_needing_a_newer_table_says_schema_behind(tmp_path, make_model, pg_url):
+    root = _old_keep(tmp_path / "k", make_model, revision="0001", database_url=pg_url)
+    proc = _mk(root, "runs", "list", "--json")
+    assert proc.returncode == 4, proc.stderr
+    assert json.loads(proc.stderr)["error"]["code"] == "schema_behind"
+    assert _mk(root, "show", "m@1.0.0").returncode == 0  # what the old schema holds is read
+
+
 def test_postgresql_ahead_refuses_writes(tmp_path, make_model, pg_url):
     root = tmp_path / "k"
     made = Keep.init(root, database_url=pg_url)
