@@ -159,10 +159,11 @@ def locate_keep(where: str | Path | None = None, *, store: str | None = None,
             hint="give a keep folder, or a database URL (sqlite:///PATH, postgresql://...) with "
             "MODELKEEP_STORE_URL", url=text)
     path = Path(text).expanduser()
-    if not path.exists():
-        raise KeepNotFoundError(f"no keep at {path}: it does not exist",
+    if not text or not path.exists():
+        named = str(path) if text else os.fspath(where)
+        raise KeepNotFoundError(f"no keep at {named}: it does not exist",
                                 hint="check --keep / MODELKEEP_KEEP, or create one there: "
-                                f"modelkeep init {path}", path=str(path))
+                                f"modelkeep init {named}", path=named)
     return KeepLocation(find_keep_root(path))
 
 
@@ -278,11 +279,11 @@ def check_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
 def load_settings(root: Path, *, database_url: str | None = None, author: str | None = None,
                   store: str | Path | None = None, by_url: bool = False) -> Settings:
     """Resolve settings for the keep at ``root`` with the documented precedence; ``by_url``:
-    a keep opened by database URL, whose store folder is ``root`` (no project config)."""
+    a keep opened by database URL, whose store folder is ``root`` (its config.toml, made by
+    ``remote add``, holds remotes and policies: the database and store come from the URL)."""
     keep_dir = root / STATE_DIRNAME if by_url else root / KEEP_DIRNAME
     user = check_config(read_toml(user_config_path()), user_config_path())
-    project = {} if by_url else check_config(read_toml(keep_dir / CONFIG_FILENAME),
-                                              keep_dir / CONFIG_FILENAME)
+    project = check_config(read_toml(keep_dir / CONFIG_FILENAME), keep_dir / CONFIG_FILENAME)
     hash_algorithm = project.get("core", {}).get("hash", "blake3")
     if hash_algorithm not in SUPPORTED_HASHES:
         raise InvalidInputError(
@@ -393,6 +394,9 @@ def _load_document(path: Path) -> Any:
     import tomlkit
 
     read_toml(path)  # a malformed file is reported the same way as on every read
+    if not path.exists():  # a keep opened by URL has none until its first remote
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tomlkit.document()
     return tomlkit.parse(path.read_text(encoding="utf-8"))
 
 

@@ -44,7 +44,8 @@ def test_a_keep_that_does_not_exist_is_an_error_not_the_cwd_keep(project, how):
     assert caught.value.code == "keep_not_found" and caught.value.fields["path"] == str(missing)
 
 
-@pytest.mark.parametrize("url", ["https://keep.example.com", "http://127.0.0.1:8000/team"])
+@pytest.mark.parametrize("url", ["https://keep.example.com", "http://127.0.0.1:8000/team",
+                                 "HTTPS://user:secret@KEEP.EXAMPLE.COM"])
 def test_a_server_url_is_refused_never_opened_locally(project, url):
     run("register", "here", "model")
     result = _invoke("--keep", url, "list")
@@ -53,14 +54,18 @@ def test_a_server_url_is_refused_never_opened_locally(project, url):
     result = _invoke("list", "--json", env={"MODELKEEP_KEEP": url})
     assert result.exit_code == 2
     assert json.loads(result.stderr)["error"]["code"] == "server_not_supported"
+    assert "secret" not in result.stderr  # a password in the URL is never shown
     with pytest.raises(ServerNotSupportedError):
         Keep.open(url)
 
 
-def test_other_url_schemes_are_refused(project):
+def test_other_url_schemes_and_an_empty_file_url_are_refused(project):
     result = _invoke("--keep", "s3://bucket/keep", "list")
     assert result.exit_code == 2
     one_line_error(result, "'s3://' is neither a folder nor a database URL")
+    result = _invoke("--keep", "file://", "list")  # not the keep in the cwd
+    assert result.exit_code == 3
+    one_line_error(result, "it does not exist")
 
 
 @pytest.mark.parametrize("store", ["s3://bucket/objs", "gs://b/o", "memory://x"])
@@ -159,3 +164,17 @@ def test_the_environment_alone_names_a_url_keep_where_no_folder_keep_is(tmp_path
     keep.close()
     result = _invoke("list", "--json")
     assert result.exit_code == 0 and json.loads(result.stdout)[0]["name"] == "m"
+
+
+def test_a_url_keep_keeps_its_remotes_beside_its_store(tmp_path, make_model, monkeypatch):
+    url, store = _url_keep(tmp_path, make_model)
+    monkeypatch.chdir(tmp_path)
+    env = {"MODELKEEP_KEEP": url, "MODELKEEP_STORE_URL": str(store)}
+    backup = tmp_path / "backup-remote"
+    assert _invoke("remote", "add", "origin", str(backup), env=env).exit_code == 0
+    assert (store / config.STATE_DIRNAME / "config.toml").is_file()
+    pushed = _invoke("push", "m@1.0.0", env=env)
+    assert pushed.exit_code == 0, pushed.output
+    assert any(backup.rglob("*")), "the remote received nothing"
+    listed = _invoke("remote", "list", "--json", env=env)
+    assert listed.exit_code == 0 and "origin" in listed.stdout
