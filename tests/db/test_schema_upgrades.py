@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -101,11 +102,12 @@ def test_first_write_backs_up_then_migrates_and_says_so(tmp_path, make_model):
         f"modelkeep: migrated the keep's database {db} from schema {OLD} to {head_revision()}; "
         f"backup: {backup}"]
     assert _revision(f"sqlite:///{db}") == head_revision()
-    with sqlite3.connect(backup) as conn:  # a whole database as it was, in one file
+    with closing(sqlite3.connect(backup)) as conn:  # a whole database as it was, in one file
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == OLD
         assert conn.execute("SELECT COUNT(*) FROM version_records").fetchone()[0] == 0
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert not Path(f"{backup}-wal").exists() and old_bytes != db.read_bytes()
+    assert backup.read_bytes()[18:20] == b"\x02\x02"  # WAL, as the keep: restoring changes no mode
     again = _mk(root, "note", "m@1.0.0", "second")
     assert again.returncode == 0 and again.stderr == ""
     assert [p.name for p in db.parent.glob("modelkeep.db.bak-*")] == [backup.name]
@@ -130,7 +132,7 @@ def test_backup_holds_what_is_still_in_the_write_ahead_log(tmp_path, make_model)
     done = keep.migrate()
     keep.close()
     holder.close()
-    with sqlite3.connect(done.backup) as conn:
+    with closing(sqlite3.connect(done.backup)) as conn:
         names = {r[0] for r in conn.execute("SELECT name FROM models")}
     assert names == {"m", "in-wal"}
 

@@ -45,10 +45,9 @@ def _copy(source_path: Path, target: Path) -> Path:
     try:
         copy = sqlite3.connect(partial)
         try:
-            source.backup(copy)
-            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal
+            source.backup(copy)  # WAL mode travels in the header, as in the original
         finally:
-            copy.close()
+            copy.close()  # the last connection: its log is checkpointed, one whole file
         with open(partial, "rb") as f:
             os.fsync(f.fileno())
         os.replace(partial, target)
