@@ -53,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "KeepNotFoundError": "modelkeep.errors",
     "LfsReport": "modelkeep.storage.lfs",
     "MetricHistory": "modelkeep.tracking.history",
+    "Migration": "modelkeep.db.migrate",
     "MissingDependencyError": "modelkeep.errors",
     "ModelMetadata": "modelkeep.schema.metadata",
     "ModelNotFoundError": "modelkeep.errors",
@@ -71,7 +72,11 @@ _EXPORTS: dict[str, str] = {
     "RunInfo": "modelkeep.tracking.runs",
     "RunNotActiveError": "modelkeep.errors",
     "RunNotFoundError": "modelkeep.errors",
+    "SchemaAheadError": "modelkeep.errors",
+    "SchemaBehindError": "modelkeep.errors",
+    "ServerNotSupportedError": "modelkeep.errors",
     "StorageError": "modelkeep.errors",
+    "StoreNotSupportedError": "modelkeep.errors",
     "SyncResult": "modelkeep.registry.publish",
     "UnknownFormatError": "modelkeep.errors",
     "UnsafePathError": "modelkeep.errors",
@@ -94,6 +99,7 @@ __all__ = sorted(_EXPORTS)
 # The same names, imported for type checkers only: ``modelkeep.Keep.open()`` is then typed in
 # users' code, not ``Any`` (test_api.py checks the two lists agree).
 if TYPE_CHECKING:
+    from modelkeep.db.migrate import Migration
     from modelkeep.errors import (
         AliasNotFoundError,
         ArtifactsMismatchError,
@@ -125,7 +131,11 @@ if TYPE_CHECKING:
         RemoteRecordInvalidError,
         RunNotActiveError,
         RunNotFoundError,
+        SchemaAheadError,
+        SchemaBehindError,
+        ServerNotSupportedError,
         StorageError,
+        StoreNotSupportedError,
         UnknownFormatError,
         UnsafePathError,
         VersionExistsError,

@@ -14,7 +14,9 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── RemoteRecordInvalidError    code=remote_record_invalid
     │   ├── ArtifactsMismatchError      code=artifacts_mismatch
     │   ├── UnknownFormatError          code=unknown_format
-    │   └── PathNotFoundError           code=path_not_found
+    │   ├── PathNotFoundError           code=path_not_found
+    │   ├── ServerNotSupportedError     code=server_not_supported
+    │   └── StoreNotSupportedError      code=store_not_supported
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
     │   ├── ModelNotFoundError          code=model_not_found
@@ -30,7 +32,9 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── VersionPrunedError          code=version_pruned
     │   ├── DatabaseEmptyError          code=database_empty
     │   ├── OutputExistsError           code=output_exists
-    │   └── RunNotActiveError           code=run_not_active
+    │   ├── RunNotActiveError           code=run_not_active
+    │   ├── SchemaBehindError           code=schema_behind
+    │   └── SchemaAheadError            code=schema_ahead
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
@@ -170,6 +174,19 @@ class UnknownFormatError(InvalidInputError):
 
     code = "unknown_format"
     default_hint = "modelkeep export --help lists the formats"
+class ServerNotSupportedError(InvalidInputError):
+    """An ``http(s)://`` keep: the team server and its client do not exist yet."""
+
+    code = "server_not_supported"
+    default_hint = ("open a keep folder (--keep PATH), or a database URL with MODELKEEP_STORE_URL; "
+                    "see docs/configuration.md")
+
+
+class StoreNotSupportedError(InvalidInputError):
+    """A primary store URL the local store cannot hold (object storage): use it as a remote."""
+
+    code = "store_not_supported"
+    default_hint = "keep objects in a local folder and add the URL as a remote: modelkeep remote add"
 
 
 class NotFoundError(ModelkeepError):
@@ -288,6 +305,20 @@ class RunNotActiveError(ConflictError):
 
     code = "run_not_active"
     default_hint = "start a new run: modelkeep.start_run()"
+
+
+class SchemaBehindError(ConflictError):
+    """The database's schema is older than this modelkeep's and must be migrated first."""
+
+    code = "schema_behind"
+    default_hint = "run 'modelkeep migrate' (see docs/configuration.md#upgrading)"
+
+
+class SchemaAheadError(ConflictError):
+    """The database was written by a newer modelkeep: this one may not write to it."""
+
+    code = "schema_ahead"
+    default_hint = "upgrade modelkeep: pip install -U modelkeep"
 
 
 class MissingDependencyError(ModelkeepError):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelkeep import config
 from modelkeep.db.database import Database
-from modelkeep.db.migrate import ensure_schema
+from modelkeep.db.migrate import Migration, check_schema
+from modelkeep.db.migrate import migrate as migrate_schema
 from modelkeep.errors import InvalidInputError, KeepExistsError
 from modelkeep.registry import aliases, records, versions
 from modelkeep.registry.aliases import AliasMove
@@ -19,7 +21,7 @@ from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
 from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.pins import PINS_DIRNAME
-from modelkeep.tracking.runs import mark_killed_runs
+from modelkeep.tracking.runs import reap_dead_runs
 
 if TYPE_CHECKING:
     from modelkeep.registry.documents import DocsResult
@@ -29,18 +31,24 @@ KEEP_GITIGNORE = "# written by modelkeep init: the keep is local state, never co
 
 
 class Keep:
-    """An open keep: settings, metadata database and object store."""
+    """An open keep: settings, metadata database and object store.
 
-    def __init__(self, settings: config.Settings, *, create: bool = False) -> None:
+    Opening reads only: a schema behind this modelkeep's is migrated by the first write (a
+    SQLite keep, backed up first) or by ``migrate()`` (a shared database); see db/migrate.py.
+    """
+
+    def __init__(self, settings: config.Settings, *, create: bool = False,
+                 on_migrate: Callable[[Migration], None] | None = None) -> None:
         self.settings = settings
         # only init creates the database: a missing or empty one is an error, never a new keep
         self.db = Database(settings.database_url, create=create)
         # the stat cache lets add and checkout skip unchanged files without re-hashing them
         self.store = ObjectStore(settings.store_path, settings.tmp_dir, settings.workers,
                                  stat_cache_path=settings.keep_dir / "statcache.json")
-        ensure_schema(self.db, settings.keep_dir / "migrate.lock", create=create)
-        # runs whose owner process died (left as they are in a read-only keep)
-        self.killed_runs = mark_killed_runs(self.db) if self.db.writable else []
+        if create:
+            migrate_schema(self.db, self._migrate_lock, create=True)
+        else:
+            self.db.schema_guard = check_schema(self.db, self._migrate_lock, on_migrate)
 
     # -- opening --------------------------------------------------------------------------
 
@@ -78,11 +86,35 @@ class Keep:
             raise
 
     @classmethod
-    def open(cls, location: Path | str | None = None, *, author: str | None = None) -> Keep:
-        """Open the keep at ``location``, ``MODELKEEP_KEEP``, or found by walking up from cwd."""
-        where = location or config.env("MODELKEEP_KEEP")
-        root = config.find_keep_root(Path(where) if where else None)
-        return cls(config.load_settings(root, author=author))
+    def open(cls, location: Path | str | None = None, *, store: str | Path | None = None,
+             near: Path | str | None = None, author: str | None = None,
+             on_migrate: Callable[[Migration], None] | None = None) -> Keep:
+        """Open a keep, reading only. ``location`` (default ``MODELKEEP_KEEP``, else found by
+        walking up from ``near`` or the cwd) is a path to or inside a keep, or a database URL
+        whose object store is ``store`` (default ``MODELKEEP_STORE_URL``); ``http(s)://`` is
+        refused (``ServerNotSupportedError``). ``on_migrate`` hears of a migration a write makes."""
+        where = config.locate_keep(location, store=os.fspath(store) if store else None, near=near)
+        settings = config.load_settings(where.root, database_url=where.database_url,
+                                        author=author, store=store,
+                                        by_url=where.database_url is not None)
+        return cls(settings, on_migrate=on_migrate)
+
+    def migrate(self) -> Migration:
+        """Bring the keep's database to this modelkeep's schema (a SQLite file is backed up
+        first); the one way to migrate a shared database. Already current: nothing is done."""
+        done = migrate_schema(self.db, self._migrate_lock)
+        self.db.schema_guard = None
+        return done
+
+    @property
+    def _migrate_lock(self) -> Path:
+        return self.settings.keep_dir / "migrate.lock"
+
+    @property
+    def killed_runs(self) -> list[str]:
+        """Mark ``killed`` the running runs whose owner process on this host is gone; their
+        ids (runs are also marked wherever they are read or written)."""
+        return reap_dead_runs(self.db)
 
     @property
     def author(self) -> str:

@@ -19,7 +19,9 @@ from modelkeep.tracking.values import format_float
 
 def open_keep(ctx: click.Context) -> Keep:
     """Open the keep named by --keep / MODELKEEP_KEEP, or found from the current folder."""
-    return Keep.open(ctx.obj.get("keep_path") if ctx.obj else None)
+    from modelkeep.cli.migrate import announce_migration
+
+    return Keep.open(ctx.obj.get("keep_path") if ctx.obj else None, on_migrate=announce_migration)
 
 
 def _default(value: Any) -> Any:

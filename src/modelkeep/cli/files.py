@@ -12,8 +12,10 @@ from modelkeep.keep import Keep
 
 def _keep_for(ctx: click.Context, folder: Path) -> Keep:
     """The keep named by --keep / MODELKEEP_KEEP, else the one found walking up from ``folder``."""
+    from modelkeep.cli.migrate import announce_migration
+
     where = ctx.obj.get("keep_path") if ctx.obj else None
-    return Keep.open(where or folder)
+    return Keep.open(where, near=folder, on_migrate=announce_migration)
 
 
 @click.command()

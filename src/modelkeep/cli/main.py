@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "register": ("modelkeep.cli.models:register", "Store a file or folder as a new model version."),
     "list": ("modelkeep.cli.models:list_cmd", "List models, or the versions of one model."),
     "show": ("modelkeep.cli.models:show", "Show a version (NAME@VERSION, @ALIAS, @latest)."),
+    "migrate": ("modelkeep.cli.migrate:migrate", "Migrate the keep's database to this modelkeep's schema."),
     "diff": ("modelkeep.cli.models:diff", "What changed between two versions."),
     "export": ("modelkeep.cli.models:export", "Export metadata, or a standard format (--as)."),
     "docs": ("modelkeep.cli.docs:docs", "Write a version's model card and changelog."),
@@ -92,8 +93,9 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="modelkeep", prog_name="modelkeep")
-@click.option("--keep", "keep_path", metavar="PATH", envvar="MODELKEEP_KEEP",
-              help="Keep to use (default: found by walking up from the current folder).")
+@click.option("--keep", "keep_path", metavar="PATH|URL", envvar="MODELKEEP_KEEP",
+              help="Keep to use: a folder, or a database URL with MODELKEEP_STORE_URL (default: "
+              "found by walking up from the current folder). One that does not exist is an error.")
 @click.pass_context
 def cli(ctx: click.Context, keep_path: str | None) -> None:
     """modelkeep: version AI models end to end, from training run to production traffic."""

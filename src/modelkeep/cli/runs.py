@@ -173,7 +173,7 @@ def exec_cmd(ctx: click.Context, model: str | None, name: str | None, run_id: st
               else keep.start_run(model, name))
     if tag_map:
         handle.set_tags(tag_map)
-    env = {"MODELKEEP_RUN_ID": handle.id, "MODELKEEP_KEEP": str(keep.settings.root)}
+    env = {"MODELKEEP_RUN_ID": handle.id, **keep.settings.reopen_env()}
     click.echo(f"modelkeep: run {handle.id} started: {' '.join(redact_argv(command))}", err=True)
     try:
         result = execute(command, env=env, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)

@@ -66,6 +66,7 @@ def list_runs(db: Database, *, model: str | None = None, status: str | None = No
     if status is not None and status not in runs.STATUSES:
         raise InvalidInputError(f"invalid status '{status}'",
                                 hint="use one of: " + ", ".join(runs.STATUSES))
+    runs.reap_dead_runs(db)  # a listing shows runs whose owner died as killed, not running
     terms, args = ["1 = 1"], {}
     if model:
         terms.append("r.model = :model")
