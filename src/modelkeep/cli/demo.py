@@ -55,7 +55,7 @@ def _latest_runs(root: Path, count: int) -> list[str]:
 
     keep = Keep.open(root)
     try:
-        return [r["id"] for r in keep.runs(model=NAME, status="finished")][:count]
+        return [r.info.id for r in keep.runs(model=NAME, status="finished")][:count]
     finally:
         keep.close()
 

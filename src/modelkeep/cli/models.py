@@ -95,12 +95,14 @@ def list_cmd(ctx: click.Context, name: str | None, as_json: bool) -> None:
             table(None, ["model", "versions", "latest", "created"],
                   [(m.name, m.versions, m.latest, m.created_at) for m in models])
         return
+    from modelkeep.registry.views import VersionListing
+
     rows = keep.versions(name)
     aliases: dict[str, list[str]] = {}
     for alias, version in keep.aliases(name).items():
         aliases.setdefault(version, []).append(alias)
     if as_json:
-        emit_json([{**v.to_dict(), "aliases": aliases.get(v.version, [])} for v in rows])
+        emit_json([VersionListing(v, aliases.get(v.version, [])) for v in rows])
         return
     table(f"versions of {name}", ["version", "aliases", "files", "size", "created", "author"],
           [(v.version, ", ".join(aliases.get(v.version, [])), v.files, human_size(v.size),
@@ -118,27 +120,28 @@ def show(ctx: click.Context, ref: str, at: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(view)
         return
+    info = view.info
     fields([
-        ("version", f"{view['name']}@{view['version']}"),
-        ("aliases", ", ".join(view["aliases"]) or "-"),
-        ("created", view["created_at"]),
-        ("author", view["author"]),
-        ("files", f"{view['files']} ({human_size(view['size'])})"),
-        ("tree", view["tree_id"]),
-        ("run", view["run_id"]),
+        ("version", info.ref),
+        ("aliases", ", ".join(view.aliases) or "-"),
+        ("created", info.created_at),
+        ("author", info.author),
+        ("files", f"{info.files} ({human_size(info.size)})"),
+        ("tree", info.tree_id),
+        ("run", info.run_id),
     ])
-    if view["inherited"]:
-        click.echo(f"\ninherited from {view['name']}@{view['inherited']['from']} (not given again):")
-        click.echo("  " + ", ".join(view["inherited"]["fields"]))
-    for title, mapping in (("hyperparameters", view["params"]), ("metrics", view["metrics"])):
+    if view.inherited:
+        click.echo(f"\ninherited from {info.name}@{view.inherited['from']} (not given again):")
+        click.echo("  " + ", ".join(view.inherited["fields"]))
+    for title, mapping in (("hyperparameters", view.params), ("metrics", view.metrics)):
         if mapping:
             click.echo(f"\n{title}:")
-            fields([(k, v) for k, v in sorted(mapping.items())])
-    if view["records"]:
+            fields(sorted(mapping.items()))
+    if view.records:
         click.echo("\nappended:")
-        for r in view["records"]:
-            click.echo(f"  {r['created_at']}  {r['kind']:6}  {r['key']} = "
-                       f"{format_value(r['value'])}  ({r['author']})")
+        for r in view.records:
+            click.echo(f"  {r.created_at}  {r.kind:6}  {r.key} = "
+                       f"{format_value(r.value)}  ({r.author})")
 
 
 @click.command()
