@@ -14,6 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+# The value rules every implementation applies (names of metrics, params and tags; filter
+# terms such as 'acc>0.9'), part of the contract: a caller checks its input with them before
+# it writes anything, as ``run log`` checks every metric name before the first is logged.
+from modelkeep.tracking.values import Condition, check_name, parse_condition
+
 if TYPE_CHECKING:  # the result types, for annotations only: importing this module stays cheap
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.diff import VersionDiff
@@ -39,6 +44,8 @@ if TYPE_CHECKING:  # the result types, for annotations only: importing this modu
         RunSummary,
         RunView,
     )
+
+__all__ = ["Condition", "KeepInterface", "Progress", "check_name", "parse_condition"]
 
 Progress = Callable[[int, int], None]  # (done, total): long operations report through it
 
@@ -184,9 +191,12 @@ class KeepInterface(Protocol):
 
     # -- runs -----------------------------------------------------------------------------
 
-    def start_run(self, model: str | None = None, name: str | None = None,
-                  **options: Any) -> Run:
-        """Start a run logged to this keep, or attach to one (``run_id=``)."""
+    def start_run(self, model: str | None = None, name: str | None = None, *,
+                  run_id: str | None = None, tags: Mapping[str, Any] | None = None,
+                  params: Mapping[str, Any] | None = None, capture: bool = True,
+                  system_metrics: float | None = None, flush_interval: float | None = None,
+                  owned: bool = True) -> Run:
+        """Start a run logged to this keep, or attach to one (``run_id``)."""
         ...
 
     def run(self, ref: str) -> RunInfo:

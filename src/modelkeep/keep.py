@@ -458,3 +458,11 @@ class Keep:
 
         return execute_run(self.db, self.run(run_id), command,
                            keep_location=str(self.settings.root), stdout=stdout, stderr=stderr)
+
+
+if TYPE_CHECKING:
+    from modelkeep.interface import KeepInterface
+
+    def _implements(keep: Keep) -> KeepInterface:
+        """Where mypy checks that Keep implements the keep interface."""
+        return keep

@@ -33,6 +33,19 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(json_ready(data), indent=2, sort_keys=False, allow_nan=False))
 
 
+def write_output(path: Path, data: bytes) -> None:
+    """Write a command's output file whole or not at all (a temporary file renamed over it)."""
+    from modelkeep.errors import StorageError
+
+    try:
+        with click.open_file(str(path), "wb", atomic=True) as out:
+            out.write(data)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}",
+                           hint="check that the folder exists and is writable",
+                           path=str(path)) from exc
+
+
 def format_value(value: Any) -> str:
     """A cell value for humans."""
     if value is None:

@@ -16,6 +16,7 @@ from modelkeep.cli._output import (
     open_keep,
     progress_bar,
     table,
+    write_output,
 )
 
 AT_HELP = "Answer as of this UTC time (ISO 8601, e.g. 2026-03-18T14:30Z)."
@@ -184,9 +185,7 @@ def export(ctx: click.Context, ref: str, fmt: str, output: Path | None) -> None:
             raise click.UsageError("proto output is binary: use -o FILE")
         sys.stdout.buffer.write(data)
         return
-    from modelkeep.storage.durable import write_file_atomic
-
-    write_file_atomic(output, data)
+    write_output(output, data)
     click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
 
 

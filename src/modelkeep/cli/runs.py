@@ -12,7 +12,15 @@ from typing import Any
 
 import click
 
-from modelkeep.cli._output import emit_json, fields, format_value, json_option, open_keep, table
+from modelkeep.cli._output import (
+    emit_json,
+    fields,
+    format_value,
+    json_option,
+    open_keep,
+    table,
+    write_output,
+)
 
 RUN_HELP = "Run id or unique prefix (default: MODELKEEP_RUN_ID)."
 
@@ -37,7 +45,7 @@ def _pairs(items: tuple[str, ...], what: str) -> dict[str, str]:
 def _metric_points(items: tuple[str, ...]) -> list[tuple[str, float, int | None]]:
     """``loss=0.3`` or ``loss=0.3@12`` -> (name, value, step); checked before anything is logged."""
     from modelkeep.errors import InvalidMetricError
-    from modelkeep.tracking.values import check_name
+    from modelkeep.interface import check_name
 
     points = []
     for item in items:  # the same name may come several times (several steps)
@@ -202,7 +210,7 @@ def runs() -> None:
 def list_cmd(ctx: click.Context, model: str | None, status: str | None, params: tuple[str, ...],
              metrics: tuple[str, ...], limit: int | None, as_json: bool) -> None:
     """List runs, newest first."""
-    from modelkeep.tracking.values import parse_condition
+    from modelkeep.interface import parse_condition
 
     found = open_keep(ctx).runs(model=model, status=status, params=params, metrics=metrics,
                                 limit=limit)
@@ -327,7 +335,5 @@ def metrics(ctx: click.Context, run_id: str, name: str, fmt: str, output: Path |
     if output is None:
         click.echo(text, nl=False)
         return
-    from modelkeep.storage.durable import write_file_atomic
-
-    write_file_atomic(output, text.encode())
+    write_output(output, text.encode())
     click.echo(f"Wrote {len(history)} points to {output}", err=True)
