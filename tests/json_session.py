@@ -16,11 +16,14 @@ from click.testing import CliRunner
 
 from modelkeep.cli.main import cli
 
+# mappings whose keys are data, not fields: the frameworks a process had imported
+DATA_KEYED = {"frameworks"}
+
 
 def shape(value: Any) -> Any:
     """The keys of ``value``, nested: a dict's keys in order, a list by its first item."""
     if isinstance(value, dict):
-        return {k: shape(v) for k, v in value.items()}
+        return {k: {} if k in DATA_KEYED else shape(v) for k, v in value.items()}
     if isinstance(value, list):
         return [shape(value[0])] if value else []
     return None

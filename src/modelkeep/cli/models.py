@@ -89,7 +89,7 @@ def list_cmd(ctx: click.Context, name: str | None, as_json: bool) -> None:
     if name is None:
         models = keep.models()
         if as_json:
-            emit_json([m.to_dict() for m in models])
+            emit_json(models)
         elif not models:
             click.echo("No models yet. Register one: modelkeep register NAME PATH")
         else:
