@@ -16,14 +16,15 @@ from click.testing import CliRunner
 
 from modelkeep.cli.main import cli
 
-# mappings whose keys are data, not fields: the frameworks a process had imported
-DATA_KEYED = {"frameworks"}
+# mappings whose keys are not the result types' fields: the frameworks a process had imported
+# (data), and a version's metadata snapshot (the schema's fields, pinned by tests/schema)
+OPAQUE = {"frameworks", "metadata"}
 
 
 def shape(value: Any) -> Any:
     """The keys of ``value``, nested: a dict's keys in order, a list by its first item."""
     if isinstance(value, dict):
-        return {k: {} if k in DATA_KEYED else shape(v) for k, v in value.items()}
+        return {k: {} if k in OPAQUE else shape(v) for k, v in value.items()}
     if isinstance(value, list):
         return [shape(value[0])] if value else []
     return None

@@ -37,15 +37,21 @@ def test_keep_implements_the_interface(keep: Keep) -> None:
 
 
 def test_keep_methods_have_the_interface_signatures() -> None:
-    """Same parameter names, kinds and defaults as the protocol (mypy checks the types)."""
+    """Every parameter of the protocol, with the same kind and default (mypy checks the types);
+    Keep may take more, as keywords with defaults (or ``**options``)."""
     for name in METHODS:
         want = inspect.signature(getattr(KeepInterface, name)).parameters
         got = inspect.signature(getattr(Keep, name)).parameters
-        if any(p.kind is p.VAR_KEYWORD for p in got.values()):  # start_run(**options)
-            got = {k: p for k, p in got.items() if p.kind is not p.VAR_KEYWORD}
-            want = {k: p for k, p in want.items() if p.kind is p.POSITIONAL_OR_KEYWORD}
-        assert [(p.name, p.kind, p.default) for p in want.values()] == \
-            [(p.name, p.kind, p.default) for p in got.values()], name
+        open_ended = any(p.kind is p.VAR_KEYWORD for p in got.values())
+        for param in want.values():
+            if param.name not in got and open_ended and param.kind is param.KEYWORD_ONLY:
+                continue  # taken by Keep's **options
+            mine = got[param.name]
+            assert (mine.kind, mine.default) == (param.kind, param.default), f"{name}({mine})"
+        for extra in set(got) - set(want):
+            assert got[extra].kind is inspect.Parameter.VAR_KEYWORD or (
+                got[extra].kind is inspect.Parameter.KEYWORD_ONLY
+                and got[extra].default is not inspect.Parameter.empty), f"{name}({extra})"
 
 
 def test_results_are_named_types_never_any_or_plain_dicts() -> None:
