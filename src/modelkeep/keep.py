@@ -380,8 +380,8 @@ class Keep:
             report = import_lfs(self.store, Path(source), lfs_objects_for(Path(source), objects),
                                 Sha256Index(self.settings.keep_dir / "sha256"), progress=progress)
             if name:
-                report.version = register_tree(self.db, name, report, author=self.author,
-                                               version=version).ref
+                report = replace(report, version=register_tree(
+                    self.db, name, report, author=self.author, version=version).ref)
         return report
 
     # -- tracking -------------------------------------------------------------------------
