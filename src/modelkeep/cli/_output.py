@@ -37,8 +37,9 @@ def write_output(path: Path, data: bytes) -> None:
     """Write a command's output file whole or not at all (a temporary file renamed over it)."""
     from modelkeep.errors import StorageError
 
+    name = str(path) if str(path) != "-" else "./-"  # a file named "-", not stdout
     try:
-        with click.open_file(str(path), "wb", atomic=True) as out:
+        with click.open_file(name, "wb", atomic=True) as out:
             out.write(data)
     except OSError as exc:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}",
