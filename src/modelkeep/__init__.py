@@ -27,6 +27,7 @@ from modelkeep import _lazy
 # error class, result type and the interface are here). The modules themselves are internal:
 # users import from ``modelkeep``, never from ``modelkeep.registry.versions``.
 _EXPORTS: dict[str, str] = {
+    "AddedPath": "modelkeep.storage.pointer_results",
     "AliasMove": "modelkeep.registry.aliases",
     "AliasNotFoundError": "modelkeep.errors",
     "ArtifactsMismatchError": "modelkeep.errors",
@@ -36,11 +37,17 @@ _EXPORTS: dict[str, str] = {
     "DatabaseEmptyError": "modelkeep.errors",
     "DatabaseMissingError": "modelkeep.errors",
     "DatasetNotFoundError": "modelkeep.errors",
+    "DatasetRunUse": "modelkeep.tracking.views",
+    "DatasetSummary": "modelkeep.tracking.views",
+    "DatasetVersionUse": "modelkeep.tracking.views",
+    "DatasetView": "modelkeep.tracking.views",
     "DiskFullError": "modelkeep.errors",
     "DocsResult": "modelkeep.registry.documents",
+    "ExecResult": "modelkeep.tracking.execute",
     "FieldChange": "modelkeep.registry.diff",
     "FileChangedError": "modelkeep.errors",
     "GcResult": "modelkeep.registry.roots",
+    "HistorySummary": "modelkeep.tracking.history",
     "IntegrityError": "modelkeep.errors",
     "InvalidInputError": "modelkeep.errors",
     "InvalidMetadataError": "modelkeep.errors",
@@ -50,6 +57,7 @@ _EXPORTS: dict[str, str] = {
     "Keep": "modelkeep.keep",
     "KeepCheck": "modelkeep.registry.integrity",
     "KeepExistsError": "modelkeep.errors",
+    "KeepInterface": "modelkeep.interface",
     "KeepNotFoundError": "modelkeep.errors",
     "LfsReport": "modelkeep.storage.lfs",
     "MetricHistory": "modelkeep.tracking.history",
@@ -66,12 +74,17 @@ _EXPORTS: dict[str, str] = {
     "Pointer": "modelkeep.storage.pointers",
     "RemoteAuthError": "modelkeep.errors",
     "RemoteError": "modelkeep.errors",
+    "RemoteInfo": "modelkeep.storage.remotes",
     "RemoteNotFoundError": "modelkeep.errors",
     "RemoteRecordInvalidError": "modelkeep.errors",
+    "RestoredPointers": "modelkeep.storage.pointer_results",
     "Run": "modelkeep.run",
+    "RunComparison": "modelkeep.tracking.views",
     "RunInfo": "modelkeep.tracking.runs",
     "RunNotActiveError": "modelkeep.errors",
     "RunNotFoundError": "modelkeep.errors",
+    "RunSummary": "modelkeep.tracking.views",
+    "RunView": "modelkeep.tracking.views",
     "SchemaAheadError": "modelkeep.errors",
     "SchemaBehindError": "modelkeep.errors",
     "ServerNotSupportedError": "modelkeep.errors",
@@ -82,11 +95,14 @@ _EXPORTS: dict[str, str] = {
     "UnsafePathError": "modelkeep.errors",
     "Version": "modelkeep.registry.semver",
     "VersionDiff": "modelkeep.registry.diff",
+    "VersionDocuments": "modelkeep.registry.documents",
     "VersionExistsError": "modelkeep.errors",
     "VersionInfo": "modelkeep.registry.versions",
+    "VersionListing": "modelkeep.registry.views",
     "VersionNotFoundError": "modelkeep.errors",
     "VersionPrunedError": "modelkeep.errors",
     "VersionRecord": "modelkeep.registry.records",
+    "VersionView": "modelkeep.registry.views",
     "dump_metadata": "modelkeep.schema.formats",
     "json_schema": "modelkeep.schema.formats",
     "load_metadata": "modelkeep.schema.formats",
@@ -142,25 +158,39 @@ if TYPE_CHECKING:
         VersionNotFoundError,
         VersionPrunedError,
     )
+    from modelkeep.interface import KeepInterface
     from modelkeep.keep import Keep
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.diff import FieldChange, VersionDiff
-    from modelkeep.registry.documents import DocsResult
+    from modelkeep.registry.documents import DocsResult, VersionDocuments
     from modelkeep.registry.integrity import KeepCheck
     from modelkeep.registry.publish import SyncResult
     from modelkeep.registry.records import VersionRecord
     from modelkeep.registry.roots import GcResult
     from modelkeep.registry.semver import Version
     from modelkeep.registry.versions import ModelSummary, VersionInfo
+    from modelkeep.registry.views import VersionListing, VersionView
     from modelkeep.run import Run
     from modelkeep.schema.formats import dump_metadata, json_schema, load_metadata, parse_metadata
     from modelkeep.schema.metadata import ModelMetadata
     from modelkeep.script import start_run
     from modelkeep.storage.checkout import CheckoutStats
     from modelkeep.storage.lfs import LfsReport
+    from modelkeep.storage.pointer_results import AddedPath, RestoredPointers
     from modelkeep.storage.pointers import Pointer
-    from modelkeep.tracking.history import MetricHistory
+    from modelkeep.storage.remotes import RemoteInfo
+    from modelkeep.tracking.execute import ExecResult
+    from modelkeep.tracking.history import HistorySummary, MetricHistory
     from modelkeep.tracking.runs import RunInfo
+    from modelkeep.tracking.views import (
+        DatasetRunUse,
+        DatasetSummary,
+        DatasetVersionUse,
+        DatasetView,
+        RunComparison,
+        RunSummary,
+        RunView,
+    )
 
 
 def __getattr__(name: str) -> Any:

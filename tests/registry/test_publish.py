@@ -129,7 +129,7 @@ def test_secrets_in_old_or_pulled_records_are_shown_and_sent_by_none(
                        files=v1.files, run_id=None, metadata=meta)
     shown = a.show("bert@1.1.0")
     assert shown["metadata"]["components"]["pipeline"]["command"][-1] == "***"
-    assert "SECRET" not in json.dumps(shown)
+    assert "SECRET" not in json.dumps(shown.to_dict())
     for fmt in ("json", "yaml", "proto"):
         assert b"SECRET" not in a.export("bert@1.1.0", fmt)
     a.push()

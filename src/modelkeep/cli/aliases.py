@@ -57,7 +57,7 @@ def history_cmd(ctx: click.Context, name: str, alias_name: str | None, as_json: 
     """Every move of ALIAS (or of all aliases) of NAME: to which version, who and when."""
     moves = open_keep(ctx).alias_history(name, alias_name)
     if as_json:
-        emit_json([m.to_dict() for m in moves])
+        emit_json(moves)
         return
     table(f"alias history of {name}", ["when", "alias", "version", "who", "reason"],
           [(m.moved_at, m.alias, m.version or "(removed)", m.author, m.reason) for m in moves])

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from modelkeep.cli import _demo_project as project
+from modelkeep.interface import KeepInterface
 
 NAME = project.NAME
 
@@ -50,21 +51,23 @@ def _train(root: Path, name: str, bump: str, fails: bool = False, **options: int
     _run(root, *args, fails=fails)
 
 
-def _latest_runs(root: Path, count: int) -> list[str]:
+def _open(root: Path) -> KeepInterface:
     from modelkeep.keep import Keep
 
-    keep = Keep.open(root)
+    return Keep.open(root)
+
+
+def _latest_runs(root: Path, count: int) -> list[str]:
+    keep = _open(root)
     try:
-        return [r["id"] for r in keep.runs(model=NAME, status="finished")][:count]
+        return [r.info.id for r in keep.runs(model=NAME, status="finished")][:count]
     finally:
         keep.close()
 
 
 def _first_move(root: Path, alias: str) -> str:
     """When ``alias`` was first set: a time for ``show --at`` that the demo really has."""
-    from modelkeep.keep import Keep
-
-    keep = Keep.open(root)
+    keep = _open(root)
     try:
         return keep.alias_history(NAME, alias)[0].moved_at
     finally:

@@ -99,7 +99,7 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, keep_path: str | None) -> None:
     """modelkeep: version AI models end to end, from training run to production traffic."""
-    ctx.obj = {"keep_path": keep_path}
+    ctx.ensure_object(dict)["keep_path"] = keep_path  # a caller's obj (open_keep) is kept
 
 
 def main() -> None:

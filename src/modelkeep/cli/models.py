@@ -17,10 +17,11 @@ from modelkeep.cli._output import (
     open_keep,
     progress_bar,
     table,
+    write_output,
 )
 
 if TYPE_CHECKING:
-    from modelkeep.keep import Keep
+    from modelkeep.interface import KeepInterface
 
 AT_HELP = "Answer as of this UTC time (ISO 8601, e.g. 2026-03-18T14:30Z)."
 
@@ -92,19 +93,21 @@ def list_cmd(ctx: click.Context, name: str | None, as_json: bool) -> None:
     if name is None:
         models = keep.models()
         if as_json:
-            emit_json([m.to_dict() for m in models])
+            emit_json(models)
         elif not models:
             click.echo("No models yet. Register one: modelkeep register NAME PATH")
         else:
             table(None, ["model", "versions", "latest", "created"],
                   [(m.name, m.versions, m.latest, m.created_at) for m in models])
         return
+    from modelkeep.registry.views import VersionListing
+
     rows = keep.versions(name)
     aliases: dict[str, list[str]] = {}
     for alias, version in keep.aliases(name).items():
         aliases.setdefault(version, []).append(alias)
     if as_json:
-        emit_json([{**v.to_dict(), "aliases": aliases.get(v.version, [])} for v in rows])
+        emit_json([VersionListing(v, aliases.get(v.version, [])) for v in rows])
         return
     table(f"versions of {name}", ["version", "aliases", "files", "size", "created", "author"],
           [(v.version, ", ".join(aliases.get(v.version, [])), v.files, human_size(v.size),
@@ -122,29 +125,30 @@ def show(ctx: click.Context, ref: str, at: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(view)
         return
+    info = view.info
     fields([
-        ("version", f"{view['name']}@{view['version']}"),
-        ("aliases", ", ".join(view["aliases"]) or "-"),
-        ("created", view["created_at"]),
-        ("author", view["author"]),
-        ("files", f"{view['files']} ({human_size(view['size'])})"),
-        ("tree", view["tree_id"]),
-        ("run", view["run_id"]),
+        ("version", info.ref),
+        ("aliases", ", ".join(view.aliases) or "-"),
+        ("created", info.created_at),
+        ("author", info.author),
+        ("files", f"{info.files} ({human_size(info.size)})"),
+        ("tree", info.tree_id),
+        ("run", info.run_id),
     ])
-    if view["inherited"]:
-        click.echo(f"\ninherited from {view['name']}@{view['inherited']['from']} (not given again):")
-        click.echo("  " + ", ".join(view["inherited"]["fields"]))
-    for title, mapping in (("hyperparameters", view["params"]), ("metrics", view["metrics"])):
+    if view.inherited:
+        click.echo(f"\ninherited from {info.name}@{view.inherited['from']} (not given again):")
+        click.echo("  " + ", ".join(view.inherited["fields"]))
+    for title, mapping in (("hyperparameters", view.params), ("metrics", view.metrics)):
         if mapping:
             click.echo(f"\n{title}:")
-            fields([(k, v) for k, v in sorted(mapping.items())])
-    if view["records"]:
+            fields(sorted(mapping.items()))
+    if view.records:
         click.echo("\nappended:")
-        for r in view["records"]:
+        for r in view.records:
             # a document is shown by its size: `modelkeep docs` writes it out
-            value = (f"{len(r['value'].splitlines())} lines of Markdown"
-                     if r["kind"] in ("model_card", "changelog") else format_value(r["value"]))
-            click.echo(f"  {r['created_at']}  {r['kind']:6}  {r['key']} = {value}  ({r['author']})")
+            value = (f"{len(r.value.splitlines())} lines of Markdown"
+                     if r.kind in ("model_card", "changelog") else format_value(r.value))
+            click.echo(f"  {r.created_at}  {r.kind:6}  {r.key} = {value}  ({r.author})")
 
 
 @click.command()
@@ -201,13 +205,11 @@ def export(ctx: click.Context, ref: str, fmt: str | None, standard: str | None,
             raise click.UsageError("proto output is binary: use -o FILE")
         sys.stdout.buffer.write(data)
         return
-    from modelkeep.storage.durable import write_file_atomic
-
-    write_file_atomic(output, data)
+    write_output(output, data)
     click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
 
 
-def _export_standard(keep: Keep, ref: str, standard: str, output: Path | None, force: bool) -> None:
+def _export_standard(keep: KeepInterface, ref: str, standard: str, output: Path | None, force: bool) -> None:
     data = keep.export_as(ref, standard, output, force=force)
     if output is None:
         sys.stdout.buffer.write(data)
