@@ -87,6 +87,9 @@ def find_keep_root(start: Path | None = None) -> Path:
     )
 
 
+DEFAULT_PROTECTED_ALIASES = ("production",)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings for one open keep."""
@@ -102,6 +105,8 @@ class Settings:
     flush_interval: float = 1.0
     gc_grace: float = 3600.0
     default_remote: str | None = None
+    # aliases that move only onto a version whose latest validation passed (docs/validation.md)
+    protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES
 
     @property
     def keep_dir(self) -> Path:
@@ -140,6 +145,7 @@ _SHAPE: dict[str, dict[str, tuple[type, ...]]] = {
     "core": {"hash": (str,), "store": (str,), "database_url": (str,), "author": (str,),
              "workers": (int,), "flush_interval": (int, float), "remote": (str,)},
     "gc": {"keep_stable": (int,), "grace": (int, float)},
+    "validation": {"protected_aliases": (list,)},
 }
 
 
@@ -157,6 +163,9 @@ def check_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
             value = section.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
                 raise bad(f"[{table}] {key}", " or ".join(t.__name__ for t in types))
+    protected = data.get("validation", {}).get("protected_aliases", [])
+    if not all(isinstance(alias, str) for alias in protected):
+        raise bad("[validation] protected_aliases", "a list of alias names")
     remotes = data.get("remotes", {})
     if not isinstance(remotes, dict):
         raise bad("[remotes]", "a table")
@@ -216,7 +225,17 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
         flush_interval=flush,
         gc_grace=grace,
         default_remote=env("MODELKEEP_REMOTE") or project.get("core", {}).get("remote"),
+        protected_aliases=_protected_aliases(project, user),
     )
+
+
+def _protected_aliases(project: dict[str, Any], user: dict[str, Any]) -> tuple[str, ...]:
+    """``[validation] protected_aliases`` of the project config, else the user's, else the
+    default (production); an empty list protects none."""
+    for source in (project, user):
+        if "protected_aliases" in source.get("validation", {}):
+            return tuple(source["validation"]["protected_aliases"])
+    return DEFAULT_PROTECTED_ALIASES
 
 
 # a remote name is one bare TOML key: no dots (they would nest tables), nothing after a newline
@@ -321,6 +340,10 @@ def default_config_text() -> str:
         "[gc]\n"
         "# stable versions of each model kept by 'modelkeep gc' besides aliased ones\n"
         "keep_stable = 3\n"
+        "\n"
+        "[validation]\n"
+        "# aliases that move only onto a version whose latest 'modelkeep validate' passed\n"
+        'protected_aliases = ["production"]\n'
         "\n"
         "# [remotes.origin]\n"
         '# url = "s3://bucket/prefix"\n'

@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("modelkeep.cli.runs:run", "Start, log to, end, or wrap (exec) a training run."),
     "runs": ("modelkeep.cli.runs:runs", "List, show and compare runs; export metric history."),
     "datasets": ("modelkeep.cli.datasets:datasets", "Dataset versions and the models that used them."),
+    "validate": ("modelkeep.cli.validate:validate", "Check a version against a policy (CI gate)."),
 }
 
 
