@@ -402,3 +402,22 @@ class Keep:
 
         found = get_dataset(self.db, ref)
         return {**found, **dataset_usage(self.db, found)}
+
+    # -- running versions (loaders) -------------------------------------------------------
+
+    def load(self, ref: str) -> Any:
+        """Load version ``ref`` through its declared loader from a private, verified checkout:
+        a ``LoadedModel`` whose ``predict`` takes and returns JSON-ready values. Pickles load
+        only for models in ``[loaders] trusted_pickles``."""
+        from modelkeep.registry.loaders import load_version
+
+        info = self.resolve(ref)
+        return load_version(self.store, info, versions.version_metadata(self.db, info.id),
+                            trusted_pickles=self.settings.trusted_pickles)
+
+    def example_inputs(self, ref: str) -> list[Any]:
+        """The example inputs version ``ref`` declares (``[]`` when none)."""
+        from modelkeep.registry.loaders import example_inputs
+
+        info = self.resolve(ref)
+        return example_inputs(self.store, info, versions.version_metadata(self.db, info.id))
