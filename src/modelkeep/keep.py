@@ -421,3 +421,28 @@ class Keep:
 
         info = self.resolve(ref)
         return example_inputs(self.store, info, versions.version_metadata(self.db, info.id))
+
+    def predict(self, ref: str, inputs: Any) -> Any:
+        """Load version ``ref`` and run it on ``inputs``: JSON-ready values, or the bytes of a
+        JSON document (malformed JSON is ``InvalidModelInputError``). A ``Prediction``."""
+        from modelkeep.registry.loaders.base import Prediction
+        from modelkeep.registry.loaders.inputs import parse_input_text
+
+        if isinstance(inputs, bytes):
+            inputs = parse_input_text(inputs, "the input")
+        loaded = self.load(ref)
+        try:
+            return Prediction(loaded.ref, loaded.kind, loaded.predict(inputs))
+        finally:
+            loaded.close()
+
+    def bump(self, name: str, path: Path | str, *, metadata: Any = None,
+             params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
+             progress: Progress | None = None) -> Any:
+        """The bump the files at ``path`` need as the next version of ``name``, with every
+        reason (a ``BumpReport``); nothing is registered."""
+        from modelkeep.registry.candidates import candidate_bump
+
+        return candidate_bump(self.db, self.store, name, Path(path), author=self.author,
+                              metadata=metadata, params=params, metrics=metrics,
+                              progress=progress)

@@ -13,7 +13,7 @@ Signatures and fingerprints say where they came from: ``declared`` (the user wro
 from __future__ import annotations
 
 import re
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import Field
 
@@ -67,3 +67,22 @@ def parse_loader_option(text: str) -> LoaderSpec:
                 hint=f"e.g. --loader {kind}:predict:{'load' if kind == 'safetensors' else 'run'}")
         return LoaderSpec(kind=kind, entry_point=target)  # type: ignore[arg-type]
     return LoaderSpec(kind=kind, file=target or None)  # type: ignore[arg-type]
+
+
+def with_loader(meta: Any, name: str, loader: str | None, example_input: str | None) -> Any:
+    """``meta`` (a ``ModelMetadata`` or None) with the command line's ``--loader`` and
+    ``--example-input`` set over the file's (marked as given, so they are not inherited)."""
+    if loader is None and example_input is None:
+        return meta
+    from modelkeep.schema.metadata import ModelMetadata
+
+    if meta is None:
+        meta = ModelMetadata.model_validate({"identity": {"name": name, "version": "0.0.0"}})
+    meta = meta.model_copy(deep=True)
+    spec = parse_loader_option(loader) if loader else meta.technical.loader.model_copy()
+    if example_input is not None:
+        spec.example_input = example_input
+    technical = meta.technical.model_copy()
+    technical.loader = spec
+    meta.technical = technical
+    return meta

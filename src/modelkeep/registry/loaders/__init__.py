@@ -24,7 +24,7 @@ from modelkeep.registry.loaders.workspace import loader_of, model_file, open_wor
 from modelkeep.registry.versions import VersionInfo
 from modelkeep.storage.objects import ObjectStore
 
-__all__ = ["Loaded", "LoadedModel", "example_inputs", "load_version", "snapshot_dict"]
+__all__ = ["Loaded", "LoadedModel", "example_inputs", "load_tree", "load_version", "snapshot_dict"]
 
 # loader kind -> module with ``load(ref, workspace, spec, signature) -> Loaded``
 KIND_MODULES: dict[str, str] = {
@@ -50,30 +50,35 @@ def load_version(store: ObjectStore, info: VersionInfo, metadata: Any, *,
     The version's files are checked out verified into a private folder first; a pickle is
     refused (before a byte is read) unless ``info.name`` is in ``trusted_pickles``.
     """
-    meta = snapshot_dict(metadata)
+    return load_tree(store, info.name, info.ref, info.tree_id, snapshot_dict(metadata),
+                     trusted_pickles=trusted_pickles)
+
+
+def load_tree(store: ObjectStore, name: str, ref: str, tree_id: str, meta: dict[str, Any], *,
+              trusted_pickles: Collection[str] = ()) -> Loaded:
+    """``load_version`` for an artifacts tree that may not be a version yet (register infers
+    a signature by running the loader on the example input)."""
     spec = loader_of(meta)
     kind = spec.get("kind")
     if not kind:
         raise LoaderMissingError(
-            f"{info.ref} declares no loader, so modelkeep does not know how to call it",
+            f"{ref} declares no loader, so modelkeep does not know how to call it",
             hint=f"register it again with --loader KIND[:TARGET], e.g. modelkeep register "
-                 f"{info.name} PATH --loader onnx", name=info.name, version=info.version)
-    if kind == "pickle" and info.name not in trusted_pickles:
+                 f"{name} PATH --loader onnx", name=name)
+    if kind == "pickle" and name not in trusted_pickles:
         raise UntrustedPickleError(
-            f"{info.ref} is a pickle, and unpickling runs whatever code the file holds; the "
-            f"keep does not trust model '{info.name}'",
-            hint=f'trust it in .modelkeep/config.toml: [loaders] trusted_pickles = ["{info.name}"]'
-                 " (or export it with skops or ONNX)", name=info.name, version=info.version)
+            f"{ref} is a pickle, and unpickling runs whatever code the file holds; the keep "
+            f"does not trust model '{name}'",
+            hint=f'trust it in .modelkeep/config.toml: [loaders] trusted_pickles = ["{name}"]'
+                 " (or export it with skops or ONNX)", name=name)
     if kind != "python":
-        spec["file"] = model_file(store, info.tree_id, kind, spec.get("file"))
+        spec["file"] = model_file(store, tree_id, kind, spec.get("file"))
     code_tree = ((meta.get("components") or {}).get("code") or {}).get("snapshot")
     module: Any = importlib.import_module(KIND_MODULES[kind])
-    workspace = open_workspace(store, info.tree_id, code_tree)
+    workspace = open_workspace(store, tree_id, code_tree)
     try:
-        loaded: Loaded = module.load(info.ref, workspace, spec, signature_of(meta))
+        loaded: Loaded = module.load(ref, workspace, spec, signature_of(meta))
     except BaseException:
         workspace.remove()
         raise
     return loaded
-
-

@@ -13,6 +13,7 @@ import math
 import shutil
 import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -27,6 +28,18 @@ class LoadedModel(Protocol):
     ref: str
 
     def predict(self, inputs: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One ``predict`` call's answer: which version and loader answered, and the outputs."""
+
+    ref: str
+    kind: str
+    outputs: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def failure(exc: BaseException, what: str) -> LoaderFailedError:
