@@ -107,6 +107,8 @@ class Settings:
     default_remote: str | None = None
     # aliases that move only onto a version whose latest validation passed (docs/validation.md)
     protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES
+    # models whose pickle files may be unpickled ([loaders] trusted_pickles): it runs their code
+    trusted_pickles: tuple[str, ...] = ()
 
     @property
     def keep_dir(self) -> Path:
@@ -146,6 +148,7 @@ _SHAPE: dict[str, dict[str, tuple[type, ...]]] = {
              "workers": (int,), "flush_interval": (int, float), "remote": (str,)},
     "gc": {"keep_stable": (int,), "grace": (int, float)},
     "validation": {"protected_aliases": (list,)},
+    "loaders": {"trusted_pickles": (list,)},
 }
 
 
@@ -163,9 +166,8 @@ def check_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
             value = section.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
                 raise bad(f"[{table}] {key}", " or ".join(t.__name__ for t in types))
-    protected = data.get("validation", {}).get("protected_aliases", [])
-    if not all(isinstance(alias, str) for alias in protected):
-        raise bad("[validation] protected_aliases", "a list of alias names")
+            if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+                raise bad(f"[{table}] {key}", "a list of strings")
     remotes = data.get("remotes", {})
     if not isinstance(remotes, dict):
         raise bad("[remotes]", "a table")
@@ -225,16 +227,18 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
         flush_interval=flush,
         gc_grace=grace,
         default_remote=env("MODELKEEP_REMOTE") or project.get("core", {}).get("remote"),
-        protected_aliases=_protected_aliases(project, user),
+        # trust is the project's own decision: a user-wide config cannot extend it
+        trusted_pickles=tuple(project.get("loaders", {}).get("trusted_pickles", ())),
+        protected_aliases=_protected_aliases(project),
     )
 
 
-def _protected_aliases(project: dict[str, Any], user: dict[str, Any]) -> tuple[str, ...]:
-    """``[validation] protected_aliases`` of the project config, else the user's, else the
-    default (production); an empty list protects none."""
-    for source in (project, user):
-        if "protected_aliases" in source.get("validation", {}):
-            return tuple(source["validation"]["protected_aliases"])
+def _protected_aliases(project: dict[str, Any]) -> tuple[str, ...]:
+    """``[validation] protected_aliases`` of the project config, else the default
+    (production); ``[]`` protects none. Like trust, protection is the project's decision: a
+    user-wide config cannot lift it."""
+    if "protected_aliases" in project.get("validation", {}):
+        return tuple(project["validation"]["protected_aliases"])
     return DEFAULT_PROTECTED_ALIASES
 
 

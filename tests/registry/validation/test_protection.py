@@ -58,7 +58,7 @@ def test_protected_aliases_come_from_config(two_versions):
     with pytest.raises(InvalidInputError, match="protected_aliases must be list"):
         Keep.open(two_versions.settings.root)
     config.write_text(text.replace('["canary"]', '[1]'))
-    with pytest.raises(InvalidInputError, match="protected_aliases must be a list of alias names"):
+    with pytest.raises(InvalidInputError, match="protected_aliases must be a list of strings"):
         Keep.open(two_versions.settings.root)
     keep.close()
 

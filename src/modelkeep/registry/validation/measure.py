@@ -57,8 +57,10 @@ def _run_child(root: Path, database_url: str, job: Job, spec: MeasureSpec, scrat
                str(result_file)]
     with open(log_file, "wb") as log:
         # a session of its own: a timeout kills whatever the model started, too
+        # its temporary files go under scratch, which goes away even when the child is killed
+        env = {**os.environ, "TMPDIR": str(scratch)}
         child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                 start_new_session=True)
+                                 start_new_session=True, env=env)
         try:
             child.wait(timeout=spec.timeout_s)
         except subprocess.TimeoutExpired:

@@ -44,20 +44,24 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _open_version(job: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
-    """(store, info, metadata, trusted pickles) of the job's version, read like Keep does."""
+def _open_version(job: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], tuple[str, ...]]:
+    """(store, info, metadata, trusted pickles) of the job's version, read as ``Keep.load``
+    reads them (this layer may not import Keep itself)."""
     from modelkeep import config
     from modelkeep.db.database import Database
-    from modelkeep.registry.loaders import metadata_of, trusted_pickles_of
     from modelkeep.registry.refs import parse_ref
-    from modelkeep.registry.versions import resolve
+    from modelkeep.registry.versions import resolve, version_metadata
     from modelkeep.storage.objects import ObjectStore
 
     settings = config.load_settings(Path(job["root"]), database_url=job["database_url"])
     db = Database(settings.database_url)
+    try:
+        info = resolve(db, parse_ref(job["ref"]))
+        metadata = version_metadata(db, info.id)
+    finally:
+        db.close()
     store = ObjectStore(settings.store_path, settings.tmp_dir, 1)
-    info = resolve(db, parse_ref(job["ref"]))
-    return store, info, metadata_of(db, info), trusted_pickles_of(settings)
+    return store, info, metadata, settings.trusted_pickles
 
 
 def _latencies(model: Any, examples: list[Any], runs: int, warmup: int) -> list[float]:
@@ -100,15 +104,21 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         model = load_version(store, info, metadata, trusted_pickles=trusted)
         result["load_time_s"] = time.perf_counter() - start
-        if job.get("measure"):
-            timings = _latencies(model, list(example_inputs(store, info, metadata)),
-                                 int(job["runs"]), int(job["warmup"]))
-            result["calls"] = len(timings)
-            if timings:
-                for share in (50, 95, 99):
-                    result[f"latency_p{share}_ms"] = percentile(timings, share / 100)
-        if job.get("replay_file"):
-            result["replay"] = _replay(model, job["replay_file"])
+        result["kind"] = getattr(model, "kind", None)
+        try:
+            if job.get("measure"):
+                timings = _latencies(model, list(example_inputs(store, info, metadata)),
+                                     int(job["runs"]), int(job["warmup"]))
+                result["calls"] = len(timings)
+                if timings:
+                    for share in (50, 95, 99):
+                        result[f"latency_p{share}_ms"] = percentile(timings, share / 100)
+            if job.get("replay_file"):
+                result["replay"] = _replay(model, job["replay_file"])
+        finally:
+            close = getattr(model, "close", None)
+            if callable(close):
+                close()
     except MemoryError:
         result["error"] = f"ran out of memory (limit {job['memory_limit_mb']} MB)"
     except Exception as exc:  # noqa: BLE001 (the parent reports any failure as a failed check)
