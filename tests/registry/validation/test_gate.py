@@ -35,7 +35,8 @@ def test_recorded_checks_pass_and_fail_with_their_numbers(two_versions, write_po
     assert not latency.passed
     assert latency.values["left"] == 10.5 and latency.values["right"] == pytest.approx(10.1)
     size = checks["budget artifact_size_mb <= 1"]
-    assert size.passed and size.values["value"] == pytest.approx(
+    assert size.passed and size.detail.endswith(" MB <= 1 MB")
+    assert size.values["value"] == pytest.approx(
         two_versions.resolve("m@1.0.1").size / 2**20)
     assert checks["signature compatible with production"].detail == \
         "compatible with production (m@1.0.0)"

@@ -81,8 +81,9 @@ def check_budget(subjects: Subjects, key: str, limit: float) -> CheckResult:
             "not measured"
         return CheckResult("budget", name, False, f"{BUDGETS[key]}: {why}", {"limit": limit})
     passed = value <= limit
+    unit = {"s": " s", "ms": " ms", "mb": " MB"}[key.rsplit("_", 1)[1]]
     return CheckResult("budget", name, passed,
-                       f"{_number(value)} {'<=' if passed else '>'} {_number(limit)}",
+                       f"{value:.4g}{unit} {'<=' if passed else '>'} {_number(limit)}{unit}",
                        {"value": value, "limit": limit})
 
 

@@ -123,6 +123,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         result["error"] = f"ran out of memory (limit {job['memory_limit_mb']} MB)"
     except Exception as exc:  # noqa: BLE001 (the parent reports any failure as a failed check)
         result["error"] = _error(exc)
+        if "MemoryError" in result["error"]:  # a loader reports it wrapped in its own error
+            result["error"] = (f"ran out of memory (limit {job['memory_limit_mb']} MB): "
+                               + result["error"])
     result["peak_memory_mb"] = peak_memory_mb()
     return result
 
