@@ -126,5 +126,7 @@ def _number(value: float) -> str:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(str(k) for k, v in value.items() if v not in (None, [], {})) + "}"
     text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
