@@ -117,3 +117,8 @@ def test_bad_input_stores_nothing(two_versions, write_policy, tmp_path):
     with pytest.raises(InvalidPolicyError, match="bad.jsonl line 2: each line must be an object"):
         two_versions.validate("m@1.0.1", write_policy(f"replay: {{file: {bad}}}\n"))
     assert two_versions.validation_status("m@1.0.1") is None
+
+
+def test_a_replay_file_that_is_not_a_regular_file_is_refused(two_versions, write_policy):
+    with pytest.raises(InvalidPolicyError, match="replay file /dev/zero is not a regular file"):
+        two_versions.validate("m@1.0.1", write_policy("replay: {file: /dev/zero}\n"))
