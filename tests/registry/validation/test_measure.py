@@ -98,3 +98,13 @@ def test_measured_figures_compare_with_another_version(keep, tmp_path, write_pol
     assert sorted(m.ref for m in report.measurements) == ["m@1.0.0", "m@1.0.1"]
     assert set(report.checks[0].values["values"]) == {"latency_p95_ms",
                                                        "production.latency_p95_ms"}
+
+
+def test_a_hostile_error_message_is_stored_safe(keep, tmp_path, write_policy):
+    ref = python_version(keep, tmp_path / "evil", "raise ValueError('\\x1b[2J\\u202eyb detalov')\n"
+                         + DOUBLE, example=EXAMPLE)
+    report = keep.validate(ref, write_policy("budgets: {load_time_s: 30}\n"))
+    detail = report.checks[0].detail
+    assert "\x1b" not in detail and "\u202e" not in detail and "\ufffd[2J" in detail
+    stored = [r for r in keep.show(ref)["records"] if r["kind"] == "validation"][0]["value"]
+    assert stored["checks"][0]["detail"] == detail

@@ -29,6 +29,7 @@ from modelkeep.registry.validation.results import (
     RECORD_KIND,
     CheckResult,
     ValidationReport,
+    safe_text,
 )
 from modelkeep.registry.validation.subjects import Subjects, UnresolvedError
 from modelkeep.registry.versions import VersionInfo
@@ -53,8 +54,9 @@ def validate_version(db: Database, root: Path, database_url: str, info: VersionI
     if policy.replay is not None:
         checks.append(_replay_check(subjects, policy))
     report = ValidationReport(
-        ref=info.ref, policy=policy.source, policy_hash=policy.hash, started_at=started,
-        duration_s=time.perf_counter() - clock, checks=tuple(checks),
+        ref=info.ref, policy=safe_text(policy.source), policy_hash=policy.hash,
+        started_at=started, duration_s=time.perf_counter() - clock,
+        checks=tuple(check.safe() for check in checks),
         measurements=tuple(subjects.measured.values()))
     if store_result:
         report = _store(db, info, report, author)
