@@ -12,7 +12,8 @@ EXAMPLE = {"x": [1.0, 2.0, 3.0]}
 BUDGETS = "budgets: {load_time_s: 30, latency_p95_ms: 50, peak_memory_mb: 1024}\n"
 
 
-def test_a_working_model_is_measured(keep, tmp_path, write_policy):
+def test_a_working_model_is_measured(any_keep, tmp_path, write_policy):
+    keep = any_keep  # the child process opens the same database: SQLite or PostgreSQL
     ref = python_version(keep, tmp_path / "ok", DOUBLE, example=EXAMPLE)
     report = keep.validate(ref, write_policy(BUDGETS + "measure: {runs: 20, warmup: 2}\n"))
     assert report.passed, report.to_dict()
