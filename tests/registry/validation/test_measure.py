@@ -109,3 +109,13 @@ def test_a_hostile_error_message_is_stored_safe(keep, tmp_path, write_policy):
     assert "\x1b" not in detail and "\u202e" not in detail and "\ufffd[2J" in detail
     stored = [r for r in keep.show(ref)["records"] if r["kind"] == "validation"][0]["value"]
     assert stored["checks"][0]["detail"] == detail
+
+
+def test_a_version_without_a_loader_fails_measured_checks(keep, make_model, tmp_path,
+                                                          write_policy):
+    ref = keep.register("m", make_model(tmp_path / "plain")).ref
+    report = keep.validate(ref, write_policy("budgets: {load_time_s: 30, artifact_size_mb: 1}\n"))
+    load, size = report.checks
+    assert not load.passed and load.detail.startswith(
+        "could not measure: LoaderMissingError: m@1.0.0 declares no loader")
+    assert size.passed and not report.passed
