@@ -39,6 +39,12 @@ def test_force_needs_a_reason_and_is_recorded(two_versions):
         ("1.0.0", "[forced] first release", True), ("1.0.1", "[forced] hotfix", True)]
 
 
+def test_a_reason_cannot_pretend_to_be_forced(two_versions):
+    for alias in ("production", "staging"):
+        with pytest.raises(InvalidInputError, match="may not start with '\\[forced\\]'"):
+            two_versions.set_alias("m", alias, "1.0.0", reason="[forced] not really")
+
+
 def test_other_aliases_are_free_and_force_is_not_recorded_there(two_versions):
     assert not two_versions.set_alias("m", "staging", "1.0.1").forced
     assert two_versions.set_alias("m", "staging", "1.0.0", force=True, reason="x").reason == "x"

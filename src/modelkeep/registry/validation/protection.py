@@ -43,6 +43,10 @@ def guarded_reason(db: Database, target: VersionInfo, alias: str, *, protected: 
             f"--force on {target.name}@{alias} needs a --reason (it is kept in the history)",
             hint=f"modelkeep alias set {target.name} {alias} {target.version} --force "
             "--reason 'why it cannot wait for a validation'", alias=alias)
+    if reason.lstrip().startswith(FORCED_PREFIX.strip()):
+        raise InvalidInputError(
+            f"a reason may not start with {FORCED_PREFIX.strip()!r}: modelkeep writes it for "
+            "--force moves", hint="write the reason without it", alias=alias)
     if not protected:
         return reason
     if force:
