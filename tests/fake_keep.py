@@ -16,12 +16,15 @@ from modelkeep.db.migrate import Migration
 from modelkeep.errors import ModelNotFoundError, RunNotFoundError, VersionNotFoundError
 from modelkeep.interface import KeepInterface, Progress
 from modelkeep.registry.aliases import AliasMove
+from modelkeep.registry.candidates import BumpReport
 from modelkeep.registry.diff import VersionDiff
 from modelkeep.registry.documents import DocsResult
 from modelkeep.registry.integrity import KeepCheck
+from modelkeep.registry.loaders import Loaded, Prediction
 from modelkeep.registry.publish import SyncResult
 from modelkeep.registry.records import VersionRecord
 from modelkeep.registry.roots import GcResult
+from modelkeep.registry.validation.results import ValidationReport, ValidationStatus
 from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
 from modelkeep.registry.views import VersionView
 from modelkeep.run import Run
@@ -129,7 +132,8 @@ class FakeKeep:
 
     # -- aliases and records --------------------------------------------------------------
 
-    def set_alias(self, name: str, alias: str, version: str, reason: str = "") -> AliasMove:
+    def set_alias(self, name: str, alias: str, version: str, reason: str = "", *,
+                  force: bool = False) -> AliasMove:
         target = self.resolve(f"{name}@{version}")
         move = AliasMove(alias, target.version, self._now(), self.author, reason)
         self._aliases.setdefault(name, []).append(move)
@@ -285,6 +289,27 @@ class FakeKeep:
     def export_as(self, ref: str, fmt: str, out: Path | str | None = None, *,
                   force: bool = False) -> bytes:
         _absent("documents")
+
+    def load(self, ref: str) -> Loaded:
+        _absent("loaders")
+
+    def example_inputs(self, ref: str) -> list[object]:
+        return []
+
+    def predict(self, ref: str, inputs: Any) -> Prediction:
+        _absent("loaders")
+
+    def bump(self, name: str, path: Path | str, *, metadata: ModelMetadata | None = None,
+             params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
+             progress: Progress | None = None) -> BumpReport:
+        _absent("files")
+
+    def validate(self, ref: str, policy: Path | str, *, store_result: bool = True
+                 ) -> ValidationReport:
+        _absent("loaders")
+
+    def validation_status(self, ref: str) -> ValidationStatus | None:
+        return None
 
 
 def open_fake(keep: FakeKeep) -> KeepInterface:

@@ -31,6 +31,8 @@ _EXPORTS: dict[str, str] = {
     "AliasMove": "modelkeep.registry.aliases",
     "AliasNotFoundError": "modelkeep.errors",
     "ArtifactsMismatchError": "modelkeep.errors",
+    "BumpReport": "modelkeep.registry.candidates",
+    "CheckResult": "modelkeep.registry.validation.results",
     "CheckoutStats": "modelkeep.storage.checkout",
     "ConflictError": "modelkeep.errors",
     "CorruptObjectError": "modelkeep.errors",
@@ -43,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "DatasetView": "modelkeep.tracking.views",
     "DiskFullError": "modelkeep.errors",
     "DocsResult": "modelkeep.registry.documents",
+    "EntryPointError": "modelkeep.errors",
     "ExecResult": "modelkeep.tracking.execute",
     "FieldChange": "modelkeep.registry.diff",
     "FileChangedError": "modelkeep.errors",
@@ -52,7 +55,9 @@ _EXPORTS: dict[str, str] = {
     "InvalidInputError": "modelkeep.errors",
     "InvalidMetadataError": "modelkeep.errors",
     "InvalidMetricError": "modelkeep.errors",
+    "InvalidModelInputError": "modelkeep.errors",
     "InvalidNameError": "modelkeep.errors",
+    "InvalidPolicyError": "modelkeep.errors",
     "InvalidVersionError": "modelkeep.errors",
     "Keep": "modelkeep.keep",
     "KeepCheck": "modelkeep.registry.integrity",
@@ -60,6 +65,10 @@ _EXPORTS: dict[str, str] = {
     "KeepInterface": "modelkeep.interface",
     "KeepNotFoundError": "modelkeep.errors",
     "LfsReport": "modelkeep.storage.lfs",
+    "LoadedModel": "modelkeep.registry.loaders.base",
+    "LoaderError": "modelkeep.errors",
+    "LoaderFailedError": "modelkeep.errors",
+    "LoaderMissingError": "modelkeep.errors",
     "MetricHistory": "modelkeep.tracking.history",
     "Migration": "modelkeep.db.migrate",
     "MissingDependencyError": "modelkeep.errors",
@@ -72,6 +81,7 @@ _EXPORTS: dict[str, str] = {
     "OutputExistsError": "modelkeep.errors",
     "PathNotFoundError": "modelkeep.errors",
     "Pointer": "modelkeep.storage.pointers",
+    "Prediction": "modelkeep.registry.loaders.base",
     "RemoteAuthError": "modelkeep.errors",
     "RemoteError": "modelkeep.errors",
     "RemoteInfo": "modelkeep.storage.remotes",
@@ -88,11 +98,16 @@ _EXPORTS: dict[str, str] = {
     "SchemaAheadError": "modelkeep.errors",
     "SchemaBehindError": "modelkeep.errors",
     "ServerNotSupportedError": "modelkeep.errors",
+    "SignatureUnknownError": "modelkeep.errors",
     "StorageError": "modelkeep.errors",
     "StoreNotSupportedError": "modelkeep.errors",
     "SyncResult": "modelkeep.registry.publish",
     "UnknownFormatError": "modelkeep.errors",
     "UnsafePathError": "modelkeep.errors",
+    "UntrustedPickleError": "modelkeep.errors",
+    "ValidationReport": "modelkeep.registry.validation.results",
+    "ValidationRequiredError": "modelkeep.errors",
+    "ValidationStatus": "modelkeep.registry.validation.results",
     "Version": "modelkeep.registry.semver",
     "VersionDiff": "modelkeep.registry.diff",
     "VersionDocuments": "modelkeep.registry.documents",
@@ -125,15 +140,21 @@ if TYPE_CHECKING:
         DatabaseMissingError,
         DatasetNotFoundError,
         DiskFullError,
+        EntryPointError,
         FileChangedError,
         IntegrityError,
         InvalidInputError,
         InvalidMetadataError,
         InvalidMetricError,
+        InvalidModelInputError,
         InvalidNameError,
+        InvalidPolicyError,
         InvalidVersionError,
         KeepExistsError,
         KeepNotFoundError,
+        LoaderError,
+        LoaderFailedError,
+        LoaderMissingError,
         MissingDependencyError,
         ModelkeepError,
         ModelNotFoundError,
@@ -150,10 +171,13 @@ if TYPE_CHECKING:
         SchemaAheadError,
         SchemaBehindError,
         ServerNotSupportedError,
+        SignatureUnknownError,
         StorageError,
         StoreNotSupportedError,
         UnknownFormatError,
         UnsafePathError,
+        UntrustedPickleError,
+        ValidationRequiredError,
         VersionExistsError,
         VersionNotFoundError,
         VersionPrunedError,
@@ -161,13 +185,16 @@ if TYPE_CHECKING:
     from modelkeep.interface import KeepInterface
     from modelkeep.keep import Keep
     from modelkeep.registry.aliases import AliasMove
+    from modelkeep.registry.candidates import BumpReport
     from modelkeep.registry.diff import FieldChange, VersionDiff
     from modelkeep.registry.documents import DocsResult, VersionDocuments
     from modelkeep.registry.integrity import KeepCheck
+    from modelkeep.registry.loaders.base import LoadedModel, Prediction
     from modelkeep.registry.publish import SyncResult
     from modelkeep.registry.records import VersionRecord
     from modelkeep.registry.roots import GcResult
     from modelkeep.registry.semver import Version
+    from modelkeep.registry.validation.results import CheckResult, ValidationReport, ValidationStatus
     from modelkeep.registry.versions import ModelSummary, VersionInfo
     from modelkeep.registry.views import VersionListing, VersionView
     from modelkeep.run import Run

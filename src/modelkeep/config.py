@@ -187,6 +187,7 @@ def local_store_path(value: str, base: Path) -> Path:
             f"remote: modelkeep remote add origin {value}", store=value)
     path = Path(value).expanduser()
     return path if path.is_absolute() else base / path
+DEFAULT_PROTECTED_ALIASES = ("production",)
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,10 @@ class Settings:
     gc_grace: float = 3600.0
     default_remote: str | None = None
     state_dir: Path | None = None  # a keep opened by URL keeps tmp/, pins... here
+    # aliases that move only onto a version whose latest validation passed (docs/validation.md)
+    protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES
+    # models whose pickle files may be unpickled ([loaders] trusted_pickles): it runs their code
+    trusted_pickles: tuple[str, ...] = ()
 
     @property
     def keep_dir(self) -> Path:
@@ -250,6 +255,8 @@ _SHAPE: dict[str, dict[str, tuple[type, ...]]] = {
     "core": {"hash": (str,), "store": (str,), "database_url": (str,), "author": (str,),
              "workers": (int,), "flush_interval": (int, float), "remote": (str,)},
     "gc": {"keep_stable": (int,), "grace": (int, float)},
+    "validation": {"protected_aliases": (list,)},
+    "loaders": {"trusted_pickles": (list,)},
 }
 
 
@@ -267,6 +274,8 @@ def check_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
             value = section.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
                 raise bad(f"[{table}] {key}", " or ".join(t.__name__ for t in types))
+            if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+                raise bad(f"[{table}] {key}", "a list of strings")
     remotes = data.get("remotes", {})
     if not isinstance(remotes, dict):
         raise bad("[remotes]", "a table")
@@ -327,7 +336,19 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
         gc_grace=grace,
         default_remote=env("MODELKEEP_REMOTE") or project.get("core", {}).get("remote"),
         state_dir=keep_dir if by_url else None,
+        # trust is the project's own decision: a user-wide config cannot extend it
+        trusted_pickles=tuple(project.get("loaders", {}).get("trusted_pickles", ())),
+        protected_aliases=_protected_aliases(project),
     )
+
+
+def _protected_aliases(project: dict[str, Any]) -> tuple[str, ...]:
+    """``[validation] protected_aliases`` of the project config, else the default
+    (production); ``[]`` protects none. Like trust, protection is the project's decision: a
+    user-wide config cannot lift it."""
+    if "protected_aliases" in project.get("validation", {}):
+        return tuple(project["validation"]["protected_aliases"])
+    return DEFAULT_PROTECTED_ALIASES
 
 
 # a remote name is one bare TOML key: no dots (they would nest tables), nothing after a newline
@@ -435,6 +456,10 @@ def default_config_text() -> str:
         "[gc]\n"
         "# stable versions of each model kept by 'modelkeep gc' besides aliased ones\n"
         "keep_stable = 3\n"
+        "\n"
+        "[validation]\n"
+        "# aliases that move only onto a version whose latest 'modelkeep validate' passed\n"
+        'protected_aliases = ["production"]\n'
         "\n"
         "# [remotes.origin]\n"
         '# url = "s3://bucket/prefix"\n'

@@ -16,7 +16,12 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── UnknownFormatError          code=unknown_format
     │   ├── PathNotFoundError           code=path_not_found
     │   ├── ServerNotSupportedError     code=server_not_supported
-    │   └── StoreNotSupportedError      code=store_not_supported
+    │   ├── StoreNotSupportedError      code=store_not_supported
+    │   ├── InvalidPolicyError          code=invalid_policy
+    │   ├── LoaderMissingError          code=loader_missing
+    │   ├── UntrustedPickleError        code=pickle_untrusted        http 403
+    │   ├── SignatureUnknownError       code=signature_unknown
+    │   └── InvalidModelInputError      code=invalid_model_input
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
     │   ├── ModelNotFoundError          code=model_not_found
@@ -34,8 +39,12 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── OutputExistsError           code=output_exists
     │   ├── RunNotActiveError           code=run_not_active
     │   ├── SchemaBehindError           code=schema_behind
-    │   └── SchemaAheadError            code=schema_ahead
+    │   ├── SchemaAheadError            code=schema_ahead
+    │   └── ValidationRequiredError     code=validation_required
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
+    ├── LoaderError                     code=loader_error          exit 1   http 500
+    │   ├── LoaderFailedError           code=loader_failed
+    │   └── EntryPointError             code=entry_point_invalid
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
     └── StorageError                    code=storage_error         exit 6   http 502
@@ -187,6 +196,11 @@ class StoreNotSupportedError(InvalidInputError):
 
     code = "store_not_supported"
     default_hint = "keep objects in a local folder and add the URL as a remote: modelkeep remote add"
+class InvalidPolicyError(InvalidInputError):
+    """A validation policy file that is malformed, names an unknown key, or defines no checks."""
+
+    code = "invalid_policy"
+    default_hint = "fix the policy file; its format is in docs/validation.md"
 
 
 class NotFoundError(ModelkeepError):
@@ -298,6 +312,12 @@ class OutputExistsError(ConflictError):
 
     code = "output_exists"
     default_hint = "choose another path, or pass --force to replace the file"
+class ValidationRequiredError(ConflictError):
+    """A protected alias may only point at a version whose latest validation passed."""
+
+    code = "validation_required"
+    default_hint = ("validate the version first: modelkeep validate NAME@VERSION --policy FILE, "
+                    "or move the alias with --force --reason TEXT")
 
 
 class RunNotActiveError(ConflictError):
@@ -381,6 +401,58 @@ class RemoteAuthError(StorageError):
     code = "remote_auth"
     default_hint = "check the remote's credentials: modelkeep remote list"
     http_status = 401
+
+
+# -- loaders (running a version: docs/running.md) ------------------------------------------
+
+
+class LoaderMissingError(InvalidInputError):
+    """The version declares no loader, so modelkeep does not know how to call it."""
+
+    code = "loader_missing"
+    default_hint = "register it with --loader KIND[:TARGET] (see docs/running.md)"
+
+
+class UntrustedPickleError(InvalidInputError):
+    """A pickle loader for a model the keep's config does not trust: unpickling runs code."""
+
+    code = "pickle_untrusted"
+    default_hint = "trust the model by name in .modelkeep/config.toml: [loaders] trusted_pickles"
+    http_status = 403
+
+
+class SignatureUnknownError(InvalidInputError):
+    """A signature modelkeep cannot infer from the version's files."""
+
+    code = "signature_unknown"
+    default_hint = "declare one under technical.signature in the metadata file (docs/running.md)"
+
+
+class InvalidModelInputError(InvalidInputError):
+    """Inputs for predict that are not JSON or do not match the version's signature."""
+
+    code = "invalid_model_input"
+    default_hint = "see the version's signature: modelkeep show NAME@VERSION"
+
+
+class LoaderError(ModelkeepError):
+    """A version could not be loaded or called through its loader."""
+
+    code = "loader_error"
+    default_hint = "check the version's loader and files: modelkeep show NAME@VERSION"
+
+
+class LoaderFailedError(LoaderError):
+    """The loader or the model raised; the message is the exception's type and text."""
+
+    code = "loader_failed"
+
+
+class EntryPointError(LoaderError):
+    """An entry point that names no module or function inside the version's own files."""
+
+    code = "entry_point_invalid"
+    default_hint = "entry points are 'module:function' in the code snapshot or artifacts"
 
 
 def _all_subclasses(cls: type[ModelkeepError]) -> list[type[ModelkeepError]]:

@@ -22,12 +22,15 @@ from modelkeep.tracking.values import Condition, check_name, parse_condition
 if TYPE_CHECKING:  # the result types, for annotations only: importing this module stays cheap
     from modelkeep.db.migrate import Migration
     from modelkeep.registry.aliases import AliasMove
+    from modelkeep.registry.candidates import BumpReport
     from modelkeep.registry.diff import VersionDiff
     from modelkeep.registry.documents import DocsResult
     from modelkeep.registry.integrity import KeepCheck
+    from modelkeep.registry.loaders import Loaded, Prediction
     from modelkeep.registry.publish import SyncResult
     from modelkeep.registry.records import VersionRecord
     from modelkeep.registry.roots import GcResult
+    from modelkeep.registry.validation.results import ValidationReport, ValidationStatus
     from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
     from modelkeep.registry.views import VersionView
     from modelkeep.run import Run
@@ -105,8 +108,11 @@ class KeepInterface(Protocol):
 
     # -- aliases and appended records -----------------------------------------------------
 
-    def set_alias(self, name: str, alias: str, version: str, reason: str = "") -> AliasMove:
-        """Point ``alias`` at ``version``; the previous target stays in the history."""
+    def set_alias(self, name: str, alias: str, version: str, reason: str = "", *,
+                  force: bool = False) -> AliasMove:
+        """Point ``alias`` at ``version``; the previous target stays in the history. A
+        protected alias needs a passing validation of ``version`` unless ``force`` (with a
+        ``reason``)."""
         ...
 
     def remove_alias(self, name: str, alias: str, reason: str = "") -> AliasMove:
@@ -256,4 +262,35 @@ class KeepInterface(Protocol):
     def export_as(self, ref: str, fmt: str, out: Path | str | None = None, *,
                   force: bool = False) -> bytes:
         """A version in a standard format (mlmodel, hf-card, cyclonedx, openlineage)."""
+        ...
+
+    # -- running versions -----------------------------------------------------------------
+
+    def load(self, ref: str) -> Loaded:
+        """Load a version through its declared loader (``predict`` takes JSON-ready inputs)."""
+        ...
+
+    def example_inputs(self, ref: str) -> list[object]:
+        """The example inputs a version declares (``[]`` when none)."""
+        ...
+
+    def predict(self, ref: str, inputs: Any) -> Prediction:
+        """Load a version, run it on ``inputs`` and close it."""
+        ...
+
+    def bump(self, name: str, path: Path | str, *, metadata: ModelMetadata | None = None,
+             params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
+             progress: Progress | None = None) -> BumpReport:
+        """The bump the files at ``path`` need as the next version of ``name``, with reasons."""
+        ...
+
+    # -- validation -----------------------------------------------------------------------
+
+    def validate(self, ref: str, policy: Path | str, *, store_result: bool = True
+                 ) -> ValidationReport:
+        """Check a version against a policy file and store the report with it."""
+        ...
+
+    def validation_status(self, ref: str) -> ValidationStatus | None:
+        """The latest stored validation of a version (None: never validated)."""
         ...

@@ -52,6 +52,11 @@ if TYPE_CHECKING:  # result types, imported for annotations only (opening a keep
         RunView,
     )
 
+if TYPE_CHECKING:
+    from modelkeep.registry.candidates import BumpReport
+    from modelkeep.registry.loaders import Loaded, Prediction
+    from modelkeep.registry.validation.results import ValidationReport, ValidationStatus
+
 KEEP_GITIGNORE = "# written by modelkeep init: the keep is local state, never committed\n*\n"
 
 
@@ -208,10 +213,13 @@ class Keep:
                               artifacts=Path(artifacts) if artifacts else None, name=name,
                               progress=progress)
 
-    def set_alias(self, name: str, alias: str, version: str, reason: str = ""
-                  ) -> AliasMove:
-        """Point ``alias`` at ``version``; the previous target stays in the history."""
-        return aliases.set_alias(self.db, name, alias, version, self.author, reason)
+    def set_alias(self, name: str, alias: str, version: str, reason: str = "", *,
+                  force: bool = False) -> AliasMove:
+        """Point ``alias`` at ``version``; the previous target stays in the history. A protected
+        alias (config ``[validation] protected_aliases``) needs a passing validation of
+        ``version``, unless ``force`` with a ``reason`` (recorded as forced)."""
+        return aliases.set_alias(self.db, name, alias, version, self.author, reason,
+                                 protected=self.settings.protected_aliases, force=force)
 
     def remove_alias(self, name: str, alias: str, reason: str = "") -> AliasMove:
         """Unset ``alias`` (recorded in its history)."""
@@ -527,6 +535,66 @@ class Keep:
         if out is not None:
             write_file(Path(out), data, force=force)
         return data
+
+    # -- running versions (loaders) -------------------------------------------------------
+
+    def load(self, ref: str) -> Loaded:
+        """Load version ``ref`` through its declared loader from a private, verified checkout:
+        a ``LoadedModel`` whose ``predict`` takes and returns JSON-ready values (``close()``
+        removes the checkout; a ``with`` block does it too). Pickles load
+        only for models in ``[loaders] trusted_pickles``."""
+        from modelkeep.registry.loaders import load_version
+
+        info = self.resolve(ref)
+        return load_version(self.store, info, versions.version_metadata(self.db, info.id),
+                            trusted_pickles=self.settings.trusted_pickles)
+
+    def example_inputs(self, ref: str) -> list[object]:
+        """The example inputs version ``ref`` declares (``[]`` when none)."""
+        from modelkeep.registry.loaders import example_inputs
+
+        info = self.resolve(ref)
+        return example_inputs(self.store, info, versions.version_metadata(self.db, info.id))
+
+    def predict(self, ref: str, inputs: Any) -> Prediction:
+        """Load version ``ref``, run it on ``inputs`` (JSON-ready values, or the bytes of a JSON
+        document) and close it: a ``Prediction``."""
+        from modelkeep.registry.loaders import predict_version
+
+        info = self.resolve(ref)
+        return predict_version(self.store, info, versions.version_metadata(self.db, info.id),
+                               inputs, trusted_pickles=self.settings.trusted_pickles)
+
+    def bump(self, name: str, path: Path | str, *, metadata: Any = None,
+             params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
+             progress: Progress | None = None) -> BumpReport:
+        """The bump the files at ``path`` need as the next version of ``name``, with every
+        reason (a ``BumpReport``); nothing is registered."""
+        from modelkeep.registry.candidates import candidate_bump
+
+        return candidate_bump(self.db, self.store, name, Path(path), author=self.author,
+                              metadata=metadata, params=params, metrics=metrics,
+                              progress=progress)
+
+    # -- validation -----------------------------------------------------------------------
+
+    def validate(self, ref: str, policy: Path | str, *, store_result: bool = True
+                 ) -> ValidationReport:
+        """Check a version against a policy file (docs/validation.md) and, unless
+        ``store_result`` is False, store the report with the version as a dated record."""
+        from modelkeep.registry.validation.gate import validate_version
+        from modelkeep.registry.validation.policy import load_policy
+
+        loaded = load_policy(Path(policy))
+        return validate_version(self.db, self.settings.root, self.settings.database_url,
+                                self.resolve(ref), loaded, author=self.author,
+                                store_result=store_result)
+
+    def validation_status(self, ref: str) -> ValidationStatus | None:
+        """The latest stored validation of a version (None: never validated)."""
+        from modelkeep.registry.validation.protection import latest_validation
+
+        return latest_validation(self.db, self.resolve(ref))
 
 
 if TYPE_CHECKING:

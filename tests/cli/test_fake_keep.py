@@ -79,7 +79,7 @@ def test_alias_set_list_history(fake: FakeKeep) -> None:
     moves = json.loads(mk(fake, "alias", "history", "bert", "production", "--json").stdout)
     assert [(m["version"], m["reason"], m["author"]) for m in moves] == [
         ("1.0.0", "", "ada"), ("1.1.0", "better", "ada")]
-    assert list(moves[0]) == ["alias", "version", "moved_at", "author", "reason"]
+    assert list(moves[0]) == ["alias", "version", "moved_at", "author", "reason", "forced"]
 
 
 def test_note_and_metric_are_appended(fake: FakeKeep) -> None:

@@ -29,9 +29,14 @@ def open_keep(ctx: click.Context, near: Path | None = None) -> KeepInterface:
     return Keep.open(obj.get("keep_path"), near=near, on_migrate=announce_migration)
 
 
+def json_text(data: Any) -> str:
+    """``data`` as the JSON text --json prints (NaN and infinities as strings)."""
+    return json.dumps(json_ready(data), indent=2, sort_keys=False, allow_nan=False)
+
+
 def emit_json(data: Any) -> None:
     """Print ``data`` (result types, or lists and mappings of them) as JSON for scripts."""
-    click.echo(json.dumps(json_ready(data), indent=2, sort_keys=False, allow_nan=False))
+    click.echo(json_text(data))
 
 
 def write_output(path: Path, data: bytes) -> None:

@@ -20,6 +20,12 @@ from modelkeep.cli import _demo_project as project
 from modelkeep.interface import KeepInterface
 
 NAME = project.NAME
+DEMO_GATE = """\
+# what a version needs before production (docs/validation.md)
+required: [technical.signature]
+metrics: ["test_accuracy >= production.test_accuracy - 0.05"]
+signature_compatible_with: production
+"""
 
 
 def _say(text: str) -> None:
@@ -133,9 +139,14 @@ def demo(folder: Path | None) -> None:
     _run(root, "list")
     _run(root, "list", NAME)
 
-    _say("8. Aliases move with their history kept; --at answers about the past")
-    _run(root, "alias", "set", NAME, "production", "1.0.0", "--reason", "first release")
+    _say("8. Aliases move with their history kept; --at answers about the past. production "
+         "is protected: it moves onto a version once a validation passed (or by force, "
+         "with a reason)")
+    (root / "gate.yaml").write_text(DEMO_GATE)
+    _run(root, "alias", "set", NAME, "production", "1.0.0", "--force", "--reason", "first release")
+    _run(root, "validate", f"{NAME}@1.0.1", "--policy", "gate.yaml")
     _run(root, "alias", "set", NAME, "production", "1.0.1", "--reason", "better accuracy")
+    _run(root, "validate", f"{NAME}@2.0.0", "--policy", "gate.yaml", fails=True)
     _run(root, "alias", "set", NAME, "staging", "2.0.0")
     _run(root, "alias", "history", NAME, "production")
     _run(root, "show", f"{NAME}@production")

@@ -19,9 +19,11 @@ from modelkeep.cli._output import (
     table,
     write_output,
 )
+from modelkeep.cli.running import candidate_metadata, loader_options
 
 if TYPE_CHECKING:
     from modelkeep.interface import KeepInterface
+    from modelkeep.registry.records import VersionRecord
 
 AT_HELP = "Answer as of this UTC time (ISO 8601, e.g. 2026-03-18T14:30Z)."
 
@@ -45,11 +47,13 @@ def _at(value: str | None) -> str | None:
 @click.option("--metric", "metrics", multiple=True, metavar="KEY=NUMBER", help="Metric.")
 @click.option("--allow-same", is_flag=True,
               help="Register a new version even when files and metadata equal the latest one's.")
+@loader_options
 @json_option
 @click.pass_context
 def register(ctx: click.Context, name: str, path: Path, bump: str | None, version: str | None,
              metadata_file: Path | None, params: tuple[str, ...], metrics: tuple[str, ...],
-             allow_same: bool, as_json: bool) -> None:
+             allow_same: bool, loader: str | None, example_input: str | None,
+             as_json: bool) -> None:
     """Store PATH (file or folder) as a new immutable version of model NAME.
 
     Metadata not given again (description, tags, signature, framework, deployment) is
@@ -58,11 +62,7 @@ def register(ctx: click.Context, name: str, path: Path, bump: str | None, versio
     """
     from modelkeep._assignments import parse_assignments
 
-    meta = None
-    if metadata_file is not None:
-        from modelkeep.schema import load_metadata
-
-        meta = load_metadata(metadata_file)
+    meta = candidate_metadata(name, metadata_file, loader, example_input)
     param_map = parse_assignments(list(params), "param")
     metric_map = parse_assignments(list(metrics), "metric")
     keep = open_keep(ctx)
@@ -135,6 +135,10 @@ def show(ctx: click.Context, ref: str, at: str | None, as_json: bool) -> None:
         ("tree", info.tree_id),
         ("run", info.run_id),
     ])
+    technical = _technical_rows(view.metadata)
+    if technical:
+        click.echo()
+        fields(technical)
     if view.inherited:
         click.echo(f"\ninherited from {info.name}@{view.inherited['from']} (not given again):")
         click.echo("  " + ", ".join(view.inherited["fields"]))
@@ -145,10 +149,45 @@ def show(ctx: click.Context, ref: str, at: str | None, as_json: bool) -> None:
     if view.records:
         click.echo("\nappended:")
         for r in view.records:
-            # a document is shown by its size: `modelkeep docs` writes it out
-            value = (f"{len(r.value.splitlines())} lines of Markdown"
-                     if r.kind in ("model_card", "changelog") else format_value(r.value))
-            click.echo(f"  {r.created_at}  {r.kind:6}  {r.key} = {value}  ({r.author})")
+            click.echo(f"  {r.created_at}  {r.kind:6}  {_record_text(r)}  ({r.author})")
+
+
+def _record_text(record: VersionRecord) -> str:
+    """One appended record in a line: a validation by its verdict, not its whole report; a
+    document by its size (`modelkeep docs` writes it out)."""
+    value = record.value
+    if record.kind in ("model_card", "changelog"):
+        return f"{record.key} = {len(str(value).splitlines())} lines of Markdown"
+    if record.kind == "validation" and isinstance(value, dict):
+        checks = value.get("checks") or []
+        failed = [c.get("name") for c in checks if isinstance(c, dict) and not c.get("passed")]
+        verdict = "passed" if value.get("passed") is True else f"FAILED ({', '.join(map(str, failed))})"
+        return (f"{verdict}: {len(checks)} checks, policy {value.get('policy')} "
+                f"{str(record.key)[:12]}")
+    return f"{record.key} = {format_value(value)}"
+
+
+def _technical_rows(meta: dict) -> list[tuple[str, str]]:
+    """The loader, signature and fingerprint lines, each saying where it came from."""
+    technical = meta.get("technical") or {}
+    rows = []
+    loader = technical.get("loader") or {}
+    if loader.get("kind"):
+        target = loader.get("entry_point") or loader.get("file") or ""
+        rows.append(("loader", f"{loader['kind']}{':' + target if target else ''}"))
+    for key in ("signature", "fingerprint"):
+        value = technical.get(key) or {}
+        if key == "signature":
+            text = "; ".join(f"{side} " + ", ".join(
+                f"{s['name']} {s['dtype']}{s['shape'] if s.get('shape') is not None else ''}"
+                for s in value.get(side) or []) for side in ("inputs", "outputs") if value.get(side))
+        else:
+            text = (value.get("value") or "")[:16]
+        if text:
+            source = (f"inferred from {value.get('inferred_from')}"
+                      if value.get("source") == "inferred" else "declared")
+            rows.append((f"{key} ({source})", text))
+    return rows
 
 
 @click.command()
