@@ -19,14 +19,12 @@ from modelkeep.errors import CorruptObjectError, FileChangedError
 from modelkeep.storage.durable import (
     fsync_dir,
     fsync_path,
-    open_direct,
     source_errors,
     start_writeback,
     storage_errors,
     syncfs,
     unlink_quietly,
     write_all,
-    write_direct,
 )
 from modelkeep.storage.hashing import Buffer, Hasher, Progress, ReadInto, hash_bytes, iter_blocks
 from modelkeep.storage.locks import StoreLock
@@ -36,7 +34,6 @@ if TYPE_CHECKING:
 
 SMALL_FILE = 1 << 20  # files up to this size are read in one call
 WRITEBACK_MIN = 1 << 20  # objects this large start their writeback as soon as written
-DIRECT_MIN = 1 << 20  # objects this large are written with O_DIRECT when the caller can
 FSYNC_EACH_MAX = 8  # batches up to this many new objects fsync file by file; larger use syncfs
 OBJECT_MODE = 0o444
 
@@ -53,7 +50,6 @@ class WriteBatch:
         self._pending: dict[str, Path] = {}
         self._lock = threading.Lock()
         self.bytes_written = 0
-        self._direct = True  # until the staging folder's filesystem refuses O_DIRECT
         # shared with other writers, excluded by gc's sweep: taken at the first write
         self._store_lock = StoreLock(store.root, exclusive=False)
 
@@ -93,28 +89,19 @@ class WriteBatch:
         _check_expected(oid, expected)
         return self.put_hashed(data, oid)
 
-    def put_hashed(self, data: Buffer, oid: str, *, padded: memoryview | None = None) -> str:
+    def put_hashed(self, data: Buffer, oid: str) -> str:
         """Stage ``data`` under ``oid``, which the caller computed from these same bytes in
         memory (e.g. block by block as it read them); returns ``oid``. Only for the storage
-        layer's own pipelines: a claimed id from outside goes through ``put_bytes(expected=)``.
-
-        ``padded``: the same bytes at a page-aligned address, followed by room up to a whole
-        page (``durable.write_direct``); large objects given so go to disk without the page
-        cache (``DIRECT_MIN``)."""
+        layer's own pipelines: a claimed id from outside goes through ``put_bytes(expected=)``."""
         if self.reuse(oid):
             return oid
-        direct = padded is not None and len(data) >= DIRECT_MIN and self._direct
-        fd, tmp, direct = self._open_tmp(direct=direct)
+        fd, tmp = self._open_tmp()
         try:
             with storage_errors(tmp):
                 try:
-                    if direct:
-                        assert padded is not None
-                        write_direct(fd, padded, len(data))
-                    else:
-                        write_all(fd, data)
-                        if len(data) >= WRITEBACK_MIN:
-                            start_writeback(fd)
+                    write_all(fd, data)
+                    if len(data) >= WRITEBACK_MIN:
+                        start_writeback(fd)
                 finally:
                     os.close(fd)
         except BaseException:
@@ -149,7 +136,7 @@ class WriteBatch:
         progress: Progress | None,
         expected: str | None,
     ) -> str:
-        fd, tmp, _ = self._open_tmp()
+        fd, tmp = self._open_tmp()
         try:
             h = Hasher(self._store.workers)
             with storage_errors(tmp):
@@ -222,18 +209,12 @@ class WriteBatch:
             unlink_quietly(tmp)
         self._store_lock.release()
 
-    def _open_tmp(self, *, direct: bool = False) -> tuple[int, Path, bool]:
-        """A new staging file: (fd, path, True if opened with O_DIRECT, when ``direct`` asks)."""
+    def _open_tmp(self) -> tuple[int, Path]:
         self._store_lock.acquire()
         tmp = self._store.tmp_dir / f"{os.urandom(8).hex()}.obj"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         with storage_errors(tmp):
-            if direct:
-                fd, direct = open_direct(tmp, flags, OBJECT_MODE)
-                self._direct = direct  # a filesystem that refuses it once always will
-            else:
-                fd = os.open(tmp, flags, OBJECT_MODE)
-        return fd, tmp, direct
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
+        return fd, tmp
 
     def _stage(self, oid: str, tmp: Path, size: int) -> None:
         with self._lock:

@@ -20,7 +20,6 @@ file truncated under us into a clean FileChangedError instead of a SIGBUS.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import mmap
 import os
 import queue
@@ -31,7 +30,7 @@ from pathlib import Path
 
 from modelkeep.storage.batch import WriteBatch, check_unchanged, file_changed
 from modelkeep.storage.chunkers import Plan, Segment, new_cdc, plan_file
-from modelkeep.storage.durable import page_round, source_errors
+from modelkeep.storage.durable import source_errors
 from modelkeep.storage.hashing import Hasher
 from modelkeep.storage.manifest import FileManifest
 
@@ -54,14 +53,8 @@ class _Window:
         self, writer: ChunkedWriter, buf: mmap.mmap, offset: int, cuts: list[tuple[int, int]], *, read: bool
     ) -> None:
         self.writer, self.buf, self.offset, self.cuts = writer, buf, offset, cuts
-        self.length = cuts[-1][0] + cuts[-1][1]  # bytes of the file
-        # where each chunk sits in the buffer: as read for content-defined windows; else each
-        # at a page boundary with room to a whole page, so it can be written with O_DIRECT
-        self.slots = [off for off, _ in cuts]
-        if not read:
-            self.slots = list(itertools.accumulate((page_round(n) for _, n in cuts[:-1]), initial=0))
-        self.used = self.slots[-1] + page_round(cuts[-1][1])
-        self.view = memoryview(buf)[: self.used]
+        self.length = cuts[-1][0] + cuts[-1][1]
+        self.view = memoryview(buf)[: self.length]
         self.first_index = 0
         self.needs_read = not read  # chunk tasks read their own bytes (boundaries known ahead)
         self._unread = 0 if read else len(cuts)
@@ -83,7 +76,7 @@ class _Window:
             done = self._users == 0
         if done:
             self.view.release()
-            self.writer.recycle(self.buf, self.used)
+            self.writer.recycle(self.buf, self.length)
 
 
 class ChunkedWriter:
@@ -145,7 +138,7 @@ class ChunkedWriter:
                 group = []
                 self._cdc(seg)
             else:
-                if group and sum(page_round(s.length) for s in group + [seg]) > GROUP_FILL:
+                if group and sum(s.length for s in group) + seg.length > GROUP_FILL:
                     self._fixed(group)
                     group = []
                 group.append(seg)
@@ -208,8 +201,7 @@ class ChunkedWriter:
 
     def _store_chunk(self, window: _Window, i: int) -> None:
         off, n = window.cuts[i]
-        slot = window.slots[i]
-        data = window.view[slot : slot + n]
+        data = window.view[off : off + n]
         try:
             if window.needs_read:
                 h = Hasher(1)
@@ -221,8 +213,7 @@ class ChunkedWriter:
                         block.release()
                 finally:
                     window.chunk_read()
-                with window.view[slot : slot + page_round(n)] as padded:
-                    oid = self.batch.put_hashed(data, h.hexdigest(), padded=padded)
+                oid = self.batch.put_hashed(data, h.hexdigest())
             else:
                 oid = self.batch.put_bytes(data, threads=1)
             self.chunks[window.first_index + i] = (oid, n)
@@ -238,11 +229,9 @@ class ChunkedWriter:
             try:  # keep draining after a failure, or the main thread would wait for buffers
                 window.is_read.wait()
                 if not self._failed:
-                    for slot, (_, n) in zip(window.slots, window.cuts, strict=True):
-                        with window.view[slot : slot + n] as chunk:
-                            self.whole.update(chunk)
-                            if self.sha is not None:
-                                self.sha.update(chunk)
+                    self.whole.update(window.view)
+                    if self.sha is not None:
+                        self.sha.update(window.view)
                     if self.on_bytes is not None:
                         self.on_bytes(window.length)
             except BaseException as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import fcntl
 import os
 import re
 import stat
@@ -135,53 +134,6 @@ def write_all_at(fd: int, data: bytes | memoryview, offset: int) -> None:
     while view:
         n = os.pwrite(fd, view[:WRITE_PIECE], offset)
         view, offset = view[n:], offset + n
-
-
-PAGE = 4096  # O_DIRECT alignment of addresses, offsets and lengths that every Linux filesystem takes
-DIRECT_PIECE = 16 << 20  # bytes per O_DIRECT write: larger writes are split by the kernel anyway
-
-
-def page_round(n: int) -> int:
-    """``n`` rounded up to a whole number of pages."""
-    return -(-n // PAGE) * PAGE
-
-
-def open_direct(path: Path | str, flags: int, mode: int) -> tuple[int, bool]:
-    """Open ``path`` with ``O_DIRECT`` where the filesystem takes it (not tmpfs, for one);
-    returns (fd, True if direct)."""
-    direct = getattr(os, "O_DIRECT", 0)
-    if direct:
-        try:
-            return os.open(path, flags | direct, mode), True
-        except OSError as exc:
-            if exc.errno != errno.EINVAL:
-                raise
-    return os.open(path, flags, mode), False
-
-
-def write_direct(fd: int, padded: memoryview, size: int) -> None:
-    """Write the first ``size`` bytes of ``padded`` to the new file ``fd``, opened with
-    ``O_DIRECT``: ``padded`` starts at a page-aligned address and runs to ``size`` rounded up
-    to a page, the whole of it is written and the file is then cut to ``size``.
-
-    Direct writes go from the process's buffer to the disk without a page-cache copy: on this
-    VM, where every new page-cache page may be a page the host must supply again, storing
-    256 MiB costs ~0.01 CPU-s this way against 0.08-0.6 s through the page cache
-    (docs/benchmarks.md). Where the kernel refuses (an unaligned buffer: EINVAL), the file
-    goes on through the page cache.
-    """
-    pos = 0
-    end = len(padded)
-    try:
-        while pos < end:
-            pos += os.pwrite(fd, padded[pos : min(end, pos + DIRECT_PIECE)], pos)
-    except OSError as exc:
-        if exc.errno != errno.EINVAL:
-            raise
-        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_DIRECT)
-        write_all_at(fd, padded[pos:size], pos)
-    if pos > size:
-        os.ftruncate(fd, size)
 
 
 def unlink_quietly(path: Path | str, *, dir_fd: int | None = None) -> None:
