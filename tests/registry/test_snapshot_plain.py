@@ -9,6 +9,7 @@ import math
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -124,7 +125,17 @@ def test_generated_default_document_is_current() -> None:
     assert json.dumps(blank.blank_document()) == json.dumps(blank._from_models())
 
 
-def test_a_stale_default_document_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def fresh_check() -> Iterator[None]:
+    """Each test checks the generated document's freshness itself (it is cached a process)."""
+    blank.current_json.cache_clear()
+    yield
+    blank.current_json.cache_clear()
+
+
+def test_a_stale_default_document_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, fresh_check: None
+) -> None:
     monkeypatch.setattr(_blank_data, "SOURCES_ID", "0" * 32)
     assert blank.blank_document() is None
     assert blank.default_document() == blank._from_models()
@@ -133,7 +144,9 @@ def test_a_stale_default_document_is_not_used(monkeypatch: pytest.MonkeyPatch) -
     assert snap["identity"]["created"] == "2026-01-01T00:00:00Z"
 
 
-def test_a_schema_edit_makes_the_document_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_schema_edit_makes_the_document_stale(
+    monkeypatch: pytest.MonkeyPatch, fresh_check: None
+) -> None:
     real = blank.Path.read_bytes
 
     def edited(self: Any) -> bytes:

@@ -12,6 +12,7 @@ can make registering slower, never different. tests/schema/test_blank.py fails w
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -33,11 +34,16 @@ def sources_id() -> str:
 def blank_document() -> dict[str, Any] | None:
     """A fresh copy of the default document (JSON form, identity ``PLACEHOLDER_IDENTITY``),
     or None when the schema changed since it was generated."""
+    text = current_json()
+    return json.loads(text) if text is not None else None  # type: ignore[no-any-return]
+
+
+@functools.cache
+def current_json() -> str | None:
+    """The generated document's JSON text if it is current (sources read once a process)."""
     from modelkeep.schema import _blank_data
 
-    if sources_id() != _blank_data.SOURCES_ID:
-        return None
-    return json.loads(_blank_data.BLANK_JSON)  # type: ignore[no-any-return]
+    return _blank_data.BLANK_JSON if sources_id() == _blank_data.SOURCES_ID else None
 
 
 def default_document() -> dict[str, Any]:
