@@ -13,6 +13,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── FileChangedError            code=file_changed
     │   ├── RemoteRecordInvalidError    code=remote_record_invalid
     │   ├── ArtifactsMismatchError      code=artifacts_mismatch
+    │   ├── ReproductionIncompleteError code=reproduction_incomplete
     │   └── PathNotFoundError           code=path_not_found
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
@@ -147,6 +148,13 @@ class ArtifactsMismatchError(InvalidInputError):
 
     code = "artifacts_mismatch"
     default_hint = "pass --artifacts the folder the metadata were exported from"
+
+
+class ReproductionIncompleteError(InvalidInputError):
+    """``reproduce --strict``: the version does not record everything it was made from."""
+
+    code = "reproduction_incomplete"
+    default_hint = "run reproduce without --strict to lay out what the version records"
 
 
 class NotFoundError(ModelkeepError):

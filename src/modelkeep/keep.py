@@ -402,3 +402,31 @@ class Keep:
 
         found = get_dataset(self.db, ref)
         return {**found, **dataset_usage(self.db, found)}
+
+    # -- reproduce ------------------------------------------------------------------------
+
+    def exec_run(self, command: list[str] | tuple[str, ...], **options: Any) -> Any:
+        """Run ``command`` under a run, recording its exit status and output tail (``run exec``;
+        options: see ``tracking.execute.exec_under_run``)."""
+        from modelkeep.tracking.execute import exec_under_run
+
+        return exec_under_run(self, command, **options)
+
+    def reproduce(self, ref: str, dest: Path | str, **options: Any) -> Any:
+        """Lay out everything ``ref`` was made from in ``dest`` (code, datasets, pipeline,
+        hyperparameters, requirements lock, REPRODUCE.md); with ``run=True`` re-run its pipeline
+        there as a tracked run and compare (``tracking.reproduce_run.reproduce``). Objects this
+        keep lacks are fetched from the default remote when one is configured."""
+        from modelkeep.registry.versions import version_metadata
+        from modelkeep.storage.transfer import pull_objects
+        from modelkeep.tracking.reproduce_run import reproduce
+
+        info = self.resolve(ref)
+
+        def fetch(trees: list[str], blobs: list[str]) -> None:
+            pull_objects(self.store, self.remote(), trees, objects=blobs)
+
+        return reproduce(self, ref=info.ref, name=info.name, tree_id=info.tree_id,
+                         run_id=info.run_id, meta=version_metadata(self.db, info.id),
+                         dest=Path(dest), fetch=fetch if self.settings.remotes else None,
+                         **options)

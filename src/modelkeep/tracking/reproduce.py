@@ -1,0 +1,289 @@
+"""``reproduce``: lay out everything a version was made from, from the keep's stored ids.
+
+From the version's metadata snapshot (and the environment record of the run that made it, when
+this keep has it) a folder is laid out::
+
+    DIR/                  the pipeline's files (its tree, as recorded), where its command runs
+    DIR/data/ROLE/        each dataset tree, verified (or at its recorded path below the run's
+                          working folder, so the command finds it where it did)
+    DIR/code/             the code snapshot tree (code.patch: the uncommitted diff, when only
+                          a Git commit and its diff were recorded)
+    DIR/reproduce/        params.json, requirements.lock, environment.json, metadata.json
+    DIR/REPRODUCE.md      what is where, what is missing, and the command to run
+
+Everything is written into a temporary sibling of DIR and renamed into place at the end, so
+a failure leaves nothing half-written; every tree goes through ``storage.checkout`` (verified,
+never outside the folder, never into the keep's own folders). What the version does not record
+is named in ``Layout.missing`` (and refused with ``strict``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from modelkeep.errors import ConflictError, InvalidInputError, ObjectNotFoundError
+from modelkeep.storage.checkout import checkout
+from modelkeep.storage.objects import ObjectStore
+from modelkeep.storage.paths import Destination, check_restore_path, is_reserved_name
+from modelkeep.storage.tree import read_tree
+from modelkeep.tracking.reproduce_docs import lock_text, readme_text
+
+INFO_DIR = "reproduce"
+README = "REPRODUCE.md"
+TOP_NAMES = frozenset({README, INFO_DIR, "code", "code.patch"})
+# fetches missing objects: (tree ids, blob ids) -> None; None when no remote is configured
+Fetch = Callable[[list[str], list[str]], None]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One thing laid out: what it is, where it went (relative to DIR), the stored id it came from."""
+
+    what: str
+    path: str
+    id: str | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A reproduction folder: its parts, what the version did not record, the entry command."""
+
+    ref: str
+    dest: str
+    parts: tuple[Part, ...]
+    missing: tuple[str, ...]
+    command: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"ref": self.ref, "dest": self.dest, "parts": [p.to_dict() for p in self.parts],
+                "missing": list(self.missing), "command": list(self.command)}
+
+
+def plan(meta: dict[str, Any], environment: dict[str, Any] | None) -> tuple[list[Part], list[str]]:
+    """The parts a version's snapshot allows, and a sentence for each thing it lacks."""
+    parts: list[Part] = []
+    missing: list[str] = []
+    comps = meta.get("components") or {}
+    code = comps.get("code") or {}
+    if code.get("snapshot"):
+        parts.append(Part("code", "code", code["snapshot"], _git_detail(code)))
+    elif code.get("diff") and code.get("commit"):
+        parts.append(Part("code patch", "code.patch", code["diff"], _git_detail(code)))
+        missing.append("code snapshot: none recorded; code.patch holds the uncommitted diff "
+                       f"against Git commit {code['commit']} (git checkout it, then git apply)")
+    else:
+        where = f" (it names Git commit {code['commit']})" if code.get("commit") else ""
+        missing.append(f"code snapshot: the version records none{where}; record one with "
+                       "run.log_code() in the training script")
+    datasets = comps.get("datasets") or []
+    if not datasets:
+        missing.append("datasets: the version records none; record them with "
+                       "run.log_dataset(path, role=...) in the training script")
+    cwd = ((environment or {}).get("command") or {}).get("cwd")
+    taken: set[str] = set()
+    for ds in datasets:
+        label = f"{ds.get('name')} ({ds.get('role')})"
+        if not ds.get("tree"):
+            missing.append(f"dataset {label}: no tree id recorded")
+            continue
+        path = _dataset_path(ds, cwd, taken)
+        taken.add(path)
+        parts.append(Part(f"dataset {ds.get('role')}", path, ds["tree"], label))
+    pipeline = comps.get("pipeline") or {}
+    if pipeline.get("tree"):
+        parts.append(Part("pipeline", ".", pipeline["tree"],
+                          ", ".join([*pipeline.get("scripts", []), *pipeline.get("config_files", [])])))
+    else:
+        missing.append("pipeline files: none recorded (run.log_pipeline(files=[...]) records them)")
+    if not pipeline.get("command"):
+        missing.append("pipeline command: none recorded")
+    parts.append(Part("hyperparameters", f"{INFO_DIR}/params.json",
+                      detail=f"{len(comps.get('hyperparameters') or {})} value(s)"))
+    lock, source = lock_text(meta, environment)
+    if lock is None:
+        missing.append(f"requirements lock: {source}")
+    else:
+        parts.append(Part("requirements lock", f"{INFO_DIR}/requirements.lock", detail=source))
+    if environment is not None:
+        parts.append(Part("environment", f"{INFO_DIR}/environment.json",
+                          detail="the recorded machine, packages and variables"))
+    parts.append(Part("metadata", f"{INFO_DIR}/metadata.json", detail="the version's snapshot"))
+    return parts, missing
+
+
+def _git_detail(code: dict[str, Any]) -> str:
+    bits = [f"commit {code['commit']}" if code.get("commit") else "",
+            f"branch {code['branch']}" if code.get("branch") else "",
+            "dirty" if code.get("dirty") else ""]
+    return ", ".join(b for b in bits if b)
+
+
+def _dataset_path(ds: dict[str, Any], cwd: str | None, taken: set[str]) -> str:
+    """Where a dataset goes: its recorded path below the run's working folder when it was
+    there (so the command finds it), else data/ROLE (data/ROLE/NAME when ROLE is taken)."""
+    source = ds.get("source")
+    if cwd and source and Path(source).is_relative_to(cwd) and Path(source) != Path(cwd):
+        rel = Path(source).relative_to(cwd).as_posix()
+        try:
+            check_restore_path(rel)
+            if rel.split("/")[0] not in TOP_NAMES and rel not in taken:
+                return rel
+        except InvalidInputError:
+            pass
+    path = f"data/{ds.get('role')}"
+    if path in taken or any(t.startswith(path + "/") for t in taken):
+        path = f"{path}/{ds.get('name')}"
+    return check_restore_path(path)
+
+
+def lay_out(store: ObjectStore, *, ref: str, meta: dict[str, Any],
+            environment: dict[str, Any] | None, dest: Path, protected: Sequence[Path],
+            force: bool = False, strict: bool = False, fetch: Fetch | None = None) -> Layout:
+    """Lay out ``ref``'s reproduction in ``dest`` (see the module docstring) and describe it."""
+    dest = Path(os.path.abspath(dest))
+    _check_dest(dest, force)
+    parts, missing = plan(meta, environment)
+    if strict and missing:
+        from modelkeep.errors import ReproductionIncompleteError
+
+        raise ReproductionIncompleteError(
+            f"{ref} cannot be reproduced in full: " + "; ".join(missing), ref=ref,
+            missing=missing, hint="lay out what there is without --strict, or record the "
+            "missing parts in the training script and register again")
+    trees = [p for p in parts if p.id and p.what != "code patch"]
+    _ensure_objects(store, ref, trees, [p for p in parts if p.what == "code patch"], fetch)
+    _check_collisions(store, parts)
+    command = tuple((meta.get("components") or {}).get("pipeline", {}).get("command") or ())
+    layout = Layout(ref, str(dest), tuple(parts), tuple(missing), command)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.reproduce-", dir=dest.parent))
+    try:
+        os.chmod(stage, 0o777 & ~_umask())  # mkdtemp's 0700 is for a temporary folder
+        Destination(stage, protected=protected).close()  # refuses the keep's own folders
+        for part in trees:
+            checkout(store, part.id or "", stage / part.path, root=stage, protected=protected)
+        _write_info(store, stage, meta, environment, parts, layout)
+        _replace(stage, dest)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return layout
+
+
+def _check_dest(dest: Path, force: bool) -> None:
+    bad = [part for part in dest.parts if is_reserved_name(part)]
+    if bad:
+        raise InvalidInputError(f"cannot reproduce into {dest}: '{bad[0]}' is a .git or "
+                                ".modelkeep folder", hint="choose another folder", path=str(dest))
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        raise InvalidInputError(f"{dest} is not a folder", hint="give a new or empty folder",
+                                path=str(dest))
+    if dest.is_dir() and any(dest.iterdir()) and not force:
+        raise ConflictError(f"{dest} is not empty: reproduce lays out a new folder",
+                            hint="give a new or empty folder, or --force to replace its contents",
+                            path=str(dest))
+
+
+def _ensure_objects(store: ObjectStore, ref: str, trees: list[Part], blobs: list[Part],
+                    fetch: Fetch | None) -> None:
+    """Every object the layout needs is here, fetched from the remote when one is configured."""
+    lacking = [p for p in trees if not _complete(store, p.id or "")]
+    lacking += [p for p in blobs if not store.has(p.id or "")]
+    if not lacking:
+        return
+    named = ", ".join(f"{p.what} ({(p.id or '')[:12]})" for p in lacking)
+    if fetch is None:
+        raise ObjectNotFoundError(
+            f"the {named} of {ref} is not in this keep and no remote is configured",
+            hint=f"add the remote that has it (modelkeep remote add NAME URL), or pull {ref}",
+            ref=ref, objects=[p.id for p in lacking])
+    try:
+        fetch([p.id or "" for p in lacking if p in trees],
+              [p.id or "" for p in lacking if p in blobs])
+    except ObjectNotFoundError as exc:
+        raise ObjectNotFoundError(
+            f"the {named} of {ref} is neither in this keep nor on the remote ({exc.message})",
+            hint="push it from the keep that made the version", ref=ref,
+            objects=[p.id for p in lacking]) from None
+
+
+def _complete(store: ObjectStore, tree_id: str) -> bool:
+    """True when the tree and every object below it are in the store."""
+    from modelkeep.storage.reachable import reachable_objects
+
+    try:
+        needed = reachable_objects(store, [tree_id])
+    except ObjectNotFoundError:  # the tree or a manifest itself
+        return False
+    return len(store.has_many(needed)) == len(needed)
+
+
+def _check_collisions(store: ObjectStore, parts: list[Part]) -> None:
+    """The pipeline's files land at DIR's top: none may be where another part goes."""
+    pipeline = next((p for p in parts if p.what == "pipeline"), None)
+    if pipeline is None:
+        return
+    others = [p.path for p in parts if p is not pipeline]
+    for entry in read_tree(store, pipeline.id or ""):
+        first = entry.path.split("/")[0]
+        clash = next((o for o in others if entry.path == o or entry.path.startswith(o + "/")
+                      or o.startswith(entry.path + "/")), None)
+        if first in TOP_NAMES or clash:
+            raise InvalidInputError(
+                f"the pipeline's file '{entry.path}' would land where reproduce puts "
+                f"{clash or first}", hint="rename that file in the training project",
+                path=entry.path)
+
+
+def _write_info(store: ObjectStore, stage: Path, meta: dict[str, Any],
+                environment: dict[str, Any] | None, parts: list[Part], layout: Layout) -> None:
+    info = stage / INFO_DIR
+    info.mkdir(exist_ok=True)
+    comps = meta.get("components") or {}
+    _write_json(info / "params.json", comps.get("hyperparameters") or {})
+    _write_json(info / "metadata.json", meta)
+    if environment is not None:
+        _write_json(info / "environment.json", environment)
+    lock, _ = lock_text(meta, environment)
+    if lock is not None:
+        (info / "requirements.lock").write_text(lock, encoding="utf-8")
+    patch = next((p for p in parts if p.what == "code patch"), None)
+    if patch is not None:
+        (stage / "code.patch").write_bytes(store.get_bytes(patch.id or ""))
+    (stage / README).write_text(readme_text(layout, meta, environment), encoding="utf-8")
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=True) + "\n",
+                    encoding="utf-8")
+
+
+def _replace(stage: Path, dest: Path) -> None:
+    """Put the laid-out stage where ``dest`` is: an empty or missing ``dest`` is replaced in
+    one rename; a non-empty one (``--force``) is moved aside first and removed after."""
+    if dest.is_dir() and any(dest.iterdir()):
+        aside = Path(tempfile.mkdtemp(prefix=f".{dest.name}.replaced-", dir=dest.parent))
+        os.rename(dest, aside / "old")
+        os.rename(stage, dest)
+        shutil.rmtree(aside, ignore_errors=True)
+        return
+    os.replace(stage, dest)

@@ -1,0 +1,110 @@
+"""``modelkeep reproduce``: lay the version out, and with ``run`` re-run its pipeline and compare.
+
+The re-run goes through ``execute.exec_under_run`` (what ``run exec`` uses), in the laid-out
+folder, as a run of the same model tagged ``reproduces=NAME@VERSION``: a recorded ``python``
+program becomes the interpreter modelkeep runs in, and ``code/`` goes on ``PYTHONPATH``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from modelkeep.db.database import Database
+from modelkeep.errors import InvalidInputError, RunNotFoundError
+from modelkeep.storage.objects import ObjectStore
+from modelkeep.tracking import runs
+from modelkeep.tracking.environment import shown_environment
+from modelkeep.tracking.execute import RunExec, exec_under_run
+from modelkeep.tracking.reproduce import Fetch, Layout, lay_out
+from modelkeep.tracking.reproduce_check import ReproduceCheck, compare_run
+from modelkeep.tracking.reproduce_docs import is_python
+
+if TYPE_CHECKING:
+    from modelkeep.keep import Keep
+
+DEFAULT_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class ReproduceReport:
+    """What was laid out, and (with ``--run``) the re-run's verdict."""
+
+    layout: Layout
+    check: ReproduceCheck | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 when laid out (and, after a re-run, everything reproduced); 1 when anything drifted."""
+        return 0 if self.check is None or self.check.reproduced else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {**self.layout.to_dict(),
+                "run": self.check.to_dict() if self.check is not None else None}
+
+
+def run_environment(db: Database, store: ObjectStore, run_id: str | None) -> dict[str, Any] | None:
+    """The environment record of the run that made a version (secrets masked), when this keep
+    has the run and the record; None otherwise."""
+    if not run_id:
+        return None
+    try:
+        found = runs.get_run(db, run_id).environment_id
+    except RunNotFoundError:  # a pulled version: its run lives in another keep
+        return None
+    if not found or not store.has(found):
+        return None
+    return shown_environment(json.loads(store.get_bytes(found)))
+
+
+def rerun_command(layout: Layout) -> list[str]:
+    """The recorded entry command as this machine runs it (``python`` is this interpreter)."""
+    if not layout.command:
+        raise InvalidInputError(f"{layout.ref} records no pipeline command: nothing to run",
+                                hint=f"see {layout.dest}/REPRODUCE.md for what was laid out",
+                                ref=layout.ref)
+    program, *args = layout.command
+    return [sys.executable if is_python(program) else program, *args]
+
+
+def reproduce(keep: Keep, *, ref: str, name: str, tree_id: str, run_id: str | None,
+              meta: dict[str, Any], dest: Path, force: bool = False, strict: bool = False,
+              run: bool = False, tolerance: float = DEFAULT_TOLERANCE, output: Path | None = None,
+              fetch: Fetch | None = None, stdout: IO[bytes] | None = None,
+              stderr: IO[bytes] | None = None, on_start: Callable[[str], None] | None = None,
+              on_layout: Callable[[Layout], None] | None = None) -> ReproduceReport:
+    """Lay out version ``ref`` in ``dest``; with ``run``, re-run its pipeline there and compare.
+    ``on_layout`` hears the layout before the re-run starts; ``on_start``, the run's id."""
+    if not (tolerance >= 0 and tolerance < float("inf")):
+        raise InvalidInputError(f"invalid tolerance {tolerance}: a relative tolerance is a "
+                                "finite number >= 0", hint="e.g. --tolerance 1e-6")
+    if output is not None and (output.is_absolute() or ".." in output.parts):
+        raise InvalidInputError(f"--output {output} must be a path inside the reproduction "
+                                "folder", hint="e.g. --output model", path=str(output))
+    environment = run_environment(keep.db, keep.store, run_id)
+    layout = lay_out(keep.store, ref=ref, meta=meta, environment=environment, dest=dest,
+                     protected=keep.own_folders, force=force, strict=strict, fetch=fetch)
+    if on_layout is not None:
+        on_layout(layout)
+    if not run:
+        return ReproduceReport(layout)
+    command = rerun_command(layout)
+    folder = Path(layout.dest)
+    env = {}
+    if any(p.what == "code" for p in layout.parts):
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(folder / "code"), *filter(None, [os.environ.get("PYTHONPATH")])])
+    ran: RunExec = exec_under_run(
+        keep, command, model=name, name=f"reproduce-{ref.split('@', 1)[1]}",
+        tags={runs.REPRODUCES_TAG: ref}, cwd=folder, env=env, stdout=stdout, stderr=stderr,
+        on_start=on_start)
+    check = compare_run(keep.db, keep.store, meta=meta, recorded_tree=tree_id, run_id=ran.run_id,
+                        status=ran.status, exit_code=ran.exit_code, tolerance=tolerance,
+                        output=folder / output if output is not None else None)
+    return ReproduceReport(layout, check)
