@@ -3,11 +3,12 @@
 From the version's metadata snapshot (and the environment record of the run that made it, when
 this keep has it) a folder is laid out::
 
-    DIR/                  the pipeline's files (its tree, as recorded), where its command runs
+    DIR/                  the pipeline's files (its tree, as recorded), where its command runs,
+                          and the code snapshot beside them (the same folder, when no file of
+                          it clashes with another part's; else DIR/code/)
     DIR/data/ROLE/        each dataset tree, verified (or at its recorded path below the run's
                           working folder, so the command finds it where it did)
-    DIR/code/             the code snapshot tree (code.patch: the uncommitted diff, when only
-                          a Git commit and its diff were recorded)
+    DIR/code.patch        the uncommitted diff, when only a Git commit and its diff were recorded
     DIR/reproduce/        params.json, requirements.lock, environment.json, metadata.json
     DIR/REPRODUCE.md      what is where, what is missing, and the command to run
 
@@ -24,20 +25,26 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from modelkeep.errors import ConflictError, InvalidInputError, ObjectNotFoundError
+from modelkeep.errors import (
+    ConflictError,
+    InvalidInputError,
+    ObjectNotFoundError,
+    UnsafePathError,
+)
 from modelkeep.storage.checkout import checkout
 from modelkeep.storage.objects import ObjectStore
-from modelkeep.storage.paths import Destination, check_restore_path, is_reserved_name
+from modelkeep.storage.paths import Destination, check_restore_path, is_reserved_name, is_within
 from modelkeep.storage.tree import read_tree
 from modelkeep.tracking.reproduce_docs import lock_text, readme_text
 
 INFO_DIR = "reproduce"
 README = "REPRODUCE.md"
-TOP_NAMES = frozenset({README, INFO_DIR, "code", "code.patch"})
+_WRITTEN = frozenset({README, INFO_DIR, "code.patch"})  # what reproduce writes itself
+TOP_NAMES = _WRITTEN | {"code"}  # never a dataset's place
 # fetches missing objects: (tree ids, blob ids) -> None; None when no remote is configured
 Fetch = Callable[[list[str], list[str]], None]
 
@@ -153,8 +160,7 @@ def lay_out(store: ObjectStore, *, ref: str, meta: dict[str, Any],
             environment: dict[str, Any] | None, dest: Path, protected: Sequence[Path],
             force: bool = False, strict: bool = False, fetch: Fetch | None = None) -> Layout:
     """Lay out ``ref``'s reproduction in ``dest`` (see the module docstring) and describe it."""
-    dest = Path(os.path.abspath(dest))
-    _check_dest(dest, force)
+    dest = _check_dest(Path(os.path.abspath(dest)), force, protected)
     parts, missing = plan(meta, environment)
     if strict and missing:
         from modelkeep.errors import ReproductionIncompleteError
@@ -165,7 +171,8 @@ def lay_out(store: ObjectStore, *, ref: str, meta: dict[str, Any],
             "missing parts in the training script and register again")
     trees = [p for p in parts if p.id and p.what != "code patch"]
     _ensure_objects(store, ref, trees, [p for p in parts if p.what == "code patch"], fetch)
-    _check_collisions(store, parts)
+    parts = _place_code(store, parts)
+    _check_collisions(store, parts)  # code/ or not, the other parts must agree
     command = tuple((meta.get("components") or {}).get("pipeline", {}).get("command") or ())
     layout = Layout(ref, str(dest), tuple(parts), tuple(missing), command)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -173,7 +180,7 @@ def lay_out(store: ObjectStore, *, ref: str, meta: dict[str, Any],
     try:
         os.chmod(stage, 0o777 & ~_umask())  # mkdtemp's 0700 is for a temporary folder
         Destination(stage, protected=protected).close()  # refuses the keep's own folders
-        for part in trees:
+        for part in (p for p in parts if p.id and p.what != "code patch"):
             checkout(store, part.id or "", stage / part.path, root=stage, protected=protected)
         _write_info(store, stage, meta, environment, parts, layout)
         _replace(stage, dest)
@@ -183,18 +190,25 @@ def lay_out(store: ObjectStore, *, ref: str, meta: dict[str, Any],
     return layout
 
 
-def _check_dest(dest: Path, force: bool) -> None:
-    bad = [part for part in dest.parts if is_reserved_name(part)]
-    if bad:
-        raise InvalidInputError(f"cannot reproduce into {dest}: '{bad[0]}' is a .git or "
-                                ".modelkeep folder", hint="choose another folder", path=str(dest))
-    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+def _check_dest(dest: Path, force: bool, protected: Sequence[Path]) -> Path:
+    """``dest`` with its parent's symlinks resolved, once it is known to be a place to lay out
+    in: not a .git or .modelkeep folder, not in the keep's own folders, new or empty."""
+    real = Path(os.path.realpath(dest.parent)) / dest.name
+    bad = [part for part in real.parts if is_reserved_name(part)]
+    inside = [p for p in protected if is_within(str(real), os.path.realpath(p))]
+    if bad or inside:
+        why = f"'{bad[0]}' is a .git or .modelkeep folder" if bad else "it is in the keep's own folders"
+        shown = f"{dest} (really {real})" if real != dest else str(dest)
+        raise UnsafePathError(f"cannot reproduce into {shown}: {why}", path=str(dest),
+                              hint="choose a folder outside the keep's own folders")
+    if real.is_symlink() or (real.exists() and not real.is_dir()):
         raise InvalidInputError(f"{dest} is not a folder", hint="give a new or empty folder",
                                 path=str(dest))
-    if dest.is_dir() and any(dest.iterdir()) and not force:
+    if real.is_dir() and any(real.iterdir()) and not force:
         raise ConflictError(f"{dest} is not empty: reproduce lays out a new folder",
                             hint="give a new or empty folder, or --force to replace its contents",
                             path=str(dest))
+    return real
 
 
 def _ensure_objects(store: ObjectStore, ref: str, trees: list[Part], blobs: list[Part],
@@ -231,21 +245,37 @@ def _complete(store: ObjectStore, tree_id: str) -> bool:
     return len(store.has_many(needed)) == len(needed)
 
 
+def _place_code(store: ObjectStore, parts: list[Part]) -> list[Part]:
+    """The code snapshot goes to DIR's top, beside the pipeline's files and the datasets, so
+    the command finds its modules where it did; only when one of its files would clash with
+    another part's (same path, other bytes) does it stay in ``code/`` (put on PYTHONPATH)."""
+    top = [replace(p, path=".") if p.what == "code" else p for p in parts]
+    try:
+        _check_collisions(store, top)
+    except InvalidInputError:
+        return parts
+    return top
+
+
 def _check_collisions(store: ObjectStore, parts: list[Part]) -> None:
-    """The pipeline's files land at DIR's top: none may be where another part goes."""
-    pipeline = next((p for p in parts if p.what == "pipeline"), None)
-    if pipeline is None:
-        return
-    others = [p.path for p in parts if p is not pipeline]
-    for entry in read_tree(store, pipeline.id or ""):
-        first = entry.path.split("/")[0]
-        clash = next((o for o in others if entry.path == o or entry.path.startswith(o + "/")
-                      or o.startswith(entry.path + "/")), None)
-        if first in TOP_NAMES or clash:
-            raise InvalidInputError(
-                f"the pipeline's file '{entry.path}' would land where reproduce puts "
-                f"{clash or first}", hint="rename that file in the training project",
-                path=entry.path)
+    """Trees laid out over one another must agree on every file they share (the same path
+    with other bytes is refused), and none may name a file reproduce writes itself."""
+    seen: dict[str, tuple[str, str]] = {}  # path -> (file id, part)
+    for part in parts:
+        if not part.id or part.what == "code patch":
+            continue
+        prefix = "" if part.path == "." else part.path + "/"
+        for entry in read_tree(store, part.id):
+            path = prefix + entry.path
+            first = seen.setdefault(path, (entry.oid, part.what))
+            clash = first[1] if first[0] != entry.oid else None
+            if path.split("/")[0] in _WRITTEN:
+                clash = "reproduce"
+            if clash:
+                raise InvalidInputError(
+                    f"cannot lay out {part.what}: its file '{path}' would land where "
+                    f"{clash} puts another file", hint="rename that file in the training "
+                    "project and register again", path=path)
 
 
 def _write_info(store: ObjectStore, stage: Path, meta: dict[str, Any],

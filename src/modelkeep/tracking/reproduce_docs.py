@@ -80,12 +80,12 @@ def readme_text(layout: Layout, meta: dict[str, Any], environment: dict[str, Any
                   "datasets are laid out in):", "", "```sh"]
         if lock:
             lines.append("python -m pip install -r reproduce/requirements.lock")
-        if any(p.what == "code" for p in layout.parts):
+        if any(p.what == "code" and p.path == "code" for p in layout.parts):
             lines.append("export PYTHONPATH=\"$PWD/code${PYTHONPATH:+:$PYTHONPATH}\"")
         lines += [f"modelkeep run exec --model {name} -- {command}", "```", "",
                   f"or let modelkeep do it and compare: `modelkeep reproduce {layout.ref} DIR "
                   "--run` re-runs the command as a tracked run (a `python` program is the "
-                  "interpreter modelkeep runs in, `code/` goes on PYTHONPATH) and reports "
+                  "interpreter modelkeep runs in) and reports "
                   "which artifacts and metrics match the recorded version and which drifted."]
         if "***" in command:
             lines += ["", "A secret in the command was masked (`***`) when it was recorded: "

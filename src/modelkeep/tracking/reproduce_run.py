@@ -2,7 +2,8 @@
 
 The re-run goes through ``execute.exec_under_run`` (what ``run exec`` uses), in the laid-out
 folder, as a run of the same model tagged ``reproduces=NAME@VERSION``: a recorded ``python``
-program becomes the interpreter modelkeep runs in, and ``code/`` goes on ``PYTHONPATH``.
+program becomes the interpreter modelkeep runs in, and a code snapshot laid out apart in
+``code/`` (its files clashed with the pipeline's) goes on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -63,13 +64,13 @@ def run_environment(db: Database, store: ObjectStore, run_id: str | None) -> dic
     return shown_environment(json.loads(store.get_bytes(found)))
 
 
-def rerun_command(layout: Layout) -> list[str]:
+def rerun_command(ref: str, meta: dict[str, Any]) -> list[str]:
     """The recorded entry command as this machine runs it (``python`` is this interpreter)."""
-    if not layout.command:
-        raise InvalidInputError(f"{layout.ref} records no pipeline command: nothing to run",
-                                hint=f"see {layout.dest}/REPRODUCE.md for what was laid out",
-                                ref=layout.ref)
-    program, *args = layout.command
+    recorded = ((meta.get("components") or {}).get("pipeline") or {}).get("command") or []
+    if not recorded:
+        raise InvalidInputError(f"{ref} records no pipeline command: nothing to run",
+                                hint="lay it out without --run and see REPRODUCE.md", ref=ref)
+    program, *args = recorded
     return [sys.executable if is_python(program) else program, *args]
 
 
@@ -87,6 +88,7 @@ def reproduce(keep: Keep, *, ref: str, name: str, tree_id: str, run_id: str | No
     if output is not None and (output.is_absolute() or ".." in output.parts):
         raise InvalidInputError(f"--output {output} must be a path inside the reproduction "
                                 "folder", hint="e.g. --output model", path=str(output))
+    command = rerun_command(ref, meta) if run else []  # refused before anything is laid out
     environment = run_environment(keep.db, keep.store, run_id)
     layout = lay_out(keep.store, ref=ref, meta=meta, environment=environment, dest=dest,
                      protected=keep.own_folders, force=force, strict=strict, fetch=fetch)
@@ -94,10 +96,9 @@ def reproduce(keep: Keep, *, ref: str, name: str, tree_id: str, run_id: str | No
         on_layout(layout)
     if not run:
         return ReproduceReport(layout)
-    command = rerun_command(layout)
     folder = Path(layout.dest)
     env = {}
-    if any(p.what == "code" for p in layout.parts):
+    if any(p.what == "code" and p.path == "code" for p in layout.parts):
         env["PYTHONPATH"] = os.pathsep.join(
             [str(folder / "code"), *filter(None, [os.environ.get("PYTHONPATH")])])
     ran: RunExec = exec_under_run(
