@@ -19,7 +19,11 @@ def test_demo_runs_end_to_end(tmp_path):
     for expected in ["registered demo-classifier@1.0.0", "registered demo-classifier@1.0.1",
                      "need a major bump", "registered demo-classifier@2.0.0",
                      "demo-classifier@production -> 1.0.1", "~ model.safetensors",
-                     "0 corrupt, 0 missing", "sent 0 objects", "Pulled demo-classifier@2.0.0"]:
+                     "0 corrupt, 0 missing", "sent 0 objects", "Pulled demo-classifier@2.0.0",
+                     # issue 10: run, bump and reproduce versions
+                     '{"probability": [0.', "demo-classifier@2.0.0 -> ",
+                     "files 3/3 match, metrics 5/5 match",
+                     "reproduced demo-classifier@1.0.1: artifacts by id"]:
         assert expected in out, expected
     listed = subprocess.run([sys.executable, "-m", "modelkeep", "--keep", str(folder), "list",
                              "demo-classifier", "--json"], capture_output=True, text=True,
@@ -29,6 +33,9 @@ def test_demo_runs_end_to_end(tmp_path):
     assert all(v["run_id"] for v in versions)  # every version points to the run behind it
     restored = folder / "teammate" / "model" / "model.safetensors"
     assert restored.read_bytes()[:8] != b""
+    again_dir = folder / "reproduced"  # the reproduction: the pipeline's files and datasets
+    assert (again_dir / "train.py").read_bytes() == (folder / "train.py").read_bytes()
+    assert (again_dir / "data" / "train" / "data.csv").is_file()
     _check_yaml_listing_is_whole_lines(out, (folder / "exported.yaml").read_text())
     _check_at_runs_for_real(out)
     again = subprocess.run([sys.executable, "-m", "modelkeep", "demo", str(folder)],

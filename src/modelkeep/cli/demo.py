@@ -7,6 +7,7 @@ training itself is a real script (``train.py``, written from ``_demo_project.py`
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -174,4 +175,23 @@ def demo(folder: Path | None) -> None:
     _say("16. Garbage collection keeps aliased and the newest stable versions")
     _run(root, "gc", "--dry-run")
 
+    _issue_10_steps(root)
+
     click.secho(f"\nDone. Explore it yourself: cd {root} && modelkeep list", bold=True)
+
+
+def _issue_10_steps(root: Path) -> None:
+    """Running, checking and reproducing versions."""
+    _say("17. Run a version: its loader (train:Classifier, in its code snapshot) answers JSON")
+    (root / "request.json").write_text(json.dumps(project.example_input(2)) + "\n")
+    click.echo(f"request.json: {(root / 'request.json').read_text().strip()}")
+    _run(root, "predict", f"{NAME}@production", "--input", "request.json")
+
+    _say("18. Which bump would the production files need as the next version, with the "
+         "newest metadata? (nothing is registered; the safetensors header is the "
+         "architecture's fingerprint)")
+    _run(root, "bump", NAME, "restored", "--metadata", "model.yaml")
+
+    _say("19. Reproduce a version from what it was made from (code, datasets, pipeline, "
+         "params, requirements lock), re-run its pipeline and compare")
+    _run(root, "reproduce", f"{NAME}@1.0.1", "reproduced", "--run")
