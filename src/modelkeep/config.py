@@ -87,6 +87,9 @@ def find_keep_root(start: Path | None = None) -> Path:
     )
 
 
+DEFAULT_PROTECTED_ALIASES = ("production",)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings for one open keep."""
@@ -102,6 +105,8 @@ class Settings:
     flush_interval: float = 1.0
     gc_grace: float = 3600.0
     default_remote: str | None = None
+    # aliases that move only onto a version whose latest validation passed (docs/validation.md)
+    protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES
     # models whose pickle files may be unpickled ([loaders] trusted_pickles): it runs their code
     trusted_pickles: tuple[str, ...] = ()
 
@@ -142,6 +147,7 @@ _SHAPE: dict[str, dict[str, tuple[type, ...]]] = {
     "core": {"hash": (str,), "store": (str,), "database_url": (str,), "author": (str,),
              "workers": (int,), "flush_interval": (int, float), "remote": (str,)},
     "gc": {"keep_stable": (int,), "grace": (int, float)},
+    "validation": {"protected_aliases": (list,)},
     "loaders": {"trusted_pickles": (list,)},
 }
 
@@ -223,7 +229,17 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
         default_remote=env("MODELKEEP_REMOTE") or project.get("core", {}).get("remote"),
         # trust is the project's own decision: a user-wide config cannot extend it
         trusted_pickles=tuple(project.get("loaders", {}).get("trusted_pickles", ())),
+        protected_aliases=_protected_aliases(project),
     )
+
+
+def _protected_aliases(project: dict[str, Any]) -> tuple[str, ...]:
+    """``[validation] protected_aliases`` of the project config, else the default
+    (production); ``[]`` protects none. Like trust, protection is the project's decision: a
+    user-wide config cannot lift it."""
+    if "protected_aliases" in project.get("validation", {}):
+        return tuple(project["validation"]["protected_aliases"])
+    return DEFAULT_PROTECTED_ALIASES
 
 
 # a remote name is one bare TOML key: no dots (they would nest tables), nothing after a newline
@@ -328,6 +344,10 @@ def default_config_text() -> str:
         "[gc]\n"
         "# stable versions of each model kept by 'modelkeep gc' besides aliased ones\n"
         "keep_stable = 3\n"
+        "\n"
+        "[validation]\n"
+        "# aliases that move only onto a version whose latest 'modelkeep validate' passed\n"
+        'protected_aliases = ["production"]\n'
         "\n"
         "# [remotes.origin]\n"
         '# url = "s3://bucket/prefix"\n'

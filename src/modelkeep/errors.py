@@ -13,6 +13,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── FileChangedError            code=file_changed
     │   ├── RemoteRecordInvalidError    code=remote_record_invalid
     │   ├── ArtifactsMismatchError      code=artifacts_mismatch
+    │   ├── InvalidPolicyError          code=invalid_policy
     │   ├── PathNotFoundError           code=path_not_found
     │   ├── ReproductionIncompleteError code=reproduction_incomplete
     │   ├── LoaderMissingError          code=loader_missing
@@ -33,6 +34,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── VersionExistsError          code=version_exists
     │   ├── VersionPrunedError          code=version_pruned
     │   ├── DatabaseEmptyError          code=database_empty
+    │   ├── ValidationRequiredError     code=validation_required
     │   └── RunNotActiveError           code=run_not_active
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── LoaderError                     code=loader_error          exit 1   http 500
@@ -157,6 +159,13 @@ class ArtifactsMismatchError(InvalidInputError):
     default_hint = "pass --artifacts the folder the metadata were exported from"
 
 
+class InvalidPolicyError(InvalidInputError):
+    """A validation policy file that is malformed, names an unknown key, or defines no checks."""
+
+    code = "invalid_policy"
+    default_hint = "fix the policy file; its format is in docs/validation.md"
+
+
 class ReproductionIncompleteError(InvalidInputError):
     """``reproduce --strict``: the version does not record everything it was made from."""
 
@@ -242,6 +251,14 @@ class DatabaseEmptyError(ConflictError):
     default_hint = (
         "check the database URL; if the store's objects are truly unwanted: modelkeep gc --force"
     )
+
+
+class ValidationRequiredError(ConflictError):
+    """A protected alias may only point at a version whose latest validation passed."""
+
+    code = "validation_required"
+    default_hint = ("validate the version first: modelkeep validate NAME@VERSION --policy FILE, "
+                    "or move the alias with --force --reason TEXT")
 
 
 class RunNotActiveError(ConflictError):

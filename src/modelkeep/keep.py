@@ -15,6 +15,7 @@ from modelkeep.errors import InvalidInputError, KeepExistsError
 from modelkeep.registry import aliases, records, versions
 from modelkeep.registry.aliases import AliasMove
 from modelkeep.registry.refs import parse_ref
+from modelkeep.registry.validation.results import ValidationReport, ValidationStatus
 from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
 from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
@@ -147,10 +148,13 @@ class Keep:
                               artifacts=Path(artifacts) if artifacts else None, name=name,
                               progress=progress)
 
-    def set_alias(self, name: str, alias: str, version: str, reason: str = ""
-                  ) -> AliasMove:
-        """Point ``alias`` at ``version``; the previous target stays in the history."""
-        return aliases.set_alias(self.db, name, alias, version, self.author, reason)
+    def set_alias(self, name: str, alias: str, version: str, reason: str = "", *,
+                  force: bool = False) -> AliasMove:
+        """Point ``alias`` at ``version``; the previous target stays in the history. A protected
+        alias (config ``[validation] protected_aliases``) needs a passing validation of
+        ``version``, unless ``force`` with a ``reason`` (recorded as forced)."""
+        return aliases.set_alias(self.db, name, alias, version, self.author, reason,
+                                 protected=self.settings.protected_aliases, force=force)
 
     def remove_alias(self, name: str, alias: str, reason: str = "") -> AliasMove:
         """Unset ``alias`` (recorded in its history)."""
@@ -446,6 +450,26 @@ class Keep:
         return candidate_bump(self.db, self.store, name, Path(path), author=self.author,
                               metadata=metadata, params=params, metrics=metrics,
                               progress=progress)
+
+    # -- validation -----------------------------------------------------------------------
+
+    def validate(self, ref: str, policy: Path | str, *, store_result: bool = True
+                 ) -> ValidationReport:
+        """Check a version against a policy file (docs/validation.md) and, unless
+        ``store_result`` is False, store the report with the version as a dated record."""
+        from modelkeep.registry.validation.gate import validate_version
+        from modelkeep.registry.validation.policy import load_policy
+
+        loaded = load_policy(Path(policy))
+        return validate_version(self.db, self.settings.root, self.settings.database_url,
+                                self.resolve(ref), loaded, author=self.author,
+                                store_result=store_result)
+
+    def validation_status(self, ref: str) -> ValidationStatus | None:
+        """The latest stored validation of a version (None: never validated)."""
+        from modelkeep.registry.validation.protection import latest_validation
+
+        return latest_validation(self.db, self.resolve(ref))
 
     # -- reproduce ------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from alembic.script import ScriptDirectory
+from support import pass_validation
 
 from modelkeep.db.database import Database
 from modelkeep.db.migrate import MIGRATIONS_DIR, current_revision, ensure_schema, head_revision, upgrade
@@ -72,6 +73,7 @@ def test_versions_records_and_alias_moves_are_append_only(any_keep, make_model, 
     import pytest
 
     info = any_keep.register("m", make_model(tmp_path / "m"))
+    pass_validation(any_keep, info.ref)  # production is protected
     any_keep.set_alias("m", "production", info.version)
     any_keep.add_note(info.ref, "kept forever")
     for sql in ("UPDATE versions SET tree_id = 'x'", "DELETE FROM versions",
@@ -79,4 +81,4 @@ def test_versions_records_and_alias_moves_are_append_only(any_keep, make_model, 
                 "UPDATE version_records SET key = 'x'", "DELETE FROM version_records"):
         with pytest.raises(Exception, match="append-only"), any_keep.db.write():
             any_keep.db.execute(sql)
-    assert any_keep.show("m@production")["records"][0]["value"] == "kept forever"
+    assert any_keep.show("m@production")["records"][-1]["value"] == "kept forever"

@@ -43,10 +43,15 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def json_text(data: Any) -> str:
+    """``data`` as the JSON text --json prints (NaN and infinities as strings)."""
+    plain = json.loads(json.dumps(data, default=_default, allow_nan=True))
+    return json.dumps(_finite(plain), indent=2, sort_keys=False, allow_nan=False)
+
+
 def emit_json(data: Any) -> None:
     """Print ``data`` as JSON for scripts."""
-    plain = json.loads(json.dumps(data, default=_default, allow_nan=True))
-    click.echo(json.dumps(_finite(plain), indent=2, sort_keys=False, allow_nan=False))
+    click.echo(json_text(data))
 
 
 def format_value(value: Any) -> str:

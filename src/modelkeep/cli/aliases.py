@@ -17,11 +17,19 @@ def alias() -> None:
 @click.argument("alias_name", metavar="ALIAS")
 @click.argument("version")
 @click.option("--reason", default="", help="Why it moved (kept in the history).")
+@click.option("--force", is_flag=True,
+              help="Move a protected alias onto a version without a passing validation "
+                   "(needs --reason; recorded as forced in the history).")
 @click.pass_context
-def set_cmd(ctx: click.Context, name: str, alias_name: str, version: str, reason: str) -> None:
-    """Point ALIAS of model NAME at VERSION."""
-    move = open_keep(ctx).set_alias(name, alias_name, version, reason)
-    click.echo(f"{name}@{move.alias} -> {move.version}")
+def set_cmd(ctx: click.Context, name: str, alias_name: str, version: str, reason: str,
+            force: bool) -> None:
+    """Point ALIAS of model NAME at VERSION.
+
+    A protected alias (production by default) moves only onto a version whose latest
+    'modelkeep validate' passed, unless --force with a --reason.
+    """
+    move = open_keep(ctx).set_alias(name, alias_name, version, reason, force=force)
+    click.echo(f"{name}@{move.alias} -> {move.version}" + (" (forced)" if move.forced else ""))
 
 
 @alias.command("rm")

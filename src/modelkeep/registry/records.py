@@ -11,7 +11,7 @@ from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError
 from modelkeep.metric import metric_float
 
-RecordKind = Literal["note", "metric", "inherit"]
+RecordKind = Literal["note", "metric", "inherit", "validation"]
 INHERIT_KEY = "inherited"  # an "inherit" record: {"from": VERSION, "fields": [dotted paths]}
 
 
