@@ -14,6 +14,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── RemoteRecordInvalidError    code=remote_record_invalid
     │   ├── ArtifactsMismatchError      code=artifacts_mismatch
     │   ├── InvalidPolicyError          code=invalid_policy
+    │   ├── UnknownFormatError          code=unknown_format
     │   ├── PathNotFoundError           code=path_not_found
     │   ├── ReproductionIncompleteError code=reproduction_incomplete
     │   ├── LoaderMissingError          code=loader_missing
@@ -35,6 +36,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── VersionPrunedError          code=version_pruned
     │   ├── DatabaseEmptyError          code=database_empty
     │   ├── ValidationRequiredError     code=validation_required
+    │   ├── OutputExistsError           code=output_exists
     │   └── RunNotActiveError           code=run_not_active
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── LoaderError                     code=loader_error          exit 1   http 500
@@ -173,6 +175,13 @@ class ReproductionIncompleteError(InvalidInputError):
     default_hint = "run reproduce without --strict to lay out what the version records"
 
 
+class UnknownFormatError(InvalidInputError):
+    """An export format (``export --as``) modelkeep does not write."""
+
+    code = "unknown_format"
+    default_hint = "modelkeep export --help lists the formats"
+
+
 class NotFoundError(ModelkeepError):
     code = "not_found"
     default_hint = "check the name: modelkeep list"
@@ -259,6 +268,13 @@ class ValidationRequiredError(ConflictError):
     code = "validation_required"
     default_hint = ("validate the version first: modelkeep validate NAME@VERSION --policy FILE, "
                     "or move the alias with --force --reason TEXT")
+
+
+class OutputExistsError(ConflictError):
+    """A file modelkeep was asked to write exists already; nothing was written."""
+
+    code = "output_exists"
+    default_hint = "choose another path, or pass --force to replace the file"
 
 
 class RunNotActiveError(ConflictError):

@@ -6,7 +6,7 @@ import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelkeep import config
 from modelkeep.db.database import Database
@@ -21,6 +21,9 @@ from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.pins import PINS_DIRNAME
 from modelkeep.tracking.runs import mark_killed_runs
+
+if TYPE_CHECKING:
+    from modelkeep.registry.documents import DocsResult
 
 KEEP_GITIGNORE = "# written by modelkeep init: the keep is local state, never committed\n*\n"
 
@@ -470,6 +473,25 @@ class Keep:
         from modelkeep.registry.validation.protection import latest_validation
 
         return latest_validation(self.db, self.resolve(ref))
+
+    # -- documents and standards ----------------------------------------------------------
+
+    def docs(self, ref: str, out: Path | str | None = None, *, force: bool = False) -> DocsResult:
+        """The model card and changelog of ``ref`` (NAME@VERSION; a bare NAME: the card of its
+        latest version and every version's changelog entry), stored with each version when
+        they changed since last time; written to ``out`` as CARD.md and CHANGELOG.md (an
+        existing file is refused unless ``force``)."""
+        from modelkeep.registry.documents import document
+
+        return document(self.db, self.store, ref, author=self.author,
+                        out=Path(out) if out is not None else None, force=force)
+
+    def export_as(self, ref: str, fmt: str) -> bytes:
+        """A version in a standard format: ``mlmodel`` (MLflow MLmodel), ``hf-card`` (Hugging
+        Face model card), ``cyclonedx`` (CycloneDX ML-BOM) or ``openlineage`` (run events)."""
+        from modelkeep.registry.standards import export_standard
+
+        return export_standard(self.db, ref, fmt)
 
     # -- reproduce ------------------------------------------------------------------------
 

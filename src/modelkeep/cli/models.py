@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,9 @@ from modelkeep.cli._output import (
     table,
 )
 from modelkeep.cli.running import candidate_metadata, loader_options
+
+if TYPE_CHECKING:
+    from modelkeep.keep import Keep
 
 AT_HELP = "Answer as of this UTC time (ISO 8601, e.g. 2026-03-18T14:30Z)."
 
@@ -192,13 +196,27 @@ def diff(ctx: click.Context, ref_a: str, ref_b: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("ref")
-@click.option("--format", "fmt", type=click.Choice(["json", "yaml", "proto"]), default="json",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write (default: stdout).")
+@click.option("--format", "fmt", type=click.Choice(["json", "yaml", "proto"]), default=None,
+              help="modelkeep's own metadata format (default: json).")
+@click.option("--as", "standard", metavar="FORMAT",
+              help="A standard format instead: mlmodel, hf-card, cyclonedx or openlineage.")
+@click.option("-o", "--output", "--out", "output", type=click.Path(path_type=Path),
+              help="File to write (default: stdout).")
+@click.option("--force", is_flag=True, help="With --as: replace the --out file when it exists.")
 @click.pass_context
-def export(ctx: click.Context, ref: str, fmt: str, output: Path | None) -> None:
-    """Export a version's metadata as JSON, YAML or Protocol Buffers."""
-    data = open_keep(ctx).export(ref, fmt)
+def export(ctx: click.Context, ref: str, fmt: str | None, standard: str | None,
+           output: Path | None, force: bool) -> None:
+    """Export a version's metadata (JSON, YAML, protobuf), or the version in a standard format
+    with --as: an MLflow MLmodel file, a Hugging Face model card, a CycloneDX ML-BOM or
+    OpenLineage run events."""
+    if standard is not None and fmt is not None:
+        raise click.UsageError("--format and --as exclude each other: give one")
+    keep = open_keep(ctx)
+    if standard is not None:
+        _export_standard(keep, ref, standard, output, force)
+        return
+    fmt = fmt or "json"
+    data = keep.export(ref, fmt)
     if output is None:
         if fmt == "proto" and sys.stdout.isatty():
             raise click.UsageError("proto output is binary: use -o FILE")
@@ -208,6 +226,23 @@ def export(ctx: click.Context, ref: str, fmt: str, output: Path | None) -> None:
 
     write_file_atomic(output, data)
     click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
+
+
+def _export_standard(keep: Keep, ref: str, standard: str, output: Path | None, force: bool) -> None:
+    from modelkeep.errors import OutputExistsError
+
+    if output is not None and not force and (output.exists() or output.is_symlink()):
+        raise OutputExistsError(f"{output} exists already; nothing was written",
+                                hint="choose another file, or pass --force to replace it",
+                                path=str(output))
+    data = keep.export_as(ref, standard)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        return
+    from modelkeep.storage.durable import write_file_atomic
+
+    write_file_atomic(output, data)
+    click.echo(f"Wrote {output} ({standard}, {len(data)} bytes)", err=True)
 
 
 @click.command("import")

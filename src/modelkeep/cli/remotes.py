@@ -29,12 +29,15 @@ def push(ctx: click.Context, refs: tuple[str, ...], remote: str | None, all_vers
     keep = open_keep(ctx)
     with progress_bar("push") as progress:
         result = keep.push(list(refs), remote=remote, all_versions=all_versions, progress=progress)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     if as_json:
         emit_json(result)
         return
     t = result.transfer
     click.echo(f"Pushed {len(result.versions)} version(s): sent {t.objects} objects "
-               f"({human_size(t.bytes)}), {t.present} already there")
+               f"({human_size(t.bytes)}), {t.present} already there; "
+               f"{result.records} appended record(s)")
     if result.history_trees is not None:
         click.echo(f"{result.history_trees} pointer state(s) found in Git history; "
                    f"{len(result.trees_not_here)} not in this keep (not sent)")
@@ -74,7 +77,8 @@ def pull(ctx: click.Context, refs: tuple[str, ...], remote: str | None, patterns
         return
     t = result.transfer
     click.echo(f"Pulled {', '.join(result.versions)}: received {t.objects} objects "
-               f"({human_size(t.bytes)}), {t.present} already here")
+               f"({human_size(t.bytes)}), {t.present} already here; "
+               f"{result.records} appended record(s) added")
     for ref in result.registered:
         click.echo(f"registered {ref}")
 
