@@ -19,6 +19,18 @@ from pathlib import Path
 
 FEATURES = ["x1", "x2", "x3"]
 NAME = "demo-classifier"
+# the demo's validation gate (modelkeep validate --policy policy.yaml)
+POLICY = """\
+# what a version must show before it may become production (docs/validation.md)
+required: [description, technical.loader]
+metrics:
+  - test_accuracy >= 0.83        # 2.0.0 fails here
+  - val_loss <= 0.25
+budgets:
+  artifact_size_mb: 1
+  latency_p95_ms: 200            # measured in a child process on the example input
+measure: {runs: 20}
+"""
 
 
 def make_dataset(folder: Path, seed: int = 7, rows: int = 600) -> dict[str, Path]:
