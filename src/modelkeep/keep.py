@@ -502,11 +502,13 @@ class Keep:
 
         return exec_under_run(self, command, **options)
 
-    def reproduce(self, ref: str, dest: Path | str, **options: Any) -> Any:
+    def reproduce(self, ref: str, dest: Path | str, *, remote: str | None = None,
+                  **options: Any) -> Any:
         """Lay out everything ``ref`` was made from in ``dest`` (code, datasets, pipeline,
         hyperparameters, requirements lock, REPRODUCE.md); with ``run=True`` re-run its pipeline
         there as a tracked run and compare (``tracking.reproduce_run.reproduce``). Objects this
-        keep lacks are fetched from the default remote when one is configured."""
+        keep lacks are fetched from ``remote`` (default: the default remote) when one is
+        configured."""
         from modelkeep.registry.versions import version_metadata
         from modelkeep.storage.transfer import pull_objects
         from modelkeep.tracking.reproduce_run import reproduce
@@ -514,8 +516,10 @@ class Keep:
         info = self.resolve(ref)
 
         def fetch(trees: list[str], blobs: list[str]) -> None:
-            pull_objects(self.store, self.remote(), trees, objects=blobs)
+            pull_objects(self.store, self.remote(remote), trees, objects=blobs)
 
+        if remote is not None:
+            self.remote(remote)  # an unknown name is refused before anything is laid out
         return reproduce(self, ref=info.ref, name=info.name, tree_id=info.tree_id,
                          run_id=info.run_id, meta=version_metadata(self.db, info.id),
                          dest=Path(dest), fetch=fetch if self.settings.remotes else None,

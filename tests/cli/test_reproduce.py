@@ -124,7 +124,8 @@ def test_lays_out_every_part_from_stored_ids(project: Path, tmp_path: Path) -> N
     assert any(line.startswith("pytest==") for line in lock)
     readme = (dest / "REPRODUCE.md").read_text()
     assert comps["code"]["snapshot"] in readme and "## Missing" not in readme
-    assert f"modelkeep run exec --model toy -- {Path(sys.executable).name} train.py" in readme
+    assert (f"modelkeep run exec --model toy --tag reproduces={ref} -- "
+            f"{Path(sys.executable).name} train.py") in readme
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".again")] == []
     # a non-empty folder is refused, --force replaces it
     refused = reproduce(project, ref, str(dest), code=4)
@@ -148,6 +149,7 @@ def test_a_deterministic_pipeline_reproduces_exactly(project: Path, tmp_path: Pa
                      ("dataset", "train (train)"): True,
                      ("dataset", "validation (validation)"): True}
     assert run["produced_tree"] == run["recorded_tree"]
+    assert run["environment"] == []  # the interpreter and packages it was recorded with
     # the re-run is a tracked run of the model, tagged with what it reproduces; it registered
     # nothing (its files are its artifact 'model')
     view = json.loads(mk(project, "runs", "show", run["run_id"], "--json").stdout)
@@ -267,3 +269,6 @@ def test_bad_options_are_refused_before_anything_is_written(project: Path,
         assert not (tmp_path / "x").exists()
     unknown = reproduce(project, "toy@9.9.9", str(tmp_path / "x"), code=3)
     assert "not found" in unknown.stderr
+    no_remote = reproduce(project, ref, str(tmp_path / "x"), "--remote", "nope", code=3)
+    assert no_remote.stderr.startswith("error: no remote named 'nope'")
+    assert not (tmp_path / "x").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from modelkeep.errors import InvalidInputError, UnsafePathError
 from modelkeep.keep import Keep
 from modelkeep.storage.tree import add_path
 from modelkeep.tracking.reproduce import lay_out
+from modelkeep.tracking.reproduce_check import environment_notes
 from modelkeep.tracking.reproduce_run import reproduce
 
 
@@ -103,3 +105,33 @@ def test_clashing_and_hostile_metadata_is_refused_and_nothing_written(
     with pytest.raises(error, match=message):
         layout(keep, tmp_path / "out", data)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "p", "project"]
+
+
+def test_run_compares_an_output_folder_when_nothing_is_registered(keep: Keep,
+                                                                  tmp_path: Path) -> None:
+    recorded = tree(keep, tmp_path / "want", {"w.txt": "1.5\n", "card.md": "toy\n"})
+    write = ("import pathlib; p = pathlib.Path('out'); p.mkdir(); "
+             "(p / 'w.txt').write_text('1.6\\n'); (p / 'card.md').write_text('toy\\n'); "
+             "(p / 'new.txt').write_text('x')")
+    data = {**meta(pipeline={"command": ["python", "-c", write]}),
+            "performance": {"metrics": {"acc": 0.9}}}
+    report = reproduce(keep, ref="m@1.0.0", name="m", tree_id=recorded, run_id=None, meta=data,
+                       dest=tmp_path / "out", run=True, output=Path("out"))
+    check = report.check
+    assert check is not None and check.status == "finished" and report.exit_code == 1
+    assert {(c.name, c.matches) for c in check.checks if c.kind == "file"} == {
+        ("card.md", True), ("w.txt", False), ("new.txt", False)}
+    assert "metric acc: recorded 0.9, not reproduced" in check.drifted
+    assert any(line.startswith("file new.txt: new in the reproduction") for line in check.drifted)
+    # no environment record of a run in this keep: said, not guessed
+    assert check.environment[0].startswith("this keep has no environment record")
+
+
+def test_environment_notes_name_what_differs() -> None:
+    notes = environment_notes({"python": {"version": "2.7.18"},
+                               "packages": {"pytest": "0.0.1", "no-such-package": "1.0"}})
+    assert notes[0] == f"Python 2.7.18 when recorded, {platform.python_version()} now"
+    assert notes[1].startswith("2 package(s) differ from the recorded environment: "
+                               "no-such-package 1.0 -> absent, pytest 0.0.1 -> ")
+    same = {"python": {"version": platform.python_version()}, "packages": {}}
+    assert environment_notes(same) == []

@@ -24,17 +24,21 @@ from modelkeep.cli._output import emit_json, format_value, json_option, open_kee
 @click.option("--strict", is_flag=True,
               help="Refuse a version that lacks a part (code snapshot, datasets, ...).")
 @click.option("--force", is_flag=True, help="Replace the contents of a non-empty DEST.")
+@click.option("-r", "--remote", metavar="NAME",
+              help="Remote to fetch missing objects from (default: the default remote).")
 @json_option
 @click.pass_context
 def reproduce(ctx: click.Context, ref: str, dest: Path, rerun: bool, tolerance: float,
-              output: Path | None, strict: bool, force: bool, as_json: bool) -> None:
+              output: Path | None, strict: bool, force: bool, remote: str | None,
+              as_json: bool) -> None:
     """Lay out in DEST everything version REF was made from: code snapshot, datasets, pipeline
     files and command, hyperparameters, a requirements lock, and REPRODUCE.md."""
     keep = open_keep(ctx)
     # with --json the pipeline's own output goes to stderr: stdout is the report
     out = sys.stderr.buffer if as_json else sys.stdout.buffer
     report = keep.reproduce(
-        ref, dest, force=force, strict=strict, run=rerun, tolerance=tolerance, output=output,
+        ref, dest, remote=remote, force=force, strict=strict, run=rerun, tolerance=tolerance,
+        output=output,
         stdout=out, stderr=sys.stderr.buffer, on_layout=None if as_json else _show_layout,
         on_start=lambda rid: click.echo(f"modelkeep: run {rid} started in {dest}", err=True))
     if as_json:
@@ -65,6 +69,8 @@ def _show_check(report: Any) -> None:
     click.echo(f"run {check.run_id[:8]} {check.status}: {summary or 'nothing compared'}")
     for line in check.drifted:
         click.secho(f"drifted: {line}", fg="red")
+    for line in check.environment:
+        click.echo(f"note: {line}")
     if check.reproduced:
         click.secho(f"reproduced {layout.ref}: artifacts by id, metrics within "
                     f"{format_value(check.tolerance)} (relative)", fg="green")

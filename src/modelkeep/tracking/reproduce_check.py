@@ -54,6 +54,7 @@ class ReproduceCheck:
     produced_tree: str | None
     checks: tuple[Check, ...]
     problems: tuple[str, ...]
+    environment: tuple[str, ...] = ()  # how this environment differs from the recorded one
 
     @property
     def drifted(self) -> list[str]:
@@ -70,7 +71,8 @@ class ReproduceCheck:
         return {"run_id": self.run_id, "status": self.status, "exit_code": self.exit_code,
                 "tolerance": self.tolerance, "recorded_tree": self.recorded_tree,
                 "produced_tree": self.produced_tree, "reproduced": self.reproduced,
-                "checks": [c.to_dict() for c in self.checks], "drifted": self.drifted}
+                "checks": [c.to_dict() for c in self.checks], "drifted": self.drifted,
+                "environment": list(self.environment)}
 
 
 def _sentence(c: Check) -> str:
@@ -89,6 +91,29 @@ def metric_matches(recorded: float, reproduced: float, tolerance: float) -> bool
     if math.isinf(recorded) or math.isinf(reproduced):
         return recorded == reproduced
     return abs(recorded - reproduced) <= tolerance * max(abs(recorded), abs(reproduced))
+
+
+def environment_notes(recorded: dict[str, Any] | None) -> list[str]:
+    """How the environment a re-run uses (this interpreter's) differs from the recorded one:
+    not drift in itself, but where to look when something drifted."""
+    import platform
+
+    from modelkeep.tracking.environment import installed_packages
+
+    if recorded is None:
+        return ["this keep has no environment record of the version's run: the environment "
+                "was not compared"]
+    notes = []
+    was, now = (recorded.get("python") or {}).get("version"), platform.python_version()
+    if was and was != now:
+        notes.append(f"Python {was} when recorded, {now} now")
+    before, here = recorded.get("packages") or {}, installed_packages()
+    changed = sorted(k for k in before if here.get(k) != before[k])
+    if changed:
+        shown = ", ".join(f"{k} {before[k]} -> {here.get(k, 'absent')}" for k in changed[:5])
+        notes.append(f"{len(changed)} package(s) differ from the recorded environment: {shown}"
+                     + (", ..." if len(changed) > 5 else ""))
+    return notes
 
 
 def produced_tree(db: Database, store: ObjectStore, run_pk: int, output: Path | None) -> str | None:
@@ -110,7 +135,8 @@ def file_checks(store: ObjectStore, recorded: str, produced: str) -> list[Check]
 
 def compare_run(db: Database, store: ObjectStore, *, meta: dict[str, Any], recorded_tree: str,
                 run_id: str, status: str, exit_code: int, tolerance: float,
-                output: Path | None = None) -> ReproduceCheck:
+                output: Path | None = None, environment: dict[str, Any] | None = None
+                ) -> ReproduceCheck:
     """Compare run ``run_id`` (just ended with ``status``) with the version's snapshot ``meta``."""
     info = runs.get_run(db, run_id)
     problems: list[str] = []
@@ -141,4 +167,4 @@ def compare_run(db: Database, store: ObjectStore, *, meta: dict[str, Any], recor
         checks.append(Check("dataset", f"{key[1]} ({key[0]})", ds.get("tree"), used.get(key),
                             ds.get("tree") == used.get(key)))
     return ReproduceCheck(info.id, status, exit_code, tolerance, recorded_tree, produced,
-                          tuple(checks), tuple(problems))
+                          tuple(checks), tuple(problems), tuple(environment_notes(environment)))

@@ -13,7 +13,7 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from modelkeep.tracking.reproduce import Layout
+    from modelkeep.tracking.reproduce_plan import Layout
 
 _PYTHON = re.compile(r"python(\d+(\.\d+)?)?(\.exe)?")
 
@@ -76,13 +76,16 @@ def readme_text(layout: Layout, meta: dict[str, Any], environment: dict[str, Any
     if layout.command:
         command = shown_command(layout.command)
         lock = any(p.what == "requirements lock" for p in layout.parts)
-        lines += ["In this folder (the command ran in the folder the pipeline's files and "
-                  "datasets are laid out in):", "", "```sh"]
+        lines += ["In this folder: the pipeline's files and datasets are laid out here as "
+                  "they were where the command first ran. The `reproduces` tag makes the "
+                  "training script's `register_model` register nothing (its files become the "
+                  "run's artifact `model`).", "", "```sh"]
         if lock:
             lines.append("python -m pip install -r reproduce/requirements.lock")
         if any(p.what == "code" and p.path == "code" for p in layout.parts):
             lines.append("export PYTHONPATH=\"$PWD/code${PYTHONPATH:+:$PYTHONPATH}\"")
-        lines += [f"modelkeep run exec --model {name} -- {command}", "```", "",
+        lines += [f"modelkeep run exec --model {name} --tag reproduces={layout.ref} -- {command}",
+                  "```", "",
                   f"or let modelkeep do it and compare: `modelkeep reproduce {layout.ref} DIR "
                   "--run` re-runs the command as a tracked run (a `python` program is the "
                   "interpreter modelkeep runs in) and reports "

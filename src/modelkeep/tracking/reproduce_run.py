@@ -22,9 +22,10 @@ from modelkeep.storage.objects import ObjectStore
 from modelkeep.tracking import runs
 from modelkeep.tracking.environment import shown_environment
 from modelkeep.tracking.execute import RunExec, exec_under_run
-from modelkeep.tracking.reproduce import Fetch, Layout, lay_out
+from modelkeep.tracking.reproduce import Fetch, lay_out
 from modelkeep.tracking.reproduce_check import ReproduceCheck, compare_run
 from modelkeep.tracking.reproduce_docs import is_python
+from modelkeep.tracking.reproduce_plan import Layout
 
 if TYPE_CHECKING:
     from modelkeep.keep import Keep
@@ -107,5 +108,6 @@ def reproduce(keep: Keep, *, ref: str, name: str, tree_id: str, run_id: str | No
         on_start=on_start)
     check = compare_run(keep.db, keep.store, meta=meta, recorded_tree=tree_id, run_id=ran.run_id,
                         status=ran.status, exit_code=ran.exit_code, tolerance=tolerance,
-                        output=folder / output if output is not None else None)
+                        output=folder / output if output is not None else None,
+                        environment=environment)
     return ReproduceReport(layout, check)
