@@ -133,6 +133,12 @@ def test_lays_out_every_part_from_stored_ids(project: Path, tmp_path: Path) -> N
     (dest / "stale.txt").write_text("old")
     reproduce(project, ref, str(dest), "--force")
     assert not (dest / "stale.txt").exists() and (dest / "train.py").is_file()
+    # but --force never replaces the keep's own folder, nor a Git work tree
+    for where, what in ((project, "the keep's own folders"), (dest, "a .git or .modelkeep")):
+        (dest / ".git").mkdir(exist_ok=True)
+        refused = reproduce(project, ref, str(where), "--force", code=4)
+        assert f"holds {what}" in refused.stderr
+    assert (project / ".modelkeep" / "config.toml").is_file() and (dest / ".git").is_dir()
 
 
 def test_a_deterministic_pipeline_reproduces_exactly(project: Path, tmp_path: Path) -> None:

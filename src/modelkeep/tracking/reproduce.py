@@ -94,10 +94,17 @@ def _check_dest(dest: Path, force: bool, protected: Sequence[Path]) -> Path:
     if real.is_symlink() or (real.exists() and not real.is_dir()):
         raise InvalidInputError(f"{dest} is not a folder", hint="give a new or empty folder",
                                 path=str(dest))
-    if real.is_dir() and any(real.iterdir()) and not force:
-        raise ConflictError(f"{dest} is not empty: reproduce lays out a new folder",
-                            hint="give a new or empty folder, or --force to replace its contents",
-                            path=str(dest))
+    if real.is_dir() and any(real.iterdir()):
+        if not force:
+            raise ConflictError(f"{dest} is not empty: reproduce lays out a new folder",
+                                hint="give a new or empty folder, or --force to replace its "
+                                "contents", path=str(dest))
+        # --force replaces what is there, but never the keep itself nor a Git work tree
+        holds = [p for p in protected if is_within(os.path.realpath(p), str(real))]
+        if holds or any(is_reserved_name(e.name) for e in real.iterdir()):
+            what = "the keep's own folders" if holds else "a .git or .modelkeep folder"
+            raise ConflictError(f"{dest} holds {what}: --force never replaces it",
+                                hint="give a new or empty folder", path=str(dest))
     return real
 
 
