@@ -495,13 +495,6 @@ class Keep:
 
     # -- reproduce ------------------------------------------------------------------------
 
-    def exec_run(self, command: list[str] | tuple[str, ...], **options: Any) -> Any:
-        """Run ``command`` under a run, recording its exit status and output tail (``run exec``;
-        options: see ``tracking.execute.exec_under_run``)."""
-        from modelkeep.tracking.execute import exec_under_run
-
-        return exec_under_run(self, command, **options)
-
     def reproduce(self, ref: str, dest: Path | str, *, remote: str | None = None,
                   **options: Any) -> Any:
         """Lay out everything ``ref`` was made from in ``dest`` (code, datasets, pipeline,
@@ -511,7 +504,7 @@ class Keep:
         configured."""
         from modelkeep.registry.versions import version_metadata
         from modelkeep.storage.transfer import pull_objects
-        from modelkeep.tracking.reproduce_run import reproduce
+        from modelkeep.tracking.reproduce_run import Workbench, reproduce
 
         info = self.resolve(ref)
 
@@ -520,7 +513,8 @@ class Keep:
 
         if remote is not None:
             self.remote(remote)  # an unknown name is refused before anything is laid out
-        return reproduce(self, ref=info.ref, name=info.name, tree_id=info.tree_id,
+        bench = Workbench(self.db, self.store, self.own_folders, str(self.settings.root),
+                          self.start_run, fetch if self.settings.remotes else None)
+        return reproduce(bench, ref=info.ref, name=info.name, tree_id=info.tree_id,
                          run_id=info.run_id, meta=version_metadata(self.db, info.id),
-                         dest=Path(dest), fetch=fetch if self.settings.remotes else None,
-                         **options)
+                         dest=Path(dest), **options)

@@ -14,7 +14,8 @@ from modelkeep.keep import Keep
 from modelkeep.storage.tree import add_path
 from modelkeep.tracking.reproduce import lay_out
 from modelkeep.tracking.reproduce_check import environment_notes
-from modelkeep.tracking.reproduce_run import reproduce
+from modelkeep.tracking.reproduce_run import Workbench
+from modelkeep.tracking.reproduce_run import reproduce as reproduce_with
 
 
 def tree(keep: Keep, root: Path, files: dict[str, str]) -> str:
@@ -23,6 +24,13 @@ def tree(keep: Keep, root: Path, files: dict[str, str]) -> str:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     return add_path(keep.store, root).tree_id
+
+
+def reproduce(keep: Keep, **options: Any) -> Any:
+    """``reproduce`` on this keep's parts, as Keep.reproduce hands them over."""
+    bench = Workbench(keep.db, keep.store, keep.own_folders, str(keep.settings.root),
+                      keep.start_run)
+    return reproduce_with(bench, **options)
 
 
 def meta(**components: Any) -> dict[str, Any]:

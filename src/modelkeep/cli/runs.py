@@ -163,17 +163,33 @@ def exec_cmd(ctx: click.Context, model: str | None, name: str | None, run_id: st
     """
     from modelkeep import config
     from modelkeep.redact import redact_argv
+    from modelkeep.tracking.execute import execute
+    from modelkeep.tracking.runs import json_field, set_json_field, set_run_columns
 
     tag_map = _pairs(tags, "tag")
     keep = open_keep(ctx)
-    ran = keep.exec_run(
-        command, model=model, name=name, run_id=run_id or config.env("MODELKEEP_RUN_ID"),
-        tags=tag_map, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer,
-        on_start=lambda rid: click.echo(
-            f"modelkeep: run {rid} started: {' '.join(redact_argv(command))}", err=True))
-    click.echo(f"modelkeep: run {ran.run_id[:8]} {ran.status} (exit {ran.returncode}, "
-               f"{ran.seconds:.1f} s)", err=True)
-    ctx.exit(ran.exit_code)
+    attach = run_id or config.env("MODELKEEP_RUN_ID")
+    handle = (keep.start_run(model, run_id=attach, capture=False) if attach
+              else keep.start_run(model, name))
+    if tag_map:
+        handle.set_tags(tag_map)
+    env = {"MODELKEEP_RUN_ID": handle.id, "MODELKEEP_KEEP": str(keep.settings.root)}
+    click.echo(f"modelkeep: run {handle.id} started: {' '.join(redact_argv(command))}", err=True)
+    try:
+        result = execute(command, env=env, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
+    except BaseException:
+        handle.close("failed" if handle.owner else None)
+        raise
+    pk = handle.info.pk
+    set_run_columns(keep.db, pk, exit_code=result.returncode, output_tail=result.tail)
+    set_json_field(keep.db, pk, "command_json", list(command))
+    if json_field(keep.db, pk, "pipeline_json") is None:
+        set_json_field(keep.db, pk, "pipeline_json",
+                       {"command": list(command), "scripts": [], "config_files": []})
+    handle.close(result.status if handle.owner else None)
+    click.echo(f"modelkeep: run {handle.id[:8]} {result.status} (exit {result.returncode}, "
+               f"{result.seconds:.1f} s)", err=True)
+    ctx.exit(result.exit_code)
 
 
 # -- reading -------------------------------------------------------------------------------

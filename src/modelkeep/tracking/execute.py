@@ -14,15 +14,14 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
+from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from modelkeep.keep import Keep
+from modelkeep.tracking.runs import RunInfo, json_field, set_json_field, set_run_columns
 
 TAIL_LINES = 50
 _TAIL_BYTES = 64 * 1024
@@ -108,58 +107,6 @@ def execute(argv: Sequence[str], *, env: Mapping[str, str], stdout: IO[bytes] | 
     return ExecResult(returncode, tail.lines(tail_lines), time.monotonic() - started)
 
 
-@dataclass(frozen=True)
-class RunExec:
-    """A command run under a run (``run exec``, ``reproduce --run``): the run and how it ended."""
-
-    run_id: str
-    returncode: int
-    status: str
-    exit_code: int
-    seconds: float
-    tail: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return asdict(self)
-
-
-def exec_under_run(keep: Keep, command: Sequence[str], *, model: str | None = None,
-                   name: str | None = None, run_id: str | None = None,
-                   tags: Mapping[str, str] | None = None, cwd: Path | None = None,
-                   env: Mapping[str, str] | None = None, stdout: IO[bytes] | None,
-                   stderr: IO[bytes] | None, on_start: Callable[[str], None] | None = None
-                   ) -> RunExec:
-    """Run ``command`` under a new run (or attached to ``run_id``): the child finds the run in
-    ``MODELKEEP_RUN_ID``; its exit status, output tail and command are recorded on the run, and
-    a pipeline that recorded none gets the command as its entry point. ``on_start`` hears the
-    run id before the command starts."""
-    from modelkeep.tracking.runs import json_field, set_json_field, set_run_columns
-
-    handle = (keep.start_run(model, run_id=run_id, capture=False) if run_id
-              else keep.start_run(model, name))
-    if tags:
-        handle.set_tags(dict(tags))  # before the child starts: it may read them
-    child_env = {**(env or {}), "MODELKEEP_RUN_ID": handle.id,
-                 "MODELKEEP_KEEP": str(keep.settings.root)}
-    if on_start is not None:
-        on_start(handle.id)
-    try:
-        result = execute(command, env=child_env, stdout=stdout, stderr=stderr, cwd=cwd)
-    except BaseException:
-        handle.close("failed" if handle.owner else None)
-        raise
-    pk = handle.info.pk
-    set_run_columns(keep.db, pk, exit_code=result.returncode, output_tail=result.tail)
-    set_json_field(keep.db, pk, "command_json", list(command))
-    if json_field(keep.db, pk, "pipeline_json") is None:
-        set_json_field(keep.db, pk, "pipeline_json",
-                       {"command": list(command), "scripts": [], "config_files": []})
-    handle.close(result.status if handle.owner else None)
-    return RunExec(handle.id, result.returncode, result.status, result.exit_code,
-                   result.seconds, result.tail)
-
-
 def _forward_signals(child: subprocess.Popen[bytes]) -> dict[int, Any]:
     if threading.current_thread() is not threading.main_thread():
         return {}
@@ -175,3 +122,19 @@ def _forward_signals(child: subprocess.Popen[bytes]) -> dict[int, Any]:
 def _restore_signals(previous: dict[int, Any]) -> None:
     for signum, handler in previous.items():
         signal.signal(signum, handler)
+
+
+def execute_run(db: Database, run: RunInfo, argv: Sequence[str], *, keep_location: str,
+                stdout: IO[bytes] | None, stderr: IO[bytes] | None, cwd: Path | None = None,
+                env: Mapping[str, str] | None = None) -> ExecResult:
+    """Run ``argv`` under ``run`` (its id and the keep in the child's environment, with
+    ``env``; in ``cwd``), then record its exit code, output tail and command, and the command
+    as the run's pipeline unless the run recorded one itself."""
+    child_env = {**(env or {}), "MODELKEEP_RUN_ID": run.id, "MODELKEEP_KEEP": keep_location}
+    result = execute(argv, env=child_env, stdout=stdout, stderr=stderr, cwd=cwd)
+    set_run_columns(db, run.pk, exit_code=result.returncode, output_tail=result.tail)
+    set_json_field(db, run.pk, "command_json", list(argv))
+    if json_field(db, run.pk, "pipeline_json") is None:
+        set_json_field(db, run.pk, "pipeline_json",
+                       {"command": list(argv), "scripts": [], "config_files": []})
+    return result

@@ -1,6 +1,6 @@
 """``modelkeep reproduce``: lay the version out, and with ``run`` re-run its pipeline and compare.
 
-The re-run goes through ``execute.exec_under_run`` (what ``run exec`` uses), in the laid-out
+The re-run goes through ``execute.execute_run`` (what ``run exec`` uses), in the laid-out
 folder, as a run of the same model tagged ``reproduces=NAME@VERSION``: a recorded ``python``
 program becomes the interpreter modelkeep runs in, and a code snapshot laid out apart in
 ``code/`` (its files clashed with the pipeline's) goes on ``PYTHONPATH``.
@@ -11,24 +11,21 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, RunNotFoundError
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.tracking import runs
 from modelkeep.tracking.environment import shown_environment
-from modelkeep.tracking.execute import RunExec, exec_under_run
+from modelkeep.tracking.execute import execute_run
 from modelkeep.tracking.reproduce import Fetch, lay_out
 from modelkeep.tracking.reproduce_check import ReproduceCheck, compare_run
 from modelkeep.tracking.reproduce_docs import is_python
 from modelkeep.tracking.reproduce_plan import Layout
-
-if TYPE_CHECKING:
-    from modelkeep.keep import Keep
 
 DEFAULT_TOLERANCE = 1e-6
 
@@ -75,10 +72,22 @@ def rerun_command(ref: str, meta: dict[str, Any]) -> list[str]:
     return [sys.executable if is_python(program) else program, *args]
 
 
-def reproduce(keep: Keep, *, ref: str, name: str, tree_id: str, run_id: str | None,
+@dataclass(frozen=True)
+class Workbench:
+    """What ``reproduce`` uses of a keep, handed in by it (tracking never imports the keep)."""
+
+    db: Database
+    store: ObjectStore
+    protected: Sequence[Path]  # the keep's own folders: nothing is laid out in them
+    location: str  # the keep, for the re-run's MODELKEEP_KEEP
+    start_run: Callable[..., Any]  # starts the tracked re-run (Keep.start_run)
+    fetch: Fetch | None = None  # fetches missing objects from a remote, when one is configured
+
+
+def reproduce(keep: Workbench, *, ref: str, name: str, tree_id: str, run_id: str | None,
               meta: dict[str, Any], dest: Path, force: bool = False, strict: bool = False,
               run: bool = False, tolerance: float = DEFAULT_TOLERANCE, output: Path | None = None,
-              fetch: Fetch | None = None, stdout: IO[bytes] | None = None,
+              stdout: IO[bytes] | None = None,
               stderr: IO[bytes] | None = None, on_start: Callable[[str], None] | None = None,
               on_layout: Callable[[Layout], None] | None = None) -> ReproduceReport:
     """Lay out version ``ref`` in ``dest``; with ``run``, re-run its pipeline there and compare.
@@ -92,7 +101,7 @@ def reproduce(keep: Keep, *, ref: str, name: str, tree_id: str, run_id: str | No
     command = rerun_command(ref, meta) if run else []  # refused before anything is laid out
     environment = run_environment(keep.db, keep.store, run_id)
     layout = lay_out(keep.store, ref=ref, meta=meta, environment=environment, dest=dest,
-                     protected=keep.own_folders, force=force, strict=strict, fetch=fetch)
+                     protected=keep.protected, force=force, strict=strict, fetch=keep.fetch)
     if on_layout is not None:
         on_layout(layout)
     if not run:
@@ -102,11 +111,18 @@ def reproduce(keep: Keep, *, ref: str, name: str, tree_id: str, run_id: str | No
     if any(p.what == "code" and p.path == "code" for p in layout.parts):
         env["PYTHONPATH"] = os.pathsep.join(
             [str(folder / "code"), *filter(None, [os.environ.get("PYTHONPATH")])])
-    ran: RunExec = exec_under_run(
-        keep, command, model=name, name=f"reproduce-{ref.split('@', 1)[1]}",
-        tags={runs.REPRODUCES_TAG: ref}, cwd=folder, env=env, stdout=stdout, stderr=stderr,
-        on_start=on_start)
-    check = compare_run(keep.db, keep.store, meta=meta, recorded_tree=tree_id, run_id=ran.run_id,
+    handle = keep.start_run(name, f"reproduce-{ref.split('@', 1)[1]}",
+                            tags={runs.REPRODUCES_TAG: ref})  # before the child starts: it reads it
+    if on_start is not None:
+        on_start(handle.id)
+    try:  # what run exec does: the same execute_run, in the laid-out folder
+        ran = execute_run(keep.db, handle.info, command, keep_location=keep.location,
+                          stdout=stdout, stderr=stderr, cwd=folder, env=env)
+    except BaseException:
+        handle.close("failed")
+        raise
+    handle.close(ran.status)
+    check = compare_run(keep.db, keep.store, meta=meta, recorded_tree=tree_id, run_id=handle.id,
                         status=ran.status, exit_code=ran.exit_code, tolerance=tolerance,
                         output=folder / output if output is not None else None,
                         environment=environment)
