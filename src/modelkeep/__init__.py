@@ -21,6 +21,8 @@ _EXPORTS: dict[str, str] = {
     "Keep": "modelkeep.keep",
     "ModelMetadata": "modelkeep.schema.metadata",
     "ModelkeepError": "modelkeep.errors",
+    "ReproduceReport": "modelkeep.tracking.reproduce_run",
+    "ReproductionIncompleteError": "modelkeep.errors",
     "Version": "modelkeep.registry.semver",
     "VersionDiff": "modelkeep.registry.diff",
     "VersionInfo": "modelkeep.registry.versions",
