@@ -23,7 +23,9 @@ from modelkeep.storage.pins import PINS_DIRNAME
 from modelkeep.tracking.runs import mark_killed_runs
 
 if TYPE_CHECKING:
+    from modelkeep.registry.candidates import BumpReport
     from modelkeep.registry.documents import DocsResult
+    from modelkeep.registry.loaders import Loaded, Prediction
 
 KEEP_GITIGNORE = "# written by modelkeep init: the keep is local state, never committed\n*\n"
 
@@ -412,9 +414,10 @@ class Keep:
 
     # -- running versions (loaders) -------------------------------------------------------
 
-    def load(self, ref: str) -> Any:
+    def load(self, ref: str) -> Loaded:
         """Load version ``ref`` through its declared loader from a private, verified checkout:
-        a ``LoadedModel`` whose ``predict`` takes and returns JSON-ready values. Pickles load
+        a ``LoadedModel`` whose ``predict`` takes and returns JSON-ready values (``close()``
+        removes the checkout; a ``with`` block does it too). Pickles load
         only for models in ``[loaders] trusted_pickles``."""
         from modelkeep.registry.loaders import load_version
 
@@ -429,23 +432,18 @@ class Keep:
         info = self.resolve(ref)
         return example_inputs(self.store, info, versions.version_metadata(self.db, info.id))
 
-    def predict(self, ref: str, inputs: Any) -> Any:
-        """Load version ``ref`` and run it on ``inputs``: JSON-ready values, or the bytes of a
-        JSON document (malformed JSON is ``InvalidModelInputError``). A ``Prediction``."""
-        from modelkeep.registry.loaders.base import Prediction
-        from modelkeep.registry.loaders.inputs import parse_input_text
+    def predict(self, ref: str, inputs: Any) -> Prediction:
+        """Load version ``ref``, run it on ``inputs`` (JSON-ready values, or the bytes of a JSON
+        document) and close it: a ``Prediction``."""
+        from modelkeep.registry.loaders import predict_version
 
-        if isinstance(inputs, bytes):
-            inputs = parse_input_text(inputs, "the input")
-        loaded = self.load(ref)
-        try:
-            return Prediction(loaded.ref, loaded.kind, loaded.predict(inputs))
-        finally:
-            loaded.close()
+        info = self.resolve(ref)
+        return predict_version(self.store, info, versions.version_metadata(self.db, info.id),
+                               inputs, trusted_pickles=self.settings.trusted_pickles)
 
     def bump(self, name: str, path: Path | str, *, metadata: Any = None,
              params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
-             progress: Progress | None = None) -> Any:
+             progress: Progress | None = None) -> BumpReport:
         """The bump the files at ``path`` need as the next version of ``name``, with every
         reason (a ``BumpReport``); nothing is registered."""
         from modelkeep.registry.candidates import candidate_bump

@@ -129,8 +129,11 @@ def show(ctx: click.Context, ref: str, at: str | None, as_json: bool) -> None:
         ("files", f"{view['files']} ({human_size(view['size'])})"),
         ("tree", view["tree_id"]),
         ("run", view["run_id"]),
-        *_technical_rows(view["metadata"]),
     ])
+    technical = _technical_rows(view["metadata"])
+    if technical:
+        click.echo()
+        fields(technical)
     if view["inherited"]:
         click.echo(f"\ninherited from {view['name']}@{view['inherited']['from']} (not given again):")
         click.echo("  " + ", ".join(view["inherited"]["fields"]))

@@ -14,11 +14,10 @@ from typing import Any
 
 from modelkeep.errors import InvalidMetadataError
 from modelkeep.registry.loaders.inputs import parse_input_text
-from modelkeep.registry.loaders.workspace import loader_of, safe_relative
+from modelkeep.registry.loaders.workspace import loader_of, safe_relative, unrecorded
 from modelkeep.registry.versions import VersionInfo
 from modelkeep.storage.checkout import checkout
 from modelkeep.storage.objects import ObjectStore
-from modelkeep.storage.statcache import StatCache
 from modelkeep.storage.tree import read_tree
 
 
@@ -31,7 +30,7 @@ def read_examples(store: ObjectStore, tree_id: str, path: str) -> list[Any]:
                                         "example_input)", path=path)
     folder = Path(tempfile.mkdtemp(prefix="modelkeep-example-"))
     try:
-        checkout(store, tree_id, folder, link="copy", verify=True, stat_cache=StatCache(None),
+        checkout(store, tree_id, folder, link="copy", verify=True, stat_cache=unrecorded(),
                  patterns=[relative])
         text = (folder / relative).read_bytes()
     finally:

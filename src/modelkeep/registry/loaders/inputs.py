@@ -9,6 +9,7 @@ number belongs. Nothing reaches the model unchecked when a signature is known.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,7 +37,7 @@ def check_inputs(inputs: Any, signature: Mapping[str, Any]) -> Any:
     if not specs:
         return inputs
     names = [s["name"] for s in specs]
-    if len(specs) == 1 and not (isinstance(inputs, Mapping) and names[0] in inputs):
+    if len(specs) == 1 and not isinstance(inputs, Mapping):
         _check_value(inputs, specs[0])
         return inputs
     if not isinstance(inputs, Mapping):
@@ -63,11 +64,12 @@ def _check_value(value: Any, spec: Mapping[str, Any]) -> None:
                    "(-1: any size)")
     dtype = str(spec.get("dtype") or "")
     if dtype.startswith(NUMERIC_PREFIXES):
-        bad = next((v for v in leaves if isinstance(v, bool) or not isinstance(v, int | float)), None)
-        if bad is not None or (dtype.startswith(("int", "uint")) and any(
-                isinstance(v, float) and not v.is_integer() for v in leaves)):
-            shown = bad if bad is not None else next(v for v in leaves if isinstance(v, float))
-            raise _bad(f"input '{name}' wants {dtype} values, got {_json_type(shown)} {shown!r}")
+        wrong = [v for v in leaves if isinstance(v, bool) or not isinstance(v, int | float)]
+        if not wrong and dtype.startswith(("int", "uint")):
+            wrong = [v for v in leaves if isinstance(v, float) and not v.is_integer()]
+        if wrong:
+            raise _bad(f"input '{name}' wants {dtype} values, got {_json_type(wrong[0])} "
+                       f"{json.dumps(wrong[0])}")
     elif dtype == "bool" and not all(isinstance(v, bool) for v in leaves):
         raise _bad(f"input '{name}' wants true/false values")
     elif dtype in STRING_DTYPES and not all(isinstance(v, str) for v in leaves):

@@ -1,7 +1,9 @@
 """The ``skops`` loader (scikit-learn) and what a fitted estimator says about its signature.
 
-skops loads only types it trusts (scikit-learn's own, numpy, the standard containers); a file
-holding any other type is refused naming them, never loaded. The signature comes from the
+skops loads only types it trusts; modelkeep adds the types scikit-learn and numpy define
+themselves (a decision tree's ``sklearn.tree._tree.Tree`` is one skops leaves to the user). A
+file holding any other type (a class of the user's, a function) is refused naming them, never
+loaded. The signature comes from the
 estimator: ``feature_names_in_`` gives one input per named feature (each a column), else one
 input ``X`` of ``n_features_in_`` columns; a classifier's output is ``label`` (the dtype of
 ``classes_``), a regressor's ``prediction``. Inputs: rows (``[[5.1, 3.5], ...]``), records
@@ -22,6 +24,9 @@ from modelkeep.errors import UntrustedPickleError
 from modelkeep.registry.loaders.base import Loaded, failure, require
 from modelkeep.registry.loaders.workspace import Workspace
 
+# types from these libraries' own modules are trusted (their code is the installed library's)
+LIBRARY_TYPES = ("sklearn.", "numpy.", "scipy.")
+
 
 def read_estimator(path: Path, ref: str) -> Any:
     """The estimator in skops file ``path``, refusing types skops does not trust."""
@@ -30,14 +35,15 @@ def read_estimator(path: Path, ref: str) -> Any:
         untrusted = sio.get_untrusted_types(file=str(path))
     except Exception as exc:
         raise failure(exc, f"{ref}: reading skops file {path.name} failed") from exc
-    if untrusted:
+    foreign = sorted(t for t in untrusted if not t.startswith(LIBRARY_TYPES))
+    if foreign:
         raise UntrustedPickleError(
             f"{ref}: the skops file {path.name} holds types skops does not trust: "
-            f"{', '.join(sorted(untrusted))}; it was not loaded",
+            f"{', '.join(foreign)}; it was not loaded",
             hint="save the model with scikit-learn and numpy types only, or export it to ONNX",
-            types=sorted(untrusted))
+            types=foreign)
     try:
-        return sio.load(str(path))
+        return sio.load(str(path), trusted=sorted(untrusted))
     except Exception as exc:
         raise failure(exc, f"{ref}: loading skops file {path.name} failed") from exc
 
@@ -92,8 +98,9 @@ def _adapter(names: list[str] | None) -> Any:
         if names is None or isinstance(data, Mapping):
             return data
         if isinstance(data, list) and data and all(isinstance(r, Mapping) for r in data):
-            return {n: [r.get(n) for r in data] for n in names} | {
-                k: [r.get(k) for r in data] for r in data for k in r if k not in names}
+            keys = {k for r in data for k in r}
+            # a key some record lacks is left out: the signature check names it missing
+            return {k: [r[k] for r in data] for k in sorted(keys) if all(k in r for r in data)}
         if isinstance(data, list) and data and all(isinstance(r, list) for r in data):
             if any(len(r) != len(names) for r in data):
                 return data  # the signature check names the mismatch

@@ -32,6 +32,22 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
 }
 
 
+class _Unrecorded(StatCache):
+    """The stat cache of a throwaway checkout: records nothing, so saving waits for nothing
+    (the keep's own cache would wait out a timestamp tick and remember files about to go)."""
+
+    def record(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def save(self) -> None:
+        return None
+
+
+def unrecorded() -> StatCache:
+    """A stat cache for checkouts into throwaway folders (see ``_Unrecorded``)."""
+    return _Unrecorded()
+
+
 @dataclass(frozen=True)
 class Workspace:
     """A version's files, checked out and verified: ``artifacts`` and ``code`` (or None)."""
@@ -86,12 +102,12 @@ def open_workspace(store: ObjectStore, tree_id: str, code_tree: str | None,
     os.chmod(folder, 0o700)
     try:
         artifacts = folder / "artifacts"
-        checkout(store, tree_id, artifacts, link="copy", verify=True, stat_cache=StatCache(None),
+        checkout(store, tree_id, artifacts, link="copy", verify=True, stat_cache=unrecorded(),
                  patterns=list(patterns) if patterns is not None else None)
         code = None
         if code_tree:
             code = folder / "code"
-            checkout(store, code_tree, code, link="copy", verify=True, stat_cache=StatCache(None))
+            checkout(store, code_tree, code, link="copy", verify=True, stat_cache=unrecorded())
         return Workspace(folder, artifacts, code)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
