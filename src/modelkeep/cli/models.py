@@ -144,8 +144,19 @@ def show(ctx: click.Context, ref: str, at: str | None, as_json: bool) -> None:
     if view["records"]:
         click.echo("\nappended:")
         for r in view["records"]:
-            click.echo(f"  {r['created_at']}  {r['kind']:6}  {r['key']} = "
-                       f"{format_value(r['value'])}  ({r['author']})")
+            click.echo(f"  {r['created_at']}  {r['kind']:6}  {_record_text(r)}  ({r['author']})")
+
+
+def _record_text(record: dict) -> str:
+    """One appended record in a line; a validation by its verdict, not its whole report."""
+    value = record["value"]
+    if record["kind"] == "validation" and isinstance(value, dict):
+        checks = value.get("checks") or []
+        failed = [c.get("name") for c in checks if isinstance(c, dict) and not c.get("passed")]
+        verdict = "passed" if value.get("passed") is True else f"FAILED ({', '.join(map(str, failed))})"
+        return (f"{verdict}: {len(checks)} checks, policy {value.get('policy')} "
+                f"{str(record['key'])[:12]}")
+    return f"{record['key']} = {format_value(value)}"
 
 
 def _technical_rows(meta: dict) -> list[tuple[str, str]]:

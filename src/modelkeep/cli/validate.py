@@ -54,9 +54,7 @@ def validate(ctx: click.Context, ref: str, policy_file: Path, junit_file: Path |
     json_file = _report_path(json_file, "--report-json")
     report = open_keep(ctx).validate(ref, policy_file)
     if junit_file is not None:
-        from modelkeep.registry.validation.junit import junit_xml
-
-        _write(junit_file, junit_xml(report))
+        _write(junit_file, report.to_junit())
     if json_file is not None:
         _write(json_file, (json_text(report) + "\n").encode())
     if as_json:

@@ -35,7 +35,8 @@ def test_recorded_checks_pass_and_fail_with_their_numbers(two_versions, write_po
     assert not latency.passed
     assert latency.values["left"] == 10.5 and latency.values["right"] == pytest.approx(10.1)
     size = checks["budget artifact_size_mb <= 1"]
-    assert size.passed and size.values["value"] == pytest.approx(
+    assert size.passed and size.detail.endswith(" MB <= 1 MB")
+    assert size.values["value"] == pytest.approx(
         two_versions.resolve("m@1.0.1").size / 2**20)
     assert checks["signature compatible with production"].detail == \
         "compatible with production (m@1.0.0)"
@@ -116,3 +117,8 @@ def test_bad_input_stores_nothing(two_versions, write_policy, tmp_path):
     with pytest.raises(InvalidPolicyError, match="bad.jsonl line 2: each line must be an object"):
         two_versions.validate("m@1.0.1", write_policy(f"replay: {{file: {bad}}}\n"))
     assert two_versions.validation_status("m@1.0.1") is None
+
+
+def test_a_replay_file_that_is_not_a_regular_file_is_refused(two_versions, write_policy):
+    with pytest.raises(InvalidPolicyError, match="replay file /dev/zero is not a regular file"):
+        two_versions.validate("m@1.0.1", write_policy("replay: {file: /dev/zero}\n"))

@@ -80,8 +80,10 @@ def test_not_utf8_and_unreadable(tmp_path):
         parse_policy(b"required: [\xff]\n", source="p.yaml")
     with pytest.raises(InvalidPolicyError, match="cannot read policy .*missing.yaml"):
         load_policy(tmp_path / "missing.yaml")
-    with pytest.raises(InvalidPolicyError, match="cannot read policy"):
+    with pytest.raises(InvalidPolicyError, match="is not a regular file"):
         load_policy(tmp_path)  # a folder
+    with pytest.raises(InvalidPolicyError, match="is not a regular file"):
+        load_policy(Path("/dev/zero"))  # endless: never read
 
 
 def test_oversize_policy_is_refused(tmp_path):

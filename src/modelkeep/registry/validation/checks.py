@@ -81,8 +81,9 @@ def check_budget(subjects: Subjects, key: str, limit: float) -> CheckResult:
             "not measured"
         return CheckResult("budget", name, False, f"{BUDGETS[key]}: {why}", {"limit": limit})
     passed = value <= limit
+    unit = {"s": " s", "ms": " ms", "mb": " MB"}[key.rsplit("_", 1)[1]]
     return CheckResult("budget", name, passed,
-                       f"{_number(value)} {'<=' if passed else '>'} {_number(limit)}",
+                       f"{value:.4g}{unit} {'<=' if passed else '>'} {_number(limit)}{unit}",
                        {"value": value, "limit": limit})
 
 
@@ -125,5 +126,7 @@ def _number(value: float) -> str:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(str(k) for k, v in value.items() if v not in (None, [], {})) + "}"
     text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -92,7 +92,7 @@ def _replay_check(subjects: Subjects, policy: Policy) -> CheckResult:
         baseline = subjects.measured.get(subjects.get(spec.against).info.ref)
         name = subjects.describe(spec.against)
     except UnresolvedError as exc:
-        baseline, name = None, str(exc)
+        baseline, name = None, f"{spec.against}: {exc}"
     return check_replay(spec, candidate, baseline, name)
 
 

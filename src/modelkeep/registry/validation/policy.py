@@ -86,8 +86,11 @@ class Policy:
 
 def load_policy(path: Path) -> Policy:
     """Read and check a policy file (relative paths in it are relative to its folder)."""
+    if path.exists() and not path.is_file():  # a folder, a FIFO, /dev/zero: never read
+        raise InvalidPolicyError(f"policy {path} is not a regular file", path=str(path))
     try:
-        data = path.read_bytes()[:MAX_POLICY_BYTES + 1]
+        with path.open("rb") as f:
+            data = f.read(MAX_POLICY_BYTES + 1)
     except OSError as exc:
         raise InvalidPolicyError(f"cannot read policy {path}: {exc.strerror or exc}",
                                  path=str(path)) from None

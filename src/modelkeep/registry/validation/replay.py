@@ -20,11 +20,15 @@ from modelkeep.registry.validation.results import CheckResult, Measurement
 from modelkeep.registry.validation.runner import percentile
 
 MAX_REQUESTS = 1_000_000
+MAX_BYTES = 512 << 20  # both versions' answers to every request are held in memory
 
 
 def check_requests_file(path: Path) -> int:
     """The number of requests in ``path``; InvalidPolicyError for a missing file or bad line."""
     count = 0
+    if path.exists() and (not path.is_file() or path.stat().st_size > MAX_BYTES):
+        raise InvalidPolicyError(f"replay file {path} is not a regular file of at most "
+                                 f"{MAX_BYTES >> 20} MiB", path=str(path))
     try:
         with path.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, 1):

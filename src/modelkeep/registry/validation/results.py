@@ -77,6 +77,12 @@ class ValidationReport:
     def failures(self) -> list[CheckResult]:
         return [c for c in self.checks if not c.passed]
 
+    def to_junit(self) -> bytes:
+        """The report as JUnit XML (junit.py), the form CI systems read."""
+        from modelkeep.registry.validation.junit import junit_xml
+
+        return junit_xml(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {"ref": self.ref, "passed": self.passed, "policy": self.policy,
                 "policy_hash": self.policy_hash, "started_at": self.started_at,

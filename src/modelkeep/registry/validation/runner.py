@@ -10,6 +10,7 @@ runs the replay requests, and writes what it found to RESULT as JSON. Anything t
 from __future__ import annotations
 
 import json
+import math
 import resource
 import sys
 import time
@@ -35,8 +36,8 @@ def peak_memory_mb() -> float:
 
 def percentile(sorted_values: list[float], share: float) -> float:
     """The nearest-rank percentile of sorted values (``share`` in 0..1)."""
-    index = max(0, min(len(sorted_values) - 1, round(share * len(sorted_values) + 0.5) - 1))
-    return sorted_values[index]
+    rank = math.ceil(share * len(sorted_values) - 1e-9)  # 0.95 * 100 is 95.00000000000001
+    return sorted_values[max(0, min(len(sorted_values), rank) - 1)]
 
 
 def _error(exc: BaseException) -> str:
@@ -123,6 +124,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         result["error"] = f"ran out of memory (limit {job['memory_limit_mb']} MB)"
     except Exception as exc:  # noqa: BLE001 (the parent reports any failure as a failed check)
         result["error"] = _error(exc)
+        if "MemoryError" in result["error"]:  # a loader reports it wrapped in its own error
+            result["error"] = (f"ran out of memory (limit {job['memory_limit_mb']} MB): "
+                               + result["error"])
     result["peak_memory_mb"] = peak_memory_mb()
     return result
 
