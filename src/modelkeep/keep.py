@@ -484,12 +484,18 @@ class Keep:
         return document(self.db, self.store, ref, author=self.author,
                         out=Path(out) if out is not None else None, force=force)
 
-    def export_as(self, ref: str, fmt: str) -> bytes:
+    def export_as(self, ref: str, fmt: str, out: Path | str | None = None, *,
+                  force: bool = False) -> bytes:
         """A version in a standard format: ``mlmodel`` (MLflow MLmodel), ``hf-card`` (Hugging
-        Face model card), ``cyclonedx`` (CycloneDX ML-BOM) or ``openlineage`` (run events)."""
+        Face model card), ``cyclonedx`` (CycloneDX ML-BOM) or ``openlineage`` (run events);
+        also written to file ``out`` when given (an existing file is refused unless ``force``)."""
+        from modelkeep.registry.documents import write_file
         from modelkeep.registry.standards import export_standard
 
-        return export_standard(self.db, ref, fmt)
+        data = export_standard(self.db, ref, fmt)
+        if out is not None:
+            write_file(Path(out), data, force=force)
+        return data
 
     # -- reproduce ------------------------------------------------------------------------
 

@@ -116,6 +116,20 @@ def test_a_local_record_a_pull_would_refuse_is_kept_here_with_a_note(trio, make_
     assert b.pull(["m@1.0.0"]).records == 1
 
 
+def test_records_are_added_once_on_postgresql(trio, make_model, tmp_path: Path, pg_url: str) -> None:
+    a, _, _ = trio
+    a.register("m", make_model(tmp_path / "src"))
+    annotate(a)
+    a.push()
+    pg = Keep.init(tmp_path / "pg", database_url=pg_url)
+    try:
+        pg.add_remote("origin", str(tmp_path / "remote"))
+        assert pg.pull(["m@1.0.0"]).records == 6 and pg.pull(["m@1.0.0"]).records == 0
+        assert facts(pg) == facts(a)
+    finally:
+        pg.close()
+
+
 # -- crafted files -----------------------------------------------------------------------------
 
 @pytest.fixture

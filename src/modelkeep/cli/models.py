@@ -156,6 +156,9 @@ def _record_text(record: dict) -> str:
         verdict = "passed" if value.get("passed") is True else f"FAILED ({', '.join(map(str, failed))})"
         return (f"{verdict}: {len(checks)} checks, policy {value.get('policy')} "
                 f"{str(record['key'])[:12]}")
+    if record["kind"] in ("model_card", "changelog") and isinstance(value, str):
+        # a document is shown by its size: `modelkeep docs` writes it out
+        return f"{record['key']} = {len(value.splitlines())} lines of Markdown"
     return f"{record['key']} = {format_value(value)}"
 
 
@@ -243,19 +246,10 @@ def export(ctx: click.Context, ref: str, fmt: str | None, standard: str | None,
 
 
 def _export_standard(keep: Keep, ref: str, standard: str, output: Path | None, force: bool) -> None:
-    from modelkeep.errors import OutputExistsError
-
-    if output is not None and not force and (output.exists() or output.is_symlink()):
-        raise OutputExistsError(f"{output} exists already; nothing was written",
-                                hint="choose another file, or pass --force to replace it",
-                                path=str(output))
-    data = keep.export_as(ref, standard)
+    data = keep.export_as(ref, standard, output, force=force)
     if output is None:
         sys.stdout.buffer.write(data)
         return
-    from modelkeep.storage.durable import write_file_atomic
-
-    write_file_atomic(output, data)
     click.echo(f"Wrote {output} ({standard}, {len(data)} bytes)", err=True)
 
 

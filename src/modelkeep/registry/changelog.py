@@ -28,6 +28,7 @@ def changelog_entry(facts: VersionFacts, diff: VersionDiff, previous_meta: dict[
     """The Markdown entry of ``facts.info`` (``diff`` is from the previous version, or from
     nothing when ``previous_meta`` is None)."""
     info = facts.info
+    first = facts.previous is None or previous_meta is None
     lines = [f"## {md_inline(info.ref)} ({info.created_at[:10]})", ""]
     if facts.previous is None or previous_meta is None:
         lines.append("First version.")
@@ -41,26 +42,27 @@ def changelog_entry(facts: VersionFacts, diff: VersionDiff, previous_meta: dict[
         f"author: {md_inline(facts.get('identity', 'author') or info.author)}",
         f"artifacts: {info.files} files, {size_text(info.size)}, tree {info.tree_id}",
         *([f"run: {info.run_id}"] if info.run_id else [])])
-    first = facts.previous is None or previous_meta is None
+    # a map emptied or filled shows as its keys; "nothing -> nothing" says nothing
+    changes = [c for c in diff.metadata if not (_unset(c.old) and _unset(c.new))]
     shown_elsewhere = ("deployment.environment.", "performance.", *_DEPENDENCY_KEYS,
                        *_IN_DETAILS, *(("identity.",) if first else ()))
-    other = [c for c in diff.metadata if not c.key.startswith(shown_elsewhere)
+    other = [c for c in changes if not c.key.startswith(shown_elsewhere)
              and not (first and _unset(c.new))]
     lines += _section("Configuration changes",
                       [_change(f"hyperparameter {c.key}", c) for c in diff.params]
                       + [_change(c.key, c) for c in other])
     lines += _section("Environment variables",
                       [_change(c.key.removeprefix("deployment.environment."), c)
-                       for c in diff.metadata if c.key.startswith("deployment.environment.")])
-    lines += _section("Dependencies", [line for c in diff.metadata if c.key in _DEPENDENCY_KEYS
+                       for c in changes if c.key.startswith("deployment.environment.")])
+    lines += _section("Dependencies", [line for c in changes if c.key in _DEPENDENCY_KEYS
                                        for line in _list_change(c)])
     lines += _section("Performance", [_change(c.key, c, delta=True) for c in diff.metrics]
                       + [_change(c.key.removeprefix("performance."), c, delta=True)
-                         for c in diff.metadata if c.key.startswith("performance.")])
+                         for c in changes if c.key.startswith("performance.")])
     lines += _section("Validation", [f"{md_inline(date)}: {md_inline(policy)} {outcome}"
                                      + (f" ({md_inline(summary)})" if summary != "-" else "")
                                      for date, policy, outcome, summary in validation_rows(facts)])
-    if files_compared and facts.previous is not None and previous_meta is not None:
+    if files_compared and not first:
         lines += _section("Files", _files(diff))
     elif not files_compared:
         lines += _section("Files", ["not compared: the artifacts of one version are not in this keep"])

@@ -71,9 +71,10 @@ class DocsResult:
                 "versions": [v.to_dict() for v in self.versions]}
 
 
-def facts_and_entry(db: Database, store: ObjectStore, info: VersionInfo) -> tuple[VersionFacts, str]:
+def facts_and_entry(db: Database, store: ObjectStore, info: VersionInfo,
+                    versions: list[VersionInfo] | None = None) -> tuple[VersionFacts, str]:
     """A version's facts and its changelog entry (from the previous version, or from nothing)."""
-    facts = gather_facts(db, info)
+    facts = gather_facts(db, info, versions)
     prev = facts.previous
     if prev is None:
         diff = diff_snapshots("", info.ref, {}, facts.metadata, {}, appended_metrics(db, info))
@@ -88,10 +89,11 @@ def facts_and_entry(db: Database, store: ObjectStore, info: VersionInfo) -> tupl
     return facts, changelog_entry(facts, diff, prev_meta, compared)
 
 
-def version_documents(db: Database, store: ObjectStore, info: VersionInfo, author: str
-                      ) -> VersionDocuments:
-    """Write a version's card and changelog entry; store each that changed since last time."""
-    facts, entry = facts_and_entry(db, store, info)
+def version_documents(db: Database, store: ObjectStore, info: VersionInfo, author: str,
+                      versions: list[VersionInfo] | None = None) -> VersionDocuments:
+    """Write a version's card and changelog entry; store each that changed since last time
+    (``versions``: all of the model's, when the caller has them already)."""
+    facts, entry = facts_and_entry(db, store, info, versions)
     card = model_card(facts)
     stored = []
     with db.write():  # compare and append under the write lock: two runs never store one twice
@@ -118,6 +120,19 @@ def check_output(out: Path, names: tuple[str, ...], *, force: bool = False) -> N
                                     path=str(path))
 
 
+def write_file(path: Path, data: bytes, *, force: bool = False) -> None:
+    """Write one output file whole (``export --as --out``; its folder made when missing): an
+    existing file is refused unless ``force``; a folder is never replaced."""
+    from modelkeep.storage.durable import write_file_atomic
+
+    if path.is_dir():
+        raise UnsafePathError(f"{path} is a folder, not a file", hint="give a file name: --out FILE",
+                              path=str(path))
+    check_output(path.parent, (path.name,), force=force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_file_atomic(path, data)
+
+
 def write_documents(out: Path, files: dict[str, str], *, force: bool = False) -> list[str]:
     """Write ``files`` (name -> text) into folder ``out``: all of them, or none when one exists
     already (unless ``force``); each file appears whole."""
@@ -139,10 +154,11 @@ def document(db: Database, store: ObjectStore, ref: str, *, author: str, out: Pa
     changed), then written to ``out`` as CARD.md and CHANGELOG.md."""
     parsed = parse_ref(ref)
     target = resolve(db, parsed)
-    chosen = [target] if "@" in ref else list(reversed(list_versions(db, parsed.name)))
+    every = list_versions(db, parsed.name)
+    chosen = [target] if "@" in ref else list(reversed(every))
     if out is not None:  # refuse an existing file before anything is stored
         check_output(out, (CARD_FILE, CHANGELOG_FILE), force=force)
-    docs = tuple(version_documents(db, store, v, author) for v in chosen)
+    docs = tuple(version_documents(db, store, v, author, every) for v in chosen)
     result = DocsResult(parsed.name, target.ref, docs)
     if out is None:
         return result

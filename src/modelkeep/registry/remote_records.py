@@ -25,7 +25,6 @@ is adopted, and no object it names is fetched.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +35,7 @@ from modelkeep.limits import MAX_RECORD_BYTES, InputLimitError, has_surrogate, l
 from modelkeep.registry.records import CARRIED_KINDS
 from modelkeep.registry.refs import check_alias_name, check_model_name
 from modelkeep.registry.semver import Version
+from modelkeep.registry.standards.text import UNSAFE_TEXT
 from modelkeep.schema.types import INT64_MAX
 from modelkeep.storage.hashing import is_object_id
 from modelkeep.storage.objects import ObjectStore
@@ -116,19 +116,7 @@ def read_record(remote: Remote, name: str, number: str) -> dict[str, Any] | None
 
 def check_record(rec: Any, name: str, number: str) -> dict[str, Any]:
     """A decoded record, checked field by field; its metadata in the schema's normal form."""
-    if not isinstance(rec, dict):
-        raise _Invalid(f"a record is a JSON object, not {type(rec).__name__}")
-    unknown = sorted(set(rec) - set(RECORD_FIELDS))
-    missing = sorted(set(RECORD_FIELDS) - set(rec))
-    if unknown or missing:
-        raise _Invalid(f"unknown field {_shown(unknown[0])}" if unknown
-                       else f"field '{missing[0]}' is missing")
-    if rec["format"] != RECORD_FORMAT or rec["version"] != 1 or type(rec["version"]) is not int:
-        raise _Invalid(f"format/version is {_shown(rec['format'])}/{_shown(rec['version'])}, not "
-                       f"{RECORD_FORMAT!r}/1 (a newer modelkeep may have written it)")
-    if rec["name"] != name or rec["number"] != number:
-        raise _Invalid(f"name/number say {_shown(rec['name'])}/{_shown(rec['number'])}, "
-                       f"not '{name}'/'{number}'")
+    _check_header(rec, RECORD_FIELDS, RECORD_FORMAT, name, number)
     _check_created(rec["created_at"])
     _check_author(rec["author"])
     if not is_object_id(rec["tree_id"]):
@@ -138,6 +126,17 @@ def check_record(rec: Any, name: str, number: str) -> dict[str, Any]:
             raise _Invalid(f"{key} {_shown(rec[key])} is not a whole number from 0 to 2^63-1")
     _check_run_id(rec["run_id"])
     return {**rec, "metadata": _check_metadata(rec)}
+
+
+def _check_header(doc: Any, fields: tuple[str, ...], fmt: str, name: str, number: str) -> None:
+    """Exactly ``fields``, format ``fmt`` version 1, about ``name@number``."""
+    _exact_fields(doc, fields, "a record")
+    if doc["format"] != fmt or doc["version"] != 1 or type(doc["version"]) is not int:
+        raise _Invalid(f"format/version is {_shown(doc['format'])}/{_shown(doc['version'])}, not "
+                       f"{fmt!r}/1 (a newer modelkeep may have written it)")
+    if doc["name"] != name or doc["number"] != number:
+        raise _Invalid(f"name/number say {_shown(doc['name'])}/{_shown(doc['number'])}, "
+                       f"not '{name}'/'{number}'")
 
 
 def _check_created(value: Any) -> None:
@@ -292,8 +291,6 @@ MAX_KEY = 250
 MAX_RECORD_AUTHOR = 200  # the width of version_records.author
 MAX_TEXT = {"note": 64 << 10, "model_card": 1 << 20, "changelog": 1 << 20}
 MAX_VALUE_BYTES = 1 << 20  # a validation result, as JSON
-# C0/C1 controls but tab and newline, and bidirectional overrides: what could repaint a terminal
-UNSAFE_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def appended_path(name: str, number: str) -> str:
@@ -318,13 +315,7 @@ def read_appended(remote: Remote, name: str, number: str, version_created: str
 def check_appended(doc: Any, name: str, number: str, version_created: str
                    ) -> list[dict[str, Any]]:
     """A decoded appended-records file, checked record by record."""
-    _exact_fields(doc, APPENDED_FIELDS, "an appended-records file")
-    if doc["format"] != APPENDED_FORMAT or doc["version"] != 1 or type(doc["version"]) is not int:
-        raise _Invalid(f"format/version is {_shown(doc['format'])}/{_shown(doc['version'])}, "
-                       f"not {APPENDED_FORMAT!r}/1 (a newer modelkeep may have written it)")
-    if doc["name"] != name or doc["number"] != number:
-        raise _Invalid(f"name/number say {_shown(doc['name'])}/{_shown(doc['number'])}, "
-                       f"not '{name}'/'{number}'")
+    _check_header(doc, APPENDED_FIELDS, APPENDED_FORMAT, name, number)
     records = doc["records"]
     if not isinstance(records, list) or len(records) > MAX_RECORDS:
         raise _Invalid(f"'records' is not a list of at most {MAX_RECORDS} records")

@@ -17,11 +17,20 @@ import re
 import uuid
 from typing import Any
 
-from modelkeep.registry.standards.facts import NAMESPACE, VersionFacts
+from modelkeep.registry.standards.facts import LICENSE_TAG, NAMESPACE, VersionFacts
 
 SPEC_VERSION = "1.6"
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _PINNED = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*===?\s*([A-Za-z0-9][A-Za-z0-9.+!_-]*)\s*$")
+
+
+def _own_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("modelkeep")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _package(name: str) -> str:
@@ -53,9 +62,11 @@ def libraries(facts: VersionFacts) -> list[dict[str, Any]]:
 
 
 def _datasets(facts: VersionFacts) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for d in facts.get("components", "datasets") or []:
         ref = f"dataset:{d['name']}:{d['role']}:{d.get('tree') or 'unknown'}"
+        if any(c["bom-ref"] == ref for c in out):  # a bom-ref names one component
+            continue
         component: dict[str, Any] = {
             "type": "data", "bom-ref": ref, "name": d["name"],
             "data": [{"type": "dataset", "name": d["name"], "description": f"{d['role']} data"}],
@@ -99,6 +110,9 @@ def _model(facts: VersionFacts, datasets: list[dict[str, Any]]) -> dict[str, Any
     author = facts.get("identity", "author") or info.author
     if author:
         model["authors"] = [{"name": author}]
+    license_name = facts.tagged(LICENSE_TAG)
+    if license_name:  # by name: an SPDX id is not checked here, and a name may be anything
+        model["licenses"] = [{"license": {"name": license_name}}]
     return model
 
 
@@ -114,7 +128,8 @@ def ml_bom(facts: VersionFacts) -> str:
         "version": 1,
         "metadata": {
             "timestamp": facts.info.created_at,
-            "tools": {"components": [{"type": "application", "name": "modelkeep"}]},
+            "tools": {"components": [{"type": "application", "name": "modelkeep",
+                                      "version": _own_version()}]},
             "component": model,
         },
         "components": [*datasets, *libs],

@@ -18,6 +18,8 @@ from modelkeep.registry.versions import VersionInfo, list_versions, version_meta
 
 DOCUMENT_KINDS = ("model_card", "changelog")  # what ``docs`` stores; never part of a document
 # namespace of the ids the writers derive from a version (uuid5), so each export is reproducible
+TASK_TAG = "task:"
+LICENSE_TAG = "license:"  # the Hub's own tag for a license (the schema has no license field)
 NAMESPACE = uuid.UUID("2f1c9d3e-4a6b-5c7d-8e9f-0a1b2c3d4e5f")
 
 
@@ -54,6 +56,11 @@ class VersionFacts:
     def notes(self) -> list[VersionRecord]:
         return [r for r in self.records if r.kind == "note"]
 
+    def tagged(self, prefix: str) -> str | None:
+        """The value of the version's first ``prefix`` tag (``task:``, ``license:``), if any."""
+        return next((t[len(prefix):] for t in self.get("identity", "tags") or []
+                     if t.startswith(prefix) and len(t) > len(prefix)), None)
+
     def get(self, *path: str) -> Any:
         """A field of the metadata snapshot by path (None when absent)."""
         node: Any = self.metadata
@@ -62,14 +69,16 @@ class VersionFacts:
         return node
 
 
-def gather_facts(db: Database, info: VersionInfo) -> VersionFacts:
+def gather_facts(db: Database, info: VersionInfo,
+                 versions: list[VersionInfo] | None = None) -> VersionFacts:
     """Read a version's facts: snapshot, appended records (documents left out), the version
-    before it in SemVer order, and the times of its run when this keep has the run."""
+    before it in SemVer order (among ``versions``, read when not given), and the times of its
+    run when this keep has the run."""
     meta = version_metadata(db, info.id)
     records = tuple(r for r in list_records(db, info.id)
                     if r.kind not in DOCUMENT_KINDS and r.kind != "inherit")
     metrics = {**metrics_of(meta), **{r.key: float(r.value) for r in records if r.kind == "metric"}}
-    versions = list_versions(db, info.name)
+    versions = versions if versions is not None else list_versions(db, info.name)
     index = next(i for i, v in enumerate(versions) if v.id == info.id)
     previous = versions[index - 1] if index > 0 else None
     run = None

@@ -1,7 +1,8 @@
 """The model card: Markdown with YAML front matter in the Hugging Face model-card style.
 
 The front matter is what the Hub and ``huggingface_hub.ModelCard`` read: ``tags``, ``datasets``,
-``metrics``, ``library_name``, ``pipeline_tag`` (from a ``task:TYPE`` tag) and a ``model-index``
+``metrics``, ``library_name``, ``license`` and ``pipeline_tag`` (from ``license:ID`` and
+``task:TYPE`` tags) and a ``model-index``
 of results: one per dataset with per-dataset metrics, and the headline metrics (registered and
 appended since) on the version's test dataset (else its validation dataset, else "unspecified").
 Non-finite metrics (a NaN loss) stay in the body's table; the model-index holds numbers only.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from modelkeep.registry.standards.facts import VersionFacts
+from modelkeep.registry.standards.facts import LICENSE_TAG, TASK_TAG, VersionFacts
 from modelkeep.registry.standards.text import (
     format_value,
     md_block,
@@ -25,16 +26,16 @@ from modelkeep.registry.standards.text import (
     yaml_document,
 )
 
-TASK_TAG = "task:"
 UNSPECIFIED = "unspecified"
 
 
 def card_metadata(facts: VersionFacts) -> dict[str, Any]:
     """The front matter, as data (the order is the order written)."""
-    ident = facts.get("identity") or {}
-    tags = [t for t in ident.get("tags") or [] if not t.startswith(TASK_TAG)]
-    task = next((t[len(TASK_TAG):] for t in ident.get("tags") or [] if t.startswith(TASK_TAG)), None)
+    tags = [t for t in facts.get("identity", "tags") or [] if not t.startswith((TASK_TAG, LICENSE_TAG))]
+    task = facts.tagged(TASK_TAG)
     data: dict[str, Any] = {}
+    if facts.tagged(LICENSE_TAG):
+        data["license"] = facts.tagged(LICENSE_TAG)
     if facts.get("technical", "framework", "name"):
         data["library_name"] = facts.get("technical", "framework", "name")
     data["tags"] = ["modelkeep", *tags]
@@ -174,8 +175,9 @@ def _deployment(f: VersionFacts) -> str:
 
 
 def validation_rows(f: VersionFacts) -> list[list[Any]]:
-    """One row per validation record: date, policy, outcome, summary (read generically: a
-    ``passed`` flag or ``status`` word, and ``checks`` counted when present)."""
+    """One row per validation record: date, policy, outcome, summary (read generically: the
+    ``policy`` it names or else its key, a ``passed`` flag or ``status`` word, and ``checks``
+    counted when present)."""
     rows = []
     for r in f.validations:
         value = r.value if isinstance(r.value, dict) else {}
@@ -187,7 +189,8 @@ def validation_rows(f: VersionFacts) -> list[list[Any]]:
         if isinstance(checks, list):
             failed = sum(1 for c in checks if isinstance(c, dict) and c.get("passed") is False)
             summary = f"{len(checks)} checks, {failed} failed"
-        rows.append([r.created_at, r.key, outcome, summary or format_value(None)])
+        policy = value.get("policy") if isinstance(value.get("policy"), str) else r.key
+        rows.append([r.created_at, policy, outcome, summary or format_value(None)])
     return rows
 
 

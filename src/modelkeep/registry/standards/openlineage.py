@@ -25,10 +25,10 @@ VERSION_FACET_SCHEMA = ("https://openlineage.io/spec/facets/1-0-1/DatasetVersion
                         "#/$defs/DatasetVersionDatasetFacet")
 
 
-def _dataset(name: str, version: str | None) -> dict[str, Any]:
+def _dataset(name: str, version: str | None, side: str) -> dict[str, Any]:
     facets = {} if version is None else {"version": {
         "_producer": PRODUCER, "_schemaURL": VERSION_FACET_SCHEMA, "datasetVersion": version}}
-    return {"namespace": NAMESPACE_NAME, "name": name, "facets": facets}
+    return {"namespace": NAMESPACE_NAME, "name": name, "facets": facets, f"{side}Facets": {}}
 
 
 def run_id(facts: VersionFacts) -> str:
@@ -41,9 +41,9 @@ def run_id(facts: VersionFacts) -> str:
 def run_events(facts: VersionFacts) -> str:
     """START and COMPLETE events, one JSON object a line."""
     info = facts.info
-    inputs = [_dataset(f"datasets/{d['name']}", d.get("tree"))
+    inputs = [_dataset(f"datasets/{d['name']}", d.get("tree"), "input")
               for d in facts.get("components", "datasets") or []]
-    outputs = [_dataset(f"models/{info.name}", info.version)]
+    outputs = [_dataset(f"models/{info.name}", info.version, "output")]
     started = facts.run.started_at if facts.run else info.created_at
     ended = (facts.run.ended_at if facts.run else None) or info.created_at
     job = {"namespace": NAMESPACE_NAME, "name": f"{info.name}.train", "facets": {}}

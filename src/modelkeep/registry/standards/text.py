@@ -28,6 +28,8 @@ _MD_LINE_START = re.compile(r"^(\d+)([.)])(?=\s|$)")  # "1." or "1)" would start
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _YAML_RAW = set(" !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`"
                 "abcdefghijklmnopqrstuvwxyz{|}~")
+_YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n"}  # YAML 1.1 booleans
+_YAML_SHORT = {"\n": "\\n", "\t": "\\t"}
 _YAML_BREAKS = {"\x85", "\u2028", "\u2029", "\ufeff"}  # line breaks or marks to YAML readers
 
 
@@ -36,12 +38,13 @@ def clean(text: str) -> str:
     return UNSAFE_TEXT.sub("\ufffd", text.replace("\r\n", "\n"))
 
 
-def md_inline(value: Any) -> str:
-    """Any value as Markdown text on one line (a table cell, a list item)."""
+def md_inline(value: Any, *, cell: bool = False) -> str:
+    """Any value as Markdown text on one line: a list item, a heading, or (``cell``) a table
+    cell, where no block marker can take effect."""
     if isinstance(value, int | float):  # our own digits: nothing to escape
         return format_value(value)
     text = clean(value if isinstance(value, str) else format_value(value))
-    return _escape(" ".join(text.split()))
+    return _escape(" ".join(text.split()), line_start=not cell)
 
 
 def md_block(text: str) -> str:
@@ -50,11 +53,13 @@ def md_block(text: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def _escape(text: str) -> str:
+def _escape(text: str, *, line_start: bool = True) -> str:
     """Text as Markdown renders it literally, wherever it starts: inline markup escaped
     everywhere, block markers (``#``, ``-``, ``+``, ``=``, ``1.``) where they start the text."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_INLINE.sub(r"\\\1", text)
+    if not line_start:
+        return text
     if text[:1] in ("#", "-", "+", "="):
         return "\\" + text
     return _MD_LINE_START.sub(r"\1\\\2", text)
@@ -89,9 +94,9 @@ def size_text(size: int | None) -> str:
 
 def md_table(columns: list[str], rows: list[list[Any]]) -> str:
     """A Markdown table; every cell escaped (``md_inline``)."""
-    head = "| " + " | ".join(md_inline(c) for c in columns) + " |"
+    head = "| " + " | ".join(md_inline(c, cell=True) for c in columns) + " |"
     rule = "|" + "---|" * len(columns)
-    body = ["| " + " | ".join(md_inline(c) for c in row) + " |" for row in rows]
+    body = ["| " + " | ".join(md_inline(c, cell=True) for c in row) + " |" for row in rows]
     return "\n".join([head, rule, *body])
 
 
@@ -126,6 +131,8 @@ def _quoted(text: str) -> str:
             out.append('\\"')
         elif ch == "\\":
             out.append("\\\\")
+        elif ch in _YAML_SHORT:
+            out.append(_YAML_SHORT[ch])
         elif ord(ch) > 0x7F and ch.isprintable() and ch not in _YAML_BREAKS:
             out.append(ch)
         elif ord(ch) <= 0xFFFF:
@@ -142,8 +149,9 @@ def yaml_document(data: Mapping[str, Any]) -> str:
 
 
 def _key(key: Any) -> str:
-    return key if isinstance(key, str) and _PLAIN_KEY.match(key) and key not in (
-        "null", "true", "false", "yes", "no", "on", "off", "y", "n") else _quoted(str(key))
+    """A mapping key: plain when no YAML reader could take it for anything but a string."""
+    plain = isinstance(key, str) and _PLAIN_KEY.match(key) and key.lower() not in _YAML_WORDS
+    return key if plain else _quoted(str(key))
 
 
 def _lines(value: Any) -> list[str]:
