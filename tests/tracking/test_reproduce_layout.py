@@ -143,3 +143,15 @@ def test_environment_notes_name_what_differs() -> None:
                                "no-such-package 1.0 -> absent, pytest 0.0.1 -> ")
     same = {"python": {"version": platform.python_version()}, "packages": {}}
     assert environment_notes(same) == []
+
+
+def test_a_command_naming_the_original_folder_is_called_out(keep: Keep, tmp_path: Path) -> None:
+    pipeline = tree(keep, tmp_path / "p", {"train.py": "t\n"})
+    data = meta(pipeline={"tree": pipeline, "command": ["python", "/work/proj/train.py"]})
+    out = layout(keep, tmp_path / "out", data, {"command": {"cwd": "/work/proj"}})
+    assert (
+        "pipeline command: it names files in the folder it first ran in (/work/proj/train.py): "
+        "run, it would read those, not the ones laid out here") in out.missing
+    relative = layout(keep, tmp_path / "out2", meta(pipeline={
+        "tree": pipeline, "command": ["python", "train.py"]}), {"command": {"cwd": "/work/proj"}})
+    assert not any(m.startswith("pipeline command") for m in relative.missing)

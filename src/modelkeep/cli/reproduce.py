@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import click
 
-from modelkeep.cli._output import emit_json, format_value, json_option, open_keep, table
+from modelkeep.cli._output import (
+    emit_json,
+    format_value,
+    json_option,
+    open_keep,
+    progress_bar,
+    table,
+)
 
 
 @click.command()
@@ -36,11 +44,19 @@ def reproduce(ctx: click.Context, ref: str, dest: Path, rerun: bool, tolerance: 
     keep = open_keep(ctx)
     # with --json the pipeline's own output goes to stderr: stdout is the report
     out = sys.stderr.buffer if as_json else sys.stdout.buffer
-    report = keep.reproduce(
-        ref, dest, remote=remote, force=force, strict=strict, run=rerun, tolerance=tolerance,
-        output=output,
-        stdout=out, stderr=sys.stderr.buffer, on_layout=None if as_json else _show_layout,
-        on_start=lambda rid: click.echo(f"modelkeep: run {rid} started in {dest}", err=True))
+    with ExitStack() as bar:
+        progress = bar.enter_context(progress_bar(f"reproduce {ref}"))
+
+        def laid_out(layout: Any) -> None:
+            bar.close()  # the bar goes before the pipeline's own output
+            if not as_json:
+                _show_layout(layout)
+
+        report = keep.reproduce(
+            ref, dest, remote=remote, force=force, strict=strict, run=rerun,
+            tolerance=tolerance, output=output, progress=progress, stdout=out,
+            stderr=sys.stderr.buffer, on_layout=laid_out,
+            on_start=lambda rid: click.echo(f"modelkeep: run {rid} started in {dest}", err=True))
     if as_json:
         emit_json(report)
     elif report.check is None:

@@ -36,6 +36,7 @@ from modelkeep.errors import (
     UnsafePathError,
 )
 from modelkeep.storage.checkout import checkout
+from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.paths import Destination, is_reserved_name, is_within
 from modelkeep.storage.tree import read_tree
@@ -48,7 +49,8 @@ Fetch = Callable[[list[str], list[str]], None]
 
 def lay_out(store: ObjectStore, *, ref: str, meta: dict[str, Any],
             environment: dict[str, Any] | None, dest: Path, protected: Sequence[Path],
-            force: bool = False, strict: bool = False, fetch: Fetch | None = None) -> Layout:
+            force: bool = False, strict: bool = False, fetch: Fetch | None = None,
+            progress: Progress | None = None) -> Layout:
     """Lay out ``ref``'s reproduction in ``dest`` (see the module docstring) and describe it."""
     dest = _check_dest(Path(os.path.abspath(dest)), force, protected)
     parts, missing = plan(meta, environment)
@@ -71,7 +73,8 @@ def lay_out(store: ObjectStore, *, ref: str, meta: dict[str, Any],
         os.chmod(stage, 0o777 & ~_umask())  # mkdtemp's 0700 is for a temporary folder
         Destination(stage, protected=protected).close()  # refuses the keep's own folders
         for part in (p for p in parts if p.id and p.what != "code patch"):
-            checkout(store, part.id or "", stage / part.path, root=stage, protected=protected)
+            checkout(store, part.id or "", stage / part.path, root=stage, protected=protected,
+                     progress=progress)
         _write_info(store, stage, meta, environment, parts, layout)
         _replace(stage, dest)
     except BaseException:

@@ -90,6 +90,9 @@ def plan(meta: dict[str, Any], environment: dict[str, Any] | None) -> tuple[list
         missing.append("pipeline files: none recorded (run.log_pipeline(files=[...]) records them)")
     if not pipeline.get("command"):
         missing.append("pipeline command: none recorded")
+    elif cwd and (absolute := [a for a in pipeline["command"] if str(a).startswith(cwd + "/")]):
+        missing.append(f"pipeline command: it names files in the folder it first ran in "
+                       f"({absolute[0]}): run, it would read those, not the ones laid out here")
     parts.append(Part("hyperparameters", f"{INFO_DIR}/params.json",
                       detail=f"{len(comps.get('hyperparameters') or {})} value(s)"))
     lock, source = lock_text(meta, environment)

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, RunNotFoundError
+from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.tracking import runs
 from modelkeep.tracking.environment import shown_environment
@@ -87,11 +88,12 @@ class Workbench:
 def reproduce(keep: Workbench, *, ref: str, name: str, tree_id: str, run_id: str | None,
               meta: dict[str, Any], dest: Path, force: bool = False, strict: bool = False,
               run: bool = False, tolerance: float = DEFAULT_TOLERANCE, output: Path | None = None,
-              stdout: IO[bytes] | None = None,
+              progress: Progress | None = None, stdout: IO[bytes] | None = None,
               stderr: IO[bytes] | None = None, on_start: Callable[[str], None] | None = None,
               on_layout: Callable[[Layout], None] | None = None) -> ReproduceReport:
     """Lay out version ``ref`` in ``dest``; with ``run``, re-run its pipeline there and compare.
-    ``on_layout`` hears the layout before the re-run starts; ``on_start``, the run's id."""
+    ``progress`` hears each tree's checkout; ``on_layout``, the layout before the re-run
+    starts; ``on_start``, the run's id."""
     if not (tolerance >= 0 and tolerance < float("inf")):
         raise InvalidInputError(f"invalid tolerance {tolerance}: a relative tolerance is a "
                                 "finite number >= 0", hint="e.g. --tolerance 1e-6")
@@ -101,7 +103,8 @@ def reproduce(keep: Workbench, *, ref: str, name: str, tree_id: str, run_id: str
     command = rerun_command(ref, meta) if run else []  # refused before anything is laid out
     environment = run_environment(keep.db, keep.store, run_id)
     layout = lay_out(keep.store, ref=ref, meta=meta, environment=environment, dest=dest,
-                     protected=keep.protected, force=force, strict=strict, fetch=keep.fetch)
+                     protected=keep.protected, force=force, strict=strict, fetch=keep.fetch,
+                     progress=progress)
     if on_layout is not None:
         on_layout(layout)
     if not run:
