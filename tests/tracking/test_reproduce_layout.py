@@ -44,8 +44,9 @@ def layout(keep: Keep, dest: Path, data: dict[str, Any],
                    protected=keep.own_folders)
 
 
-def test_a_clashing_code_snapshot_stays_in_code_and_goes_on_pythonpath(keep: Keep,
+def test_a_clashing_code_snapshot_stays_in_code_and_goes_on_pythonpath(any_keep: Keep,
                                                                        tmp_path: Path) -> None:
+    keep = any_keep  # the re-run is a tracked run: on SQLite and on PostgreSQL
     code = tree(keep, tmp_path / "c", {"helper.py": "VALUE = 42\n", "train.py": "# old\n"})
     pipeline = tree(keep, tmp_path / "p", {"train.py": "import helper\n"
                                            "assert helper.VALUE == 42\n"})
