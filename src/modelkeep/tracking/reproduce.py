@@ -33,6 +33,7 @@ from modelkeep.errors import (
     ConflictError,
     InvalidInputError,
     ObjectNotFoundError,
+    ReproductionIncompleteError,
     UnsafePathError,
 )
 from modelkeep.storage.checkout import checkout
@@ -55,14 +56,12 @@ def lay_out(store: ObjectStore, *, ref: str, meta: dict[str, Any],
     dest = _check_dest(Path(os.path.abspath(dest)), force, protected)
     parts, missing = plan(meta, environment)
     if strict and missing:
-        from modelkeep.errors import ReproductionIncompleteError
-
         raise ReproductionIncompleteError(
             f"{ref} cannot be reproduced in full: " + "; ".join(missing), ref=ref,
             missing=missing, hint="lay out what there is without --strict, or record the "
             "missing parts in the training script and register again")
-    trees = [p for p in parts if p.id and p.what != "code patch"]
-    _ensure_objects(store, ref, trees, [p for p in parts if p.what == "code patch"], fetch)
+    _ensure_objects(store, ref, _trees(parts), [p for p in parts if p.what == "code patch"],
+                    fetch)
     parts = _place_code(store, parts)
     _check_collisions(store, parts)  # code/ or not, the other parts must agree
     command = tuple((meta.get("components") or {}).get("pipeline", {}).get("command") or ())
@@ -72,7 +71,7 @@ def lay_out(store: ObjectStore, *, ref: str, meta: dict[str, Any],
     try:
         os.chmod(stage, 0o777 & ~_umask())  # mkdtemp's 0700 is for a temporary folder
         Destination(stage, protected=protected).close()  # refuses the keep's own folders
-        for part in (p for p in parts if p.id and p.what != "code patch"):
+        for part in _trees(parts):
             checkout(store, part.id or "", stage / part.path, root=stage, protected=protected,
                      progress=progress)
         _write_info(store, stage, meta, environment, parts, layout)
@@ -81,6 +80,11 @@ def lay_out(store: ObjectStore, *, ref: str, meta: dict[str, Any],
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return layout
+
+
+def _trees(parts: list[Part]) -> list[Part]:
+    """The parts that are stored trees (checked out), as opposed to written files."""
+    return [p for p in parts if p.id and p.what != "code patch"]
 
 
 def _check_dest(dest: Path, force: bool, protected: Sequence[Path]) -> Path:
@@ -122,7 +126,7 @@ def _ensure_objects(store: ObjectStore, ref: str, trees: list[Part], blobs: list
     if fetch is None:
         raise ObjectNotFoundError(
             f"the {named} of {ref} is not in this keep and no remote is configured",
-            hint=f"add the remote that has it (modelkeep remote add NAME URL), or pull {ref}",
+            hint="add a remote that has it (modelkeep remote add NAME URL) and run again",
             ref=ref, objects=[p.id for p in lacking])
     try:
         fetch([p.id or "" for p in lacking if p in trees],
@@ -161,11 +165,9 @@ def _check_collisions(store: ObjectStore, parts: list[Part]) -> None:
     """Trees laid out over one another must agree on every file they share (the same path
     with other bytes is refused), and none may name a file reproduce writes itself."""
     seen: dict[str, tuple[str, str]] = {}  # path -> (file id, part)
-    for part in parts:
-        if not part.id or part.what == "code patch":
-            continue
+    for part in _trees(parts):
         prefix = "" if part.path == "." else part.path + "/"
-        for entry in read_tree(store, part.id):
+        for entry in read_tree(store, part.id or ""):
             path = prefix + entry.path
             first = seen.setdefault(path, (entry.oid, part.what))
             clash = first[1] if first[0] != entry.oid else None
