@@ -61,11 +61,12 @@ def predict(ctx: click.Context, ref: str, input_path: str, as_json: bool) -> Non
                                     hint="give a JSON file, or - to read standard input",
                                     path=input_path)
         data = path.read_bytes()
-    result = open_keep(ctx).predict(ref, data)
-    if as_json:
-        emit_json(result)
-    else:
-        click.echo(json.dumps(result.outputs, allow_nan=False))
+    with open_keep(ctx).load(ref) as loaded:  # printed before the checkout is removed
+        result = loaded.prediction(data)
+        if as_json:
+            emit_json(result)
+        else:
+            click.echo(json.dumps(result.outputs, allow_nan=False))
 
 
 @click.command()

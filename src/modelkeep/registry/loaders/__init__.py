@@ -20,7 +20,6 @@ from typing import Any
 from modelkeep.errors import LoaderMissingError, UntrustedPickleError
 from modelkeep.registry.loaders.base import Loaded, LoadedModel, Prediction
 from modelkeep.registry.loaders.examples import example_inputs
-from modelkeep.registry.loaders.inputs import parse_input_text
 from modelkeep.registry.loaders.workspace import loader_of, model_file, open_workspace, signature_of
 from modelkeep.registry.versions import VersionInfo
 from modelkeep.storage.objects import ObjectStore
@@ -61,10 +60,8 @@ def predict_version(store: ObjectStore, info: VersionInfo, metadata: Any, inputs
                     trusted_pickles: Collection[str] = ()) -> Prediction:
     """Load, run once on ``inputs`` and close: the ``predict`` command. ``inputs`` may be the
     bytes of a JSON document (malformed JSON is ``InvalidModelInputError``)."""
-    if isinstance(inputs, bytes):
-        inputs = parse_input_text(inputs, "the input")
     with load_version(store, info, metadata, trusted_pickles=trusted_pickles) as loaded:
-        return Prediction(loaded.ref, loaded.kind, loaded.predict(inputs))
+        return loaded.prediction(inputs)
 
 
 def load_tree(store: ObjectStore, name: str, ref: str, tree_id: str, meta: dict[str, Any], *,
