@@ -9,8 +9,10 @@ from validation_helpers import metadata
 
 
 @pytest.fixture
-def two_versions(keep, make_model, tmp_path):
-    """m@1.0.0 (accuracy 0.92, in production by a forced move) and m@1.0.1 (accuracy 0.93)."""
+def two_versions(any_keep, make_model, tmp_path):
+    """m@1.0.0 (accuracy 0.92, in production by a forced move) and m@1.0.1 (accuracy 0.93),
+    on SQLite and on PostgreSQL."""
+    keep = any_keep
     keep.register("m", make_model(tmp_path / "a", b"v1"), metadata=metadata(["x"]),
                   metrics={"accuracy": 0.92, "latency_p95_ms": 10})
     keep.set_alias("m", "production", "1.0.0", force=True, reason="first release")

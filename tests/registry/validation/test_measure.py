@@ -12,7 +12,8 @@ EXAMPLE = {"x": [1.0, 2.0, 3.0]}
 BUDGETS = "budgets: {load_time_s: 30, latency_p95_ms: 50, peak_memory_mb: 1024}\n"
 
 
-def test_a_working_model_is_measured(keep, tmp_path, write_policy):
+def test_a_working_model_is_measured(any_keep, tmp_path, write_policy):
+    keep = any_keep  # the child process opens the same database: SQLite or PostgreSQL
     ref = python_version(keep, tmp_path / "ok", DOUBLE, example=EXAMPLE)
     report = keep.validate(ref, write_policy(BUDGETS + "measure: {runs: 20, warmup: 2}\n"))
     assert report.passed, report.to_dict()
@@ -98,3 +99,23 @@ def test_measured_figures_compare_with_another_version(keep, tmp_path, write_pol
     assert sorted(m.ref for m in report.measurements) == ["m@1.0.0", "m@1.0.1"]
     assert set(report.checks[0].values["values"]) == {"latency_p95_ms",
                                                        "production.latency_p95_ms"}
+
+
+def test_a_hostile_error_message_is_stored_safe(keep, tmp_path, write_policy):
+    ref = python_version(keep, tmp_path / "evil", "raise ValueError('\\x1b[2J\\u202eyb detalov')\n"
+                         + DOUBLE, example=EXAMPLE)
+    report = keep.validate(ref, write_policy("budgets: {load_time_s: 30}\n"))
+    detail = report.checks[0].detail
+    assert "\x1b" not in detail and "\u202e" not in detail and "\ufffd[2J" in detail
+    stored = [r for r in keep.show(ref)["records"] if r["kind"] == "validation"][0]["value"]
+    assert stored["checks"][0]["detail"] == detail
+
+
+def test_a_version_without_a_loader_fails_measured_checks(keep, make_model, tmp_path,
+                                                          write_policy):
+    ref = keep.register("m", make_model(tmp_path / "plain")).ref
+    report = keep.validate(ref, write_policy("budgets: {load_time_s: 30, artifact_size_mb: 1}\n"))
+    load, size = report.checks
+    assert not load.passed and load.detail.startswith(
+        "could not measure: LoaderMissingError: m@1.0.0 declares no loader")
+    assert size.passed and not report.passed

@@ -65,16 +65,22 @@ class Ref:
 
 @dataclass(frozen=True)
 class Number:
+    """A literal number."""
+
     value: float
 
 
 @dataclass(frozen=True)
 class Negate:
+    """``-operand``."""
+
     operand: Node
 
 
 @dataclass(frozen=True)
 class Arithmetic:
+    """``left op right`` with op one of + - * /."""
+
     op: str
     left: Node
     right: Node

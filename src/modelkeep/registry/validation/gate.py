@@ -28,7 +28,9 @@ from modelkeep.registry.validation.replay import check_replay, check_requests_fi
 from modelkeep.registry.validation.results import (
     RECORD_KIND,
     CheckResult,
+    Measurement,
     ValidationReport,
+    safe_text,
 )
 from modelkeep.registry.validation.subjects import Subjects, UnresolvedError
 from modelkeep.registry.versions import VersionInfo
@@ -53,8 +55,9 @@ def validate_version(db: Database, root: Path, database_url: str, info: VersionI
     if policy.replay is not None:
         checks.append(_replay_check(subjects, policy))
     report = ValidationReport(
-        ref=info.ref, policy=policy.source, policy_hash=policy.hash, started_at=started,
-        duration_s=time.perf_counter() - clock, checks=tuple(checks),
+        ref=info.ref, policy=safe_text(policy.source), policy_hash=policy.hash,
+        started_at=started, duration_s=time.perf_counter() - clock,
+        checks=tuple(check.safe() for check in checks),
         measurements=tuple(subjects.measured.values()))
     if store_result:
         report = _store(db, info, report, author)
@@ -69,8 +72,8 @@ def _jobs(subjects: Subjects, policy: Policy) -> list[Job]:
     for expression in policy.metrics:
         measure.update(ref.target for ref in expression.refs() if ref.metric in MEASURED)
     replay: set[str | None] = set()
-    if policy.replay is not None:
-        replay = {None, policy.replay.against}
+    if policy.replay is not None and _resolves(subjects, policy.replay.against):
+        replay = {None, policy.replay.against}  # without a baseline the check fails unrun
     jobs: dict[str, Job] = {}
     for target in sorted(measure | replay, key=lambda t: (t is not None, t or "")):
         try:
@@ -84,10 +87,19 @@ def _jobs(subjects: Subjects, policy: Policy) -> list[Job]:
     return list(jobs.values())
 
 
+def _resolves(subjects: Subjects, target: str) -> bool:
+    try:
+        subjects.get(target)
+    except UnresolvedError:
+        return False
+    return True
+
+
 def _replay_check(subjects: Subjects, policy: Policy) -> CheckResult:
     assert policy.replay is not None
     spec = policy.replay
-    candidate = subjects.measured[subjects.candidate.info.ref]
+    candidate = subjects.measured.get(subjects.candidate.info.ref, Measurement(
+        subjects.candidate.info.ref, error="not run"))
     try:
         baseline = subjects.measured.get(subjects.get(spec.against).info.ref)
         name = subjects.describe(spec.against)

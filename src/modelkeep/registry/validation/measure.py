@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from modelkeep.registry.validation.policy import MeasureSpec
-from modelkeep.registry.validation.results import Measurement
+from modelkeep.registry.validation.results import Measurement, safe_text
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def _run_child(root: Path, database_url: str, job: Job, spec: MeasureSpec, scrat
             return Measurement(job.ref, error=f"timed out after {spec.timeout_s:g} s "
                                "(measure.timeout_s)")
     if child.returncode != 0 or not result_file.is_file():
-        return Measurement(job.ref, error=_death(child.returncode, log_file, spec))
+        return Measurement(job.ref, error=safe_text(_death(child.returncode, log_file, spec)))
     return _measurement(job.ref, json.loads(result_file.read_text(encoding="utf-8")))
 
 
@@ -108,7 +108,7 @@ def _measurement(ref: str, found: dict[str, Any]) -> Measurement:
         return float(value) if isinstance(value, int | float) else None
 
     return Measurement(
-        ref, error=found.get("error"), load_time_s=number("load_time_s"),
+        ref, error=safe_text(found.get("error")), load_time_s=number("load_time_s"),
         latency_p50_ms=number("latency_p50_ms"), latency_p95_ms=number("latency_p95_ms"),
         latency_p99_ms=number("latency_p99_ms"), peak_memory_mb=number("peak_memory_mb"),
         calls=int(found.get("calls") or 0), replay=tuple(found.get("replay") or ()))

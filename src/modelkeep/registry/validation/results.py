@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 RECORD_KIND: Final = "validation"  # the version record kind (registry/records.py) of a stored report
+# terminal controls, bidirectional overrides and lone surrogates: a model's error message may
+# hold them, and a stored report is shown in terminals and carried to remotes, which refuse them
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def safe_text(value: Any) -> Any:
+    """``value`` with every string in it (keys too) free of unsafe characters (shown as U+FFFD)."""
+    if isinstance(value, str):
+        return _UNSAFE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {safe_text(k): safe_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [safe_text(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -25,6 +40,11 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "passed": self.passed,
                 "detail": self.detail, "values": dict(self.values)}
+
+    def safe(self) -> CheckResult:
+        """This result with its texts made safe to show and to carry (``safe_text``)."""
+        return replace(self, name=safe_text(self.name), detail=safe_text(self.detail),
+                       values=safe_text(self.values))
 
 
 @dataclass(frozen=True)
