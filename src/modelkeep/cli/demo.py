@@ -189,10 +189,9 @@ def _issue_10_steps(root: Path) -> None:
     click.echo(f"request.json: {(root / 'request.json').read_text().strip()}")
     _run(root, "predict", f"{NAME}@staging", "--input", "request.json")
 
-    _say("18. Which bump would the staging files need as the next version, with the newest "
-         "metadata? (nothing is registered; the safetensors header is the architecture's "
-         "fingerprint)")
-    _run(root, "bump", NAME, "restored", "--metadata", "model.yaml")
+    _say("18. Which bump would the staging files need as the next version? (nothing is "
+         "registered; the safetensors header is the architecture's fingerprint)")
+    _run(root, "bump", NAME, "restored")
 
     _say("19. A validation gate for CI: a policy of required fields, metric thresholds and "
          "budgets measured by running the version in a child process; 2.0.0 fails, 1.0.1 "
