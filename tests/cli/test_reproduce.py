@@ -278,3 +278,26 @@ def test_bad_options_are_refused_before_anything_is_written(project: Path,
     no_remote = reproduce(project, ref, str(tmp_path / "x"), "--remote", "nope", code=3)
     assert no_remote.stderr.startswith("error: no remote named 'nope'")
     assert not (tmp_path / "x").exists()
+
+
+def test_a_corrupt_object_leaves_nothing_half_written(project: Path, tmp_path: Path) -> None:
+    from modelkeep.keep import Keep
+    from modelkeep.storage.tree import read_tree
+
+    ref = train(project)
+    tree = json.loads(mk(project, "export", ref, "--format", "json").stdout)[
+        "components"]["datasets"][1]["tree"]
+    keep = Keep.open(project)
+    try:
+        oid = read_tree(keep.store, tree)[0].oid  # the validation split's file
+    finally:
+        keep.close()
+    path = project / ".modelkeep" / "objects" / oid[:2] / oid[2:]
+    path.chmod(0o644)
+    path.write_bytes(b"2 3 but not the stored bytes\n")
+    dest = tmp_path / "again"
+    dest.mkdir()  # an empty folder given by the user stays as it was
+    failed = reproduce(project, ref, str(dest), code=5)
+    assert "Traceback" not in failed.stderr and failed.stderr.startswith("error: ")
+    assert list(dest.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".again")] == []
