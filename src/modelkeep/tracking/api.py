@@ -19,6 +19,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -212,9 +213,13 @@ class Run:
                        metadata: Any = None, progress: Progress | None = None) -> VersionInfo:
         """Register ``path`` as a version whose lineage is this run: params, final metrics,
         datasets, code and pipeline."""
-        reproducing = runs.tags_of(self._db, self.info.pk).get(runs.REPRODUCES_TAG)
-        if reproducing:
-            return self._store_reproduction(Path(path), reproducing, progress)
+        from modelkeep.tracking.reproduce_check import reproduction_of, store_reproduction
+
+        reproducing = reproduction_of(self._db, self.info.pk)  # reproduce --run: register nothing
+        if reproducing is not None:
+            self.flush()
+            note = store_reproduction(self._db, self.keep.store, self.info, Path(path), progress)
+            return replace(self.keep.resolve(reproducing), unchanged=True, notes=(note,))
         model = name or self.info.model
         if not model:
             raise InvalidInputError("this run has no model name",
@@ -233,22 +238,6 @@ class Run:
             params=runs.params_of(self._db, self.info.pk), metrics=metrics, run_id=self.id,
             lineage=lineage, progress=progress,
         )
-
-    def _store_reproduction(self, path: Path, ref: str, progress: Progress | None) -> VersionInfo:
-        """In a reproduction run (``modelkeep reproduce --run``) nothing is registered: the
-        files are stored as the run's artifact ``model``, for the comparison, and the version
-        being reproduced comes back (``unchanged``)."""
-        from dataclasses import replace
-
-        from modelkeep.tracking.artifacts import store_artifact
-        from modelkeep.tracking.reproduce_check import MODEL_ARTIFACT
-
-        self.flush()
-        stored = store_artifact(self._db, self.keep.store, self.info.pk, path,
-                                name=MODEL_ARTIFACT, progress=progress)
-        note = (f"reproduction run {self.id[:8]}: nothing registered; the files are its "
-                f"artifact '{MODEL_ARTIFACT}' (tree {stored['tree_id'][:12]})")
-        return replace(self.keep.resolve(ref), unchanged=True, notes=(note,))
 
     # -- ending ---------------------------------------------------------------------------
 

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from modelkeep.db.database import Database
+from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.tree import add_path, read_tree
 from modelkeep.tracking import runs
-from modelkeep.tracking.artifacts import run_artifacts
+from modelkeep.tracking.artifacts import run_artifacts, store_artifact
 from modelkeep.tracking.datasets import run_datasets
 from modelkeep.tracking.metrics import final_metrics
 from modelkeep.tracking.sysmetrics import SYSTEM_PREFIX
@@ -81,6 +82,20 @@ def _sentence(c: Check) -> str:
     if c.recorded is None:
         return f"{c.kind} {c.name}: new in the reproduction ({c.reproduced})"
     return f"{c.kind} {c.name}: recorded {c.recorded}, reproduced {c.reproduced}"
+
+
+def reproduction_of(db: Database, run_pk: int) -> str | None:
+    """NAME@VERSION when the run is a reproduction (tagged by ``reproduce --run``), else None."""
+    return runs.tags_of(db, run_pk).get(runs.REPRODUCES_TAG)
+
+
+def store_reproduction(db: Database, store: ObjectStore, run: runs.RunInfo, path: Path,
+                       progress: Progress | None = None) -> str:
+    """What a reproduction run's ``register_model`` does instead of registering: store the
+    files as the run's artifact ``model`` (what ``compare_run`` compares); returns a note."""
+    stored = store_artifact(db, store, run.pk, path, name=MODEL_ARTIFACT, progress=progress)
+    return (f"reproduction run {run.id[:8]}: nothing registered; the files are its artifact "
+            f"'{MODEL_ARTIFACT}' (tree {stored['tree_id'][:12]})")
 
 
 def metric_matches(recorded: float, reproduced: float, tolerance: float) -> bool:
