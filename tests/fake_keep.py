@@ -8,7 +8,7 @@ in memory: those methods raise NotImplementedError.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
@@ -35,6 +35,8 @@ from modelkeep.storage.pointer_results import AddedPath, RestoredPointers
 from modelkeep.storage.remotes import RemoteInfo
 from modelkeep.tracking.execute import ExecResult
 from modelkeep.tracking.history import MetricHistory
+from modelkeep.tracking.reproduce_plan import Layout
+from modelkeep.tracking.reproduce_run import ReproduceReport
 from modelkeep.tracking.runs import RunInfo
 from modelkeep.tracking.views import (
     DatasetSummary,
@@ -310,6 +312,14 @@ class FakeKeep:
 
     def validation_status(self, ref: str) -> ValidationStatus | None:
         return None
+
+    def reproduce(self, ref: str, dest: Path | str, *, remote: str | None = None,
+                  force: bool = False, strict: bool = False, run: bool = False,
+                  tolerance: float | None = None, output: Path | None = None,
+                  progress: Progress | None = None, stdout: IO[bytes] | None = None,
+                  stderr: IO[bytes] | None = None, on_start: Callable[[str], None] | None = None,
+                  on_layout: Callable[[Layout], None] | None = None) -> ReproduceReport:
+        _absent("files")
 
 
 def open_fake(keep: FakeKeep) -> KeepInterface:

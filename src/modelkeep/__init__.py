@@ -87,6 +87,8 @@ _EXPORTS: dict[str, str] = {
     "RemoteInfo": "modelkeep.storage.remotes",
     "RemoteNotFoundError": "modelkeep.errors",
     "RemoteRecordInvalidError": "modelkeep.errors",
+    "ReproduceReport": "modelkeep.tracking.reproduce_run",
+    "ReproductionIncompleteError": "modelkeep.errors",
     "RestoredPointers": "modelkeep.storage.pointer_results",
     "Run": "modelkeep.run",
     "RunComparison": "modelkeep.tracking.views",
@@ -166,6 +168,7 @@ if TYPE_CHECKING:
         RemoteError,
         RemoteNotFoundError,
         RemoteRecordInvalidError,
+        ReproductionIncompleteError,
         RunNotActiveError,
         RunNotFoundError,
         SchemaAheadError,
@@ -208,6 +211,7 @@ if TYPE_CHECKING:
     from modelkeep.storage.remotes import RemoteInfo
     from modelkeep.tracking.execute import ExecResult
     from modelkeep.tracking.history import HistorySummary, MetricHistory
+    from modelkeep.tracking.reproduce_run import ReproduceReport
     from modelkeep.tracking.runs import RunInfo
     from modelkeep.tracking.views import (
         DatasetRunUse,

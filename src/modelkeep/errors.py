@@ -10,14 +10,15 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── InvalidMetadataError        code=invalid_metadata
     │   ├── InvalidMetricError          code=invalid_metric
     │   ├── UnsafePathError             code=unsafe_path
+    │   ├── PathNotFoundError           code=path_not_found
     │   ├── FileChangedError            code=file_changed
     │   ├── RemoteRecordInvalidError    code=remote_record_invalid
     │   ├── ArtifactsMismatchError      code=artifacts_mismatch
-    │   ├── UnknownFormatError          code=unknown_format
-    │   ├── PathNotFoundError           code=path_not_found
     │   ├── ServerNotSupportedError     code=server_not_supported
     │   ├── StoreNotSupportedError      code=store_not_supported
     │   ├── InvalidPolicyError          code=invalid_policy
+    │   ├── ReproductionIncompleteError code=reproduction_incomplete
+    │   ├── UnknownFormatError          code=unknown_format
     │   ├── LoaderMissingError          code=loader_missing
     │   ├── UntrustedPickleError        code=pickle_untrusted        http 403
     │   ├── SignatureUnknownError       code=signature_unknown
@@ -36,22 +37,22 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── VersionExistsError          code=version_exists
     │   ├── VersionPrunedError          code=version_pruned
     │   ├── DatabaseEmptyError          code=database_empty
+    │   ├── ValidationRequiredError     code=validation_required
     │   ├── OutputExistsError           code=output_exists
     │   ├── RunNotActiveError           code=run_not_active
     │   ├── SchemaBehindError           code=schema_behind
-    │   ├── SchemaAheadError            code=schema_ahead
-    │   └── ValidationRequiredError     code=validation_required
+    │   └── SchemaAheadError            code=schema_ahead
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
-    ├── LoaderError                     code=loader_error          exit 1   http 500
-    │   ├── LoaderFailedError           code=loader_failed
-    │   └── EntryPointError             code=entry_point_invalid
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
-    └── StorageError                    code=storage_error         exit 6   http 502
-        ├── DiskFullError               code=disk_full
-        ├── DatabaseMissingError        code=database_missing
-        ├── RemoteError                 code=remote_unreachable
-        └── RemoteAuthError             code=remote_auth
+    ├── StorageError                    code=storage_error         exit 6   http 502
+    │   ├── DiskFullError               code=disk_full               http 507
+    │   ├── DatabaseMissingError        code=database_missing
+    │   ├── RemoteError                 code=remote_unreachable
+    │   └── RemoteAuthError             code=remote_auth             http 401
+    └── LoaderError                     code=loader_error          exit 1   http 500
+        ├── LoaderFailedError           code=loader_failed
+        └── EntryPointError             code=entry_point_invalid
 
 The message is data (built from fields); presentation (CLI line, JSON body) lives in cli/ and
 server/. Message, hint and string fields pass through ``redact.redact_text``: a URL's password
@@ -178,11 +179,6 @@ class ArtifactsMismatchError(InvalidInputError):
     default_hint = "pass --artifacts the folder the metadata were exported from"
 
 
-class UnknownFormatError(InvalidInputError):
-    """An export format (``export --as``) modelkeep does not write."""
-
-    code = "unknown_format"
-    default_hint = "modelkeep export --help lists the formats"
 class ServerNotSupportedError(InvalidInputError):
     """An ``http(s)://`` keep: the team server and its client do not exist yet."""
 
@@ -201,6 +197,20 @@ class InvalidPolicyError(InvalidInputError):
 
     code = "invalid_policy"
     default_hint = "fix the policy file; its format is in docs/validation.md"
+
+
+class ReproductionIncompleteError(InvalidInputError):
+    """``reproduce --strict``: the version does not record everything it was made from."""
+
+    code = "reproduction_incomplete"
+    default_hint = "run reproduce without --strict to lay out what the version records"
+
+
+class UnknownFormatError(InvalidInputError):
+    """An export format (``export --as``) modelkeep does not write."""
+
+    code = "unknown_format"
+    default_hint = "modelkeep export --help lists the formats"
 
 
 class NotFoundError(ModelkeepError):
@@ -307,17 +317,19 @@ class DatabaseEmptyError(ConflictError):
     )
 
 
-class OutputExistsError(ConflictError):
-    """A file modelkeep was asked to write exists already; nothing was written."""
-
-    code = "output_exists"
-    default_hint = "choose another path, or pass --force to replace the file"
 class ValidationRequiredError(ConflictError):
     """A protected alias may only point at a version whose latest validation passed."""
 
     code = "validation_required"
     default_hint = ("validate the version first: modelkeep validate NAME@VERSION --policy FILE, "
                     "or move the alias with --force --reason TEXT")
+
+
+class OutputExistsError(ConflictError):
+    """A file modelkeep was asked to write exists already; nothing was written."""
+
+    code = "output_exists"
+    default_hint = "choose another path, or pass --force to replace the file"
 
 
 class RunNotActiveError(ConflictError):

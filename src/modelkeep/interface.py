@@ -41,6 +41,8 @@ if TYPE_CHECKING:  # the result types, for annotations only: importing this modu
     from modelkeep.storage.remotes import RemoteInfo
     from modelkeep.tracking.execute import ExecResult
     from modelkeep.tracking.history import MetricHistory
+    from modelkeep.tracking.reproduce_plan import Layout
+    from modelkeep.tracking.reproduce_run import ReproduceReport
     from modelkeep.tracking.runs import RunInfo
     from modelkeep.tracking.views import (
         DatasetSummary,
@@ -293,4 +295,15 @@ class KeepInterface(Protocol):
 
     def validation_status(self, ref: str) -> ValidationStatus | None:
         """The latest stored validation of a version (None: never validated)."""
+        ...
+
+    # -- reproduce ------------------------------------------------------------------------
+
+    def reproduce(self, ref: str, dest: Path | str, *, remote: str | None = None,
+                  force: bool = False, strict: bool = False, run: bool = False,
+                  tolerance: float | None = None, output: Path | None = None,
+                  progress: Progress | None = None, stdout: IO[bytes] | None = None,
+                  stderr: IO[bytes] | None = None, on_start: Callable[[str], None] | None = None,
+                  on_layout: Callable[[Layout], None] | None = None) -> ReproduceReport:
+        """Lay out everything a version was made from in ``dest``; ``run``: re-run and compare."""
         ...

@@ -56,6 +56,8 @@ if TYPE_CHECKING:
     from modelkeep.registry.candidates import BumpReport
     from modelkeep.registry.loaders import Loaded, Prediction
     from modelkeep.registry.validation.results import ValidationReport, ValidationStatus
+    from modelkeep.tracking.reproduce_plan import Layout
+    from modelkeep.tracking.reproduce_run import ReproduceReport
 
 KEEP_GITIGNORE = "# written by modelkeep init: the keep is local state, never committed\n*\n"
 
@@ -511,31 +513,6 @@ class Keep:
         return execute_run(self.db, self.run(run_id), command,
                            keep_env=self.settings.reopen_env(), stdout=stdout, stderr=stderr)
 
-    # -- documents and standards ----------------------------------------------------------
-
-    def docs(self, ref: str, out: Path | str | None = None, *, force: bool = False) -> DocsResult:
-        """The model card and changelog of ``ref`` (NAME@VERSION; a bare NAME: the card of its
-        latest version and every version's changelog entry), stored with each version when
-        they changed since last time; written to ``out`` as CARD.md and CHANGELOG.md (an
-        existing file is refused unless ``force``)."""
-        from modelkeep.registry.documents import document
-
-        return document(self.db, self.store, ref, author=self.author,
-                        out=Path(out) if out is not None else None, force=force)
-
-    def export_as(self, ref: str, fmt: str, out: Path | str | None = None, *,
-                  force: bool = False) -> bytes:
-        """A version in a standard format: ``mlmodel`` (MLflow MLmodel), ``hf-card`` (Hugging
-        Face model card), ``cyclonedx`` (CycloneDX ML-BOM) or ``openlineage`` (run events);
-        also written to file ``out`` when given (an existing file is refused unless ``force``)."""
-        from modelkeep.registry.documents import write_file
-        from modelkeep.registry.standards import export_standard
-
-        data = export_standard(self.db, ref, fmt)
-        if out is not None:
-            write_file(Path(out), data, force=force)
-        return data
-
     # -- running versions (loaders) -------------------------------------------------------
 
     def load(self, ref: str) -> Loaded:
@@ -596,6 +573,63 @@ class Keep:
 
         return latest_validation(self.db, self.resolve(ref))
 
+    # -- documents and standards ----------------------------------------------------------
+
+    def docs(self, ref: str, out: Path | str | None = None, *, force: bool = False) -> DocsResult:
+        """The model card and changelog of ``ref`` (NAME@VERSION; a bare NAME: the card of its
+        latest version and every version's changelog entry), stored with each version when
+        they changed since last time; written to ``out`` as CARD.md and CHANGELOG.md (an
+        existing file is refused unless ``force``)."""
+        from modelkeep.registry.documents import document
+
+        return document(self.db, self.store, ref, author=self.author,
+                        out=Path(out) if out is not None else None, force=force)
+
+    def export_as(self, ref: str, fmt: str, out: Path | str | None = None, *,
+                  force: bool = False) -> bytes:
+        """A version in a standard format: ``mlmodel`` (MLflow MLmodel), ``hf-card`` (Hugging
+        Face model card), ``cyclonedx`` (CycloneDX ML-BOM) or ``openlineage`` (run events);
+        also written to file ``out`` when given (an existing file is refused unless ``force``)."""
+        from modelkeep.registry.documents import write_file
+        from modelkeep.registry.standards import export_standard
+
+        data = export_standard(self.db, ref, fmt)
+        if out is not None:
+            write_file(Path(out), data, force=force)
+        return data
+
+    # -- reproduce ------------------------------------------------------------------------
+
+    def reproduce(self, ref: str, dest: Path | str, *, remote: str | None = None,
+                  force: bool = False, strict: bool = False, run: bool = False,
+                  tolerance: float | None = None, output: Path | None = None,
+                  progress: Progress | None = None, stdout: IO[bytes] | None = None,
+                  stderr: IO[bytes] | None = None, on_start: Callable[[str], None] | None = None,
+                  on_layout: Callable[[Layout], None] | None = None) -> ReproduceReport:
+        """Lay out everything ``ref`` was made from in ``dest`` (code, datasets, pipeline,
+        hyperparameters, requirements lock, REPRODUCE.md); with ``run=True`` re-run its pipeline
+        there as a tracked run and compare (``tracking.reproduce_run.reproduce``). Objects this
+        keep lacks are fetched from ``remote`` (default: the default remote) when one is
+        configured."""
+        from modelkeep.registry.versions import version_metadata
+        from modelkeep.storage.transfer import pull_objects
+        from modelkeep.tracking.reproduce_run import DEFAULT_TOLERANCE, Workbench, reproduce
+
+        info = self.resolve(ref)
+
+        def fetch(trees: list[str], blobs: list[str]) -> None:
+            pull_objects(self.store, self.remote(remote), trees, objects=blobs)
+
+        if remote is not None:
+            self.remote(remote)  # an unknown name is refused before anything is laid out
+        bench = Workbench(self.db, self.store, self.own_folders, self.settings.reopen_env(),
+                          self.start_run, fetch if self.settings.remotes else None)
+        return reproduce(bench, ref=info.ref, name=info.name, tree_id=info.tree_id,
+                         run_id=info.run_id, meta=version_metadata(self.db, info.id),
+                         dest=Path(dest), force=force, strict=strict, run=run,
+                         tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance,
+                         output=output, progress=progress, stdout=stdout, stderr=stderr,
+                         on_start=on_start, on_layout=on_layout)
 
 if TYPE_CHECKING:
     from modelkeep.interface import KeepInterface

@@ -17,6 +17,7 @@ beside the keep: it reaches the keep through ``RunKeep``, what it needs of one.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,6 +54,8 @@ class RunKeep(Protocol):
                  run_id: str | None = None, lineage: Mapping[str, Any] | None = None,
                  progress: Progress | None = None) -> VersionInfo: ...
 
+    def resolve(self, ref: str, at: str | None = None) -> VersionInfo: ...
+
 
 class Run(RunLog):
     """A run open in this process: log to it, register a version from it, then end it (or
@@ -70,7 +73,16 @@ class Run(RunLog):
                        name: str | None = None, version: str | None = None,
                        metadata: Any = None, progress: Progress | None = None) -> VersionInfo:
         """Register ``path`` as a version whose lineage is this run: params, final metrics,
-        datasets, code and pipeline."""
+        datasets, code and pipeline. A run of ``reproduce --run`` registers nothing: it keeps
+        the files as the run's artifact, for the reproduction's comparison."""
+        from modelkeep.tracking.reproduce_check import reproduction_of, store_reproduction
+
+        reproducing = reproduction_of(self.keep.db, self.info.pk)
+        if reproducing is not None:
+            self.flush()
+            note = store_reproduction(self.keep.db, self.keep.store, self.info, Path(path),
+                                      progress)
+            return replace(self.keep.resolve(reproducing), unchanged=True, notes=(note,))
         model = name or self.info.model
         if not model:
             raise InvalidInputError("this run has no model name",

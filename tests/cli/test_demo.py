@@ -18,9 +18,17 @@ def test_demo_runs_end_to_end(tmp_path):
     out = proc.stdout
     for expected in ["registered demo-classifier@1.0.0", "registered demo-classifier@1.0.1",
                      "need a major bump", "registered demo-classifier@2.0.0",
-                     "demo-classifier@production -> 1.0.1", "~ model.safetensors",
-                     "0 corrupt, 0 missing", "sent 0 objects", "Pulled demo-classifier@2.0.0"]:
+                     "demo-classifier@staging -> 1.0.1", "~ model.safetensors",
+                     "0 corrupt, 0 missing", "sent 0 objects", "Pulled demo-classifier@2.0.0",
+                     # issue 10: run, bump, validate, protect, document and reproduce versions
+                     '{"probability": [0.', "demo-classifier@2.0.0 -> ",
+                     "FAILED: 1 of 6 checks", "PASSED: 6 checks",
+                     "demo-classifier@production -> 1.0.1", "# demo-classifier@1.0.1",
+                     "files 3/3 match, metrics 5/5 match",
+                     "reproduced demo-classifier@1.0.1: artifacts by id"]:
         assert expected in out, expected
+    assert "error: demo-classifier@production is protected: demo-classifier@2.0.0 failed" \
+        in proc.stderr  # the protected alias refused the version that failed its gate
     listed = subprocess.run([sys.executable, "-m", "modelkeep", "--keep", str(folder), "list",
                              "demo-classifier", "--json"], capture_output=True, text=True,
                             check=True)
@@ -29,6 +37,10 @@ def test_demo_runs_end_to_end(tmp_path):
     assert all(v["run_id"] for v in versions)  # every version points to the run behind it
     restored = folder / "teammate" / "model" / "model.safetensors"
     assert restored.read_bytes()[:8] != b""
+    again_dir = folder / "reproduced"  # the reproduction: the pipeline's files and datasets
+    assert (again_dir / "train.py").read_bytes() == (folder / "train.py").read_bytes()
+    assert (again_dir / "data" / "train" / "data.csv").is_file()
+    assert "<testsuite" in (folder / "validation.xml").read_text()  # the passing gate, as JUnit
     _check_yaml_listing_is_whole_lines(out, (folder / "exported.yaml").read_text())
     _check_at_runs_for_real(out)
     again = subprocess.run([sys.executable, "-m", "modelkeep", "demo", str(folder)],
@@ -52,6 +64,6 @@ def _check_yaml_listing_is_whole_lines(out: str, yaml_text: str) -> None:
 def _check_at_runs_for_real(out: str) -> None:
     """`show --at TIME` runs with a time from the alias history, and answers the old target."""
     command = next(line for line in out.splitlines() if " --at " in line and line.startswith("$"))
-    assert command.startswith("$ modelkeep show demo-classifier@production --at 20")
+    assert command.startswith("$ modelkeep show demo-classifier@staging --at 20")
     answer = out.split(command, 1)[1].split("\n$ ", 1)[0]
     assert "demo-classifier@1.0.0" in answer

@@ -3,7 +3,9 @@
 ``modelkeep demo`` copies this file into its project as ``train.py`` and runs it under
 ``modelkeep run exec``, so it is a real training script that uses the public tracking API.
 Pure Python on purpose (no numpy/torch): ``pip install modelkeep && modelkeep demo`` works on
-any machine. The weights are written as a real safetensors file.
+any machine. The weights are written as a real safetensors file. The script snapshots itself
+as the version's code, so ``Classifier`` below is the version's ``python`` loader entry point
+(``train:Classifier``): ``modelkeep predict`` and ``Keep.load`` call it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,18 @@ from pathlib import Path
 
 FEATURES = ["x1", "x2", "x3"]
 NAME = "demo-classifier"
+# the demo's validation gate (modelkeep validate --policy policy.yaml)
+POLICY = """\
+# what a version must show before it may become production (docs/validation.md)
+required: [description, technical.loader]
+metrics:
+  - test_accuracy >= 0.83        # 2.0.0 fails here
+  - val_loss <= 0.25
+budgets:
+  artifact_size_mb: 1
+  latency_p95_ms: 200            # measured in a child process on the example input
+measure: {runs: 20}
+"""
 
 
 def make_dataset(folder: Path, seed: int = 7, rows: int = 600) -> dict[str, Path]:
@@ -92,6 +106,42 @@ def write_safetensors(path: Path, tensors: dict[str, list[float]]) -> None:
     path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
 
 
+def read_safetensors(path: Path) -> dict[str, list[float]]:
+    """The float32 vectors of a safetensors file as ``write_safetensors`` writes them."""
+    raw = path.read_bytes()
+    (size,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + size])
+    body = raw[8 + size:]
+    tensors = {}
+    for name, spec in header.items():
+        if name != "__metadata__":
+            start, end = spec["data_offsets"]
+            tensors[name] = list(struct.unpack(f"<{(end - start) // 4}f", body[start:end]))
+    return tensors
+
+
+class Classifier:
+    """The version's loader entry point: built with its artifacts folder; ``predict`` takes
+    ``{"x1": [...], "x2": [...]}`` (raw features, one value per row) and returns
+    ``{"probability": [...]}``, preprocessed as in training."""
+
+    def __init__(self, folder: Path) -> None:
+        tensors = read_safetensors(Path(folder) / "model.safetensors")
+        self.w, self.b = tensors["linear.weight"], tensors["linear.bias"][0]
+        self.inputs = json.loads((Path(folder) / "config.json").read_text())["inputs"]
+
+    def predict(self, inputs: dict[str, list[float]]) -> dict[str, list[float]]:
+        """The probability of class 1 for each row."""
+        rows = zip(*(inputs[name] for name in self.inputs), strict=True)
+        return {"probability": [round(_predict(self.w, self.b, [v / 2.0 for v in row]), 6)
+                                for row in rows]}
+
+
+def example_input(n_features: int) -> dict[str, list[float]]:
+    """Two rows of raw features: the version's example input and the demo's request."""
+    return {name: [1.5 - i, -1.0 + 0.5 * i] for i, name in enumerate(FEATURES[:n_features])}
+
+
 def write_metadata(path: Path, n_features: int) -> Path:
     """A YAML metadata file with comments, as a user would keep next to the model."""
     inputs = "\n".join(f"      - {{name: {f}, dtype: float32, shape: [-1]}}"
@@ -102,6 +152,7 @@ def write_metadata(path: Path, n_features: int) -> Path:
         "  team: ml-platform\n  description: logistic regression on generated data\n"
         "  tags: [demo, tabular]\n"
         "technical:\n  framework: {name: pure-python, version: '1'}\n"
+        "  loader: {kind: python, entry_point: 'train:Classifier', example_input: example.json}\n"
         f"  signature:\n    inputs:\n{inputs}\n"
         "    outputs:\n      - {name: probability, dtype: float32, shape: [-1]}\n"
     )
@@ -146,6 +197,8 @@ def main() -> None:
                                                            "linear.bias": [b]})
         (args.out / "config.json").write_text(json.dumps(
             {"inputs": FEATURES[:args.features], "epochs": args.epochs}, indent=2) + "\n")
+        (args.out / "example.json").write_text(json.dumps(example_input(args.features)) + "\n")
+        run.log_code(paths=[Path(__file__).name])  # the loader's entry point lives here
         run.log_pipeline(files=[Path(__file__).name])
         meta = load_metadata(write_metadata(Path("model.yaml"), args.features))
         try:
@@ -153,7 +206,10 @@ def main() -> None:
         except modelkeep.ModelkeepError as exc:
             print(f"error: {exc.message}\nhint: {exc.hint}")
             raise SystemExit(2) from None
-        print(f"registered {version.ref}")
+        if version.unchanged:  # a reproduction run (modelkeep reproduce --run) registers nothing
+            print(f"reproduced {version.ref}: {version.notes[0]}")
+        else:
+            print(f"registered {version.ref}")
 
 
 if __name__ == "__main__":

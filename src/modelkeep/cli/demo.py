@@ -7,6 +7,7 @@ training itself is a real script (``train.py``, written from ``_demo_project.py`
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -20,12 +21,6 @@ from modelkeep.cli import _demo_project as project
 from modelkeep.interface import KeepInterface
 
 NAME = project.NAME
-DEMO_GATE = """\
-# what a version needs before production (docs/validation.md)
-required: [technical.signature]
-metrics: ["test_accuracy >= production.test_accuracy - 0.05"]
-signature_compatible_with: production
-"""
 
 
 def _say(text: str) -> None:
@@ -101,7 +96,8 @@ def _refuse_used(root: Path) -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), required=False)
 def demo(folder: Path | None) -> None:
     """Build a small project in FOLDER (default: a new temporary folder) and walk through
-    modelkeep: runs, versions, aliases, diff, export, checkout, Git pointers, remotes, gc."""
+    modelkeep: runs, versions, aliases, diff, export, checkout, Git pointers, remotes, gc,
+    predict, bump, validation gates, a protected alias, the model card, reproduce."""
     root = (folder or Path(tempfile.mkdtemp(prefix="modelkeep-demo-"))).resolve()
     _refuse_used(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -139,22 +135,18 @@ def demo(folder: Path | None) -> None:
     _run(root, "list")
     _run(root, "list", NAME)
 
-    _say("8. Aliases move with their history kept; --at answers about the past. production "
-         "is protected: it moves onto a version once a validation passed (or by force, "
-         "with a reason)")
-    (root / "gate.yaml").write_text(DEMO_GATE)
-    _run(root, "alias", "set", NAME, "production", "1.0.0", "--force", "--reason", "first release")
-    _run(root, "validate", f"{NAME}@1.0.1", "--policy", "gate.yaml")
-    _run(root, "alias", "set", NAME, "production", "1.0.1", "--reason", "better accuracy")
-    _run(root, "validate", f"{NAME}@2.0.0", "--policy", "gate.yaml", fails=True)
-    _run(root, "alias", "set", NAME, "staging", "2.0.0")
-    _run(root, "alias", "history", NAME, "production")
-    _run(root, "show", f"{NAME}@production")
-    click.echo("# where did production point when it was first set? (a time from the history)")
-    _run(root, "show", f"{NAME}@production", "--at", _first_move(root, "production"))
+    _say("8. Aliases move with their history kept; --at answers about the past "
+         "(production is protected: it waits for a passing validation, step 19)")
+    _run(root, "alias", "set", NAME, "staging", "1.0.0", "--reason", "first release")
+    _run(root, "alias", "set", NAME, "staging", "1.0.1", "--reason", "better loss")
+    _run(root, "alias", "set", NAME, "canary", "2.0.0")
+    _run(root, "alias", "history", NAME, "staging")
+    _run(root, "show", f"{NAME}@staging")
+    click.echo("# where did staging point when it was first set? (a time from the history)")
+    _run(root, "show", f"{NAME}@staging", "--at", _first_move(root, "staging"))
 
-    _say("9. What changed between the production version and the new major version")
-    _run(root, "diff", f"{NAME}@production", f"{NAME}@2.0.0")
+    _say("9. What changed between the staging version and the new major version")
+    _run(root, "diff", f"{NAME}@staging", f"{NAME}@2.0.0")
 
     _say("10. Later facts are appended, never overwritten")
     _run(root, "metric", f"{NAME}@2.0.0", "test_accuracy_recheck=0.9")
@@ -166,7 +158,7 @@ def demo(folder: Path | None) -> None:
     click.echo(_head(root / "exported.yaml", 16))
 
     _say("12. Restore a version byte for byte, then verify every stored object")
-    _run(root, "checkout", f"{NAME}@production", "restored")
+    _run(root, "checkout", f"{NAME}@staging", "restored")
     _run(root, "fsck")
 
     _say("13. For Git users: store a file and keep only a small pointer in the repository")
@@ -188,4 +180,42 @@ def demo(folder: Path | None) -> None:
     _say("16. Garbage collection keeps aliased and the newest stable versions")
     _run(root, "gc", "--dry-run")
 
+    _issue_10_steps(root)
+
     click.secho(f"\nDone. Explore it yourself: cd {root} && modelkeep list", bold=True)
+
+
+def _issue_10_steps(root: Path) -> None:
+    """Running, checking, documenting and reproducing versions."""
+    _say("17. Run a version: its loader (train:Classifier, in its code snapshot) answers JSON")
+    (root / "request.json").write_text(json.dumps(project.example_input(2)) + "\n")
+    click.echo(f"request.json: {(root / 'request.json').read_text().strip()}")
+    _run(root, "predict", f"{NAME}@staging", "--input", "request.json")
+
+    _say("18. Which bump would the staging files need as the next version? (nothing is "
+         "registered; the safetensors header is the architecture's fingerprint)")
+    _run(root, "bump", NAME, "restored")
+
+    _say("19. A validation gate for CI: a policy of required fields, metric thresholds and "
+         "budgets measured by running the version in a child process; 2.0.0 fails, 1.0.1 "
+         "passes (each result is stored with its version)")
+    (root / "policy.yaml").write_text(project.POLICY)
+    click.echo(project.POLICY.rstrip())
+    _run(root, "validate", f"{NAME}@2.0.0", "--policy", "policy.yaml", fails=True)
+    _run(root, "validate", f"{NAME}@1.0.1", "--policy", "policy.yaml",
+         "--junit", "validation.xml")
+
+    _say("20. production is a protected alias: it moves only onto a version that passed")
+    _run(root, "alias", "set", NAME, "production", "2.0.0", fails=True)
+    _run(root, "alias", "set", NAME, "production", "1.0.1", "--reason", "passed the gate")
+
+    _say("21. The model card and changelog, written by modelkeep and stored with the version")
+    _run(root, "docs", f"{NAME}@production", "--out", "docs")
+    card = (root / "docs" / "CARD.md").read_text().split("\n---\n", 1)  # YAML front matter
+    front, body = card[0].splitlines(), card[-1].strip("\n").splitlines()
+    click.echo(f"docs/CARD.md: {len(front) - 1} lines of YAML front matter (model-index), "
+               "then:\n" + "\n".join(body[:12]) + f"\n... ({len(body) - 12} more lines)")
+
+    _say("22. Reproduce a version from what it was made from (code, datasets, pipeline, "
+         "params, requirements lock), re-run its pipeline and compare")
+    _run(root, "reproduce", f"{NAME}@production", "reproduced", "--run")

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("modelkeep.cli.running:predict", "Run a version on JSON inputs; print its outputs."),
     "bump": ("modelkeep.cli.running:bump", "The bump a candidate needs, and why (registers nothing)."),
     "validate": ("modelkeep.cli.validate:validate", "Check a version against a policy (CI gate)."),
+    "reproduce": ("modelkeep.cli.reproduce:reproduce",
+                  "Lay out what a version was made from; --run re-runs it and compares."),
 }
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from modelkeep.db.database import Database
@@ -78,14 +79,16 @@ def _pump(source: IO[bytes], sink: IO[bytes] | None, tail: _Tail) -> None:
 
 
 def execute(argv: Sequence[str], *, env: Mapping[str, str], stdout: IO[bytes] | None,
-            stderr: IO[bytes] | None, tail_lines: int = TAIL_LINES) -> ExecResult:
-    """Run ``argv`` to completion with ``env`` added to this process's environment."""
+            stderr: IO[bytes] | None, tail_lines: int = TAIL_LINES,
+            cwd: Path | None = None) -> ExecResult:
+    """Run ``argv`` to completion (in ``cwd``, default this process's folder) with ``env``
+    added to this process's environment."""
     if not argv:
         raise InvalidInputError("no command to run", hint="modelkeep run exec -- python train.py")
     started = time.monotonic()
     try:
         child = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 env={**os.environ, **env})
+                                 env={**os.environ, **env}, cwd=cwd)
     except (FileNotFoundError, PermissionError) as exc:
         raise InvalidInputError(f"cannot run '{argv[0]}': {exc.strerror}",
                                 hint="check the command name and PATH", command=argv[0]) from exc
@@ -122,12 +125,13 @@ def _restore_signals(previous: dict[int, Any]) -> None:
 
 
 def execute_run(db: Database, run: RunInfo, argv: Sequence[str], *, keep_env: Mapping[str, str],
-                stdout: IO[bytes] | None, stderr: IO[bytes] | None) -> ExecResult:
-    """Run ``argv`` under ``run`` (its id and the keep in the child's environment), then record
-    its exit code, output tail and command, and the command as the run's pipeline unless the
-    run recorded one itself."""
-    env = {"MODELKEEP_RUN_ID": run.id, **keep_env}
-    result = execute(argv, env=env, stdout=stdout, stderr=stderr)
+                stdout: IO[bytes] | None, stderr: IO[bytes] | None, cwd: Path | None = None,
+                env: Mapping[str, str] | None = None) -> ExecResult:
+    """Run ``argv`` under ``run`` (its id and the keep in the child's environment, with
+    ``env``; in ``cwd``), then record its exit code, output tail and command, and the command
+    as the run's pipeline unless the run recorded one itself."""
+    child_env = {**(env or {}), "MODELKEEP_RUN_ID": run.id, **keep_env}
+    result = execute(argv, env=child_env, stdout=stdout, stderr=stderr, cwd=cwd)
     set_run_columns(db, run.pk, exit_code=result.returncode, output_tail=result.tail)
     set_json_field(db, run.pk, "command_json", list(argv))
     if json_field(db, run.pk, "pipeline_json") is None:

@@ -31,6 +31,8 @@ from modelkeep.tracking.values import check_name, param_number, param_scalar
 Status = Literal["running", "finished", "failed", "killed"]
 STATUSES: tuple[str, ...] = ("running", "finished", "failed", "killed")
 END_STATUSES: tuple[str, ...] = STATUSES[1:]
+# the tag ``reproduce --run`` sets on its run: NAME@VERSION being reproduced
+REPRODUCES_TAG = "reproduces"
 
 RUN_COLUMNS = ("id, uuid, model, name, status, author, started_at, ended_at, heartbeat_at, host, "
                "pid, environment_id, exit_code")
