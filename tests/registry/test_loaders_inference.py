@@ -137,3 +137,16 @@ def test_same_files_as_a_version_registered_before_fingerprints_make_no_new_vers
     assert keep.show("old")["metadata"]["technical"]["fingerprint"]["value"] is None
     again = keep.register("old", folder)
     assert again.unchanged and again.version == "1.0.0"
+
+
+def test_an_exported_version_imports_with_its_inferred_facts_and_no_framework_run(
+        keep, tmp_path, monkeypatch):
+    folder = onnx_model(tmp_path / "a")
+    keep.register("lin", folder, metadata=with_loader(None, "lin", "onnx", None))
+    exported = tmp_path / "lin.json"
+    exported.write_bytes(keep.export("lin@1.0.0", "json"))
+    monkeypatch.setitem(sys.modules, "onnx", None)  # the importing machine lacks the extra
+    info = keep.import_metadata(exported, artifacts=folder, name="lin-copy")
+    technical = keep.show(info.ref)["metadata"]["technical"]
+    assert technical["signature"]["inferred_from"] == "onnx graph"
+    assert technical["fingerprint"] == keep.show("lin@1.0.0")["metadata"]["technical"]["fingerprint"]

@@ -74,7 +74,9 @@ def register_path(
                    metrics=clean_metrics, lineage=lineage)
     with store.recording():  # gc's root set waits until the version row is committed
         tree = store_candidate(store, path, progress=progress, expect_tree=expect_tree)
-        inferred = infer_technical(db, store, name, tree.tree_id, metadata, inherit)
+        # an import (expect_tree) brings the files its metadata was inferred from: nothing to redo
+        inferred = ({} if expect_tree is not None
+                    else infer_technical(db, store, name, tree.tree_id, metadata, inherit))
 
         def snapshot(chosen: str, created: str) -> dict[str, Any]:
             return build_snapshot(
