@@ -60,7 +60,7 @@ def test_keep_from_first_schema_is_migrated_with_data_kept(tmp_path, make_model)
     reopened = Keep.open(tmp_path / "k")
     assert [v.version for v in reopened.versions("m")] == ["1.0.0"]
     assert current_revision(reopened.db) == "0001"
-    reopened.set_alias("m", "production", "1.0.0")
+    reopened.set_alias("m", "production", "1.0.0", "the first write migrates", force=True)
     assert current_revision(reopened.db) == head_revision()
     assert [v.version for v in reopened.versions("m")] == ["1.0.0"]
     backup = db_path.with_name("modelkeep.db.bak-0001")

@@ -45,7 +45,7 @@ def _old_keep(root: Path, make_model, revision: str = OLD, database_url: str | N
     as an older modelkeep would have left it; returns the keep folder."""
     keep = Keep.init(root, database_url=database_url)
     keep.register("m", make_model(root / "model"))
-    keep.set_alias("m", "production", "1.0.0")
+    keep.set_alias("m", "production", "1.0.0", "fixture: an old keep's alias", force=True)
     url = keep.settings.database_url
     keep.close()
     command.downgrade(_alembic(url), revision)
@@ -277,7 +277,7 @@ def test_postgresql_ahead_refuses_writes(tmp_path, make_model, pg_url):
     made.close()
     _ahead(pg_url)
     assert _mk(root, "list").returncode == 0
-    proc = _mk(root, "alias", "set", "m", "production", "1.0.0")
+    proc = _mk(root, "alias", "set", "m", "production", "1.0.0", "--force", "--reason", "test")
     assert proc.returncode == 4 and "newer than this modelkeep knows" in proc.stderr
     db = Database(pg_url)
     assert db.scalar("SELECT COUNT(*) FROM alias_moves") == 0

@@ -28,7 +28,7 @@ def tree(keep: Keep, root: Path, files: dict[str, str]) -> str:
 
 def reproduce(keep: Keep, **options: Any) -> Any:
     """``reproduce`` on this keep's parts, as Keep.reproduce hands them over."""
-    bench = Workbench(keep.db, keep.store, keep.own_folders, str(keep.settings.root),
+    bench = Workbench(keep.db, keep.store, keep.own_folders, keep.settings.reopen_env(),
                       keep.start_run)
     return reproduce_with(bench, **options)
 
