@@ -102,6 +102,8 @@ class Settings:
     flush_interval: float = 1.0
     gc_grace: float = 3600.0
     default_remote: str | None = None
+    # models whose pickle files may be unpickled ([loaders] trusted_pickles): it runs their code
+    trusted_pickles: tuple[str, ...] = ()
 
     @property
     def keep_dir(self) -> Path:
@@ -140,6 +142,7 @@ _SHAPE: dict[str, dict[str, tuple[type, ...]]] = {
     "core": {"hash": (str,), "store": (str,), "database_url": (str,), "author": (str,),
              "workers": (int,), "flush_interval": (int, float), "remote": (str,)},
     "gc": {"keep_stable": (int,), "grace": (int, float)},
+    "loaders": {"trusted_pickles": (list,)},
 }
 
 
@@ -157,6 +160,8 @@ def check_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
             value = section.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
                 raise bad(f"[{table}] {key}", " or ".join(t.__name__ for t in types))
+            if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+                raise bad(f"[{table}] {key}", "a list of strings")
     remotes = data.get("remotes", {})
     if not isinstance(remotes, dict):
         raise bad("[remotes]", "a table")
@@ -216,6 +221,8 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
         flush_interval=flush,
         gc_grace=grace,
         default_remote=env("MODELKEEP_REMOTE") or project.get("core", {}).get("remote"),
+        # trust is the project's own decision: a user-wide config cannot extend it
+        trusted_pickles=tuple(project.get("loaders", {}).get("trusted_pickles", ())),
     )
 
 

@@ -13,7 +13,11 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── FileChangedError            code=file_changed
     │   ├── RemoteRecordInvalidError    code=remote_record_invalid
     │   ├── ArtifactsMismatchError      code=artifacts_mismatch
-    │   └── PathNotFoundError           code=path_not_found
+    │   ├── PathNotFoundError           code=path_not_found
+    │   ├── LoaderMissingError          code=loader_missing
+    │   ├── UntrustedPickleError        code=pickle_untrusted        http 403
+    │   ├── SignatureUnknownError       code=signature_unknown
+    │   └── InvalidModelInputError      code=invalid_model_input
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
     │   ├── ModelNotFoundError          code=model_not_found
@@ -30,6 +34,9 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── DatabaseEmptyError          code=database_empty
     │   └── RunNotActiveError           code=run_not_active
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
+    ├── LoaderError                     code=loader_error          exit 1   http 500
+    │   ├── LoaderFailedError           code=loader_failed
+    │   └── EntryPointError             code=entry_point_invalid
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
     └── StorageError                    code=storage_error         exit 6   http 502
@@ -334,6 +341,58 @@ class RemoteAuthError(StorageError):
     code = "remote_auth"
     default_hint = "check the remote's credentials: modelkeep remote list"
     http_status = 401
+
+
+# -- loaders (running a version: docs/running.md) ------------------------------------------
+
+
+class LoaderMissingError(InvalidInputError):
+    """The version declares no loader, so modelkeep does not know how to call it."""
+
+    code = "loader_missing"
+    default_hint = "register it with --loader KIND[:TARGET] (see docs/running.md)"
+
+
+class UntrustedPickleError(InvalidInputError):
+    """A pickle loader for a model the keep's config does not trust: unpickling runs code."""
+
+    code = "pickle_untrusted"
+    default_hint = "trust the model by name in .modelkeep/config.toml: [loaders] trusted_pickles"
+    http_status = 403
+
+
+class SignatureUnknownError(InvalidInputError):
+    """A signature modelkeep cannot infer from the version's files."""
+
+    code = "signature_unknown"
+    default_hint = "declare one under technical.signature in the metadata file (docs/running.md)"
+
+
+class InvalidModelInputError(InvalidInputError):
+    """Inputs for predict that are not JSON or do not match the version's signature."""
+
+    code = "invalid_model_input"
+    default_hint = "see the version's signature: modelkeep show NAME@VERSION"
+
+
+class LoaderError(ModelkeepError):
+    """A version could not be loaded or called through its loader."""
+
+    code = "loader_error"
+    default_hint = "check the version's loader and files: modelkeep show NAME@VERSION"
+
+
+class LoaderFailedError(LoaderError):
+    """The loader or the model raised; the message is the exception's type and text."""
+
+    code = "loader_failed"
+
+
+class EntryPointError(LoaderError):
+    """An entry point that names no module or function inside the version's own files."""
+
+    code = "entry_point_invalid"
+    default_hint = "entry points are 'module:function' in the code snapshot or artifacts"
 
 
 def _all_subclasses(cls: type[ModelkeepError]) -> list[type[ModelkeepError]]:

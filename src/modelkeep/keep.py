@@ -414,3 +414,47 @@ class Keep:
 
         found = get_dataset(self.db, ref)
         return {**found, **dataset_usage(self.db, found)}
+
+    # -- running versions (loaders) -------------------------------------------------------
+
+    def load(self, ref: str) -> Any:
+        """Load version ``ref`` through its declared loader from a private, verified checkout:
+        a ``LoadedModel`` whose ``predict`` takes and returns JSON-ready values. Pickles load
+        only for models in ``[loaders] trusted_pickles``."""
+        from modelkeep.registry.loaders import load_version
+
+        info = self.resolve(ref)
+        return load_version(self.store, info, versions.version_metadata(self.db, info.id),
+                            trusted_pickles=self.settings.trusted_pickles)
+
+    def example_inputs(self, ref: str) -> list[Any]:
+        """The example inputs version ``ref`` declares (``[]`` when none)."""
+        from modelkeep.registry.loaders import example_inputs
+
+        info = self.resolve(ref)
+        return example_inputs(self.store, info, versions.version_metadata(self.db, info.id))
+
+    def predict(self, ref: str, inputs: Any) -> Any:
+        """Load version ``ref`` and run it on ``inputs``: JSON-ready values, or the bytes of a
+        JSON document (malformed JSON is ``InvalidModelInputError``). A ``Prediction``."""
+        from modelkeep.registry.loaders.base import Prediction
+        from modelkeep.registry.loaders.inputs import parse_input_text
+
+        if isinstance(inputs, bytes):
+            inputs = parse_input_text(inputs, "the input")
+        loaded = self.load(ref)
+        try:
+            return Prediction(loaded.ref, loaded.kind, loaded.predict(inputs))
+        finally:
+            loaded.close()
+
+    def bump(self, name: str, path: Path | str, *, metadata: Any = None,
+             params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
+             progress: Progress | None = None) -> Any:
+        """The bump the files at ``path`` need as the next version of ``name``, with every
+        reason (a ``BumpReport``); nothing is registered."""
+        from modelkeep.registry.candidates import candidate_bump
+
+        return candidate_bump(self.db, self.store, name, Path(path), author=self.author,
+                              metadata=metadata, params=params, metrics=metrics,
+                              progress=progress)

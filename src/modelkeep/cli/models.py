@@ -17,6 +17,7 @@ from modelkeep.cli._output import (
     progress_bar,
     table,
 )
+from modelkeep.cli.running import candidate_metadata, loader_options
 
 AT_HELP = "Answer as of this UTC time (ISO 8601, e.g. 2026-03-18T14:30Z)."
 
@@ -40,11 +41,13 @@ def _at(value: str | None) -> str | None:
 @click.option("--metric", "metrics", multiple=True, metavar="KEY=NUMBER", help="Metric.")
 @click.option("--allow-same", is_flag=True,
               help="Register a new version even when files and metadata equal the latest one's.")
+@loader_options
 @json_option
 @click.pass_context
 def register(ctx: click.Context, name: str, path: Path, bump: str | None, version: str | None,
              metadata_file: Path | None, params: tuple[str, ...], metrics: tuple[str, ...],
-             allow_same: bool, as_json: bool) -> None:
+             allow_same: bool, loader: str | None, example_input: str | None,
+             as_json: bool) -> None:
     """Store PATH (file or folder) as a new immutable version of model NAME.
 
     Metadata not given again (description, tags, signature, framework, deployment) is
@@ -53,11 +56,7 @@ def register(ctx: click.Context, name: str, path: Path, bump: str | None, versio
     """
     from modelkeep._assignments import parse_assignments
 
-    meta = None
-    if metadata_file is not None:
-        from modelkeep.schema import load_metadata
-
-        meta = load_metadata(metadata_file)
+    meta = candidate_metadata(name, metadata_file, loader, example_input)
     param_map = parse_assignments(list(params), "param")
     metric_map = parse_assignments(list(metrics), "metric")
     keep = open_keep(ctx)
@@ -126,6 +125,7 @@ def show(ctx: click.Context, ref: str, at: str | None, as_json: bool) -> None:
         ("files", f"{view['files']} ({human_size(view['size'])})"),
         ("tree", view["tree_id"]),
         ("run", view["run_id"]),
+        *_technical_rows(view["metadata"]),
     ])
     if view["inherited"]:
         click.echo(f"\ninherited from {view['name']}@{view['inherited']['from']} (not given again):")
@@ -139,6 +139,29 @@ def show(ctx: click.Context, ref: str, at: str | None, as_json: bool) -> None:
         for r in view["records"]:
             click.echo(f"  {r['created_at']}  {r['kind']:6}  {r['key']} = "
                        f"{format_value(r['value'])}  ({r['author']})")
+
+
+def _technical_rows(meta: dict) -> list[tuple[str, str]]:
+    """The loader, signature and fingerprint lines, each saying where it came from."""
+    technical = meta.get("technical") or {}
+    rows = []
+    loader = technical.get("loader") or {}
+    if loader.get("kind"):
+        target = loader.get("entry_point") or loader.get("file") or ""
+        rows.append(("loader", f"{loader['kind']}{':' + target if target else ''}"))
+    for key in ("signature", "fingerprint"):
+        value = technical.get(key) or {}
+        if key == "signature":
+            text = "; ".join(f"{side} " + ", ".join(
+                f"{s['name']} {s['dtype']}{s['shape'] if s.get('shape') is not None else ''}"
+                for s in value.get(side) or []) for side in ("inputs", "outputs") if value.get(side))
+        else:
+            text = (value.get("value") or "")[:16]
+        if text:
+            source = (f"inferred from {value.get('inferred_from')}"
+                      if value.get("source") == "inferred" else "declared")
+            rows.append((f"{key} ({source})", text))
+    return rows
 
 
 @click.command()

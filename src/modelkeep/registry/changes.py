@@ -31,9 +31,15 @@ def _dataset_trees(meta: Mapping[str, Any]) -> set[tuple[str, str]]:
 
 def _signature_reasons(old: Mapping[str, Any], new: Mapping[str, Any]
                        ) -> tuple[list[str], list[str]]:
-    """(breaking, added) signature changes in words, e.g. "output 'probs' removed"."""
+    """(breaking, added) signature changes in words, e.g. "output 'probs' removed".
+
+    A predecessor with no signature at all had an unknown one, not an empty one: a signature
+    declared or inferred for the first time is no change (it would otherwise read as every
+    input added, a breaking change)."""
     breaking: list[str] = []
     added: list[str] = []
+    if not (_specs(old, "inputs") or _specs(old, "outputs")):
+        return breaking, added
     for side in ("input", "output"):
         before, after = _specs(old, side + "s"), _specs(new, side + "s")
         for name, spec in before.items():
@@ -53,12 +59,24 @@ def _spec_text(spec: tuple[Any, Any]) -> str:
     return f"{dtype}{list(shape) if shape is not None else ''}"
 
 
+def _fingerprint_reasons(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """An architecture fingerprint that changed (both versions must have one to compare)."""
+    before = _get(old, "technical", "fingerprint", "value")
+    after = _get(new, "technical", "fingerprint", "value")
+    if not before or not after or before == after:
+        return []
+    source = _get(new, "technical", "fingerprint", "inferred_from") or "declared"
+    return [f"architecture fingerprint changed ({source}: {before[:12]} -> {after[:12]})"]
+
+
 def detect_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> ChangeSet:
     """The kinds of change from snapshot ``old`` to snapshot ``new``, each with its reasons.
 
     Inputs: a removed or retyped input breaks callers, and so does a new input (callers do not
     send it). Outputs: a removed or retyped output breaks callers; a new output is an addition.
-    Architecture: the code snapshot, commit or framework changed. Data: the set of datasets
+    Architecture: the code snapshot, commit or framework changed, or the architecture
+    fingerprint (docs/running.md): a new architecture is MINOR (docs/versioning.md); when it
+    also changes the signature, the signature makes it MAJOR. Data: the set of datasets
     (role, tree) changed.
     """
     breaking, added = _signature_reasons(old, new)
@@ -66,6 +84,7 @@ def detect_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> ChangeSet:
                  ("components", "code", "commit"): "code commit changed",
                  ("technical", "framework", "name"): "framework changed"}
     architecture = [why for k, why in code_keys.items() if _get(old, *k) != _get(new, *k)]
+    architecture += _fingerprint_reasons(old, new)
     data = ["training data changed"] if _dataset_trees(old) != _dataset_trees(new) else []
     params = _get(old, "components", "hyperparameters") != _get(new, "components", "hyperparameters")
     weights = (_get(old, "components", "artifacts", "tree")

@@ -1,11 +1,13 @@
 """What a new version keeps from its predecessor: the metadata a user declares once.
 
-Description, tags, team, project, framework, dependencies, hardware, the input/output signature
-and the deployment configuration describe the model rather than one training of it, so a new
+Description, tags, team, project, framework, dependencies, hardware, the input/output signature,
+the loader and the deployment configuration describe the model rather than one training of it, so a new
 version starts from its predecessor's values: what the new registration does not give again is
-kept (a field given, even empty, replaces it). Params, metrics, datasets, code and artifacts
-belong to one version and are never inherited. The registry records which fields came from
-which version, so ``show`` can say so (docs/metadata.md, "What a new version inherits").
+kept (a field given, even empty, replaces it). A signature modelkeep inferred from the
+predecessor's files is not inherited: the new files are read again (``loaders.inference``).
+Params, metrics, datasets, code and artifacts belong to one version and are never inherited.
+The registry records which fields came from which version, so ``show`` can say so
+(docs/metadata.md, "What a new version inherits").
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ INHERITED: tuple[str, ...] = (
     "technical.dependencies",
     "technical.hardware",
     "technical.signature",
+    "technical.loader",
     "deployment.config",
     "deployment.environment",
     "deployment.dependencies_lock",
@@ -85,6 +88,8 @@ def inherit(previous: Mapping[str, Any] | None, snapshot: dict[str, Any],
         value = _get(previous, path)
         if path in declared or value is None or value == _get(_defaults(), path):
             continue
+        if isinstance(value, dict) and value.get("source") == "inferred":
+            continue  # read from that version's files: this version's own are read anew
         if _get(snapshot, path) != value:
             _set(snapshot, path, value)
         taken.append(path)

@@ -23,7 +23,7 @@ from modelkeep.registry.semver import Version
 from modelkeep.registry.snapshot import build_snapshot
 from modelkeep.registry.versions import Bump, VersionInfo, register_version, version_exists
 from modelkeep.storage.objects import ObjectStore
-from modelkeep.storage.tree import add_path
+from modelkeep.storage.tree import TreeInfo, add_path
 
 
 def register_path(
@@ -73,26 +73,14 @@ def register_path(
                    author=author, tree_id="0" * 64, size=0, params=clean_params,
                    metrics=clean_metrics, lineage=lineage)
     with store.recording():  # gc's root set waits until the version row is committed
-        with model_files(store.tmp_dir) as chosen:
-            tree = add_path(store, path, progress=progress, exclude=chosen.exclude,
-                            select=chosen.select)
-        if expect_tree is not None and tree.tree_id != expect_tree:
-            raise ArtifactsMismatchError(
-                f"the files in '{path}' form tree {tree.tree_id}, but the metadata names tree "
-                f"{expect_tree}", hint="pass --artifacts the folder these metadata were exported "
-                "from (or check it out: modelkeep checkout NAME@VERSION DEST)",
-                path=str(path), expected=expect_tree, found=tree.tree_id)
-        if tree.files == 0:
-            raise InvalidInputError(
-                f"'{path}' holds no files to register", hint="give the folder the model's files are in",
-                path=str(path),
-            )
+        tree = store_candidate(store, path, progress=progress, expect_tree=expect_tree)
+        inferred = infer_technical(db, store, name, tree.tree_id, metadata, inherit)
 
         def snapshot(chosen: str, created: str) -> dict[str, Any]:
             return build_snapshot(
                 metadata, name=name, version=chosen, created=created, author=author,
                 tree_id=tree.tree_id, size=tree.size, params=clean_params,
-                metrics=clean_metrics, lineage=lineage,
+                metrics=clean_metrics, lineage=lineage, inferred=inferred,
             )
 
         info = register_version(
@@ -101,6 +89,39 @@ def register_path(
             declared=declared_paths(metadata) if inherit else None, allow_same=allow_same,
         )
     return dataclasses.replace(info, notes=tree.notes)
+
+
+def store_candidate(store: ObjectStore, path: Path, *,
+                    progress: Callable[[int, int], None] | None = None,
+                    expect_tree: str | None = None) -> TreeInfo:
+    """Store the model files under ``path`` (call within ``store.recording()``): a folder
+    with no files, or files that do not form ``expect_tree``, are refused."""
+    with model_files(store.tmp_dir) as chosen:
+        tree = add_path(store, path, progress=progress, exclude=chosen.exclude,
+                        select=chosen.select)
+    if expect_tree is not None and tree.tree_id != expect_tree:
+        raise ArtifactsMismatchError(
+            f"the files in '{path}' form tree {tree.tree_id}, but the metadata names tree "
+            f"{expect_tree}", hint="pass --artifacts the folder these metadata were exported "
+            "from (or check it out: modelkeep checkout NAME@VERSION DEST)",
+            path=str(path), expected=expect_tree, found=tree.tree_id)
+    if tree.files == 0:
+        raise InvalidInputError(
+            f"'{path}' holds no files to register", hint="give the folder the model's files are in",
+            path=str(path),
+        )
+    return tree
+
+
+def infer_technical(db: Database, store: ObjectStore, name: str, tree_id: str, metadata: Any,
+                    inherit: bool) -> dict[str, Any]:
+    """The technical fields modelkeep infers from the stored files (``loaders.inference``):
+    cheap when nothing needs it (no loader: the safetensors headers only)."""
+    from modelkeep.registry.loaders.inference import infer_for_registration
+
+    found = infer_for_registration(db, store, name, tree_id, metadata, inherit=inherit)
+    return {k: v for k, v in (("signature", found.signature), ("fingerprint", found.fingerprint))
+            if v is not None}
 
 
 def _refuse_existing(db: Database, name: str, version: str) -> None:

@@ -38,8 +38,10 @@ def build_snapshot(
     params: Mapping[str, Any],
     metrics: Mapping[str, float],
     lineage: Mapping[str, Any] | None = None,
+    inferred: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A validated metadata snapshot (JSON-ready dict) for version ``name@version``."""
+    """A validated metadata snapshot (JSON-ready dict) for version ``name@version``;
+    ``inferred`` technical fields (signature, fingerprint) fill in what the user left out."""
     from modelkeep.schema.validation import metadata_from_data
 
     data: dict[str, Any] = base.model_dump(mode="json") if base is not None else {}
@@ -58,6 +60,7 @@ def build_snapshot(
     components.setdefault("hyperparameters", {}).update(params)
     artifacts = components.setdefault("artifacts", {})
     artifacts.update(tree=tree_id, size_bytes=size)
+    data.setdefault("technical", {}).update(inferred or {})
     performance = data.setdefault("performance", {})
     performance.setdefault("metrics", {}).update(metrics)
     return redact_metadata(metadata_from_data(data).model_dump(mode="json"))

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         save_metadata,
         update_yaml_file,
     )
+    from modelkeep.schema.loading import Fingerprint, LoaderKind, LoaderSpec
     from modelkeep.schema.metadata import SCHEMA_VERSION, Identity, ModelMetadata
     from modelkeep.schema.specs import (
         Deployment,
@@ -57,11 +58,14 @@ _EXPORTS: dict[str, str] = {
     "DatasetComponent": "modelkeep.schema.components",
     "DatasetRole": "modelkeep.schema.components",
     "Deployment": "modelkeep.schema.specs",
+    "Fingerprint": "modelkeep.schema.loading",
     "Framework": "modelkeep.schema.specs",
     "Hardware": "modelkeep.schema.specs",
     "Identity": "modelkeep.schema.metadata",
     "Latency": "modelkeep.schema.specs",
     "MetadataFormat": "modelkeep.schema.formats",
+    "LoaderKind": "modelkeep.schema.loading",
+    "LoaderSpec": "modelkeep.schema.loading",
     "Metric": "modelkeep.schema.types",
     "ModelMetadata": "modelkeep.schema.metadata",
     "Performance": "modelkeep.schema.specs",
@@ -93,10 +97,13 @@ __all__ = [
     "DatasetComponent",
     "DatasetRole",
     "Deployment",
+    "Fingerprint",
     "Framework",
     "Hardware",
     "Identity",
     "Latency",
+    "LoaderKind",
+    "LoaderSpec",
     "MetadataFormat",
     "Metric",
     "ModelMetadata",

@@ -13,10 +13,34 @@ class DatasetRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DATASET_ROLE_TRAIN: _ClassVar[DatasetRole]
     DATASET_ROLE_VALIDATION: _ClassVar[DatasetRole]
     DATASET_ROLE_TEST: _ClassVar[DatasetRole]
+
+class LoaderKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOADER_KIND_UNSPECIFIED: _ClassVar[LoaderKind]
+    LOADER_KIND_PYTHON: _ClassVar[LoaderKind]
+    LOADER_KIND_ONNX: _ClassVar[LoaderKind]
+    LOADER_KIND_SKOPS: _ClassVar[LoaderKind]
+    LOADER_KIND_SAFETENSORS: _ClassVar[LoaderKind]
+    LOADER_KIND_PICKLE: _ClassVar[LoaderKind]
+
+class SpecSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SPEC_SOURCE_UNSPECIFIED: _ClassVar[SpecSource]
+    SPEC_SOURCE_DECLARED: _ClassVar[SpecSource]
+    SPEC_SOURCE_INFERRED: _ClassVar[SpecSource]
 DATASET_ROLE_UNSPECIFIED: DatasetRole
 DATASET_ROLE_TRAIN: DatasetRole
 DATASET_ROLE_VALIDATION: DatasetRole
 DATASET_ROLE_TEST: DatasetRole
+LOADER_KIND_UNSPECIFIED: LoaderKind
+LOADER_KIND_PYTHON: LoaderKind
+LOADER_KIND_ONNX: LoaderKind
+LOADER_KIND_SKOPS: LoaderKind
+LOADER_KIND_SAFETENSORS: LoaderKind
+LOADER_KIND_PICKLE: LoaderKind
+SPEC_SOURCE_UNSPECIFIED: SpecSource
+SPEC_SOURCE_DECLARED: SpecSource
+SPEC_SOURCE_INFERRED: SpecSource
 
 class Scalar(_message.Message):
     __slots__ = ("string_value", "int_value", "float_value", "bool_value")
@@ -159,7 +183,7 @@ class ArtifactsComponent(_message.Message):
     def __init__(self, tree: _Optional[str] = ..., format: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
 
 class Technical(_message.Message):
-    __slots__ = ("framework", "dependencies", "hardware", "signature", "model_size_bytes", "parameters", "memory_bytes")
+    __slots__ = ("framework", "dependencies", "hardware", "signature", "model_size_bytes", "parameters", "memory_bytes", "loader", "fingerprint")
     FRAMEWORK_FIELD_NUMBER: _ClassVar[int]
     DEPENDENCIES_FIELD_NUMBER: _ClassVar[int]
     HARDWARE_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +191,8 @@ class Technical(_message.Message):
     MODEL_SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    LOADER_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     framework: Framework
     dependencies: _containers.RepeatedScalarFieldContainer[str]
     hardware: Hardware
@@ -174,7 +200,31 @@ class Technical(_message.Message):
     model_size_bytes: int
     parameters: int
     memory_bytes: int
-    def __init__(self, framework: _Optional[_Union[Framework, _Mapping]] = ..., dependencies: _Optional[_Iterable[str]] = ..., hardware: _Optional[_Union[Hardware, _Mapping]] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., model_size_bytes: _Optional[int] = ..., parameters: _Optional[int] = ..., memory_bytes: _Optional[int] = ...) -> None: ...
+    loader: LoaderSpec
+    fingerprint: Fingerprint
+    def __init__(self, framework: _Optional[_Union[Framework, _Mapping]] = ..., dependencies: _Optional[_Iterable[str]] = ..., hardware: _Optional[_Union[Hardware, _Mapping]] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., model_size_bytes: _Optional[int] = ..., parameters: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., loader: _Optional[_Union[LoaderSpec, _Mapping]] = ..., fingerprint: _Optional[_Union[Fingerprint, _Mapping]] = ...) -> None: ...
+
+class LoaderSpec(_message.Message):
+    __slots__ = ("kind", "file", "entry_point", "example_input")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_POINT_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLE_INPUT_FIELD_NUMBER: _ClassVar[int]
+    kind: LoaderKind
+    file: str
+    entry_point: str
+    example_input: str
+    def __init__(self, kind: _Optional[_Union[LoaderKind, str]] = ..., file: _Optional[str] = ..., entry_point: _Optional[str] = ..., example_input: _Optional[str] = ...) -> None: ...
+
+class Fingerprint(_message.Message):
+    __slots__ = ("value", "source", "inferred_from")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    INFERRED_FROM_FIELD_NUMBER: _ClassVar[int]
+    value: str
+    source: SpecSource
+    inferred_from: str
+    def __init__(self, value: _Optional[str] = ..., source: _Optional[_Union[SpecSource, str]] = ..., inferred_from: _Optional[str] = ...) -> None: ...
 
 class Framework(_message.Message):
     __slots__ = ("name", "version")
@@ -215,12 +265,16 @@ class TensorSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., dtype: _Optional[str] = ..., shape: _Optional[_Union[Shape, _Mapping]] = ...) -> None: ...
 
 class Signature(_message.Message):
-    __slots__ = ("inputs", "outputs")
+    __slots__ = ("inputs", "outputs", "source", "inferred_from")
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    INFERRED_FROM_FIELD_NUMBER: _ClassVar[int]
     inputs: _containers.RepeatedCompositeFieldContainer[TensorSpec]
     outputs: _containers.RepeatedCompositeFieldContainer[TensorSpec]
-    def __init__(self, inputs: _Optional[_Iterable[_Union[TensorSpec, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[TensorSpec, _Mapping]]] = ...) -> None: ...
+    source: SpecSource
+    inferred_from: str
+    def __init__(self, inputs: _Optional[_Iterable[_Union[TensorSpec, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[TensorSpec, _Mapping]]] = ..., source: _Optional[_Union[SpecSource, str]] = ..., inferred_from: _Optional[str] = ...) -> None: ...
 
 class MetricValues(_message.Message):
     __slots__ = ("values",)

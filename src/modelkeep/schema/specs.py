@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from modelkeep.schema.loading import Fingerprint, LoaderSpec, SpecSource
 from modelkeep.schema.types import (
     Count,
     Dimension,
@@ -57,6 +58,11 @@ class Signature(MetadataModel):
 
     inputs: list[TensorSpec] = Field(default_factory=list)
     outputs: list[TensorSpec] = Field(default_factory=list)
+    source: SpecSource | None = Field(
+        None, description="'declared' (written by the user) or 'inferred' (read from the files "
+        "by modelkeep at register time); absent means declared.")
+    inferred_from: Text | None = Field(
+        None, description="What an inferred signature was read from, e.g. 'onnx graph'.")
 
 
 class Technical(MetadataModel):
@@ -71,6 +77,9 @@ class Technical(MetadataModel):
     model_size_bytes: Count | None = Field(None, description="Size of the loaded weights.")
     parameters: Count | None = Field(None, description="Number of trainable parameters.")
     memory_bytes: Count | None = Field(None, description="Peak memory used while serving.")
+    loader: LoaderSpec = Field(default_factory=LoaderSpec, description="How the version is called.")
+    fingerprint: Fingerprint = Field(
+        default_factory=Fingerprint, description="Architecture fingerprint (declared or inferred).")
 
 
 class Latency(MetadataModel):

@@ -1,0 +1,86 @@
+"""The ``safetensors`` loader (weights + a user loader function) and the architecture fingerprint.
+
+The loader reads the version's safetensors file into a dict of numpy arrays and calls the
+user's ``module:function`` from the version's code snapshot or artifacts with it (and the
+file's path, when the function takes a second argument). The function returns the model: a
+callable, or an object with ``predict``.
+
+The fingerprint is read from the headers alone (verified chunks from the store, never the
+weights): every tensor's name, dtype and shape across the version's safetensors files. A
+retrain changes values only and keeps it; a new, removed or reshaped layer changes it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import struct
+from collections.abc import Mapping
+from typing import Any
+
+from modelkeep.errors import InvalidMetadataError
+from modelkeep.registry.loaders.base import Loaded, failure, require
+from modelkeep.registry.loaders.entry_points import import_entry_point
+from modelkeep.registry.loaders.python_entry import callable_of
+from modelkeep.registry.loaders.workspace import Workspace
+from modelkeep.storage.chunkers import (
+    MAX_HEADER,
+    MalformedSafetensors,
+    is_safetensors,
+    parse_safetensors_header,
+)
+from modelkeep.storage.manifest import read_manifest
+from modelkeep.storage.objects import ObjectStore
+from modelkeep.storage.tensors import read_range
+from modelkeep.storage.tree import TreeEntry, read_tree
+
+
+def _header(store: ObjectStore, entry: TreeEntry) -> list[tuple[str, str, list[int]]]:
+    chunks = ([(entry.oid, entry.size)] if entry.kind == "blob"
+              else list(read_manifest(store, entry.oid).chunks))
+    head = read_range(store, chunks, 0, min(8, entry.size))
+    length = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
+    prefix = head + read_range(store, chunks, 8, 8 + min(length, MAX_HEADER, max(entry.size - 8, 0)))
+    try:
+        header = parse_safetensors_header(prefix, entry.size)
+    except MalformedSafetensors as exc:
+        raise InvalidMetadataError(f"{entry.path} is not a valid safetensors file: {exc}",
+                                   path=entry.path) from None
+    return [(t.name, t.dtype, list(t.shape)) for t in header.tensors]
+
+
+def tensor_structure(store: ObjectStore, tree_id: str) -> str | None:
+    """Every tensor's (name, dtype, shape) across the tree's safetensors files, as canonical
+    text; None when the tree holds no safetensors file."""
+    entries = [e for e in read_tree(store, tree_id) if is_safetensors(e.path)]
+    if not entries:
+        return None
+    tensors = sorted(t for e in entries for t in _header(store, e))
+    return json.dumps(tensors)
+
+
+def load(ref: str, workspace: Workspace, spec: Mapping[str, Any],
+         signature: Mapping[str, Any]) -> Loaded:
+    """Read the weights, build the model with the user's loader function, wrap it."""
+    numpy_io = require("safetensors.numpy", "safetensors", "safetensors")
+    target = str(spec.get("entry_point") or "")
+    if not target:
+        raise InvalidMetadataError(
+            f"{ref}: a safetensors loader needs the user loader function (technical.loader."
+            "entry_point)", hint="e.g. --loader safetensors:model:build")
+    build = import_entry_point(target, workspace.roots)
+    path = workspace.artifacts / str(spec["file"])
+    try:
+        tensors = numpy_io.load_file(str(path))
+    except Exception as exc:
+        raise failure(exc, f"{ref}: reading {spec['file']} failed") from exc
+    try:
+        wants_path = len(inspect.signature(build).parameters) >= 2
+    except (TypeError, ValueError):
+        wants_path = False
+    try:
+        model = build(tensors, path) if wants_path else build(tensors)
+    except Exception as exc:
+        raise failure(exc, f"{ref}: the loader function {target} raised") from exc
+    return Loaded(ref, "safetensors", callable_of(model, target), signature=signature,
+                  folder=workspace.folder)
