@@ -36,6 +36,8 @@ _EXPORTS: dict[str, str] = {
     "DatabaseEmptyError": "modelkeep.errors",
     "DatabaseMissingError": "modelkeep.errors",
     "DatasetNotFoundError": "modelkeep.errors",
+    "Deployment": "modelkeep.registry.rollout",
+    "DeploymentEvent": "modelkeep.registry.deployments",
     "DiskFullError": "modelkeep.errors",
     "FieldChange": "modelkeep.registry.diff",
     "FileChangedError": "modelkeep.errors",
@@ -57,14 +59,18 @@ _EXPORTS: dict[str, str] = {
     "ModelNotFoundError": "modelkeep.errors",
     "ModelSummary": "modelkeep.registry.versions",
     "ModelkeepError": "modelkeep.errors",
+    "NotDeployedError": "modelkeep.errors",
     "NotFoundError": "modelkeep.errors",
     "ObjectNotFoundError": "modelkeep.errors",
     "PathNotFoundError": "modelkeep.errors",
     "Pointer": "modelkeep.storage.pointers",
+    "PredictionTimeoutError": "modelkeep.errors",
     "RemoteAuthError": "modelkeep.errors",
     "RemoteError": "modelkeep.errors",
     "RemoteNotFoundError": "modelkeep.errors",
     "RemoteRecordInvalidError": "modelkeep.errors",
+    "Rollout": "modelkeep.registry.rollout",
+    "RolloutStateError": "modelkeep.errors",
     "Run": "modelkeep.run",
     "RunInfo": "modelkeep.tracking.runs",
     "RunNotActiveError": "modelkeep.errors",
@@ -79,6 +85,7 @@ _EXPORTS: dict[str, str] = {
     "VersionNotFoundError": "modelkeep.errors",
     "VersionPrunedError": "modelkeep.errors",
     "VersionRecord": "modelkeep.registry.records",
+    "VersionUnhealthyError": "modelkeep.errors",
     "dump_metadata": "modelkeep.schema.formats",
     "json_schema": "modelkeep.schema.formats",
     "load_metadata": "modelkeep.schema.formats",
@@ -112,13 +119,16 @@ if TYPE_CHECKING:
         MissingDependencyError,
         ModelkeepError,
         ModelNotFoundError,
+        NotDeployedError,
         NotFoundError,
         ObjectNotFoundError,
         PathNotFoundError,
+        PredictionTimeoutError,
         RemoteAuthError,
         RemoteError,
         RemoteNotFoundError,
         RemoteRecordInvalidError,
+        RolloutStateError,
         RunNotActiveError,
         RunNotFoundError,
         StorageError,
@@ -126,13 +136,16 @@ if TYPE_CHECKING:
         VersionExistsError,
         VersionNotFoundError,
         VersionPrunedError,
+        VersionUnhealthyError,
     )
     from modelkeep.keep import Keep
     from modelkeep.registry.aliases import AliasMove
+    from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.diff import FieldChange, VersionDiff
     from modelkeep.registry.integrity import KeepCheck
     from modelkeep.registry.publish import SyncResult
     from modelkeep.registry.records import VersionRecord
+    from modelkeep.registry.rollout import Deployment, Rollout
     from modelkeep.registry.roots import GcResult
     from modelkeep.registry.semver import Version
     from modelkeep.registry.versions import ModelSummary, VersionInfo

@@ -26,17 +26,21 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── ObjectNotFoundError         code=object_not_found
     │   ├── RunNotFoundError            code=run_not_found
     │   ├── RemoteNotFoundError         code=remote_not_found
-    │   └── DatasetNotFoundError        code=dataset_not_found
+    │   ├── DatasetNotFoundError        code=dataset_not_found
+    │   └── NotDeployedError            code=not_deployed
     ├── ConflictError                   code=conflict              exit 4   http 409
     │   ├── KeepExistsError             code=keep_exists
     │   ├── VersionExistsError          code=version_exists
     │   ├── VersionPrunedError          code=version_pruned
     │   ├── DatabaseEmptyError          code=database_empty
-    │   └── RunNotActiveError           code=run_not_active
+    │   ├── RunNotActiveError           code=run_not_active
+    │   └── RolloutStateError           code=rollout_state
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── LoaderError                     code=loader_error          exit 1   http 500
     │   ├── LoaderFailedError           code=loader_failed
-    │   └── EntryPointError             code=entry_point_invalid
+    │   ├── EntryPointError             code=entry_point_invalid
+    │   ├── VersionUnhealthyError       code=version_unhealthy       http 503
+    │   └── PredictionTimeoutError      code=prediction_timeout      http 504
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
     └── StorageError                    code=storage_error         exit 6   http 502
@@ -393,6 +397,40 @@ class EntryPointError(LoaderError):
 
     code = "entry_point_invalid"
     default_hint = "entry points are 'module:function' in the code snapshot or artifacts"
+
+
+# -- deployments and the gateway (docs/gateway.md) -------------------------------------------
+
+
+class NotDeployedError(NotFoundError):
+    """A model the gateway does not serve: never deployed, or the version asked for is not loaded."""
+
+    code = "not_deployed"
+    default_hint = "deploy it first: modelkeep deploy NAME@VERSION (see docs/gateway.md)"
+
+
+class RolloutStateError(ConflictError):
+    """A rollout command that does not fit the rollout's state (a second rollout, promote when
+    none runs, resume when not paused, ...)."""
+
+    code = "rollout_state"
+    default_hint = "see where the rollout stands: modelkeep deploy status NAME"
+
+
+class VersionUnhealthyError(LoaderError):
+    """The version that should answer failed to load in the gateway; the reason is in the message."""
+
+    code = "version_unhealthy"
+    default_hint = "see what failed: GET /healthz on the gateway, or modelkeep predict NAME@VERSION"
+    http_status = 503
+
+
+class PredictionTimeoutError(LoaderError):
+    """A prediction took longer than the gateway's per-request timeout (counted as an error)."""
+
+    code = "prediction_timeout"
+    default_hint = "raise it with modelkeep gateway --timeout SECONDS, or make the model faster"
+    http_status = 504
 
 
 def _all_subclasses(cls: type[ModelkeepError]) -> list[type[ModelkeepError]]:

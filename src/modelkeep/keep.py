@@ -22,6 +22,8 @@ from modelkeep.storage.pins import PINS_DIRNAME
 from modelkeep.tracking.runs import mark_killed_runs
 
 if TYPE_CHECKING:
+    from modelkeep.registry.deployments import DeploymentEvent
+    from modelkeep.registry.rollout import Deployment
     from modelkeep.run import Run
 
 KEEP_GITIGNORE = "# written by modelkeep init: the keep is local state, never committed\n*\n"
@@ -458,3 +460,50 @@ class Keep:
         return candidate_bump(self.db, self.store, name, Path(path), author=self.author,
                               metadata=metadata, params=params, metrics=metrics,
                               progress=progress)
+
+    # -- deployments (the gateway's serving state: docs/gateway.md) -----------------------
+
+    def deployment(self, name: str) -> Deployment:
+        """Model ``name``'s serving state now: stable version, earlier stable versions and the
+        running or last rollout (a ``Deployment``; empty when never deployed)."""
+        from modelkeep.registry.deployments import current
+
+        return current(self.db, name)
+
+    def deployments(self) -> list[Deployment]:
+        """The serving state of every deployed model (what a gateway routes by)."""
+        from modelkeep.registry.deployments import all_current
+
+        return all_current(self.db)
+
+    def deployment_revision(self) -> int:
+        """A number that changes whenever any model's serving state does (gateways poll it)."""
+        from modelkeep.registry.deployments import revision
+
+        return revision(self.db)
+
+    def deployment_history(self, name: str) -> list[DeploymentEvent]:
+        """Every change of ``name``'s serving state, oldest first (``DeploymentEvent``\\ s)."""
+        from modelkeep.registry.deployments import history
+
+        return history(self.db, name)
+
+    def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
+               shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
+               by: str | None = None, reason: str = "") -> DeploymentEvent:
+        """Serve version ``ref``: all traffic at once, or through a shadow and/or canary rollout
+        from the stable version (``steps`` in percent, default 5,25,50,100; ``by`` the request
+        key for sticky assignment, ``header:NAME``). A ``DeploymentEvent``."""
+        from modelkeep.registry.deployments import deploy_version
+        from modelkeep.registry.rollout import DEFAULT_STEPS
+
+        return deploy_version(self.db, self.resolve(ref), author=self.author, canary=canary,
+                              shadow=shadow, shadow_percent=shadow_percent,
+                              steps=steps or DEFAULT_STEPS, by=by, reason=reason)
+
+    def change_deployment(self, name: str, action: str, reason: str = "") -> DeploymentEvent:
+        """``promote`` (next step), ``promote-full``, ``pause``, ``resume``, ``abort`` or
+        ``rollback`` (all traffic to the last stable version) model ``name``'s deployment."""
+        from modelkeep.registry.deployments import change
+
+        return change(self.db, name, action, author=self.author, reason=reason)

@@ -1,0 +1,178 @@
+"""The gateway's ASGI app (Starlette): predict, the list of models, and health.
+
+``POST /v1/models/{name}/predict`` takes ``{"inputs": ...}`` and answers
+``{"model", "version", "ref", "arm", "request_id", "outputs"}`` with the headers
+``X-Request-Id``, ``X-Modelkeep-Version`` and ``X-Modelkeep-Overhead-Ms`` (the time spent in the
+gateway outside the model's ``predict``). ``{name}`` may be ``NAME@VERSION`` to ask for one of
+the versions the gateway holds. Every error is the one JSON shape of ``ModelkeepError.to_dict``
+with its ``http_status``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from modelkeep.errors import InvalidModelInputError, ModelkeepError, NotDeployedError
+from modelkeep.registry.loaders.base import failure
+from modelkeep.registry.rollout import Deployment
+
+from .calls import Caller
+from .pool import VersionPool
+from .routing import Route as Routed
+from .routing import request_key, route
+from .watcher import ServingKeep, StateWatcher
+
+MAX_BODY = 16 * 1024 * 1024  # a request body larger than this is refused before parsing
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """How a gateway serves: poll interval (s), per-request timeout (s), worker threads, and
+    how many recent stable versions of each model stay loaded."""
+
+    poll_interval: float = 0.2
+    timeout: float = 30.0
+    threads: int = 32
+    keep_stable: int = 3
+
+
+def _error(exc: ModelkeepError, request_id: str | None = None) -> JSONResponse:
+    headers = {"X-Request-Id": request_id} if request_id else None
+    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+
+
+async def _read_inputs(request: Request) -> Any:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise InvalidModelInputError(f"the request body is {len(body)} bytes, over the "
+                                     f"{MAX_BODY} allowed", hint="send smaller batches")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidModelInputError(f"the request body is not valid JSON: {exc}",
+                                     hint='send {"inputs": ...} as JSON') from None
+    if not isinstance(payload, dict) or "inputs" not in payload:
+        raise InvalidModelInputError('the request body must be a JSON object with "inputs"',
+                                     hint='send {"inputs": ...} as JSON')
+    return payload["inputs"]
+
+
+class Gateway:
+    """The state behind the app: the keep's deployments, the loaded versions, the callers."""
+
+    def __init__(self, keep: ServingKeep, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.pool = VersionPool(keep.load)
+        self.watcher = StateWatcher(keep, self.pool, interval=settings.poll_interval,
+                                    keep_stable=settings.keep_stable)
+        self.caller = Caller(threads=settings.threads, timeout=settings.timeout)
+
+    def deployment(self, name: str) -> Deployment:
+        found = self.watcher.deployments.get(name)
+        if found is None or found.stable is None:
+            raise NotDeployedError(f"model '{name}' is not deployed in this gateway",
+                                   hint=f"modelkeep deploy {name}@VERSION", name=name)
+        return found
+
+    def choose(self, name: str, request: Request, request_id: str) -> Routed:
+        """The version that answers (a pinned ``NAME@VERSION``, else the routing decision); a
+        candidate that is not loaded yet or failed to load gives its share to the stable one."""
+        model, _, pinned = name.partition("@")
+        deployment = self.deployment(model)
+        if pinned:
+            if pinned not in deployment.serving(self.settings.keep_stable):
+                raise NotDeployedError(f"{name} is not one of the versions this gateway serves",
+                                       hint="GET /v1/models lists them", name=model)
+            return Routed(pinned, "pinned")
+        rollout = deployment.active_rollout
+        key, _ = request_key(rollout.by if rollout else None, request.headers, request_id)
+        chosen = route(deployment, key)
+        if chosen.arm == "candidate" and not self.pool.healthy(f"{model}@{chosen.version}"):
+            return Routed(str(deployment.stable), "stable")
+        return chosen
+
+    async def predict(self, request: Request) -> Response:
+        started = time.perf_counter()
+        given = request.headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        try:
+            name = request.path_params["name"]
+            inputs = await _read_inputs(request)
+            chosen = self.choose(name, request, request_id)
+            model_name = name.partition("@")[0]
+            answer = await self.caller.call(self.pool.get(f"{model_name}@{chosen.version}"), inputs)
+            if chosen.shadow and self.pool.healthy(f"{model_name}@{chosen.shadow}"):
+                self.caller.fire(self.pool.get(f"{model_name}@{chosen.shadow}"), inputs)
+        except ModelkeepError as exc:
+            return _error(exc, request_id)
+        except Exception as exc:  # a LoadedModel that let its own error through
+            return _error(failure(exc, f"{name} raised"), request_id)
+        body = {"model": model_name, "version": chosen.version,
+                "ref": f"{model_name}@{chosen.version}", "arm": chosen.arm,
+                "request_id": request_id, "outputs": answer.outputs}
+        overhead = (time.perf_counter() - started - answer.model_seconds) * 1000
+        return JSONResponse(body, headers={
+            "X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
+            "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
+
+    def models(self, request: Request) -> Response:
+        health = {h.ref: h for h in self.pool.health()}
+        out = []
+        for name, d in sorted(self.watcher.deployments.items()):
+            refs = [f"{name}@{v}" for v in d.serving(self.settings.keep_stable)]
+            out.append({**d.to_dict(), "versions": [
+                health[r].to_dict() if r in health else {"ref": r, "status": "loading"}
+                for r in refs]})
+        return JSONResponse({"models": out, "revision": self.watcher.revision})
+
+    def health(self, request: Request) -> Response:
+        versions = self.pool.health()
+        if not self.watcher.ready.is_set():
+            status = "starting"
+        elif self.watcher.poll_error or any(v.status != "healthy" for v in versions):
+            status = "degraded"
+        else:
+            status = "ok"
+        body = {"status": status, "revision": self.watcher.revision,
+                "poll_error": self.watcher.poll_error,
+                "versions": [v.to_dict() for v in versions]}
+        return JSONResponse(body, status_code=503 if status == "starting" else 200)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _error(NotDeployedError(f"no such endpoint: {request.method} {request.url.path}",
+                                   hint="POST /v1/models/NAME/predict, GET /v1/models, GET /healthz"))
+
+
+def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> Starlette:
+    """The gateway app for ``keep``: it starts polling the keep's deployments when served."""
+    gateway = Gateway(keep, settings or GatewaySettings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gateway.watcher.start()
+        try:
+            yield
+        finally:
+            gateway.watcher.stop()
+            gateway.caller.close()
+
+    routes = [Route("/v1/models/{name}/predict", gateway.predict, methods=["POST"]),
+              Route("/v1/models", gateway.models, methods=["GET"]),
+              Route("/healthz", gateway.health, methods=["GET"])]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found})
+    app.state.gateway = gateway
+    return app

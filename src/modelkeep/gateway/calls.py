@@ -1,0 +1,61 @@
+"""Calling a model off the event loop: a thread pool and a per-request timeout.
+
+A model's ``predict`` is ordinary blocking Python, so it runs in a worker thread while the event
+loop keeps serving other requests. A call that outlives the timeout is answered with
+``PredictionTimeoutError`` (504) at once; Python cannot stop a thread, so the hung call keeps
+its worker until it returns, and the pool is sized so that a few hung calls leave room for the
+rest (worker processes, which can be killed, are the later answer for models that hang).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from modelkeep.errors import PredictionTimeoutError
+from modelkeep.registry.loaders import LoadedModel
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A model's outputs and the seconds its ``predict`` took (the rest is gateway overhead)."""
+
+    outputs: Any
+    model_seconds: float
+
+
+def _timed(model: LoadedModel, inputs: Any) -> Answer:
+    started = time.perf_counter()
+    outputs = model.predict(inputs)
+    return Answer(outputs, time.perf_counter() - started)
+
+
+class Caller:
+    """Runs predictions in ``threads`` worker threads, each limited to ``timeout`` seconds."""
+
+    def __init__(self, *, threads: int = 32, timeout: float = 30.0) -> None:
+        self.timeout = timeout
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="modelkeep-predict")
+
+    async def call(self, model: LoadedModel, inputs: Any) -> Answer:
+        """``model.predict(inputs)`` in a worker thread; ``PredictionTimeoutError`` past the
+        timeout (the model's own errors propagate as they are)."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._pool, _timed, model, inputs)
+        try:
+            return await asyncio.wait_for(future, self.timeout)
+        except TimeoutError:
+            raise PredictionTimeoutError(
+                f"{model.ref} did not answer within {self.timeout:g} s", ref=model.ref,
+                timeout=self.timeout) from None
+
+    def fire(self, model: LoadedModel, inputs: Any) -> None:
+        """Run a prediction nobody waits for (a shadow copy); its outcome is dropped."""
+        self._pool.submit(_timed, model, inputs)
+
+    def close(self) -> None:
+        """Stop taking work; hung calls are left to finish on their own."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
