@@ -10,8 +10,11 @@ rest (worker processes, which can be killed, are the later answer for models tha
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,12 +36,46 @@ def _timed(model: LoadedModel, inputs: Any) -> Answer:
     return Answer(outputs, time.perf_counter() - started)
 
 
+class DaemonPool(Executor):
+    """A fixed pool of daemon threads. ``ThreadPoolExecutor`` joins its threads at interpreter
+    exit, so one hung prediction would hold a stopping gateway for as long as it hangs."""
+
+    def __init__(self, threads: int, name: str) -> None:
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
+                         for i in range(threads)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._queue.put((future, lambda: fn(*args, **kwargs)))
+        return future
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, call = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # handed to whoever awaits the future
+                future.set_exception(exc)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+
 class Caller:
     """Runs predictions in ``threads`` worker threads, each limited to ``timeout`` seconds."""
 
     def __init__(self, *, threads: int = 32, timeout: float = 30.0) -> None:
         self.timeout = timeout
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="modelkeep-predict")
+        self._pool = DaemonPool(threads, "modelkeep-predict")
 
     async def call(self, model: LoadedModel, inputs: Any) -> Answer:
         """``model.predict(inputs)`` in a worker thread; ``PredictionTimeoutError`` past the
@@ -58,4 +95,4 @@ class Caller:
 
     def close(self) -> None:
         """Stop taking work; hung calls are left to finish on their own."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=False)

@@ -14,7 +14,10 @@ from .watcher import ServingKeep
 def listen(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host``:``port`` (0: any free port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto given explicitly: accepted sockets inherit it, and asyncio turns Nagle off
+    # (TCP_NODELAY) only on sockets that say IPPROTO_TCP; with proto 0 every keep-alive
+    # request waited ~40 ms for a delayed ACK (the stall of uvicorn#3149)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
