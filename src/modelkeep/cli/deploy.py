@@ -19,7 +19,14 @@ class DeployGroup(click.Group):
     """A group whose first argument, when it is not a subcommand, is the ref to deploy."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+        first = args[0] if args else ""
+        if first and first not in self.commands and not first.startswith("-"):
+            if "@" not in first:  # neither a subcommand nor NAME@VERSION: a typo, most likely
+                from modelkeep.errors import did_you_mean
+
+                hint = did_you_mean(first, self.commands)
+                raise click.UsageError(f"'{first}' is neither a deploy subcommand nor NAME@VERSION"
+                                       + (f"; {hint}" if hint else ""), ctx=ctx)
             args = ["start", *args]
         return super().parse_args(ctx, args)
 
