@@ -30,6 +30,16 @@ TAG = "{tag}"
 def run(inputs):
     return {{"tag": TAG, "doubled": [2 * v for v in inputs["x"]]}}
 '''
+SLOW_TO_LOAD = '''
+import os
+import time
+
+time.sleep(float(os.environ.get("TEST_LOAD_SECONDS", "0")))  # set in the gateway only
+
+
+def run(inputs):
+    return {{"tag": "{tag}", "doubled": [2 * v for v in inputs["x"]]}}
+'''
 SLOW = '''
 import time
 
@@ -76,10 +86,10 @@ def make_keep(root: Path) -> Keep:
 class GatewayProcess:
     """``python -m modelkeep gateway`` for ``root`` on a free port, stopped with SIGTERM."""
 
-    def __init__(self, root: Path, *args: str) -> None:
+    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "MODELKEEP_KEEP": str(root)}
+        env = {**os.environ, **(env or {}), "MODELKEEP_KEEP": str(root)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "modelkeep", "gateway", "--port", str(self.port), *args],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

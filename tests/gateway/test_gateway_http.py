@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from gateway_process import GatewayProcess, make_keep
+from gateway_process import SLOW_TO_LOAD, GatewayProcess, make_keep, register_python
 
 from modelkeep.gateway.routing import route
 
@@ -136,8 +136,11 @@ def test_a_model_that_raises_is_500_with_the_exception(gateway):
 @pytest.fixture
 def fresh(tmp_path):
     k = make_keep(tmp_path / "project")
+    register_python(k, "echo", tmp_path / "project" / "echo", SLOW_TO_LOAD.format(tag="three"),
+                    {"x": [1]})  # 1.0.2, which takes 1.5 s to import in the gateway
     k.deploy("echo@1.0.0")
-    gw = GatewayProcess(k.settings.root)  # the default poll interval (0.2 s)
+    # the default poll interval (0.2 s)
+    gw = GatewayProcess(k.settings.root, env={"TEST_LOAD_SECONDS": "1.5"})
     gw.wait_ready()
     yield k, gw
     gw.stop()
@@ -209,3 +212,18 @@ def test_two_gateways_apply_the_same_split(fresh):
         assert {other.predict("echo", {"x": [1]}).json()["version"] for _ in range(10)} == {"1.0.0"}
     finally:
         other.stop()
+
+
+def test_a_new_version_takes_traffic_only_once_loaded(fresh):
+    keep, gw = fresh
+    keep.deploy("echo@1.0.2")
+    seen: list[tuple[int, str]] = []
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        response = gw.predict("echo", {"x": [1]})
+        seen.append((response.status_code, response.json().get("version", "")))
+        if seen[-1][1] == "1.0.2":
+            break
+    assert {status for status, _ in seen} == {200}  # no request failed while it loaded
+    assert seen[0][1] == "1.0.0" and seen[-1][1] == "1.0.2"
+    assert sum(v == "1.0.0" for _, v in seen) > 5  # it did take a while to load

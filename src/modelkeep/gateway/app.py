@@ -100,9 +100,17 @@ class Gateway:
         rollout = deployment.active_rollout
         key, _ = request_key(rollout.by if rollout else None, request.headers, request_id)
         chosen = route(deployment, key)
-        if chosen.arm == "candidate" and not self.pool.healthy(f"{model}@{chosen.version}"):
-            return Routed(str(deployment.stable), "stable")
-        return chosen
+        if self.pool.healthy(f"{model}@{chosen.version}"):
+            return chosen
+        # a candidate not ready gives its share to the stable version; a new stable version
+        # still loading leaves the traffic on the last stable one that is loaded
+        fallbacks = [deployment.stable] if chosen.arm == "candidate" else []
+        if chosen.arm == "candidate" or self.pool.loading(f"{model}@{chosen.version}"):
+            fallbacks += list(deployment.previous[:self.settings.keep_stable - 1])
+        for version in fallbacks:
+            if version and self.pool.healthy(f"{model}@{version}"):
+                return Routed(version, "stable", chosen.shadow)
+        return chosen  # answering says why it cannot (unhealthy, or still loading)
 
     async def predict(self, request: Request) -> Response:
         started = time.perf_counter()

@@ -78,6 +78,11 @@ class VersionPool:
         """Whether ``ref`` is loaded and can answer."""
         return ref in self._models
 
+    def loading(self, ref: str) -> bool:
+        """Whether ``ref`` is wanted and its load has not finished yet."""
+        health = self._health.get(ref)
+        return health is not None and health.status == "loading"
+
     def get(self, ref: str) -> LoadedModel:
         """The loaded model for ``ref``; ``VersionUnhealthyError`` with the reason when it failed
         to load or is still loading, ``NotDeployedError`` when this gateway does not hold it."""
