@@ -24,11 +24,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from modelkeep.errors import InvalidModelInputError, ModelkeepError, NotDeployedError
+from modelkeep.errors import (
+    InvalidModelInputError,
+    ModelkeepError,
+    NotDeployedError,
+    PredictionTimeoutError,
+)
 from modelkeep.registry.loaders.base import failure
 from modelkeep.registry.rollout import Deployment
 
-from .calls import Caller
+from .calls import Answer, Caller
+from .gatekeeper import GateKeeper
+from .meter import Meter
 from .pool import VersionPool
 from .routing import Route as Routed
 from .routing import request_key, route
@@ -76,8 +83,9 @@ class Gateway:
     def __init__(self, keep: ServingKeep, settings: GatewaySettings) -> None:
         self.settings = settings
         self.pool = VersionPool(keep.load)
-        self.watcher = StateWatcher(keep, self.pool, interval=settings.poll_interval,
-                                    keep_stable=settings.keep_stable)
+        self.meter = Meter()
+        self.watcher = StateWatcher(keep, self.pool, GateKeeper(keep, self.meter),
+                                    interval=settings.poll_interval, keep_stable=settings.keep_stable)
         self.caller = Caller(threads=settings.threads, timeout=settings.timeout)
 
     def deployment(self, name: str) -> Deployment:
@@ -121,9 +129,11 @@ class Gateway:
             inputs = await _read_inputs(request)
             chosen = self.choose(name, request, request_id)
             model_name = name.partition("@")[0]
-            answer = await self.caller.call(self.pool.get(f"{model_name}@{chosen.version}"), inputs)
-            if chosen.shadow and self.pool.healthy(f"{model_name}@{chosen.shadow}"):
-                self.caller.fire(self.pool.get(f"{model_name}@{chosen.shadow}"), inputs)
+            answer = await self.answer(f"{model_name}@{chosen.version}", inputs)
+            shadow = f"{model_name}@{chosen.shadow}"
+            if chosen.shadow and self.pool.healthy(shadow):
+                self.caller.fire(self.pool.get(shadow), inputs,
+                                 lambda seconds, failed: self.meter.record(shadow, seconds, error=failed))
         except ModelkeepError as exc:
             return _error(exc, request_id)
         except Exception as exc:  # a LoadedModel that let its own error through
@@ -136,13 +146,32 @@ class Gateway:
             "X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
             "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
 
+    async def answer(self, ref: str, inputs: Any) -> Answer:
+        """``ref``'s outputs for ``inputs``, counted for the gates: a failure of the version
+        (it raised, hung or is not loaded) is an error; a bad request is not the version's."""
+        started = time.perf_counter()
+        try:
+            answer = await self.caller.call(self.pool.get(ref), inputs)
+        except ModelkeepError as exc:
+            if exc.http_status >= 500:
+                self.meter.record(ref, time.perf_counter() - started, error=True,
+                                  timeout=isinstance(exc, PredictionTimeoutError))
+            raise
+        except Exception:
+            self.meter.record(ref, time.perf_counter() - started, error=True)
+            raise
+        self.meter.record(ref, time.perf_counter() - started)
+        return answer
+
     def models(self, request: Request) -> Response:
         health = {h.ref: h for h in self.pool.health()}
+        totals = self.meter.totals()
         out = []
         for name, d in sorted(self.watcher.deployments.items()):
             refs = [f"{name}@{v}" for v in d.serving(self.settings.keep_stable)]
             out.append({**d.to_dict(), "versions": [
-                health[r].to_dict() if r in health else {"ref": r, "status": "loading"}
+                {**(health[r].to_dict() if r in health else {"ref": r, "status": "loading"}),
+                 "served_here": totals[r].to_dict() if r in totals else None}
                 for r in refs]})
         return JSONResponse({"models": out, "revision": self.watcher.revision})
 

@@ -3,7 +3,8 @@
 A poller thread asks the keep for its deployment revision every ``interval`` seconds (one
 cheap query) and re-reads the deployments only when it changed, then publishes them with one
 reference swap, so requests never see half a state. Every gateway process polls the same
-database, so all apply a change within about one interval of each other. A loader thread
+database, so all apply a change within about one interval of each other. Every second it also reports this
+gateway's counts and applies the canary gates (``gatekeeper.py``). A loader thread
 loads the versions the new state needs (the running candidate and the most recent stable
 versions), so a slow load never delays the next poll: a rollback to a version still loaded
 takes effect at the next poll.
@@ -12,15 +13,19 @@ takes effect at the next poll.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Protocol
 
 from modelkeep.registry.loaders import LoadedModel
 from modelkeep.registry.rollout import Deployment
 
+from .gatekeeper import GateKeep, GateKeeper
 from .pool import VersionPool
 
+STATS_INTERVAL = 1.0  # seconds between reports of this gateway's counts (and gate checks)
 
-class ServingKeep(Protocol):
+
+class ServingKeep(GateKeep, Protocol):
     """What a gateway needs of a keep."""
 
     def deployment_revision(self) -> int: ...
@@ -33,10 +38,11 @@ class ServingKeep(Protocol):
 class StateWatcher:
     """Polls ``keep`` for deployment changes and keeps ``pool`` loaded with what they route to."""
 
-    def __init__(self, keep: ServingKeep, pool: VersionPool, *, interval: float = 0.2,
-                 keep_stable: int = 3) -> None:
+    def __init__(self, keep: ServingKeep, pool: VersionPool, gatekeeper: GateKeeper, *,
+                 interval: float = 0.2, keep_stable: int = 3) -> None:
         self.keep = keep
         self.pool = pool
+        self.gatekeeper = gatekeeper
         self.interval = interval
         self.keep_stable = keep_stable
         self.deployments: dict[str, Deployment] = {}
@@ -83,16 +89,23 @@ class StateWatcher:
             thread.start()
 
     def stop(self) -> None:
-        """Stop both threads and unload every version."""
+        """Stop both threads, report the last counts and unload every version."""
         self._stop.set()
         self._changed.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        self.gatekeeper.flush()
         self.pool.close()
 
     def _poll_loop(self) -> None:
+        next_report = 0.0
         while not self._stop.wait(self.interval):
             self.poll_once()
+            if time.monotonic() >= next_report:
+                next_report = time.monotonic() + STATS_INTERVAL
+                self.gatekeeper.flush()
+                if self.gatekeeper.judge(self.deployments):
+                    self.poll_once()  # apply our own move now rather than at the next poll
 
     def _load_loop(self) -> None:
         while not self._stop.is_set():

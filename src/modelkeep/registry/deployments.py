@@ -17,8 +17,9 @@ from typing import Any
 
 from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
-from modelkeep.errors import InvalidInputError
+from modelkeep.errors import InvalidInputError, RolloutStateError
 from modelkeep.registry import rollout
+from modelkeep.registry.gates import GatePolicy
 from modelkeep.registry.rollout import Deployment
 from modelkeep.registry.versions import VersionInfo, model_id_of
 
@@ -88,17 +89,29 @@ def history(db: Database, name: str) -> list[DeploymentEvent]:
                             _state_of(r, name)) for r in rows]
 
 
+def _step_of(d: Deployment) -> tuple[str, str, int] | None:
+    rollout = d.active_rollout
+    return None if rollout is None else (rollout.candidate, rollout.phase, rollout.step)
+
+
 def apply(db: Database, name: str, action: str, transition: Transition, *, author: str,
-          reason: str = "") -> DeploymentEvent:
+          reason: str = "", expect_revision: int | None = None) -> DeploymentEvent:
     """Apply ``transition`` to ``name``'s current state and append the result as ``action``
-    (a transition that raises appends nothing)."""
+    (a transition that raises appends nothing). ``expect_revision``: only if the state is still
+    that one (``RolloutStateError`` otherwise), so that several gateways judging the same step
+    move it once."""
     with db.write():
         db.lock_named(f"deployment:{name}")
         before = current(db, name)
+        if expect_revision is not None and before.revision != expect_revision:
+            raise RolloutStateError(f"cannot {action} {name}: its deployment changed meanwhile",
+                                    name=name, action=action)
         after = transition(before)
         at = now_iso()
+        if _step_of(after) != _step_of(before):
+            after = replace(after, step_started=at)
         state = after.to_dict()
-        for derived in ("revision", "changed_at", "split", "model"):
+        for derived in ("revision", "changed_at", "split", "model"):  # known from the row
             state.pop(derived, None)
         db.execute(
             "INSERT INTO deployment_events (model_id, action, state_json, at, author, reason) "
@@ -114,6 +127,7 @@ def apply(db: Database, name: str, action: str, transition: Transition, *, autho
 def deploy_version(db: Database, info: VersionInfo, *, author: str, canary: bool = False,
                    shadow: bool = False, shadow_percent: float = 100.0,
                    steps: tuple[int, ...] = rollout.DEFAULT_STEPS, by: str | None = None,
+                   window: float = rollout.DEFAULT_WINDOW, gates: GatePolicy | None = None,
                    reason: str = "") -> DeploymentEvent:
     """Serve version ``info``: at once, or (``canary``/``shadow``) through a rollout from the
     stable version, with a fresh seed for the sticky hash of the request key ``by``."""
@@ -126,13 +140,16 @@ def deploy_version(db: Database, info: VersionInfo, *, author: str, canary: bool
     seed = secrets.token_hex(8)
     return apply(db, info.name, "start",
                  lambda d: rollout.start(d, info.version, seed=seed, steps=steps, shadow=shadow,
-                                         shadow_percent=shadow_percent, by=rollout.check_key(by)),
+                                         shadow_percent=shadow_percent, by=rollout.check_key(by),
+                                         window=window, gates=gates),
                  author=author, reason=reason)
 
 
-def change(db: Database, name: str, action: str, *, author: str, reason: str = "") -> DeploymentEvent:
+def change(db: Database, name: str, action: str, *, author: str, reason: str = "",
+           expect_revision: int | None = None) -> DeploymentEvent:
     """Apply one of ``ACTIONS`` to model ``name``'s deployment."""
     if action not in ACTIONS:
         raise InvalidInputError(f"unknown deployment action '{action}'",
                                 hint=f"one of {', '.join(ACTIONS)}")
-    return apply(db, name, action, ACTIONS[action], author=author, reason=reason)
+    return apply(db, name, action, ACTIONS[action], author=author, reason=reason,
+                 expect_revision=expect_revision)

@@ -19,12 +19,15 @@ to it; the gateway routes by the latest.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from modelkeep.errors import InvalidInputError, RolloutStateError
+from modelkeep.registry.gates import GatePolicy
 
 DEFAULT_STEPS: tuple[int, ...] = (5, 25, 50, 100)
+DEFAULT_WINDOW = 24 * 3600.0  # seconds each canary step is watched before it may advance
 # stable versions remembered for rollback (the gateway keeps the first three loaded)
 STABLE_MEMORY = 10
 ACTIVE = ("shadow", "canary")
@@ -48,6 +51,8 @@ class Rollout:
     shadow_percent: float = 100.0
     by: str | None = None
     seed: str = ""
+    window: float = DEFAULT_WINDOW
+    gates: GatePolicy = GatePolicy()
 
     @property
     def active(self) -> bool:
@@ -64,6 +69,7 @@ class Rollout:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["steps"] = list(self.steps)
+        data["gates"] = self.gates.to_dict()
         data["active"] = self.active
         data["canary_percent"] = self.canary_percent
         return data
@@ -73,6 +79,7 @@ class Rollout:
         """The inverse of ``to_dict`` (derived fields ignored)."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["steps"] = tuple(int(s) for s in known.get("steps", DEFAULT_STEPS))
+        known["gates"] = GatePolicy(**(known.get("gates") or {}))
         return cls(**known)
 
 
@@ -87,6 +94,7 @@ class Deployment:
     rollout: Rollout | None = None
     revision: int = 0  # id of the event that produced this state (0: never deployed)
     changed_at: str = ""
+    step_started: str = ""  # when the rollout's current phase or step began (gates judge since)
 
     @property
     def active_rollout(self) -> Rollout | None:
@@ -115,7 +123,8 @@ class Deployment:
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "stable": self.stable, "previous": list(self.previous),
                 "rollout": self.rollout.to_dict() if self.rollout else None,
-                "split": self.split(), "revision": self.revision, "changed_at": self.changed_at}
+                "split": self.split(), "revision": self.revision, "changed_at": self.changed_at,
+                "step_started": self.step_started}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deployment:
@@ -124,7 +133,8 @@ class Deployment:
         return cls(model=data["model"], stable=data.get("stable"),
                    previous=tuple(data.get("previous") or ()),
                    rollout=Rollout.from_dict(rollout) if rollout else None,
-                   revision=int(data.get("revision") or 0), changed_at=data.get("changed_at", ""))
+                   revision=int(data.get("revision") or 0), changed_at=data.get("changed_at", ""),
+                   step_started=data.get("step_started", ""))
 
 
 def check_steps(steps: tuple[int, ...]) -> tuple[int, ...]:
@@ -178,7 +188,8 @@ def deploy(d: Deployment, version: str) -> Deployment:
 
 
 def start(d: Deployment, candidate: str, *, seed: str, steps: tuple[int, ...] = DEFAULT_STEPS,
-          shadow: bool = False, shadow_percent: float = 100.0, by: str | None = None) -> Deployment:
+          shadow: bool = False, shadow_percent: float = 100.0, by: str | None = None,
+          window: float = DEFAULT_WINDOW, gates: GatePolicy | None = None) -> Deployment:
     """Begin moving traffic to ``candidate``: a shadow phase first when ``shadow``."""
     if d.stable is None:
         raise _refuse(d, "start a rollout of", "no stable version is deployed to compare with",
@@ -191,8 +202,11 @@ def start(d: Deployment, candidate: str, *, seed: str, steps: tuple[int, ...] = 
     if not 0 < shadow_percent <= 100:
         raise InvalidInputError(f"shadow percent {shadow_percent} is not in (0, 100]",
                                 hint="e.g. --shadow-percent 10")
+    if not 0 <= window < math.inf:
+        raise InvalidInputError(f"window {window} is not a number of seconds", hint="e.g. --window 3600")
     rollout = Rollout(candidate=candidate, phase="shadow" if shadow else "canary",
-                      steps=check_steps(steps), shadow_percent=shadow_percent, by=by, seed=seed)
+                      steps=check_steps(steps), shadow_percent=shadow_percent, by=by, seed=seed,
+                      window=window, gates=gates or GatePolicy())
     return replace(d, rollout=rollout)
 
 
