@@ -40,6 +40,12 @@ time.sleep(float(os.environ.get("TEST_LOAD_SECONDS", "0")))  # set in the gatewa
 def run(inputs):
     return {{"tag": "{tag}", "doubled": [2 * v for v in inputs["x"]]}}
 '''
+FAILS_ON_SEVEN = '''
+def run(inputs):
+    if inputs["x"][0] == 7:
+        raise ValueError("seven is not allowed")
+    return {"tag": "seven-hater", "doubled": [2 * v for v in inputs["x"]]}
+'''
 SLOW = '''
 import time
 

@@ -7,9 +7,10 @@ import threading
 import time
 
 import pytest
-from gateway_process import SLOW_TO_LOAD, GatewayProcess, make_keep, register_python
+from gateway_process import FAILS_ON_SEVEN, SLOW_TO_LOAD, GatewayProcess, make_keep, register_python
 
 from modelkeep.gateway.routing import route
+from modelkeep.registry.gates import GatePolicy
 
 pytestmark = pytest.mark.slow
 
@@ -227,3 +228,32 @@ def test_a_new_version_takes_traffic_only_once_loaded(fresh):
     assert {status for status, _ in seen} == {200}  # no request failed while it loaded
     assert seen[0][1] == "1.0.0" and seen[-1][1] == "1.0.2"
     assert sum(v == "1.0.0" for _, v in seen) > 5  # it did take a while to load
+
+
+def test_a_failing_gate_aborts_the_canary_by_itself(fresh, tmp_path):
+    keep, gw = fresh
+    bad = register_python(keep, "echo", tmp_path / "project" / "echo", FAILS_ON_SEVEN, {"x": [1]})
+    keep.deploy(f"echo@{bad}", canary=True, steps=(50, 100), window=0,
+                gates=GatePolicy(min_requests=10))
+    _wait_revision(gw, keep)
+    statuses = [gw.predict("echo", {"x": [7]}).status_code for _ in range(60)]
+    assert 500 in statuses and 200 in statuses  # half the users met the candidate
+    gw.wait_for(lambda: keep.deployment("echo").active_rollout is None, timeout=5)
+    state = keep.deployment("echo")
+    assert state.rollout.phase == "aborted" and state.split() == {"1.0.0": 1.0}
+    last = keep.deployment_history("echo")[-1]
+    assert last.action == "abort" and "gate error_rate failed" in last.reason
+    _wait_revision(gw, keep)
+    assert {gw.predict("echo", {"x": [7]}).status_code for _ in range(20)} == {200}
+
+
+def test_a_step_whose_gates_held_for_its_window_advances_by_itself(fresh):
+    keep, gw = fresh
+    keep.deploy("echo@1.0.1", canary=True, steps=(50, 100), window=1.0,
+                gates=GatePolicy(min_requests=5))
+    _wait_revision(gw, keep)
+    deadline = time.monotonic() + 10
+    while keep.deployment("echo").stable != "1.0.1" and time.monotonic() < deadline:
+        assert gw.predict("echo", {"x": [1]}).status_code == 200
+    assert keep.deployment("echo").stable == "1.0.1", keep.deployment_history("echo")[-1]
+    assert "gates held for the 1 s window" in keep.deployment_history("echo")[-1].reason

@@ -14,6 +14,7 @@ from modelkeep.errors import (
     VersionNotFoundError,
 )
 from modelkeep.keep import Keep
+from modelkeep.registry.gates import GatePolicy
 
 
 @pytest.fixture
@@ -116,3 +117,33 @@ def test_concurrent_rollouts_start_once(two_versions):
         t.join()
     assert sorted(outcomes) == ["refused", "started"]
     assert [e.action for e in keep.deployment_history("m")] == ["deploy", "start"]
+
+
+def test_serving_stats_of_every_gateway_add_up_since_the_step_began(two_versions):
+    from modelkeep.gateway.meter import Meter
+
+    keep = two_versions
+    keep.deploy("m@1.0.0")
+    a, b = Meter(), Meter()
+    for _ in range(3):
+        a.record("m@1.0.0", 0.001)
+    b.record("m@1.0.0", 0.002, error=True)
+    keep.record_serving_stats("m", {"1.0.0": a.take()["m@1.0.0"]}, "gw-a")
+    event = keep.deploy("m@1.0.1", canary=True, gates=GatePolicy(min_requests=2))
+    keep.record_serving_stats("m", {"1.0.0": b.take()["m@1.0.0"]}, "gw-b")
+    everything = keep.serving_stats("m")
+    assert (everything["1.0.0"].requests, everything["1.0.0"].errors) == (4, 1)
+    this_step = keep.serving_stats("m", since=event.state.step_started)
+    assert this_step["1.0.0"].requests == 1 and this_step["1.0.1"].requests == 0
+    gates = keep.deployment_gates("m")
+    assert [g.verdict for g in gates] == ["waiting", "waiting"]
+
+
+def test_a_move_judged_on_an_old_revision_is_refused(two_versions):
+    keep = two_versions
+    keep.deploy("m@1.0.0")
+    started = keep.deploy("m@1.0.1", canary=True)
+    keep.change_deployment("m", "promote", expect_revision=started.revision)
+    with pytest.raises(RolloutStateError, match="changed meanwhile"):
+        keep.change_deployment("m", "promote", expect_revision=started.revision)
+    assert [e.action for e in keep.deployment_history("m")] == ["deploy", "start", "promote"]

@@ -11,6 +11,8 @@ from typing import Any
 import click
 
 from modelkeep.cli._output import emit_json, fields, json_option, open_keep, table
+from modelkeep.registry.gates import GatePolicy
+from modelkeep.registry.rollout import DEFAULT_WINDOW
 
 SUBCOMMANDS_HELP = "status, promote, pause, resume, abort, history"
 
@@ -46,7 +48,7 @@ def _split_text(state: Any) -> str:
     return ", ".join(f"{v} {share * 100:g}%" for v, share in state.split().items()) or "nothing"
 
 
-def _describe(state: Any) -> None:
+def _describe(state: Any, gates: list[Any]) -> None:
     rollout = state.rollout
     split = _split_text(state)
     rows: list[tuple[str, Any]] = [("model", state.model), ("stable", state.stable or "-"),
@@ -61,6 +63,10 @@ def _describe(state: Any) -> None:
             rows.append(("shadow", f"{rollout.shadow_percent:g}% of requests copied"))
         if rollout.by:
             rows.append(("sticky by", rollout.by))
+        if rollout.active and rollout.phase == "canary":
+            window = f"{rollout.window:g} s" if rollout.window else "none (advanced by hand)"
+            rows.append(("step window", f"{window}, step began {state.step_started}"))
+        rows += [(f"gate {g.gate}", f"{g.verdict}: {g.detail}") for g in gates]
     rows += [("earlier stable", ", ".join(state.previous) or "-"),
              ("changed", state.changed_at or "never deployed")]
     fields(rows)
@@ -87,14 +93,26 @@ def deploy() -> None:
               help="Percent of requests copied to the candidate during the shadow phase.")
 @click.option("--steps", metavar="P,P,...", help="Canary steps in percent, ending at 100.")
 @click.option("--by", metavar="header:NAME", help="Sticky assignment by this request header.")
+@click.option("--window", type=float, default=DEFAULT_WINDOW, show_default=True, metavar="SECONDS",
+              help="How long each canary step is watched before it advances (0: by hand only).")
+@click.option("--max-error-rate", type=float, default=0.01, show_default=True,
+              help="Gate: the candidate's error rate may exceed the stable one's by this much.")
+@click.option("--max-p99-ratio", type=float, default=1.5, show_default=True,
+              help="Gate: the candidate's p99 latency may be this many times the stable one's.")
+@click.option("--min-requests", type=int, default=100, show_default=True,
+              help="Requests each version needs in a step before the gates judge it.")
 @click.option("--reason", default="", help="Why (kept in the deployment history).")
 @json_option
 @click.pass_context
 def start(ctx: click.Context, ref: str, canary: bool, shadow: bool, shadow_percent: float,
-          steps: str | None, by: str | None, reason: str, as_json: bool) -> None:
+          steps: str | None, by: str | None, window: float, max_error_rate: float,
+          max_p99_ratio: float, min_requests: int, reason: str, as_json: bool) -> None:
     """Serve NAME@VERSION: all traffic at once, or through a shadow and/or canary rollout."""
+    gates = GatePolicy(max_error_rate=max_error_rate, max_p99_ratio=max_p99_ratio,
+                       min_requests=min_requests)
     event = open_keep(ctx).deploy(ref, canary=canary, shadow=shadow, shadow_percent=shadow_percent,
-                                  steps=_steps(steps), by=by, reason=reason)
+                                  steps=_steps(steps), by=by, window=window, gates=gates,
+                                  reason=reason)
     _report(event, as_json)
 
 
@@ -103,12 +121,13 @@ def start(ctx: click.Context, ref: str, canary: bool, shadow: bool, shadow_perce
 @json_option
 @click.pass_context
 def status(ctx: click.Context, name: str, as_json: bool) -> None:
-    """Where NAME's deployment stands: stable version, split, rollout phase and step."""
-    state = open_keep(ctx).deployment(name)
+    """Where NAME's deployment stands: stable version, split, rollout phase, step and gates."""
+    keep = open_keep(ctx)
+    state, gates = keep.deployment(name), keep.deployment_gates(name)
     if as_json:
-        emit_json(state.to_dict())
+        emit_json({**state.to_dict(), "gates": [g.to_dict() for g in gates]})
         return
-    _describe(state)
+    _describe(state, gates)
 
 
 def _change_command(action: str, summary: str) -> click.Command:

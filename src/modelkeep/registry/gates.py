@@ -4,7 +4,9 @@ Pure: given the candidate's and the stable version's serving statistics over the
 (summed over every gateway), each gate answers pass, fail or waiting (too few requests yet to
 judge). Error rate: the candidate's may exceed the stable version's by at most
 ``max_error_rate`` (absolute: 0.01 is one percentage point). Latency: the candidate's p99 may
-be at most ``max_p99_ratio`` times the stable version's.
+be at most ``max_p99_ratio`` times the stable version's, or ``p99_slack_ms`` above it if that
+is more: sub-millisecond p99s over a few hundred requests differ by 2x from noise alone, and a
+gate must not abort on noise.
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ class GatePolicy:
     max_error_rate: float = 0.01
     max_p99_ratio: float = 1.5
     min_requests: int = 100
+    p99_slack_ms: float = 5.0
 
     def __post_init__(self) -> None:
-        if not 0 <= self.max_error_rate <= 1 or not self.max_p99_ratio >= 1 or self.min_requests < 1:
+        if not 0 <= self.max_error_rate <= 1 or not self.max_p99_ratio >= 1 \
+                or self.min_requests < 1 or not 0 <= self.p99_slack_ms < math.inf:
             raise InvalidInputError(
                 "gate limits: --max-error-rate is in [0, 1], --max-p99-ratio at least 1, "
-                "--min-requests at least 1", hint="e.g. --max-error-rate 0.01 --max-p99-ratio 1.5")
+                "--min-requests at least 1, the p99 slack a number of ms",
+                hint="e.g. --max-error-rate 0.01 --max-p99-ratio 1.5")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,11 +81,11 @@ def evaluate(policy: GatePolicy, candidate: VersionStats, stable: VersionStats) 
         results.append(_waiting("p99_latency", "the stable version", stable, policy))
     else:
         p99, base = candidate.percentile_ms(0.99), stable.percentile_ms(0.99)
-        limit = base * policy.max_p99_ratio
+        limit = max(base * policy.max_p99_ratio, base + policy.p99_slack_ms)
         verdict = "fail" if p99 > limit and not math.isclose(p99, limit) else "pass"
         results.append(GateResult("p99_latency", verdict, p99, limit,
                                   f"p99 {p99:.3g} ms (limit {limit:.3g} ms: stable {base:.3g} ms "
-                                  f"x {policy.max_p99_ratio:g})"))
+                                  f"x {policy.max_p99_ratio:g}, or + {policy.p99_slack_ms:g} ms)"))
     return results
 
 

@@ -5,7 +5,8 @@ several intervals are summed to judge a canary (``registry/gates.py``). Percenti
 summed, so latencies go into fixed, log-spaced buckets (each 15% wider than the one before,
 from 0.05 ms to about a minute): bucket counts add up exactly, and a percentile read back from
 them is within 15% of the true value, which is all a "p99 at most 1.5x the stable version's"
-gate needs.
+gate needs. Gateways append their counts to ``serving_stats`` (migration 0005) about once a
+second; ``stats_since`` sums them.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """Deployments: every change of a model's serving state (deploy, rollout steps, pause, abort,
 rollback), append-only. Each row holds the whole state reached, so the latest row per model
-is what gateways route by and the rows in order replay what served when. Serving stats:
-what each gateway's requests to each version did, one row per gateway, version and interval,
-summed to judge a canary step.
+is what gateways route by and the rows in order replay what served when.
 
 Revision ID: 0004
 Revises: 0003
@@ -29,16 +27,6 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text, nullable=False, server_default=""),
     )
     op.create_index("ix_deployment_events_model", "deployment_events", ["model_id", "id"])
-    op.create_table(
-        "serving_stats",
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
-        sa.Column("version", sa.String(300), nullable=False),
-        sa.Column("gateway", sa.String(64), nullable=False),
-        sa.Column("at", sa.String(40), nullable=False),
-        sa.Column("stats_json", sa.Text, nullable=False),
-    )
-    op.create_index("ix_serving_stats_lookup", "serving_stats", ["model_id", "version", "at"])
     dialect = op.get_bind().dialect.name
     for event in ("UPDATE", "DELETE"):  # history is never rewritten (as 0003 does for versions)
         name = f"deployment_events_no_{event.lower()}"
@@ -51,5 +39,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("serving_stats")
     op.drop_table("deployment_events")
