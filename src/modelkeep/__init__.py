@@ -39,8 +39,12 @@ _EXPORTS: dict[str, str] = {
     "Deployment": "modelkeep.registry.rollout",
     "DeploymentEvent": "modelkeep.registry.deployments",
     "DiskFullError": "modelkeep.errors",
+    "Feedback": "modelkeep.registry.feedback",
+    "FeedbackSummary": "modelkeep.registry.feedback",
     "FieldChange": "modelkeep.registry.diff",
     "FileChangedError": "modelkeep.errors",
+    "GatePolicy": "modelkeep.registry.gates",
+    "GateResult": "modelkeep.registry.gates",
     "GcResult": "modelkeep.registry.roots",
     "IntegrityError": "modelkeep.errors",
     "InvalidInputError": "modelkeep.errors",
@@ -69,6 +73,7 @@ _EXPORTS: dict[str, str] = {
     "RemoteError": "modelkeep.errors",
     "RemoteNotFoundError": "modelkeep.errors",
     "RemoteRecordInvalidError": "modelkeep.errors",
+    "RequestNotFoundError": "modelkeep.errors",
     "Rollout": "modelkeep.registry.rollout",
     "RolloutStateError": "modelkeep.errors",
     "Run": "modelkeep.run",
@@ -85,6 +90,7 @@ _EXPORTS: dict[str, str] = {
     "VersionNotFoundError": "modelkeep.errors",
     "VersionPrunedError": "modelkeep.errors",
     "VersionRecord": "modelkeep.registry.records",
+    "VersionStats": "modelkeep.registry.serving",
     "VersionUnhealthyError": "modelkeep.errors",
     "dump_metadata": "modelkeep.schema.formats",
     "json_schema": "modelkeep.schema.formats",
@@ -128,6 +134,7 @@ if TYPE_CHECKING:
         RemoteError,
         RemoteNotFoundError,
         RemoteRecordInvalidError,
+        RequestNotFoundError,
         RolloutStateError,
         RunNotActiveError,
         RunNotFoundError,
@@ -142,12 +149,15 @@ if TYPE_CHECKING:
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.diff import FieldChange, VersionDiff
+    from modelkeep.registry.feedback import Feedback, FeedbackSummary
+    from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.integrity import KeepCheck
     from modelkeep.registry.publish import SyncResult
     from modelkeep.registry.records import VersionRecord
     from modelkeep.registry.rollout import Deployment, Rollout
     from modelkeep.registry.roots import GcResult
     from modelkeep.registry.semver import Version
+    from modelkeep.registry.serving import VersionStats
     from modelkeep.registry.versions import ModelSummary, VersionInfo
     from modelkeep.run import Run
     from modelkeep.schema.formats import dump_metadata, json_schema, load_metadata, parse_metadata

@@ -27,7 +27,8 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── RunNotFoundError            code=run_not_found
     │   ├── RemoteNotFoundError         code=remote_not_found
     │   ├── DatasetNotFoundError        code=dataset_not_found
-    │   └── NotDeployedError            code=not_deployed
+    │   ├── NotDeployedError            code=not_deployed
+    │   └── RequestNotFoundError        code=request_not_found
     ├── ConflictError                   code=conflict              exit 4   http 409
     │   ├── KeepExistsError             code=keep_exists
     │   ├── VersionExistsError          code=version_exists
@@ -407,6 +408,13 @@ class NotDeployedError(NotFoundError):
 
     code = "not_deployed"
     default_hint = "deploy it first: modelkeep deploy NAME@VERSION (see docs/gateway.md)"
+
+
+class RequestNotFoundError(NotFoundError):
+    """Feedback for a request id this gateway did not answer recently, with no model and version."""
+
+    code = "request_not_found"
+    default_hint = 'send the "model" and "version" the answer named along with its request_id'
 
 
 class RolloutStateError(ConflictError):

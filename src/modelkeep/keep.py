@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from modelkeep.tracking.runs import mark_killed_runs
 
 if TYPE_CHECKING:
     from modelkeep.registry.deployments import DeploymentEvent
+    from modelkeep.registry.feedback import Feedback, FeedbackSummary
     from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.rollout import Deployment
     from modelkeep.registry.serving import VersionStats
@@ -541,3 +542,16 @@ class Keep:
             return []
         stats = self.serving_stats(name, since=state.step_started)
         return evaluate(rollout.gates, stats[rollout.candidate], stats[state.stable])
+
+    def record_feedback(self, name: str, items: Sequence[Feedback]) -> None:
+        """Append labels and outcome values for answers of ``name`` (gateways call it)."""
+        from modelkeep.registry.feedback import record_feedback
+
+        record_feedback(self.db, name, items)
+
+    def feedback_summary(self, name: str, since: str = "") -> dict[str, FeedbackSummary]:
+        """version -> feedback items, accuracy of judged labels and mean outcome value since
+        ``since``, for the versions ``name``'s deployment serves."""
+        from modelkeep.registry.feedback import summary
+
+        return summary(self.db, name, self.deployment(name).serving(), since)

@@ -131,6 +131,44 @@ def test_a_model_that_raises_is_500_with_the_exception(gateway):
     assert error["code"] == "loader_failed" and "ValueError" in error["message"]
 
 
+def test_feedback_is_joined_to_the_version_that_answered_and_stored(gateway, keep):
+    answered = gateway.predict("echo", {"x": [4]}, **{"X-Request-Id": "fb-1"}).json()
+    post = gateway.client.post
+    right = post("/v1/feedback", json={"request_id": "fb-1", "label": answered["outputs"]})
+    assert right.status_code == 202
+    assert right.json() == {"model": "echo", "version": "1.0.0", "request_id": "fb-1",
+                            "label": answered["outputs"], "value": None, "correct": True}
+    assert post("/v1/feedback", json={"request_id": "fb-1", "label": {"tag": "x"}}).json()["correct"] is False
+    assert post("/v1/feedback", json={"request_id": "fb-1", "value": 12.5}).json()["correct"] is None
+    elsewhere = post("/v1/feedback", json={"request_id": "answered-by-a-replica", "value": 1,
+                                           "model": "echo", "version": "1.0.0"})
+    assert elsewhere.status_code == 202 and elsewhere.json()["version"] == "1.0.0"
+
+    def stored() -> bool:
+        summary = keep.feedback_summary("echo")["1.0.0"]
+        return summary.items == 4
+    gateway.wait_for(stored, timeout=5)
+    summary = keep.feedback_summary("echo")["1.0.0"]
+    assert (summary.judged, summary.correct, summary.accuracy) == (2, 1, 0.5)
+    assert (summary.values, summary.value_mean) == (2, 6.75)
+
+
+@pytest.mark.parametrize("body, status, code", [
+    (b"{not json", 400, "invalid_input"),
+    (b'{"request_id": "fb-1"}', 400, "invalid_input"),
+    (b'{"label": 1}', 400, "invalid_input"),
+    (b'{"request_id": "fb-1", "value": "many"}', 400, "invalid_input"),
+    (b'{"request_id": "fb-1", "value": NaN}', 400, "invalid_input"),
+    (b'{"request_id": "' + b"x" * 129 + b'", "value": 1}', 400, "invalid_input"),
+    (b'{"request_id": "never-seen", "label": 1}', 404, "request_not_found"),
+    (b'{"request_id": "never-seen", "label": 1, "model": "echo", "version": "9.9.9"}', 404,
+     "request_not_found"),
+])
+def test_bad_feedback_is_refused_with_one_clear_message(gateway, body, status, code):
+    response = gateway.client.post("/v1/feedback", content=body)
+    assert response.status_code == status and response.json()["error"]["code"] == code
+
+
 # -- rollouts: each test gets its own keep and gateway -------------------------------------------
 
 

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from modelkeep.errors import (
+    InvalidInputError,
     InvalidModelInputError,
     ModelkeepError,
     NotDeployedError,
@@ -34,6 +35,7 @@ from modelkeep.registry.loaders.base import failure
 from modelkeep.registry.rollout import Deployment
 
 from .calls import Answer, Caller
+from .feedback import FeedbackInbox, RecentAnswers, join
 from .gatekeeper import GateKeeper
 from .meter import Meter
 from .pool import VersionPool
@@ -84,7 +86,9 @@ class Gateway:
         self.settings = settings
         self.pool = VersionPool(keep.load)
         self.meter = Meter()
-        self.watcher = StateWatcher(keep, self.pool, GateKeeper(keep, self.meter),
+        self.recent = RecentAnswers()
+        self.inbox = FeedbackInbox()
+        self.watcher = StateWatcher(keep, self.pool, GateKeeper(keep, self.meter, self.inbox),
                                     interval=settings.poll_interval, keep_stable=settings.keep_stable)
         self.caller = Caller(threads=settings.threads, timeout=settings.timeout)
 
@@ -111,9 +115,9 @@ class Gateway:
         if self.pool.healthy(f"{model}@{chosen.version}"):
             return chosen
         # a candidate not ready gives its share to the stable version; a new stable version
-        # still loading leaves the traffic on the last stable one that is loaded
+        # not loaded yet leaves the traffic on the last stable one that is loaded
         fallbacks = [deployment.stable] if chosen.arm == "candidate" else []
-        if chosen.arm == "candidate" or self.pool.loading(f"{model}@{chosen.version}"):
+        if chosen.arm == "candidate" or not self.pool.failed(f"{model}@{chosen.version}"):
             fallbacks += list(deployment.previous[:self.settings.keep_stable - 1])
         for version in fallbacks:
             if version and self.pool.healthy(f"{model}@{version}"):
@@ -138,6 +142,7 @@ class Gateway:
             return _error(exc, request_id)
         except Exception as exc:  # a LoadedModel that let its own error through
             return _error(failure(exc, f"{name} raised"), request_id)
+        self.recent.remember(request_id, model_name, chosen.version, answer.outputs)
         body = {"model": model_name, "version": chosen.version,
                 "ref": f"{model_name}@{chosen.version}", "arm": chosen.arm,
                 "request_id": request_id, "outputs": answer.outputs}
@@ -162,6 +167,22 @@ class Gateway:
             raise
         self.meter.record(ref, time.perf_counter() - started)
         return answer
+
+    async def feedback(self, request: Request) -> Response:
+        """``POST /v1/feedback``: joined to the version that answered, stored within a second."""
+        try:
+            body = await request.body()
+            try:
+                payload = json.loads(body)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise InvalidInputError(f"the feedback is not valid JSON: {exc}",
+                                        hint='send {"request_id": ID, "label": ...}') from None
+            model, item = join(payload, self.recent, self.watcher.deployments,
+                               self.settings.keep_stable)
+        except ModelkeepError as exc:
+            return _error(exc)
+        self.inbox.add(model, item)
+        return JSONResponse({"model": model, **item.to_dict()}, status_code=202)
 
     def models(self, request: Request) -> Response:
         health = {h.ref: h for h in self.pool.health()}
@@ -209,6 +230,7 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
 
     routes = [Route("/v1/models/{name}/predict", gateway.predict, methods=["POST"]),
               Route("/v1/models", gateway.models, methods=["GET"]),
+              Route("/v1/feedback", gateway.feedback, methods=["POST"]),
               Route("/healthz", gateway.health, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found})
     app.state.gateway = gateway

@@ -1,4 +1,4 @@
-"""Reporting this gateway's counts to the keep, and moving canaries by their gates.
+"""Reporting this gateway's counts and feedback to the keep, and moving canaries by their gates.
 
 About once a second a gateway appends what its requests to each version did since the last
 time (so the keep sums every gateway's traffic), then asks the keep for each running canary
@@ -11,14 +11,17 @@ once however many gateways see it at the same moment.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
 from modelkeep.errors import ModelkeepError, RolloutStateError
+from modelkeep.registry.feedback import Feedback
 from modelkeep.registry.gates import GateResult, decide
 from modelkeep.registry.rollout import Deployment
 from modelkeep.registry.serving import VersionStats
 
+from .feedback import FeedbackInbox
 from .meter import Meter
 
 
@@ -29,6 +32,8 @@ class GateKeep(Protocol):
 
     def deployment_gates(self, name: str) -> list[GateResult]: ...
 
+    def record_feedback(self, name: str, items: Sequence[Feedback]) -> None: ...
+
     def change_deployment(self, name: str, action: str, reason: str = "", *,
                           expect_revision: int | None = None) -> object: ...
 
@@ -36,9 +41,10 @@ class GateKeep(Protocol):
 class GateKeeper:
     """Flushes ``meter`` to ``keep`` and applies the gates' verdicts."""
 
-    def __init__(self, keep: GateKeep, meter: Meter) -> None:
+    def __init__(self, keep: GateKeep, meter: Meter, inbox: FeedbackInbox) -> None:
         self.keep = keep
         self.meter = meter
+        self.inbox = inbox
         self.gateway = uuid.uuid4().hex[:16]  # this process, in the stats rows
         self.last_error = ""
 
@@ -50,12 +56,17 @@ class GateKeeper:
             name, _, version = ref.partition("@")
             by_model.setdefault(name, {})[version] = stats
         for name, versions in by_model.items():
-            try:
-                self.keep.record_serving_stats(name, versions, self.gateway)
-            except ModelkeepError as exc:
-                self.last_error = exc.message
-            except Exception as exc:  # the database unreachable: the next flush tries again
-                self.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            self._try(self.keep.record_serving_stats, name, versions, self.gateway)
+        for name, items in self.inbox.take().items():
+            self._try(self.keep.record_feedback, name, items)
+
+    def _try(self, write: Callable[..., None], *args: object) -> None:
+        try:
+            write(*args)
+        except ModelkeepError as exc:
+            self.last_error = exc.message
+        except Exception as exc:  # the database unreachable
+            self.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
 
     def judge(self, deployments: dict[str, Deployment]) -> list[tuple[str, str, str]]:
         """Abort or promote the canary steps whose gates say so; (model, action, why) done."""

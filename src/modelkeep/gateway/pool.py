@@ -78,10 +78,11 @@ class VersionPool:
         """Whether ``ref`` is loaded and can answer."""
         return ref in self._models
 
-    def loading(self, ref: str) -> bool:
-        """Whether ``ref`` is wanted and its load has not finished yet."""
+    def failed(self, ref: str) -> bool:
+        """Whether loading ``ref`` was tried and failed (not: still loading, or not yet asked
+        for, as a version is between a state change and the loader thread picking it up)."""
         health = self._health.get(ref)
-        return health is not None and health.status == "loading"
+        return health is not None and health.status == "unhealthy"
 
     def get(self, ref: str) -> LoadedModel:
         """The loaded model for ``ref``; ``VersionUnhealthyError`` with the reason when it failed
