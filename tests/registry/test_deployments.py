@@ -147,3 +147,17 @@ def test_a_move_judged_on_an_old_revision_is_refused(two_versions):
     with pytest.raises(RolloutStateError, match="changed meanwhile"):
         keep.change_deployment("m", "promote", expect_revision=started.revision)
     assert [e.action for e in keep.deployment_history("m")] == ["deploy", "start", "promote"]
+
+
+def test_feedback_is_summed_per_version(two_versions):
+    from modelkeep.registry.feedback import Feedback
+
+    keep = two_versions
+    keep.deploy("m@1.0.0")
+    keep.record_feedback("m", [Feedback("1.0.0", "r1", {"y": 1}, None, True),
+                               Feedback("1.0.0", "r2", {"y": 0}, 3.0, False),
+                               Feedback("1.0.0", "r3", None, 5.0, None)])
+    summary = keep.feedback_summary("m")["1.0.0"]
+    assert (summary.items, summary.judged, summary.correct, summary.accuracy) == (3, 2, 1, 0.5)
+    assert summary.value_mean == 4.0
+    assert summary.to_dict()["accuracy"] == 0.5

@@ -206,6 +206,7 @@ class Gateway:
             status = "ok"
         body = {"status": status, "revision": self.watcher.revision,
                 "poll_error": self.watcher.poll_error,
+                "report_error": self.watcher.gatekeeper.last_error,
                 "versions": [v.to_dict() for v in versions]}
         return JSONResponse(body, status_code=503 if status == "starting" else 200)
 
