@@ -138,6 +138,8 @@ def test_feedback_is_joined_to_the_version_that_answered_and_stored(gateway, kee
     assert right.status_code == 202
     assert right.json() == {"model": "echo", "version": "1.0.0", "request_id": "fb-1",
                             "label": answered["outputs"], "value": None, "correct": True}
+    reordered = dict(reversed(list(answered["outputs"].items())))  # key order does not matter
+    assert post("/v1/feedback", json={"request_id": "fb-1", "label": reordered}).json()["correct"]
     assert post("/v1/feedback", json={"request_id": "fb-1", "label": {"tag": "x"}}).json()["correct"] is False
     assert post("/v1/feedback", json={"request_id": "fb-1", "value": 12.5}).json()["correct"] is None
     elsewhere = post("/v1/feedback", json={"request_id": "answered-by-a-replica", "value": 1,
@@ -146,10 +148,10 @@ def test_feedback_is_joined_to_the_version_that_answered_and_stored(gateway, kee
 
     def stored() -> bool:
         summary = keep.feedback_summary("echo")["1.0.0"]
-        return summary.items == 4
+        return summary.items == 5
     gateway.wait_for(stored, timeout=5)
     summary = keep.feedback_summary("echo")["1.0.0"]
-    assert (summary.judged, summary.correct, summary.accuracy) == (2, 1, 0.5)
+    assert (summary.judged, summary.correct) == (3, 2)
     assert (summary.values, summary.value_mean) == (2, 6.75)
 
 
@@ -159,6 +161,7 @@ def test_feedback_is_joined_to_the_version_that_answered_and_stored(gateway, kee
     (b'{"label": 1}', 400, "invalid_input"),
     (b'{"request_id": "fb-1", "value": "many"}', 400, "invalid_input"),
     (b'{"request_id": "fb-1", "value": NaN}', 400, "invalid_input"),
+    (b'{"request_id": "fb-1", "label": [Infinity]}', 400, "invalid_input"),
     (b'{"request_id": "' + b"x" * 129 + b'", "value": 1}', 400, "invalid_input"),
     (b'{"request_id": "never-seen", "label": 1}', 404, "request_not_found"),
     (b'{"request_id": "never-seen", "label": 1, "model": "echo", "version": "9.9.9"}', 404,

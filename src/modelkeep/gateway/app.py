@@ -35,7 +35,7 @@ from modelkeep.registry.loaders.base import failure
 from modelkeep.registry.rollout import Deployment
 
 from .calls import Answer, Caller
-from .feedback import FeedbackInbox, RecentAnswers, join
+from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
 from .gatekeeper import GateKeeper
 from .meter import Meter
 from .pool import VersionPool
@@ -138,18 +138,20 @@ class Gateway:
             if chosen.shadow and self.pool.healthy(shadow):
                 self.caller.fire(self.pool.get(shadow), inputs,
                                  lambda seconds, failed: self.meter.record(shadow, seconds, error=failed))
+            outputs = canonical_json(answer.outputs)
         except ModelkeepError as exc:
             return _error(exc, request_id)
-        except Exception as exc:  # a LoadedModel that let its own error through
+        except Exception as exc:  # a LoadedModel that let its own error through, or non-JSON
             return _error(failure(exc, f"{name} raised"), request_id)
-        self.recent.remember(request_id, model_name, chosen.version, answer.outputs)
-        body = {"model": model_name, "version": chosen.version,
-                "ref": f"{model_name}@{chosen.version}", "arm": chosen.arm,
-                "request_id": request_id, "outputs": answer.outputs}
+        self.recent.remember(request_id, model_name, chosen.version, outputs)
+        head = json.dumps({"model": model_name, "version": chosen.version,
+                           "ref": f"{model_name}@{chosen.version}", "arm": chosen.arm,
+                           "request_id": request_id}, separators=(",", ":"))
         overhead = (time.perf_counter() - started - answer.model_seconds) * 1000
-        return JSONResponse(body, headers={
-            "X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
-            "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
+        # the outputs are serialised once: for the body and for judging feedback labels later
+        return Response(f'{head[:-1]},"outputs":{outputs}}}', media_type="application/json",
+                        headers={"X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
+                                 "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
 
     async def answer(self, ref: str, inputs: Any) -> Answer:
         """``ref``'s outputs for ``inputs``, counted for the gates: a failure of the version

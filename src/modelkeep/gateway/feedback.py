@@ -1,14 +1,18 @@
 """``POST /v1/feedback``: a label or outcome value for a request the gateway answered.
 
-The gateway remembers its last ``RECENT`` answers (request id -> model, version, outputs), so
+The gateway remembers its last ``RECENT`` answers (request id -> model, version, and a 16-byte
+digest of the outputs' canonical JSON, so memory stays small whatever the outputs), so
 feedback names only the request id; feedback for an answer it no longer remembers (or that
 another replica gave) names the ``model`` and ``version`` the answer carried. A label is judged
-against the remembered outputs (exact JSON equality); items are handed to the keep in batches
+against the remembered outputs (equal canonical JSON: keys sorted, so key order does not
+matter, but ``1`` and ``1.0`` differ); items are handed to the keep in batches
 by the gate keeper, about once a second.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -20,22 +24,34 @@ from modelkeep.registry.rollout import Deployment
 RECENT = 100_000
 
 
+def canonical_json(value: Any) -> str:
+    """``value`` as compact JSON with sorted keys (ValueError for NaN and infinities)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
 class RecentAnswers:
     """The last ``limit`` answers by request id (oldest forgotten first)."""
 
     def __init__(self, limit: int = RECENT) -> None:
         self._limit = limit
         self._lock = threading.Lock()
-        self._answers: OrderedDict[str, tuple[str, str, Any]] = OrderedDict()
+        self._answers: OrderedDict[str, tuple[str, str, bytes]] = OrderedDict()
 
-    def remember(self, request_id: str, model: str, version: str, outputs: Any) -> None:
+    def remember(self, request_id: str, model: str, version: str, outputs_json: str) -> None:
+        """Remember an answer; ``outputs_json`` is its outputs' ``canonical_json``."""
+        entry = (model, version, _digest(outputs_json))
         with self._lock:
-            self._answers[request_id] = (model, version, outputs)
+            self._answers[request_id] = entry
             self._answers.move_to_end(request_id)
             while len(self._answers) > self._limit:
                 self._answers.popitem(last=False)
 
-    def get(self, request_id: str) -> tuple[str, str, Any] | None:
+    def get(self, request_id: str) -> tuple[str, str, bytes] | None:
+        """(model, version, outputs digest) of a remembered answer."""
         with self._lock:
             return self._answers.get(request_id)
 
@@ -73,13 +89,17 @@ def join(payload: Any, recent: RecentAnswers, deployments: dict[str, Deployment]
         value = check_value(payload.get("value"))
     except ValueError:
         raise _bad(f'"value" must be a finite number, not {payload.get("value")!r}') from None
+    try:
+        canonical_json(payload.get("label"))
+    except ValueError:
+        raise _bad('"label" holds NaN or an infinity, which cannot be compared') from None
     request_id, label = payload["request_id"], payload.get("label")
     if not 0 < len(request_id) <= 128:
         raise _bad("a request id is 1 to 128 characters")
     known = recent.get(request_id)
     if known is not None:
-        model, version, outputs = known
-        correct = None if label is None else label == outputs
+        model, version, digest = known
+        correct = None if label is None else _digest(canonical_json(label)) == digest
         return model, Feedback(version, request_id, label, value, correct)
     named, claimed = payload.get("model"), payload.get("version")
     d = deployments.get(named) if isinstance(named, str) else None
