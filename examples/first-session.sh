@@ -20,8 +20,11 @@ printf 'weights retrained on more reviews' > model/weights.bin
 modelkeep register bert ./model --bump minor     # model.yaml is inherited; default bump: what changed
 modelkeep register bert ./model                  # nothing changed: no new version (exit 0)
 modelkeep list bert
+echo 'required: [description, technical.signature]' > gate.yaml   # what production needs
+modelkeep validate bert@1.0.0 --policy gate.yaml  # production moves only onto validated versions
 modelkeep alias set bert production 1.0.0
 sleep 1; moment=$(date -u +%Y-%m-%dT%H:%M:%SZ); sleep 1   # a time to ask about later
+modelkeep validate bert@1.1.0 --policy gate.yaml
 modelkeep alias set bert production 1.1.0
 modelkeep show bert@production --at "$moment"    # 1.0.0: where production pointed then
 modelkeep alias history bert production          # every move with its time (for --at)

@@ -59,6 +59,12 @@ RESULT_MODULES: dict[str, set[str]] = {
     "modelkeep.registry.views": set(),
     "modelkeep.tracking.query": set(),
     "modelkeep.tracking.datasets": set(),
+    "modelkeep.tracking.views": set(),
+    "modelkeep.tracking.execute": set(),
+    "modelkeep.storage.pointer_results": set(),
+    "modelkeep.storage.remotes": set(),
+    "modelkeep.registry.documents": set(),
+    "modelkeep.db.migrate": set(),
 }
 # Modules every public class of which is exported: the errors and the keep's interface
 # (interface.py, when present on the branch: the protocol KeepInterface and its kin).

@@ -33,7 +33,7 @@ def test_the_first_session_runs_as_written(tmp_path):
     out = proc.stdout
     assert "Registered bert@1.0.0" in out and "Registered bert@1.1.0" in out
     assert "identical to bert@1.1.0" in out and "bert@1.2.0" not in out
-    shown_at = out.split("version  ", 1)[1].split("\n", 1)[0]
+    shown_at = out.split("version  ", 1)[1].split("\n", 1)[0].strip()
     assert shown_at == "bert@1.0.0"  # show --at answered where production pointed then
     assert "description: sentiment of product reviews" in out  # inherited into 1.1.0's export
     assert (tmp_path / "serving" / "weights.bin").read_text() == "weights retrained on more reviews"

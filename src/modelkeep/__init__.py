@@ -27,18 +27,28 @@ from modelkeep import _lazy
 # error class, result type and the interface are here). The modules themselves are internal:
 # users import from ``modelkeep``, never from ``modelkeep.registry.versions``.
 _EXPORTS: dict[str, str] = {
+    "AddedPath": "modelkeep.storage.pointer_results",
     "AliasMove": "modelkeep.registry.aliases",
     "AliasNotFoundError": "modelkeep.errors",
     "ArtifactsMismatchError": "modelkeep.errors",
+    "BumpReport": "modelkeep.registry.candidates",
+    "CheckResult": "modelkeep.registry.validation.results",
     "CheckoutStats": "modelkeep.storage.checkout",
     "ConflictError": "modelkeep.errors",
     "CorruptObjectError": "modelkeep.errors",
     "DatabaseEmptyError": "modelkeep.errors",
     "DatabaseMissingError": "modelkeep.errors",
     "DatasetNotFoundError": "modelkeep.errors",
+    "DatasetRunUse": "modelkeep.tracking.views",
+    "DatasetSummary": "modelkeep.tracking.views",
+    "DatasetVersionUse": "modelkeep.tracking.views",
+    "DatasetView": "modelkeep.tracking.views",
     "Deployment": "modelkeep.registry.rollout",
     "DeploymentEvent": "modelkeep.registry.deployments",
     "DiskFullError": "modelkeep.errors",
+    "DocsResult": "modelkeep.registry.documents",
+    "EntryPointError": "modelkeep.errors",
+    "ExecResult": "modelkeep.tracking.execute",
     "Feedback": "modelkeep.registry.feedback",
     "FeedbackSummary": "modelkeep.registry.feedback",
     "FieldChange": "modelkeep.registry.diff",
@@ -46,18 +56,27 @@ _EXPORTS: dict[str, str] = {
     "GatePolicy": "modelkeep.registry.gates",
     "GateResult": "modelkeep.registry.gates",
     "GcResult": "modelkeep.registry.roots",
+    "HistorySummary": "modelkeep.tracking.history",
     "IntegrityError": "modelkeep.errors",
     "InvalidInputError": "modelkeep.errors",
     "InvalidMetadataError": "modelkeep.errors",
     "InvalidMetricError": "modelkeep.errors",
+    "InvalidModelInputError": "modelkeep.errors",
     "InvalidNameError": "modelkeep.errors",
+    "InvalidPolicyError": "modelkeep.errors",
     "InvalidVersionError": "modelkeep.errors",
     "Keep": "modelkeep.keep",
     "KeepCheck": "modelkeep.registry.integrity",
     "KeepExistsError": "modelkeep.errors",
+    "KeepInterface": "modelkeep.interface",
     "KeepNotFoundError": "modelkeep.errors",
     "LfsReport": "modelkeep.storage.lfs",
+    "LoadedModel": "modelkeep.registry.loaders.base",
+    "LoaderError": "modelkeep.errors",
+    "LoaderFailedError": "modelkeep.errors",
+    "LoaderMissingError": "modelkeep.errors",
     "MetricHistory": "modelkeep.tracking.history",
+    "Migration": "modelkeep.db.migrate",
     "MissingDependencyError": "modelkeep.errors",
     "ModelMetadata": "modelkeep.schema.metadata",
     "ModelNotFoundError": "modelkeep.errors",
@@ -66,32 +85,52 @@ _EXPORTS: dict[str, str] = {
     "NotDeployedError": "modelkeep.errors",
     "NotFoundError": "modelkeep.errors",
     "ObjectNotFoundError": "modelkeep.errors",
+    "OutputExistsError": "modelkeep.errors",
     "PathNotFoundError": "modelkeep.errors",
     "Pointer": "modelkeep.storage.pointers",
+    "Prediction": "modelkeep.registry.loaders.base",
     "PredictionTimeoutError": "modelkeep.errors",
     "RemoteAuthError": "modelkeep.errors",
     "RemoteError": "modelkeep.errors",
+    "RemoteInfo": "modelkeep.storage.remotes",
     "RemoteNotFoundError": "modelkeep.errors",
     "RemoteRecordInvalidError": "modelkeep.errors",
     "RequestNotFoundError": "modelkeep.errors",
+    "RestoredPointers": "modelkeep.storage.pointer_results",
     "Rollout": "modelkeep.registry.rollout",
     "RolloutStateError": "modelkeep.errors",
     "Run": "modelkeep.run",
+    "RunComparison": "modelkeep.tracking.views",
     "RunInfo": "modelkeep.tracking.runs",
     "RunNotActiveError": "modelkeep.errors",
     "RunNotFoundError": "modelkeep.errors",
+    "RunSummary": "modelkeep.tracking.views",
+    "RunView": "modelkeep.tracking.views",
+    "SchemaAheadError": "modelkeep.errors",
+    "SchemaBehindError": "modelkeep.errors",
+    "ServerNotSupportedError": "modelkeep.errors",
+    "SignatureUnknownError": "modelkeep.errors",
     "StorageError": "modelkeep.errors",
+    "StoreNotSupportedError": "modelkeep.errors",
     "SyncResult": "modelkeep.registry.publish",
+    "UnknownFormatError": "modelkeep.errors",
     "UnsafePathError": "modelkeep.errors",
+    "UntrustedPickleError": "modelkeep.errors",
+    "ValidationReport": "modelkeep.registry.validation.results",
+    "ValidationRequiredError": "modelkeep.errors",
+    "ValidationStatus": "modelkeep.registry.validation.results",
     "Version": "modelkeep.registry.semver",
     "VersionDiff": "modelkeep.registry.diff",
+    "VersionDocuments": "modelkeep.registry.documents",
     "VersionExistsError": "modelkeep.errors",
     "VersionInfo": "modelkeep.registry.versions",
+    "VersionListing": "modelkeep.registry.views",
     "VersionNotFoundError": "modelkeep.errors",
     "VersionPrunedError": "modelkeep.errors",
     "VersionRecord": "modelkeep.registry.records",
     "VersionStats": "modelkeep.registry.serving",
     "VersionUnhealthyError": "modelkeep.errors",
+    "VersionView": "modelkeep.registry.views",
     "dump_metadata": "modelkeep.schema.formats",
     "json_schema": "modelkeep.schema.formats",
     "load_metadata": "modelkeep.schema.formats",
@@ -104,6 +143,7 @@ __all__ = sorted(_EXPORTS)
 # The same names, imported for type checkers only: ``modelkeep.Keep.open()`` is then typed in
 # users' code, not ``Any`` (test_api.py checks the two lists agree).
 if TYPE_CHECKING:
+    from modelkeep.db.migrate import Migration
     from modelkeep.errors import (
         AliasNotFoundError,
         ArtifactsMismatchError,
@@ -113,21 +153,28 @@ if TYPE_CHECKING:
         DatabaseMissingError,
         DatasetNotFoundError,
         DiskFullError,
+        EntryPointError,
         FileChangedError,
         IntegrityError,
         InvalidInputError,
         InvalidMetadataError,
         InvalidMetricError,
+        InvalidModelInputError,
         InvalidNameError,
+        InvalidPolicyError,
         InvalidVersionError,
         KeepExistsError,
         KeepNotFoundError,
+        LoaderError,
+        LoaderFailedError,
+        LoaderMissingError,
         MissingDependencyError,
         ModelkeepError,
         ModelNotFoundError,
         NotDeployedError,
         NotFoundError,
         ObjectNotFoundError,
+        OutputExistsError,
         PathNotFoundError,
         PredictionTimeoutError,
         RemoteAuthError,
@@ -138,36 +185,62 @@ if TYPE_CHECKING:
         RolloutStateError,
         RunNotActiveError,
         RunNotFoundError,
+        SchemaAheadError,
+        SchemaBehindError,
+        ServerNotSupportedError,
+        SignatureUnknownError,
         StorageError,
+        StoreNotSupportedError,
+        UnknownFormatError,
         UnsafePathError,
+        UntrustedPickleError,
+        ValidationRequiredError,
         VersionExistsError,
         VersionNotFoundError,
         VersionPrunedError,
         VersionUnhealthyError,
     )
+    from modelkeep.interface import KeepInterface
     from modelkeep.keep import Keep
     from modelkeep.registry.aliases import AliasMove
+    from modelkeep.registry.candidates import BumpReport
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.diff import FieldChange, VersionDiff
+    from modelkeep.registry.documents import DocsResult, VersionDocuments
     from modelkeep.registry.feedback import Feedback, FeedbackSummary
     from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.integrity import KeepCheck
+    from modelkeep.registry.loaders.base import LoadedModel, Prediction
     from modelkeep.registry.publish import SyncResult
     from modelkeep.registry.records import VersionRecord
     from modelkeep.registry.rollout import Deployment, Rollout
     from modelkeep.registry.roots import GcResult
     from modelkeep.registry.semver import Version
     from modelkeep.registry.serving import VersionStats
+    from modelkeep.registry.validation.results import CheckResult, ValidationReport, ValidationStatus
     from modelkeep.registry.versions import ModelSummary, VersionInfo
+    from modelkeep.registry.views import VersionListing, VersionView
     from modelkeep.run import Run
     from modelkeep.schema.formats import dump_metadata, json_schema, load_metadata, parse_metadata
     from modelkeep.schema.metadata import ModelMetadata
     from modelkeep.script import start_run
     from modelkeep.storage.checkout import CheckoutStats
     from modelkeep.storage.lfs import LfsReport
+    from modelkeep.storage.pointer_results import AddedPath, RestoredPointers
     from modelkeep.storage.pointers import Pointer
-    from modelkeep.tracking.history import MetricHistory
+    from modelkeep.storage.remotes import RemoteInfo
+    from modelkeep.tracking.execute import ExecResult
+    from modelkeep.tracking.history import HistorySummary, MetricHistory
     from modelkeep.tracking.runs import RunInfo
+    from modelkeep.tracking.views import (
+        DatasetRunUse,
+        DatasetSummary,
+        DatasetVersionUse,
+        DatasetView,
+        RunComparison,
+        RunSummary,
+        RunView,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelkeep.errors import InvalidInputError, KeepNotFoundError
+from modelkeep.errors import (
+    InvalidInputError,
+    KeepNotFoundError,
+    ServerNotSupportedError,
+    StoreNotSupportedError,
+)
 
 KEEP_DIRNAME = ".modelkeep"
 CONFIG_FILENAME = "config.toml"
@@ -24,10 +29,12 @@ DB_FILENAME = "modelkeep.db"
 
 # name -> what it sets (the docs test checks each one is documented in docs/configuration.md)
 ENVIRONMENT_VARIABLES: dict[str, str] = {
-    "MODELKEEP_KEEP": "path or URL of the keep to open (instead of walking up from the cwd)",
+    "MODELKEEP_KEEP": "keep to open: a folder, or a database URL used with MODELKEEP_STORE_URL "
+                      "(instead of walking up from the cwd); http(s):// is refused for now",
     "MODELKEEP_AUTHOR": "author recorded on versions, aliases and runs (default: the OS user)",
     "MODELKEEP_DATABASE_URL": "SQLAlchemy URL of the metadata database (default: SQLite in the keep)",
-    "MODELKEEP_STORE_URL": "fsspec URL or path of the object store (default: the keep's objects/)",
+    "MODELKEEP_STORE_URL": "local folder (or file:// URL) of the object store (default: the keep's "
+                           "objects/); object storage URLs are refused: use them as remotes",
     "MODELKEEP_USER_CONFIG": "path of the user config file (default ~/.config/modelkeep/config.toml)",
     "MODELKEEP_WORKERS": "threads used for hashing, checkout and transfers (default: CPU count)",
     "MODELKEEP_RUN_ID": "run that `modelkeep run log` and child processes log to",
@@ -87,6 +94,102 @@ def find_keep_root(start: Path | None = None) -> Path:
     )
 
 
+# -- where a keep is: a folder, or a database URL plus a store folder -----------------------
+
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+STATE_DIRNAME = ".modelkeep"  # inside the store folder of a keep opened by URL
+
+
+def url_scheme(text: str) -> str | None:
+    """The lower-cased scheme of ``text`` when it is a URL (``s3://b`` -> ``s3``), else None."""
+    found = _SCHEME.match(text)
+    return found.group(1).lower() if found else None
+
+
+@dataclass(frozen=True)
+class KeepLocation:
+    """Where a keep is: the folder holding ``.modelkeep/`` (``database_url`` None), or a
+    database URL with the folder of its object store."""
+
+    root: Path  # for a keep opened by URL: its store folder
+    database_url: str | None = None
+
+
+def locate_keep(where: str | Path | None = None, *, store: str | None = None,
+                near: str | Path | None = None) -> KeepLocation:
+    """Dispatch on ``where`` (default ``MODELKEEP_KEEP``, else walk up from ``near``'s nearest
+    existing folder or the cwd): an existing path (the keep there or above it), a database URL
+    (with ``store`` or ``MODELKEEP_STORE_URL``), or ``http(s)://``, refused until the team
+    server exists. A path that does not exist is an error, never the keep found from the cwd."""
+    if where is None or where == "":
+        where = env("MODELKEEP_KEEP")
+    if where is None:
+        start = None if near is None else next(
+            p for p in (Path(near), *Path(near).absolute().parents) if p.exists())
+        try:
+            return KeepLocation(find_keep_root(start))
+        except KeepNotFoundError:
+            where = _configured_url_keep()  # no keep folder here: one set by URL, if any
+            if where is None:
+                raise
+    text = os.fspath(where)
+    scheme = url_scheme(text)
+    if scheme in ("http", "https"):
+        raise ServerNotSupportedError(
+            f"cannot open {text}: modelkeep has no server support yet", url=text)
+    if scheme in DATABASE_SCHEMES:
+        chosen = store or env("MODELKEEP_STORE_URL")
+        if not chosen:
+            raise InvalidInputError(
+                "a keep opened by database URL needs its object store as well",
+                hint="set MODELKEEP_STORE_URL=/path/to/objects (Python: Keep.open(URL, "
+                "store=PATH))", url=text)
+        folder = local_store_path(chosen, Path.cwd())
+        if not folder.is_dir():
+            raise KeepNotFoundError(f"the object store {folder} does not exist",
+                                    hint=f"fix MODELKEEP_STORE_URL, or for a new keep: mkdir -p "
+                                    f"{folder}", path=str(folder))
+        return KeepLocation(folder.resolve(), database_url=text)
+    if scheme == "file":
+        text = text[len("file://"):]
+    elif scheme is not None:
+        raise InvalidInputError(
+            f"cannot open a keep at {text}: '{scheme}://' is neither a folder nor a database URL",
+            hint="give a keep folder, or a database URL (sqlite:///PATH, postgresql://...) with "
+            "MODELKEEP_STORE_URL", url=text)
+    path = Path(text).expanduser()
+    if not text or not path.exists():
+        named = str(path) if text else os.fspath(where)
+        raise KeepNotFoundError(f"no keep at {named}: it does not exist",
+                                hint="check --keep / MODELKEEP_KEEP, or create one there: "
+                                f"modelkeep init {named}", path=named)
+    return KeepLocation(find_keep_root(path))
+
+
+def _configured_url_keep() -> str | None:
+    """The database URL of a keep named by ``MODELKEEP_DATABASE_URL`` with
+    ``MODELKEEP_STORE_URL``, used where no keep folder is found."""
+    url = env("MODELKEEP_DATABASE_URL")
+    return url if url and env("MODELKEEP_STORE_URL") else None
+
+
+def local_store_path(value: str, base: Path) -> Path:
+    """The folder a store setting names (relative to ``base``); a URL of object storage is
+    refused: the primary store is a local folder until the team server brings more."""
+    scheme = url_scheme(value)
+    if scheme == "file":
+        value = value[len("file://"):]
+    elif scheme is not None:
+        raise StoreNotSupportedError(
+            f"store {value} uses '{scheme}://': object storage as the primary store is not "
+            "supported yet", hint=f"keep objects in a local folder and use {scheme}:// as a "
+            f"remote: modelkeep remote add origin {value}", store=value)
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+DEFAULT_PROTECTED_ALIASES = ("production",)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings for one open keep."""
@@ -102,12 +205,22 @@ class Settings:
     flush_interval: float = 1.0
     gc_grace: float = 3600.0
     default_remote: str | None = None
+    state_dir: Path | None = None  # a keep opened by URL keeps tmp/, pins... here
+    # aliases that move only onto a version whose latest validation passed (docs/validation.md)
+    protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES
     # models whose pickle files may be unpickled ([loaders] trusted_pickles): it runs their code
     trusted_pickles: tuple[str, ...] = ()
 
     @property
     def keep_dir(self) -> Path:
-        return self.root / KEEP_DIRNAME
+        """The keep's own folder: ``.modelkeep/``, or the store's for a keep opened by URL."""
+        return self.state_dir or self.root / KEEP_DIRNAME
+
+    def reopen_env(self) -> dict[str, str]:
+        """The ``MODELKEEP_*`` variables that make a child process open this same keep."""
+        if self.state_dir is None:
+            return {"MODELKEEP_KEEP": str(self.root)}
+        return {"MODELKEEP_KEEP": self.database_url, "MODELKEEP_STORE_URL": str(self.store_path)}
 
     @property
     def tmp_dir(self) -> Path:
@@ -142,6 +255,7 @@ _SHAPE: dict[str, dict[str, tuple[type, ...]]] = {
     "core": {"hash": (str,), "store": (str,), "database_url": (str,), "author": (str,),
              "workers": (int,), "flush_interval": (int, float), "remote": (str,)},
     "gc": {"keep_stable": (int,), "grace": (int, float)},
+    "validation": {"protected_aliases": (list,)},
     "loaders": {"trusted_pickles": (list,)},
 }
 
@@ -171,10 +285,12 @@ def check_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
     return data
 
 
-def load_settings(root: Path, *, database_url: str | None = None, author: str | None = None
-                  ) -> Settings:
-    """Resolve settings for the keep at ``root`` with the documented precedence."""
-    keep_dir = root / KEEP_DIRNAME
+def load_settings(root: Path, *, database_url: str | None = None, author: str | None = None,
+                  store: str | Path | None = None, by_url: bool = False) -> Settings:
+    """Resolve settings for the keep at ``root`` with the documented precedence; ``by_url``:
+    a keep opened by database URL, whose store folder is ``root`` (its config.toml, made by
+    ``remote add``, holds remotes and policies: the database and store come from the URL)."""
+    keep_dir = root / STATE_DIRNAME if by_url else root / KEEP_DIRNAME
     user = check_config(read_toml(user_config_path()), user_config_path())
     project = check_config(read_toml(keep_dir / CONFIG_FILENAME), keep_dir / CONFIG_FILENAME)
     hash_algorithm = project.get("core", {}).get("hash", "blake3")
@@ -197,10 +313,8 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
     db_url = database_url or pick(
         "database_url", "MODELKEEP_DATABASE_URL", f"sqlite:///{keep_dir / DB_FILENAME}"
     )
-    store = pick("store", "MODELKEEP_STORE_URL", str(keep_dir / "objects"))
-    store_path = Path(store)
-    if not store_path.is_absolute():
-        store_path = keep_dir / store_path
+    chosen = root if by_url else store or pick("store", "MODELKEEP_STORE_URL", "objects")
+    store_path = local_store_path(os.fspath(chosen), keep_dir)
     workers = _number("workers (MODELKEEP_WORKERS)",
                       pick("workers", "MODELKEEP_WORKERS", os.cpu_count() or 2), int, 1)
     flush = _number("flush_interval (MODELKEEP_FLUSH_INTERVAL)",
@@ -221,9 +335,20 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
         flush_interval=flush,
         gc_grace=grace,
         default_remote=env("MODELKEEP_REMOTE") or project.get("core", {}).get("remote"),
+        state_dir=keep_dir if by_url else None,
         # trust is the project's own decision: a user-wide config cannot extend it
         trusted_pickles=tuple(project.get("loaders", {}).get("trusted_pickles", ())),
+        protected_aliases=_protected_aliases(project),
     )
+
+
+def _protected_aliases(project: dict[str, Any]) -> tuple[str, ...]:
+    """``[validation] protected_aliases`` of the project config, else the default
+    (production); ``[]`` protects none. Like trust, protection is the project's decision: a
+    user-wide config cannot lift it."""
+    if "protected_aliases" in project.get("validation", {}):
+        return tuple(project["validation"]["protected_aliases"])
+    return DEFAULT_PROTECTED_ALIASES
 
 
 # a remote name is one bare TOML key: no dots (they would nest tables), nothing after a newline
@@ -290,6 +415,9 @@ def _load_document(path: Path) -> Any:
     import tomlkit
 
     read_toml(path)  # a malformed file is reported the same way as on every read
+    if not path.exists():  # a keep opened by URL has none until its first remote
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tomlkit.document()
     return tomlkit.parse(path.read_text(encoding="utf-8"))
 
 
@@ -328,6 +456,10 @@ def default_config_text() -> str:
         "[gc]\n"
         "# stable versions of each model kept by 'modelkeep gc' besides aliased ones\n"
         "keep_stable = 3\n"
+        "\n"
+        "[validation]\n"
+        "# aliases that move only onto a version whose latest 'modelkeep validate' passed\n"
+        'protected_aliases = ["production"]\n'
         "\n"
         "# [remotes.origin]\n"
         '# url = "s3://bucket/prefix"\n'

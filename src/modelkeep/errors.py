@@ -13,7 +13,11 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── FileChangedError            code=file_changed
     │   ├── RemoteRecordInvalidError    code=remote_record_invalid
     │   ├── ArtifactsMismatchError      code=artifacts_mismatch
+    │   ├── UnknownFormatError          code=unknown_format
     │   ├── PathNotFoundError           code=path_not_found
+    │   ├── ServerNotSupportedError     code=server_not_supported
+    │   ├── StoreNotSupportedError      code=store_not_supported
+    │   ├── InvalidPolicyError          code=invalid_policy
     │   ├── LoaderMissingError          code=loader_missing
     │   ├── UntrustedPickleError        code=pickle_untrusted        http 403
     │   ├── SignatureUnknownError       code=signature_unknown
@@ -34,7 +38,11 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── VersionExistsError          code=version_exists
     │   ├── VersionPrunedError          code=version_pruned
     │   ├── DatabaseEmptyError          code=database_empty
+    │   ├── OutputExistsError           code=output_exists
     │   ├── RunNotActiveError           code=run_not_active
+    │   ├── SchemaBehindError           code=schema_behind
+    │   ├── SchemaAheadError            code=schema_ahead
+    │   ├── ValidationRequiredError     code=validation_required
     │   └── RolloutStateError           code=rollout_state
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── LoaderError                     code=loader_error          exit 1   http 500
@@ -175,6 +183,31 @@ class ArtifactsMismatchError(InvalidInputError):
     default_hint = "pass --artifacts the folder the metadata were exported from"
 
 
+class UnknownFormatError(InvalidInputError):
+    """An export format (``export --as``) modelkeep does not write."""
+
+    code = "unknown_format"
+    default_hint = "modelkeep export --help lists the formats"
+class ServerNotSupportedError(InvalidInputError):
+    """An ``http(s)://`` keep: the team server and its client do not exist yet."""
+
+    code = "server_not_supported"
+    default_hint = ("open a keep folder (--keep PATH), or a database URL with MODELKEEP_STORE_URL; "
+                    "see docs/configuration.md")
+
+
+class StoreNotSupportedError(InvalidInputError):
+    """A primary store URL the local store cannot hold (object storage): use it as a remote."""
+
+    code = "store_not_supported"
+    default_hint = "keep objects in a local folder and add the URL as a remote: modelkeep remote add"
+class InvalidPolicyError(InvalidInputError):
+    """A validation policy file that is malformed, names an unknown key, or defines no checks."""
+
+    code = "invalid_policy"
+    default_hint = "fix the policy file; its format is in docs/validation.md"
+
+
 class NotFoundError(ModelkeepError):
     """Something named does not exist in the keep (the base of the ``*NotFound`` errors)."""
 
@@ -279,11 +312,38 @@ class DatabaseEmptyError(ConflictError):
     )
 
 
+class OutputExistsError(ConflictError):
+    """A file modelkeep was asked to write exists already; nothing was written."""
+
+    code = "output_exists"
+    default_hint = "choose another path, or pass --force to replace the file"
+class ValidationRequiredError(ConflictError):
+    """A protected alias may only point at a version whose latest validation passed."""
+
+    code = "validation_required"
+    default_hint = ("validate the version first: modelkeep validate NAME@VERSION --policy FILE, "
+                    "or move the alias with --force --reason TEXT")
+
+
 class RunNotActiveError(ConflictError):
     """Logging to (or ending) a run that has already ended."""
 
     code = "run_not_active"
     default_hint = "start a new run: modelkeep.start_run()"
+
+
+class SchemaBehindError(ConflictError):
+    """The database's schema is older than this modelkeep's and must be migrated first."""
+
+    code = "schema_behind"
+    default_hint = "run 'modelkeep migrate' (see docs/configuration.md#upgrading)"
+
+
+class SchemaAheadError(ConflictError):
+    """The database was written by a newer modelkeep: this one may not write to it."""
+
+    code = "schema_ahead"
+    default_hint = "upgrade modelkeep: pip install -U modelkeep"
 
 
 class MissingDependencyError(ModelkeepError):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelkeep import config
 from modelkeep.db.database import Database
-from modelkeep.db.migrate import ensure_schema
+from modelkeep.db.migrate import Migration, check_schema
+from modelkeep.db.migrate import migrate as migrate_schema
 from modelkeep.errors import InvalidInputError, KeepExistsError
 from modelkeep.registry import aliases, records, versions
 from modelkeep.registry.aliases import AliasMove
@@ -19,32 +22,68 @@ from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
 from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.pins import PINS_DIRNAME
-from modelkeep.tracking.runs import mark_killed_runs
+from modelkeep.tracking.runs import reap_dead_runs
 
 if TYPE_CHECKING:
     from modelkeep.registry.deployments import DeploymentEvent
+    from modelkeep.registry.documents import DocsResult
     from modelkeep.registry.feedback import Feedback, FeedbackSummary
     from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.rollout import Deployment
     from modelkeep.registry.serving import VersionStats
     from modelkeep.run import Run
 
+if TYPE_CHECKING:  # result types, imported for annotations only (opening a keep stays fast)
+    from collections.abc import Sequence
+    from typing import IO
+
+    from modelkeep.registry.diff import VersionDiff
+    from modelkeep.registry.integrity import KeepCheck
+    from modelkeep.registry.publish import SyncResult
+    from modelkeep.registry.roots import GcResult
+    from modelkeep.registry.views import VersionView
+    from modelkeep.storage.checkout import CheckoutStats
+    from modelkeep.storage.lfs import LfsReport
+    from modelkeep.storage.pointer_results import AddedPath, RestoredPointers
+    from modelkeep.storage.remotes import Remote, RemoteInfo
+    from modelkeep.tracking.execute import ExecResult
+    from modelkeep.tracking.history import MetricHistory
+    from modelkeep.tracking.runs import RunInfo
+    from modelkeep.tracking.views import (
+        DatasetSummary,
+        DatasetView,
+        RunComparison,
+        RunSummary,
+        RunView,
+    )
+
+if TYPE_CHECKING:
+    from modelkeep.registry.candidates import BumpReport
+    from modelkeep.registry.loaders import Loaded, Prediction
+    from modelkeep.registry.validation.results import ValidationReport, ValidationStatus
+
 KEEP_GITIGNORE = "# written by modelkeep init: the keep is local state, never committed\n*\n"
 
 
 class Keep:
-    """An open keep: settings, metadata database and object store."""
+    """An open keep: settings, metadata database and object store.
 
-    def __init__(self, settings: config.Settings, *, create: bool = False) -> None:
+    Opening reads only: a schema behind this modelkeep's is migrated by the first write (a
+    SQLite keep, backed up first) or by ``migrate()`` (a shared database); see db/migrate.py.
+    """
+
+    def __init__(self, settings: config.Settings, *, create: bool = False,
+                 on_migrate: Callable[[Migration], None] | None = None) -> None:
         self.settings = settings
         # only init creates the database: a missing or empty one is an error, never a new keep
         self.db = Database(settings.database_url, create=create)
         # the stat cache lets add and checkout skip unchanged files without re-hashing them
         self.store = ObjectStore(settings.store_path, settings.tmp_dir, settings.workers,
                                  stat_cache_path=settings.keep_dir / "statcache.json")
-        ensure_schema(self.db, settings.keep_dir / "migrate.lock", create=create)
-        # runs whose owner process died (left as they are in a read-only keep)
-        self.killed_runs = mark_killed_runs(self.db) if self.db.writable else []
+        if create:
+            migrate_schema(self.db, self._migrate_lock, create=True)
+        else:
+            self.db.schema_guard = check_schema(self.db, self._migrate_lock, on_migrate)
 
     # -- opening --------------------------------------------------------------------------
 
@@ -82,11 +121,35 @@ class Keep:
             raise
 
     @classmethod
-    def open(cls, location: Path | str | None = None, *, author: str | None = None) -> Keep:
-        """Open the keep at ``location``, ``MODELKEEP_KEEP``, or found by walking up from cwd."""
-        where = location or config.env("MODELKEEP_KEEP")
-        root = config.find_keep_root(Path(where) if where else None)
-        return cls(config.load_settings(root, author=author))
+    def open(cls, location: Path | str | None = None, *, store: str | Path | None = None,
+             near: Path | str | None = None, author: str | None = None,
+             on_migrate: Callable[[Migration], None] | None = None) -> Keep:
+        """Open a keep, reading only. ``location`` (default ``MODELKEEP_KEEP``, else found by
+        walking up from ``near`` or the cwd) is a path to or inside a keep, or a database URL
+        whose object store is ``store`` (default ``MODELKEEP_STORE_URL``); ``http(s)://`` is
+        refused (``ServerNotSupportedError``). ``on_migrate`` hears of a migration a write makes."""
+        where = config.locate_keep(location, store=os.fspath(store) if store else None, near=near)
+        settings = config.load_settings(where.root, database_url=where.database_url,
+                                        author=author, store=store,
+                                        by_url=where.database_url is not None)
+        return cls(settings, on_migrate=on_migrate)
+
+    def migrate(self) -> Migration:
+        """Bring the keep's database to this modelkeep's schema (a SQLite file is backed up
+        first); the one way to migrate a shared database. Already current: nothing is done."""
+        done = migrate_schema(self.db, self._migrate_lock)
+        self.db.schema_guard = None
+        return done
+
+    @property
+    def _migrate_lock(self) -> Path:
+        return self.settings.keep_dir / "migrate.lock"
+
+    @property
+    def killed_runs(self) -> list[str]:
+        """Mark ``killed`` the running runs whose owner process on this host is gone; their
+        ids (runs are also marked wherever they are read or written)."""
+        return reap_dead_runs(self.db)
 
     @property
     def author(self) -> str:
@@ -127,13 +190,13 @@ class Keep:
         """``NAME@VERSION``, ``NAME@ALIAS`` or ``NAME@latest`` (as of ``at``) to a version."""
         return versions.resolve(self.db, parse_ref(ref), at)
 
-    def show(self, ref: str, at: str | None = None) -> dict[str, Any]:
+    def show(self, ref: str, at: str | None = None) -> VersionView:
         """A version with its metadata snapshot, aliases and appended records."""
         from modelkeep.registry.views import version_view
 
         return version_view(self.db, self.resolve(ref, at), at)
 
-    def diff(self, ref_a: str, ref_b: str) -> Any:
+    def diff(self, ref_a: str, ref_b: str) -> VersionDiff:
         """What changed from version ``ref_a`` to ``ref_b`` (metadata, params, metrics, files)."""
         from modelkeep.registry.views import diff_versions
 
@@ -155,10 +218,13 @@ class Keep:
                               artifacts=Path(artifacts) if artifacts else None, name=name,
                               progress=progress)
 
-    def set_alias(self, name: str, alias: str, version: str, reason: str = ""
-                  ) -> AliasMove:
-        """Point ``alias`` at ``version``; the previous target stays in the history."""
-        return aliases.set_alias(self.db, name, alias, version, self.author, reason)
+    def set_alias(self, name: str, alias: str, version: str, reason: str = "", *,
+                  force: bool = False) -> AliasMove:
+        """Point ``alias`` at ``version``; the previous target stays in the history. A protected
+        alias (config ``[validation] protected_aliases``) needs a passing validation of
+        ``version``, unless ``force`` with a ``reason`` (recorded as forced)."""
+        return aliases.set_alias(self.db, name, alias, version, self.author, reason,
+                                 protected=self.settings.protected_aliases, force=force)
 
     def remove_alias(self, name: str, alias: str, reason: str = "") -> AliasMove:
         """Unset ``alias`` (recorded in its history)."""
@@ -186,7 +252,7 @@ class Keep:
 
     def checkout(self, ref: str, dest: Path | str, *, link: str = "auto",
                  patterns: list[str] | None = None, tensor_patterns: list[str] | None = None,
-                 progress: Progress | None = None, verify: bool = True) -> Any:
+                 progress: Progress | None = None, verify: bool = True) -> CheckoutStats:
         """Restore a version's files into ``dest`` byte for byte (or only the files matching
         ``patterns``, and of safetensors files only the tensors matching ``tensor_patterns``);
         ``verify`` (default) hashes every file as it is written."""
@@ -198,7 +264,7 @@ class Keep:
                         verify=verify, protected=self.own_folders)
 
     def fsck(self, progress: Progress | None = None, *, repair: bool = False,
-             remote: str | None = None) -> Any:
+             remote: str | None = None) -> KeepCheck:
         """Re-hash every object (quarantining corrupt ones) and check manifests and trees; name
         the versions that any damage affects. ``repair`` fetches corrupt and missing objects
         again from ``remote`` (default: the default remote)."""
@@ -213,19 +279,21 @@ class Keep:
 
     # -- remotes and gc -------------------------------------------------------------------
 
-    def remote(self, name: str | None = None) -> Any:
+    def remote(self, name: str | None = None) -> Remote:
         """Open remote ``name`` (default: MODELKEEP_REMOTE, [core] remote, the only one, origin)."""
         from modelkeep.storage.remotes import Remote
 
         chosen, section = config.remote_section(self.settings, name)
         return Remote(chosen, section["url"], section, base=self.settings.root)
 
-    def remotes(self) -> dict[str, dict[str, Any]]:
+    def remotes(self) -> dict[str, RemoteInfo]:
         """name -> settings of every configured remote, credentials masked (``redact``): what
         may be shown. ``remote()`` opens one with its real settings."""
         from modelkeep.redact import redact_options
+        from modelkeep.storage.remotes import RemoteInfo
 
-        return {name: redact_options(section) if isinstance(section, dict) else section
+        return {name: RemoteInfo.from_section(
+                    name, redact_options(section) if isinstance(section, dict) else section)
                 for name, section in self.settings.remotes.items()}
 
     def add_remote(self, name: str, url: str, **options: Any) -> None:
@@ -243,7 +311,7 @@ class Keep:
                                              author=self.settings.author)
 
     def push(self, refs: list[str] | None = None, *, remote: str | None = None,
-             all_versions: bool = False, progress: Progress | None = None) -> Any:
+             all_versions: bool = False, progress: Progress | None = None) -> SyncResult:
         """Send versions (default: all, plus the trees of live ``add`` pointers) to a remote;
         ``all_versions`` also sends every tree a pointer ever named (pins and Git history)."""
         from modelkeep.registry.publish import push_versions
@@ -264,12 +332,13 @@ class Keep:
         result = push_versions(self.db, self.store, self.remote(remote), refs or [],
                                trees=sorted(here), progress=progress)
         if all_versions:
-            result.history_trees = len(history)
-            result.trees_not_here = sorted((trees | history) - here)
+            result = replace(result, history_trees=len(history),
+                             trees_not_here=sorted((trees | history) - here))
         return result
 
     def pull(self, refs: list[str], *, remote: str | None = None, patterns: list[str] | None = None,
-             tensor_patterns: list[str] | None = None, progress: Progress | None = None) -> Any:
+             tensor_patterns: list[str] | None = None, progress: Progress | None = None
+             ) -> SyncResult:
         """Fetch versions from a remote (registering those this keep lacks); ``patterns`` and
         ``tensor_patterns`` fetch only some files, or only some tensors of safetensors files."""
         from modelkeep.registry.publish import pull_versions
@@ -279,7 +348,8 @@ class Keep:
                              progress=progress)
 
     def gc(self, *, dry_run: bool = False, grace: float | None = None, keep_stable: int | None = None,
-           keep_all: bool = False, force: bool = False, progress: Progress | None = None) -> Any:
+           keep_all: bool = False, force: bool = False, progress: Progress | None = None
+           ) -> GcResult:
         """Delete objects no kept version, dataset, run or pointer needs (see docs/remotes.md);
         ``force``: even when the database records nothing but the store holds objects."""
         from modelkeep.registry.retention import RetentionPolicy
@@ -301,30 +371,42 @@ class Keep:
         """Where ``modelkeep add`` records the trees its pointer files name."""
         return self.settings.keep_dir / PINS_DIRNAME
 
-    def add(self, path: Path | str, progress: Progress | None = None, *, sha256: bool = False) -> Any:
+    def add(self, path: Path | str, progress: Progress | None = None, *, sha256: bool = False
+            ) -> AddedPath:
         """Store a file or folder and write its ``.mk`` pointer file and .gitignore entry
         (``sha256``: also compute and keep each file's SHA-256)."""
+        from modelkeep.storage.pointer_results import AddedPath
         from modelkeep.storage.pointers import track
         from modelkeep.storage.sha256index import Sha256Index
 
         index = Sha256Index(self.settings.keep_dir / "sha256") if sha256 else None
-        return track(self.store, Path(path), self.pins_dir, progress=progress, sha256=index)
+        return AddedPath(Path(path), *track(self.store, Path(path), self.pins_dir,
+                                            progress=progress, sha256=index))
 
     def restore_pointers(self, where: Path | str = ".", *, remote: str | None = None,
-                         link: str = "auto", fetch: bool = True,
-                         progress: Progress | None = None) -> Any:
+                         link: str = "auto", fetch: bool = True, empty_ok: bool = True,
+                         progress: Progress | None = None) -> RestoredPointers:
         """Turn the ``.mk`` pointers under ``where`` back into files, pulling what is missing
-        (``fetch=False``: from this keep only, as ``checkout`` with no ref does)."""
+        (``fetch=False``: from this keep only, as ``checkout`` with no ref does; ``empty_ok``
+        False: no pointer there is an error, as for ``pull`` with no ref)."""
+        from modelkeep.storage.pointer_results import RestoredPointers
         from modelkeep.storage.pointers import find_pointers, restore_all
 
+        pointers = find_pointers(Path(where))
+        if not pointers and not empty_ok:
+            raise InvalidInputError(
+                "nothing to pull: no NAME@VERSION given and no .mk pointer files here",
+                hint="modelkeep pull NAME@VERSION, or run it in a folder holding pointer files")
         root = Path(where) if Path(where).is_dir() else Path(where).parent
-        return restore_all(self.store, find_pointers(Path(where)), self.pins_dir,
-                           remote=(lambda: self.remote(remote)) if fetch else None,
-                           link=link, progress=progress, root=root,  # type: ignore[arg-type]
-                           protected=self.own_folders)
+        restored, transfer = restore_all(
+            self.store, pointers, self.pins_dir,
+            remote=(lambda: self.remote(remote)) if fetch else None,
+            link=link, progress=progress, root=root,  # type: ignore[arg-type]
+            protected=self.own_folders)
+        return RestoredPointers(restored, transfer, fetched=fetch)
 
     def export_lfs(self, source: str, dest: Path | str, *, objects: Path | str | None = None,
-                   progress: Progress | None = None) -> Any:
+                   progress: Progress | None = None) -> LfsReport:
         """Write Git LFS pointers and objects for a version (NAME@VERSION) or a ``.mk`` pointer."""
         from modelkeep.storage.lfs import export_lfs, lfs_objects_for
         from modelkeep.storage.pointers import tree_of_pointer
@@ -336,7 +418,7 @@ class Keep:
 
     def import_lfs(self, source: Path | str, *, objects: Path | str | None = None,
                    name: str | None = None, version: str | None = None,
-                   progress: Progress | None = None) -> Any:
+                   progress: Progress | None = None) -> LfsReport:
         """Store a Git LFS checkout (objects checked by SHA-256); register it when ``name``."""
         from modelkeep.registry.publish import register_tree
         from modelkeep.storage.lfs import import_lfs, lfs_objects_for
@@ -346,8 +428,8 @@ class Keep:
             report = import_lfs(self.store, Path(source), lfs_objects_for(Path(source), objects),
                                 Sha256Index(self.settings.keep_dir / "sha256"), progress=progress)
             if name:
-                report.version = register_tree(self.db, name, report, author=self.author,
-                                               version=version).ref
+                report = replace(report, version=register_tree(
+                    self.db, name, report, author=self.author, version=version).ref)
         return report
 
     # -- tracking -------------------------------------------------------------------------
@@ -367,13 +449,13 @@ class Keep:
                         flush_interval=flush_interval, owned=owned,
                         handle_signals=handle_signals)
 
-    def run(self, ref: str) -> Any:
+    def run(self, ref: str) -> RunInfo:
         """A run's row by UUID or unique prefix."""
         from modelkeep.tracking.runs import get_run
 
         return get_run(self.db, ref)
 
-    def run_view(self, ref: str) -> dict[str, Any]:
+    def run_view(self, ref: str) -> RunView:
         """Everything known about a run (params, metrics, datasets, code, environment, ...)."""
         from modelkeep.tracking.query import run_view
 
@@ -381,50 +463,90 @@ class Keep:
 
     def runs(self, *, model: str | None = None, status: str | None = None,
              params: list[str] | tuple[str, ...] = (), metrics: list[str] | tuple[str, ...] = (),
-             limit: int | None = None) -> list[dict[str, Any]]:
+             limit: int | None = None) -> list[RunSummary]:
         """Runs newest first, filtered by model, status, params and final-metric ranges."""
         from modelkeep.tracking.query import list_runs
 
         return list_runs(self.db, model=model, status=status, params=params, metrics=metrics,
                          limit=limit)
 
-    def compare_runs(self, refs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    def compare_runs(self, refs: list[str] | tuple[str, ...]) -> RunComparison:
         """Params and final metrics of several runs side by side, with what changed."""
         from modelkeep.tracking.query import compare_runs
 
         return compare_runs(self.db, [self.run(r) for r in refs])
 
-    def metric_history(self, ref: str, name: str) -> Any:
+    def metric_history(self, ref: str, name: str) -> MetricHistory:
         """Every point of one metric of a run, by step."""
         from modelkeep.tracking.history import read_history
 
         info = self.run(ref)
         return read_history(self.db, info.pk, info.id, name)
 
-    def end_run(self, ref: str, status: str = "finished") -> bool:
-        """End a running run; False when it had already ended."""
-        from modelkeep.tracking.runs import end_run
+    def end_run(self, ref: str, status: str = "finished", *, strict: bool = False) -> bool:
+        """End a running run; False when it had already ended (``strict``: RunNotActiveError)."""
+        from modelkeep.tracking.runs import end_run, require_running
 
-        return end_run(self.db, self.run(ref).pk, status)
+        ended = end_run(self.db, self.run(ref).pk, status)
+        if not ended and strict:
+            require_running(self.run(ref))
+        return ended
 
-    def datasets(self, name: str | None = None) -> list[dict[str, Any]]:
+    def datasets(self, name: str | None = None) -> list[DatasetSummary]:
         """Every dataset version (or those named ``name``), newest first."""
         from modelkeep.tracking.datasets import list_datasets
 
         return list_datasets(self.db, name)
 
-    def dataset(self, ref: str) -> dict[str, Any]:
+    def dataset(self, ref: str) -> DatasetView:
         """A dataset version (tree id, prefix or name) with the runs and versions that used it."""
-        from modelkeep.tracking.datasets import dataset_usage, get_dataset
+        from modelkeep.tracking.datasets import dataset_view
 
-        found = get_dataset(self.db, ref)
-        return {**found, **dataset_usage(self.db, found)}
+        return dataset_view(self.db, ref)
+
+    # -- run exec -------------------------------------------------------------------------
+
+    def exec_run(self, run_id: str, command: Sequence[str], *, stdout: IO[bytes] | None = None,
+                 stderr: IO[bytes] | None = None) -> ExecResult:
+        """Run ``command`` under run ``run_id`` (``MODELKEEP_RUN_ID`` and ``MODELKEEP_KEEP`` in
+        its environment), its output copied to ``stdout``/``stderr``; record its exit code,
+        output tail and command on the run. The run stays open: its owner ends it."""
+        from modelkeep.tracking.execute import execute_run
+
+        return execute_run(self.db, self.run(run_id), command,
+                           keep_env=self.settings.reopen_env(), stdout=stdout, stderr=stderr)
+
+    # -- documents and standards ----------------------------------------------------------
+
+    def docs(self, ref: str, out: Path | str | None = None, *, force: bool = False) -> DocsResult:
+        """The model card and changelog of ``ref`` (NAME@VERSION; a bare NAME: the card of its
+        latest version and every version's changelog entry), stored with each version when
+        they changed since last time; written to ``out`` as CARD.md and CHANGELOG.md (an
+        existing file is refused unless ``force``)."""
+        from modelkeep.registry.documents import document
+
+        return document(self.db, self.store, ref, author=self.author,
+                        out=Path(out) if out is not None else None, force=force)
+
+    def export_as(self, ref: str, fmt: str, out: Path | str | None = None, *,
+                  force: bool = False) -> bytes:
+        """A version in a standard format: ``mlmodel`` (MLflow MLmodel), ``hf-card`` (Hugging
+        Face model card), ``cyclonedx`` (CycloneDX ML-BOM) or ``openlineage`` (run events);
+        also written to file ``out`` when given (an existing file is refused unless ``force``)."""
+        from modelkeep.registry.documents import write_file
+        from modelkeep.registry.standards import export_standard
+
+        data = export_standard(self.db, ref, fmt)
+        if out is not None:
+            write_file(Path(out), data, force=force)
+        return data
 
     # -- running versions (loaders) -------------------------------------------------------
 
-    def load(self, ref: str) -> Any:
+    def load(self, ref: str) -> Loaded:
         """Load version ``ref`` through its declared loader from a private, verified checkout:
-        a ``LoadedModel`` whose ``predict`` takes and returns JSON-ready values. Pickles load
+        a ``LoadedModel`` whose ``predict`` takes and returns JSON-ready values (``close()``
+        removes the checkout; a ``with`` block does it too). Pickles load
         only for models in ``[loaders] trusted_pickles``."""
         from modelkeep.registry.loaders import load_version
 
@@ -432,30 +554,25 @@ class Keep:
         return load_version(self.store, info, versions.version_metadata(self.db, info.id),
                             trusted_pickles=self.settings.trusted_pickles)
 
-    def example_inputs(self, ref: str) -> list[Any]:
+    def example_inputs(self, ref: str) -> list[object]:
         """The example inputs version ``ref`` declares (``[]`` when none)."""
         from modelkeep.registry.loaders import example_inputs
 
         info = self.resolve(ref)
         return example_inputs(self.store, info, versions.version_metadata(self.db, info.id))
 
-    def predict(self, ref: str, inputs: Any) -> Any:
-        """Load version ``ref`` and run it on ``inputs``: JSON-ready values, or the bytes of a
-        JSON document (malformed JSON is ``InvalidModelInputError``). A ``Prediction``."""
-        from modelkeep.registry.loaders.base import Prediction
-        from modelkeep.registry.loaders.inputs import parse_input_text
+    def predict(self, ref: str, inputs: Any) -> Prediction:
+        """Load version ``ref``, run it on ``inputs`` (JSON-ready values, or the bytes of a JSON
+        document) and close it: a ``Prediction``."""
+        from modelkeep.registry.loaders import predict_version
 
-        if isinstance(inputs, bytes):
-            inputs = parse_input_text(inputs, "the input")
-        loaded = self.load(ref)
-        try:
-            return Prediction(loaded.ref, loaded.kind, loaded.predict(inputs))
-        finally:
-            loaded.close()
+        info = self.resolve(ref)
+        return predict_version(self.store, info, versions.version_metadata(self.db, info.id),
+                               inputs, trusted_pickles=self.settings.trusted_pickles)
 
     def bump(self, name: str, path: Path | str, *, metadata: Any = None,
              params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
-             progress: Progress | None = None) -> Any:
+             progress: Progress | None = None) -> BumpReport:
         """The bump the files at ``path`` need as the next version of ``name``, with every
         reason (a ``BumpReport``); nothing is registered."""
         from modelkeep.registry.candidates import candidate_bump
@@ -463,6 +580,26 @@ class Keep:
         return candidate_bump(self.db, self.store, name, Path(path), author=self.author,
                               metadata=metadata, params=params, metrics=metrics,
                               progress=progress)
+
+    # -- validation -----------------------------------------------------------------------
+
+    def validate(self, ref: str, policy: Path | str, *, store_result: bool = True
+                 ) -> ValidationReport:
+        """Check a version against a policy file (docs/validation.md) and, unless
+        ``store_result`` is False, store the report with the version as a dated record."""
+        from modelkeep.registry.validation.gate import validate_version
+        from modelkeep.registry.validation.policy import load_policy
+
+        loaded = load_policy(Path(policy))
+        return validate_version(self.db, self.settings.root, self.settings.database_url,
+                                self.resolve(ref), loaded, author=self.author,
+                                store_result=store_result)
+
+    def validation_status(self, ref: str) -> ValidationStatus | None:
+        """The latest stored validation of a version (None: never validated)."""
+        from modelkeep.registry.validation.protection import latest_validation
+
+        return latest_validation(self.db, self.resolve(ref))
 
     # -- deployments (the gateway's serving state: docs/gateway.md) -----------------------
 
@@ -555,3 +692,11 @@ class Keep:
         from modelkeep.registry.feedback import summary
 
         return summary(self.db, name, self.deployment(name).serving(), since)
+
+
+if TYPE_CHECKING:
+    from modelkeep.interface import KeepInterface
+
+    def _implements(keep: Keep) -> KeepInterface:
+        """Where mypy checks that Keep implements the keep interface."""
+        return keep

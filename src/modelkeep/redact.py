@@ -40,9 +40,9 @@ SAFE_OPTION_KEYS = frozenset({
     "prefix", "path", "acl", "storage_class", "host", "port", "username", "user", "consistency",
     "requests_timeout", "signature_version", "addressing_style", "s3", "fixed_upload_size",
     "client_kwargs", "config_kwargs", "s3_additional_kwargs", "mode",
-    # config.toml [core] and [gc]
+    # config.toml [core], [gc] and [validation]
     "database_url", "store", "hash", "author", "workers", "flush_interval", "remote",
-    "keep_stable", "grace",
+    "keep_stable", "grace", "protected_aliases",
 })
 _SECRET_WORDS = frozenset({
     "key", "apikey", "token", "secret", "secrets", "pass", "passwd", "password", "passwords",

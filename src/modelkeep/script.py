@@ -7,13 +7,13 @@ program that embeds modelkeep passes ``handle_signals=False`` or calls ``Keep.st
 a keep it opened and closes itself.
 
 A sweep written as users write it (``with modelkeep.start_run(...)`` in a loop) would otherwise
-open the keep for every run: read the settings, connect, check the schema, look for killed
-runs, then close the connection (which checkpoints SQLite's write-ahead log), about 3.5 ms a
-run. The first run of a process opens the keep; later runs reuse it while it is still the same
-keep: the same settings (config.toml and the ``MODELKEEP_`` environment, re-read each time)
-and, on SQLite, the same database file. A keep changed in any of these ways is opened again;
-a PostgreSQL connection the server dropped is opened again; a forked child opens its own (a
-connection never crosses a fork).
+open the keep for every run: read the settings, connect, check the schema, then close the
+connection (which checkpoints SQLite's write-ahead log), about 3.5 ms a run. The first run
+of a process opens the keep; later runs reuse it while it is still the same keep: the same
+settings (config.toml and the ``MODELKEEP_`` environment, re-read each time) and, on SQLite,
+the same database file. A keep changed in any of these ways is opened again; a PostgreSQL
+connection the server dropped is opened again; a forked child opens its own (a connection
+never crosses a fork).
 
 The connections are released when the process exits, after the runs still open are closed
 (an exit hook installed only when a run asked for the hooks).
@@ -74,14 +74,15 @@ def shared_keep(location: Path | str | None = None, *, hook: bool = True) -> Kee
     ``hook`` closes the shared keeps at exit (an exit hook, installed once)."""
     if hook:
         _hook()
-    where = location or config.env("MODELKEEP_KEEP")
-    root = config.find_keep_root(Path(where) if where else None)
-    inputs = _settings_inputs(root)
+    where = config.locate_keep(location)  # the dispatch Keep.open and --keep use
+    root = where.root
+    inputs = (where.database_url, *_settings_inputs(root))
     with _lock:
         found = _open.get(root)
     if found is not None and found.inputs == inputs and _still_same(found):
         return found.keep
-    settings = config.load_settings(root)
+    settings = config.load_settings(root, database_url=where.database_url,
+                                    by_url=where.database_url is not None)
     with _lock:
         found = _open.get(root)
         if found is not None and found.keep.settings == settings and _still_same(found):

@@ -24,7 +24,8 @@ from modelkeep.keep import Keep
 DB = Path(".modelkeep") / "modelkeep.db"
 READS = (["list"], ["list", "m"], ["show", "m@1.0.0"], ["fsck"], ["diff", "m@1.0.0", "m@1.0.1"],
          ["export", "m@1.0.1", "--format", "json"])
-WRITES = (["note", "m@1.0.0", "hello"], ["alias", "set", "m", "production", "1.0.0"],
+WRITES = (["note", "m@1.0.0", "hello"],
+          ["alias", "set", "m", "production", "1.0.0", "--force", "--reason", "test"],
           ["metric", "m@1.0.0", "acc=0.5"])
 
 

@@ -30,9 +30,11 @@ def test_register_list_show_json(project):
 def test_alias_flow_and_show_at(project):
     run("register", "m", "model")
     run("register", "m", "model", "--bump", "minor", "--allow-same")
+    Path("policy.yaml").write_text("required: [name]\n")  # production is protected
+    run("validate", "m@1.0.0", "--policy", "policy.yaml")
     run("alias", "set", "m", "production", "1.0.0")
     moved = json.loads(run("alias", "history", "m", "production", "--json").stdout)[0]["moved_at"]
-    run("alias", "set", "m", "production", "1.1.0")
+    run("alias", "set", "m", "production", "1.1.0", "--force", "--reason", "hotfix")
     assert json.loads(run("show", "m@production", "--json").stdout)["version"] == "1.1.0"
     then = json.loads(run("show", "m@production", "--at", moved, "--json").stdout)
     assert then["version"] == "1.0.0"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 
 from alembic.script import ScriptDirectory
+from support import pass_validation
 
 from modelkeep.db.database import Database
-from modelkeep.db.migrate import MIGRATIONS_DIR, current_revision, ensure_schema, head_revision, upgrade
+from modelkeep.db.migrate import MIGRATIONS_DIR, current_revision, head_revision, migrate, upgrade
 
 
 def test_head_revision_matches_alembic():
@@ -29,16 +30,17 @@ def test_new_database_is_brought_to_head_only_when_creating(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'x.db'}", create=True)
     assert current_revision(db) is None
     with pytest.raises(DatabaseMissingError, match="has no modelkeep schema"):
-        ensure_schema(db)
+        migrate(db)
     assert current_revision(db) is None
-    assert ensure_schema(db, create=True) is True
+    assert migrate(db, create=True).migrated is True
     assert current_revision(db) == head_revision()
-    assert ensure_schema(db) is False
+    assert migrate(db).migrated is False
     assert db.scalar("PRAGMA journal_mode") == "wal"
 
 
 def test_keep_from_first_schema_is_migrated_with_data_kept(tmp_path, make_model):
-    """A keep written at revision 0001 opens with a newer modelkeep and keeps its versions."""
+    """A keep written at revision 0001 opens with a newer modelkeep, unchanged (opening reads
+    only); its first write migrates it, backing it up first, and it keeps its versions."""
     from alembic import command
     from alembic.config import Config
 
@@ -56,8 +58,15 @@ def test_keep_from_first_schema_is_migrated_with_data_kept(tmp_path, make_model)
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
     reopened = Keep.open(tmp_path / "k")
+    assert [v.version for v in reopened.versions("m")] == ["1.0.0"]
+    assert current_revision(reopened.db) == "0001"
+    reopened.set_alias("m", "production", "1.0.0")
     assert current_revision(reopened.db) == head_revision()
     assert [v.version for v in reopened.versions("m")] == ["1.0.0"]
+    backup = db_path.with_name("modelkeep.db.bak-0001")
+    with sqlite3.connect(backup) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+        assert conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 1
 
 
 def test_upgrade_on_postgresql(pg_url):
@@ -72,6 +81,7 @@ def test_versions_records_and_alias_moves_are_append_only(any_keep, make_model, 
     import pytest
 
     info = any_keep.register("m", make_model(tmp_path / "m"))
+    pass_validation(any_keep, info.ref)  # production is protected
     any_keep.set_alias("m", "production", info.version)
     any_keep.add_note(info.ref, "kept forever")
     for sql in ("UPDATE versions SET tree_id = 'x'", "DELETE FROM versions",
@@ -79,4 +89,4 @@ def test_versions_records_and_alias_moves_are_append_only(any_keep, make_model, 
                 "UPDATE version_records SET key = 'x'", "DELETE FROM version_records"):
         with pytest.raises(Exception, match="append-only"), any_keep.db.write():
             any_keep.db.execute(sql)
-    assert any_keep.show("m@production")["records"][0]["value"] == "kept forever"
+    assert any_keep.show("m@production")["records"][-1]["value"] == "kept forever"

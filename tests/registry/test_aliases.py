@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from support import pass_validation
 
 from modelkeep.clock import now_iso
 from modelkeep.errors import AliasNotFoundError, InvalidNameError
@@ -15,6 +16,7 @@ def three_versions(any_keep, make_model, tmp_path):
     model = make_model(tmp_path / "m")
     for _ in range(3):
         any_keep.register("m", model, allow_same=True)  # three numbers for one content
+    pass_validation(any_keep, "m@1.0.0", "m@1.0.1", "m@1.0.2")  # production is protected
     return any_keep
 
 

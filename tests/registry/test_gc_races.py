@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import pass_validation
 
 from modelkeep.errors import VersionPrunedError
 from modelkeep.keep import Keep
@@ -86,6 +87,7 @@ def test_alias_set_racing_gc_never_leaves_the_alias_on_pruned_files(
     payloads = {v: os.urandom(4000) for v in ["1.0.0", "1.1.0", "1.2.0"]}
     for v, data in payloads.items():
         register(any_keep, tmp_path, v, data)
+    pass_validation(any_keep, "m@1.0.0")  # production is protected
     other = Keep.open(any_keep.settings.root)  # a second writer, as another process would be
     try:
         with gc_paused_after_planning(monkeypatch, any_keep, grace=0, keep_stable=1):
@@ -127,6 +129,7 @@ def test_alias_onto_a_pruned_version_is_refused_until_it_is_pulled_back(
         any_keep: Keep, tmp_path: Path) -> None:
     for v in ["1.0.0", "1.1.0"]:
         register(any_keep, tmp_path, v, os.urandom(3000))
+    pass_validation(any_keep, "m@1.0.0")  # production is protected
     any_keep.add_remote("origin", str(tmp_path / "remote"))
     any_keep.push()
     any_keep.gc(grace=0, keep_stable=1)

@@ -124,3 +124,16 @@ print(sorted(m for m in ("onnx", "onnxruntime", "sklearn", "skops", "numpy", "sa
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.replace("'", '"')) == []
+
+
+def test_same_files_as_a_version_registered_before_fingerprints_make_no_new_version(
+        keep, tmp_path, monkeypatch):
+    from modelkeep.registry.loaders import safetensors_weights
+
+    folder = safetensors_model(tmp_path / "old")
+    with monkeypatch.context() as older_modelkeep:  # one that read no fingerprint
+        older_modelkeep.setattr(safetensors_weights, "tensor_structure", lambda *a: None)
+        keep.register("old", folder)
+    assert keep.show("old")["metadata"]["technical"]["fingerprint"]["value"] is None
+    again = keep.register("old", folder)
+    assert again.unchanged and again.version == "1.0.0"

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import pass_validation
 
 from modelkeep.errors import ConflictError, InvalidInputError, VersionNotFoundError
 from modelkeep.keep import Keep
@@ -35,6 +36,7 @@ def test_a_fresh_keep_pulls_by_number_latest_and_alias(pair: tuple[Keep, Keep], 
     a, b = pair
     v1 = a.register("bert", model(tmp_path, "1"), params={"lr": 0.1})
     a.register("bert", model(tmp_path, "2"), version="2.0.0")
+    pass_validation(a, "bert@1.0.0")  # production is protected
     a.set_alias("bert", "production", "1.0.0")
     pushed = a.push()
     assert pushed.versions == ["bert@1.0.0", "bert@2.0.0"] and pushed.transfer.objects > 0
@@ -129,7 +131,7 @@ def test_secrets_in_old_or_pulled_records_are_shown_and_sent_by_none(
                        files=v1.files, run_id=None, metadata=meta)
     shown = a.show("bert@1.1.0")
     assert shown["metadata"]["components"]["pipeline"]["command"][-1] == "***"
-    assert "SECRET" not in json.dumps(shown)
+    assert "SECRET" not in json.dumps(shown.to_dict())
     for fmt in ("json", "yaml", "proto"):
         assert b"SECRET" not in a.export("bert@1.1.0", fmt)
     a.push()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support import cli_run
+from support import cli_run, pass_validation
 
 from modelkeep.keep import Keep
 
@@ -17,6 +17,7 @@ def test_pulling_an_alias_sets_it_here_with_its_history(tmp_path: Path, make_mod
     a.register("bert", src)
     (src / "model.bin").write_bytes(b"retrained")
     a.register("bert", src)
+    pass_validation(a, "bert@1.0.0", "bert@1.0.1")  # production is protected
     a.set_alias("bert", "production", "1.0.0", reason="first release")
     a.set_alias("bert", "production", "1.0.1", reason="better accuracy")
     a.push()
@@ -51,11 +52,13 @@ def test_an_alias_set_here_wins_over_the_remote(tmp_path: Path, make_model) -> N
         k.add_remote("origin", str(tmp_path / "remote"))
     src = make_model(tmp_path / "m")
     a.register("bert", src)
+    pass_validation(a, "bert@1.0.0")
     a.set_alias("bert", "production", "1.0.0")
     a.push()
     b.pull(["bert@1.0.0"])
     (src / "model.bin").write_bytes(b"local")
     b.register("bert", src)
+    pass_validation(b, "bert@1.0.1")
     b.set_alias("bert", "production", "1.0.1")
     b.pull(["bert@production"])
     assert b.resolve("bert@production").version == "1.0.1"
@@ -75,6 +78,7 @@ def test_a_forged_alias_history_is_refused_and_nothing_adopted(tmp_path: Path, m
     remote = tmp_path / "remote"
     a.add_remote("origin", str(remote))
     a.register("bert", make_model(tmp_path / "m"))
+    pass_validation(a, "bert@1.0.0")
     a.set_alias("bert", "production", "1.0.0", reason="first release")
     a.push()
     path = remote / "aliases" / "bert.json"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import cli_run
+from support import cli_run, pass_validation
 
 from modelkeep.errors import RemoteRecordInvalidError
 from modelkeep.keep import Keep
@@ -25,6 +25,7 @@ def pushed(tmp_path: Path, make_model: Callable[..., Path]) -> Iterator[tuple[Ke
     for k in (a, b):
         k.add_remote("origin", str(remote))
     a.register("m", make_model(tmp_path / "src"), params={"lr": 0.1})
+    pass_validation(a, "m@1.0.0")  # production is protected
     a.set_alias("m", "production", "1.0.0")
     a.push()
     yield a, b, remote

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from support import pass_validation
 
 from modelkeep.keep import Keep
 from modelkeep.registry.retention import RetentionPolicy, plan_retention, pruned_version_ids
@@ -28,6 +29,7 @@ def test_the_policy_keeps_aliased_newest_stable_and_head(any_keep: Keep, tmp_pat
     for v in ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "2.0.0", "2.1.0-rc.1"]:
         register(keep, tmp_path, "bert", v)
     register(keep, tmp_path, "gpt", "0.1.0-alpha")
+    pass_validation(keep, "bert@1.0.0")  # production is protected
     keep.set_alias("bert", "production", "1.0.0")
     plan = plan_retention(keep.db, RetentionPolicy(keep_stable=3, grace=0))
     assert refs(plan.kept) == ["bert@1.0.0", "bert@1.2.0", "bert@1.3.0", "bert@2.0.0",

@@ -69,16 +69,24 @@ COMPONENTS = record({}, {
 TENSOR = record(
     {"name": NAME, "dtype": NAME}, {"shape": maybe(lists(st.integers(-1, 2**63 - 1)))}
 )
+SOURCE = st.sampled_from(["declared", "inferred"])
 TECHNICAL = record({}, {
     "framework": record({}, {"name": maybe(TEXT), "version": maybe(TEXT)}),
     "dependencies": lists(TEXT),
     "hardware": record({}, {"min_ram_bytes": maybe(COUNT), "gpu_required": st.booleans(),
                             "gpu_count": maybe(COUNT), "gpu_memory_bytes": maybe(COUNT),
                             "gpu_type": maybe(TEXT)}),
-    "signature": record({}, {"inputs": lists(TENSOR), "outputs": lists(TENSOR)}),
+    "signature": record({}, {"inputs": lists(TENSOR), "outputs": lists(TENSOR),
+                             "source": maybe(SOURCE), "inferred_from": maybe(TEXT)}),
     "model_size_bytes": maybe(COUNT),
     "parameters": maybe(COUNT),
     "memory_bytes": maybe(COUNT),
+    "loader": record({}, {"kind": maybe(st.sampled_from(["python", "onnx", "skops",
+                                                         "safetensors", "pickle"])),
+                          "file": maybe(TEXT), "entry_point": maybe(TEXT),
+                          "example_input": maybe(TEXT)}),
+    "fingerprint": record({}, {"value": maybe(TEXT), "source": maybe(SOURCE),
+                               "inferred_from": maybe(TEXT)}),
 })
 PERFORMANCE = record({}, {
     "metrics": maps(METRIC),

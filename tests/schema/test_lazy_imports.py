@@ -1,5 +1,6 @@
-"""Registering without a metadata file checks its snapshot with the pydantic models alone: the
-JSON, YAML and Protocol Buffers readers are not imported (they cost a CLI process ~0.1 s)."""
+"""A snapshot checked by the pydantic models (a timestamp not in the registry's own form sends
+it there; see tests/registry/test_snapshot_plain.py for the path without them) imports the
+models alone: the JSON, YAML and Protocol Buffers readers are not imported (~0.1 s a process)."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def test_capture_masks_every_secret_spelling(keep: Keep, monkeypatch) -> None:
         pass
     view = keep.run_view(run.id)
     raw = keep.store.get_bytes(view["environment_id"])
-    assert b"SECRET" not in raw and "SECRET" not in json.dumps(view)
+    assert b"SECRET" not in raw and "SECRET" not in json.dumps(view.to_dict())
     env = view["environment"]["env"]
     assert env["NCCL_SOCKET_PASS"] == env["TORCH_HUB_PW"] == env["CUDA_PRIVATE"] == "***"
     assert env["MASTER_ADDR"] == "tcp://rdv:***@10.0.0.1:29500"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,40 +11,46 @@ from typing import Any
 
 import click
 
-from modelkeep.keep import Keep
-from modelkeep.tracking.values import format_float
+from modelkeep.interface import KeepInterface
+from modelkeep.results import json_ready
 
 
-def open_keep(ctx: click.Context) -> Keep:
-    """Open the keep named by --keep / MODELKEEP_KEEP, or found from the current folder."""
-    return Keep.open(ctx.obj.get("keep_path") if ctx.obj else None)
+def open_keep(ctx: click.Context, near: Path | None = None) -> KeepInterface:
+    """The keep the command works on: made by ``ctx.obj["open_keep"]`` when given (tests pass
+    another implementation of the interface this way), else the keep named by --keep /
+    MODELKEEP_KEEP, else the one found walking up from ``near`` (default: the current folder)."""
+    obj = ctx.find_root().obj or {}
+    factory = obj.get("open_keep")
+    if factory is not None:
+        return factory()  # type: ignore[no-any-return]
+    from modelkeep.cli.migrate import announce_migration
+    from modelkeep.keep import Keep
+
+    return Keep.open(obj.get("keep_path"), near=near, on_migrate=announce_migration)
 
 
-def _default(value: Any) -> Any:
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN/Infinity: they are written as the strings "NaN", "Infinity", "-Infinity"."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return format_float(value)  # the one spelling of NaN and infinities
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
+def json_text(data: Any) -> str:
+    """``data`` as the JSON text --json prints (NaN and infinities as strings)."""
+    return json.dumps(json_ready(data), indent=2, sort_keys=False, allow_nan=False)
 
 
 def emit_json(data: Any) -> None:
-    """Print ``data`` as JSON for scripts."""
-    plain = json.loads(json.dumps(data, default=_default, allow_nan=True))
-    click.echo(json.dumps(_finite(plain), indent=2, sort_keys=False, allow_nan=False))
+    """Print ``data`` (result types, or lists and mappings of them) as JSON for scripts."""
+    click.echo(json_text(data))
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """Write a command's output file whole or not at all (a temporary file renamed over it)."""
+    from modelkeep.errors import StorageError
+
+    name = str(path) if str(path) != "-" else "./-"  # a file named "-", not stdout
+    try:
+        with click.open_file(name, "wb", atomic=True) as out:
+            out.write(data)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}",
+                           hint="check that the folder exists and is writable",
+                           path=str(path)) from exc
 
 
 def format_value(value: Any) -> str:

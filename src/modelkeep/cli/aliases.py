@@ -17,11 +17,19 @@ def alias() -> None:
 @click.argument("alias_name", metavar="ALIAS")
 @click.argument("version")
 @click.option("--reason", default="", help="Why it moved (kept in the history).")
+@click.option("--force", is_flag=True,
+              help="Move a protected alias onto a version without a passing validation "
+                   "(needs --reason; recorded as forced in the history).")
 @click.pass_context
-def set_cmd(ctx: click.Context, name: str, alias_name: str, version: str, reason: str) -> None:
-    """Point ALIAS of model NAME at VERSION."""
-    move = open_keep(ctx).set_alias(name, alias_name, version, reason)
-    click.echo(f"{name}@{move.alias} -> {move.version}")
+def set_cmd(ctx: click.Context, name: str, alias_name: str, version: str, reason: str,
+            force: bool) -> None:
+    """Point ALIAS of model NAME at VERSION.
+
+    A protected alias (production by default) moves only onto a version whose latest
+    'modelkeep validate' passed, unless --force with a --reason.
+    """
+    move = open_keep(ctx).set_alias(name, alias_name, version, reason, force=force)
+    click.echo(f"{name}@{move.alias} -> {move.version}" + (" (forced)" if move.forced else ""))
 
 
 @alias.command("rm")
@@ -57,7 +65,7 @@ def history_cmd(ctx: click.Context, name: str, alias_name: str | None, as_json: 
     """Every move of ALIAS (or of all aliases) of NAME: to which version, who and when."""
     moves = open_keep(ctx).alias_history(name, alias_name)
     if as_json:
-        emit_json([m.to_dict() for m in moves])
+        emit_json(moves)
         return
     table(f"alias history of {name}", ["when", "alias", "version", "who", "reason"],
           [(m.moved_at, m.alias, m.version or "(removed)", m.author, m.reason) for m in moves])

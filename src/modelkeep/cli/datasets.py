@@ -27,8 +27,8 @@ def list_cmd(ctx: click.Context, name: str | None, as_json: bool) -> None:
                    "modelkeep run log --dataset PATH")
         return
     table(None, ["dataset", "name", "files", "size", "runs", "created"],
-          [(d["tree_id"][:12], d["name"], d["files"], human_size(d["size"]), d["runs"],
-            d["created_at"][:19]) for d in found])
+          [(d.tree_id[:12], d.name, d.files, human_size(d.size), d.runs, d.created_at[:19])
+           for d in found])
 
 
 @datasets.command("show")
@@ -41,21 +41,20 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
     if as_json:
         emit_json(found)
         return
-    fields([("dataset", found["tree_id"]), ("name", found["name"]),
-            ("files", f"{found['files']} ({human_size(found['size'])})"),
-            ("created", found["created_at"]), ("author", found["author"])])
-    if found["versions"]:
+    fields([("dataset", found.tree_id), ("name", found.name),
+            ("files", f"{found.files} ({human_size(found.size)})"),
+            ("created", found.created_at), ("author", found.author)])
+    if found.versions:
         click.echo("\nmodel versions:")
         table(None, ["version", "used for", "run", "registered"],
-              [(v["ref"], _usage(v["roles"]), (v["run"] or "-")[:8], v["created_at"][:19])
-               for v in found["versions"]])
+              [(v.ref, _usage(v.roles), (v.run or "-")[:8], v.created_at[:19])
+               for v in found.versions])
     else:
         click.echo("\nno model version was trained or evaluated on it yet")
-    if found["runs"]:
+    if found.runs:
         click.echo("\nruns:")
         table(None, ["run", "name", "model", "role", "status", "source"],
-              [(r["run"][:8], r["name"], r["model"], r["role"], r["status"], r["source"])
-               for r in found["runs"]])
+              [(r.run[:8], r.name, r.model, r.role, r.status, r.source) for r in found.runs])
 
 
 def _usage(roles: list[str]) -> str:

@@ -17,8 +17,15 @@ from pathlib import Path
 import click
 
 from modelkeep.cli import _demo_project as project
+from modelkeep.interface import KeepInterface
 
 NAME = project.NAME
+DEMO_GATE = """\
+# what a version needs before production (docs/validation.md)
+required: [technical.signature]
+metrics: ["test_accuracy >= production.test_accuracy - 0.05"]
+signature_compatible_with: production
+"""
 
 
 def _say(text: str) -> None:
@@ -50,21 +57,23 @@ def _train(root: Path, name: str, bump: str, fails: bool = False, **options: int
     _run(root, *args, fails=fails)
 
 
-def _latest_runs(root: Path, count: int) -> list[str]:
+def _open(root: Path) -> KeepInterface:
     from modelkeep.keep import Keep
 
-    keep = Keep.open(root)
+    return Keep.open(root)
+
+
+def _latest_runs(root: Path, count: int) -> list[str]:
+    keep = _open(root)
     try:
-        return [r["id"] for r in keep.runs(model=NAME, status="finished")][:count]
+        return [r.info.id for r in keep.runs(model=NAME, status="finished")][:count]
     finally:
         keep.close()
 
 
 def _first_move(root: Path, alias: str) -> str:
     """When ``alias`` was first set: a time for ``show --at`` that the demo really has."""
-    from modelkeep.keep import Keep
-
-    keep = Keep.open(root)
+    keep = _open(root)
     try:
         return keep.alias_history(NAME, alias)[0].moved_at
     finally:
@@ -130,9 +139,14 @@ def demo(folder: Path | None) -> None:
     _run(root, "list")
     _run(root, "list", NAME)
 
-    _say("8. Aliases move with their history kept; --at answers about the past")
-    _run(root, "alias", "set", NAME, "production", "1.0.0", "--reason", "first release")
+    _say("8. Aliases move with their history kept; --at answers about the past. production "
+         "is protected: it moves onto a version once a validation passed (or by force, "
+         "with a reason)")
+    (root / "gate.yaml").write_text(DEMO_GATE)
+    _run(root, "alias", "set", NAME, "production", "1.0.0", "--force", "--reason", "first release")
+    _run(root, "validate", f"{NAME}@1.0.1", "--policy", "gate.yaml")
     _run(root, "alias", "set", NAME, "production", "1.0.1", "--reason", "better accuracy")
+    _run(root, "validate", f"{NAME}@2.0.0", "--policy", "gate.yaml", fails=True)
     _run(root, "alias", "set", NAME, "staging", "2.0.0")
     _run(root, "alias", "history", NAME, "production")
     _run(root, "show", f"{NAME}@production")

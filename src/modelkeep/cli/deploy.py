@@ -12,7 +12,6 @@ import click
 
 from modelkeep.cli._output import emit_json, fields, json_option, open_keep, table
 from modelkeep.registry.gates import GatePolicy
-from modelkeep.registry.rollout import DEFAULT_WINDOW
 
 SUBCOMMANDS_HELP = "status, promote, pause, resume, abort, history"
 
@@ -93,8 +92,9 @@ def deploy() -> None:
               help="Percent of requests copied to the candidate during the shadow phase.")
 @click.option("--steps", metavar="P,P,...", help="Canary steps in percent, ending at 100.")
 @click.option("--by", metavar="header:NAME", help="Sticky assignment by this request header.")
-@click.option("--window", type=float, default=DEFAULT_WINDOW, show_default=True, metavar="SECONDS",
-              help="How long each canary step is watched before it advances (0: by hand only).")
+@click.option("--window", type=float, default=None, metavar="SECONDS",
+              help="How long each canary step is watched before it advances (default 86400, "
+                   "a day; 0: by hand only).")
 @click.option("--max-error-rate", type=float, default=0.01, show_default=True,
               help="Gate: the candidate's error rate may exceed the stable one's by this much.")
 @click.option("--max-p99-ratio", type=float, default=1.5, show_default=True,
@@ -105,7 +105,7 @@ def deploy() -> None:
 @json_option
 @click.pass_context
 def start(ctx: click.Context, ref: str, canary: bool, shadow: bool, shadow_percent: float,
-          steps: str | None, by: str | None, window: float, max_error_rate: float,
+          steps: str | None, by: str | None, window: float | None, max_error_rate: float,
           max_p99_ratio: float, min_requests: int, reason: str, as_json: bool) -> None:
     """Serve NAME@VERSION: all traffic at once, or through a shadow and/or canary rollout."""
     gates = GatePolicy(max_error_rate=max_error_rate, max_p99_ratio=max_p99_ratio,

@@ -6,14 +6,7 @@ from pathlib import Path
 
 import click
 
-from modelkeep.cli._output import emit_json, human_size, json_option, progress_bar
-from modelkeep.keep import Keep
-
-
-def _keep_for(ctx: click.Context, folder: Path) -> Keep:
-    """The keep named by --keep / MODELKEEP_KEEP, else the one found walking up from ``folder``."""
-    where = ctx.obj.get("keep_path") if ctx.obj else None
-    return Keep.open(where or folder)
+from modelkeep.cli._output import emit_json, human_size, json_option, open_keep, progress_bar
 
 
 @click.command()
@@ -27,17 +20,15 @@ def add(ctx: click.Context, paths: tuple[Path, ...], sha256: bool, as_json: bool
     The path is also added to .gitignore, so the Git repository holds only the pointer;
     `modelkeep pull` turns pointers back into files.
     """
-    keep = _keep_for(ctx, paths[0])
+    keep = open_keep(ctx, near=paths[0])
     done = []
     for path in paths:
         with progress_bar(f"adding {path.name}") as progress:
-            pointer_path, pointer = keep.add(path, progress=progress, sha256=sha256)
-        done.append({"path": str(path), "pointer": str(pointer_path), "kind": pointer.kind,
-                     "tree": pointer.tree_id, "size": pointer.size, "files": pointer.files,
-                     "sha256": pointer.sha256})
+            added = keep.add(path, progress=progress, sha256=sha256)
+        done.append(added)
         if not as_json:
-            click.echo(f"Added {path} -> {pointer_path.name} ({pointer.files} file(s), "
-                       f"{human_size(pointer.size)})")
+            click.echo(f"Added {path} -> {added.pointer_path.name} ({added.pointer.files} "
+                       f"file(s), {human_size(added.pointer.size)})")
     if as_json:
         emit_json(done)
 
@@ -55,7 +46,8 @@ def export_lfs(ctx: click.Context, source: str, dest: Path, objects: Path | None
 
     Each file's SHA-256 is computed once and kept; DEST/.gitattributes gets the LFS lines.
     """
-    keep = _keep_for(ctx, Path(source).resolve().parent if source.endswith(".mk") else Path.cwd())
+    keep = open_keep(ctx, near=Path(source).resolve().parent if source.endswith(".mk")
+                     else Path.cwd())
     with progress_bar("export-lfs") as progress:
         report = keep.export_lfs(source, dest, objects=objects, progress=progress)
     if as_json:
@@ -79,7 +71,7 @@ def import_lfs(ctx: click.Context, source: Path, objects: Path | None, name: str
 
     Every LFS object's SHA-256 and size are checked before anything of it is stored.
     """
-    keep = _keep_for(ctx, Path.cwd())
+    keep = open_keep(ctx, near=Path.cwd())
     with progress_bar("import-lfs") as progress:
         report = keep.import_lfs(source, objects=objects, name=name, version=version,
                                  progress=progress)

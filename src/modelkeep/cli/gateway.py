@@ -30,7 +30,7 @@ def gateway(ctx: click.Context, port: int, host: str, poll_interval: float, time
     sock = listen(host, port)
     bound = sock.getsockname()[1]
     where = f"[{host}]" if ":" in host else host
-    click.echo(f"modelkeep gateway serving {keep.settings.root} on http://{where}:{bound}", err=True)
+    click.echo(f"modelkeep gateway serving on http://{where}:{bound}", err=True)
     settings = GatewaySettings(poll_interval=poll_interval, timeout=timeout, threads=threads,
                                keep_stable=keep_stable)
     serve(keep, sock, settings)

@@ -14,8 +14,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "register": ("modelkeep.cli.models:register", "Store a file or folder as a new model version."),
     "list": ("modelkeep.cli.models:list_cmd", "List models, or the versions of one model."),
     "show": ("modelkeep.cli.models:show", "Show a version (NAME@VERSION, @ALIAS, @latest)."),
+    "migrate": ("modelkeep.cli.migrate:migrate", "Migrate the keep's database to this modelkeep's schema."),
     "diff": ("modelkeep.cli.models:diff", "What changed between two versions."),
-    "export": ("modelkeep.cli.models:export", "Export version metadata as JSON, YAML or protobuf."),
+    "export": ("modelkeep.cli.models:export", "Export metadata, or a standard format (--as)."),
+    "docs": ("modelkeep.cli.docs:docs", "Write a version's model card and changelog."),
     "import": ("modelkeep.cli.models:import_cmd", "Register a version from exported metadata."),
     "note": ("modelkeep.cli.models:note", "Append a dated note to a version."),
     "metric": ("modelkeep.cli.models:metric", "Append a dated metric to a version."),
@@ -39,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rollback": ("modelkeep.cli.deploy:rollback", "All traffic back to the last stable version."),
     "predict": ("modelkeep.cli.running:predict", "Run a version on JSON inputs; print its outputs."),
     "bump": ("modelkeep.cli.running:bump", "The bump a candidate needs, and why (registers nothing)."),
+    "validate": ("modelkeep.cli.validate:validate", "Check a version against a policy (CI gate)."),
 }
 
 
@@ -96,12 +99,13 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="modelkeep", prog_name="modelkeep")
-@click.option("--keep", "keep_path", metavar="PATH", envvar="MODELKEEP_KEEP",
-              help="Keep to use (default: found by walking up from the current folder).")
+@click.option("--keep", "keep_path", metavar="PATH|URL", envvar="MODELKEEP_KEEP",
+              help="Keep to use: a folder, or a database URL with MODELKEEP_STORE_URL (default: "
+              "found by walking up from the current folder). One that does not exist is an error.")
 @click.pass_context
 def cli(ctx: click.Context, keep_path: str | None) -> None:
     """modelkeep: version AI models end to end, from training run to production traffic."""
-    ctx.obj = {"keep_path": keep_path}
+    ctx.ensure_object(dict)["keep_path"] = keep_path  # a caller's obj (open_keep) is kept
 
 
 def main() -> None:

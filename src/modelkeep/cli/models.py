@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,8 +17,13 @@ from modelkeep.cli._output import (
     open_keep,
     progress_bar,
     table,
+    write_output,
 )
 from modelkeep.cli.running import candidate_metadata, loader_options
+
+if TYPE_CHECKING:
+    from modelkeep.interface import KeepInterface
+    from modelkeep.registry.records import VersionRecord
 
 AT_HELP = "Answer as of this UTC time (ISO 8601, e.g. 2026-03-18T14:30Z)."
 
@@ -87,19 +93,21 @@ def list_cmd(ctx: click.Context, name: str | None, as_json: bool) -> None:
     if name is None:
         models = keep.models()
         if as_json:
-            emit_json([m.to_dict() for m in models])
+            emit_json(models)
         elif not models:
             click.echo("No models yet. Register one: modelkeep register NAME PATH")
         else:
             table(None, ["model", "versions", "latest", "created"],
                   [(m.name, m.versions, m.latest, m.created_at) for m in models])
         return
+    from modelkeep.registry.views import VersionListing
+
     rows = keep.versions(name)
     aliases: dict[str, list[str]] = {}
     for alias, version in keep.aliases(name).items():
         aliases.setdefault(version, []).append(alias)
     if as_json:
-        emit_json([{**v.to_dict(), "aliases": aliases.get(v.version, [])} for v in rows])
+        emit_json([VersionListing(v, aliases.get(v.version, [])) for v in rows])
         return
     table(f"versions of {name}", ["version", "aliases", "files", "size", "created", "author"],
           [(v.version, ", ".join(aliases.get(v.version, [])), v.files, human_size(v.size),
@@ -117,28 +125,46 @@ def show(ctx: click.Context, ref: str, at: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(view)
         return
+    info = view.info
     fields([
-        ("version", f"{view['name']}@{view['version']}"),
-        ("aliases", ", ".join(view["aliases"]) or "-"),
-        ("created", view["created_at"]),
-        ("author", view["author"]),
-        ("files", f"{view['files']} ({human_size(view['size'])})"),
-        ("tree", view["tree_id"]),
-        ("run", view["run_id"]),
-        *_technical_rows(view["metadata"]),
+        ("version", info.ref),
+        ("aliases", ", ".join(view.aliases) or "-"),
+        ("created", info.created_at),
+        ("author", info.author),
+        ("files", f"{info.files} ({human_size(info.size)})"),
+        ("tree", info.tree_id),
+        ("run", info.run_id),
     ])
-    if view["inherited"]:
-        click.echo(f"\ninherited from {view['name']}@{view['inherited']['from']} (not given again):")
-        click.echo("  " + ", ".join(view["inherited"]["fields"]))
-    for title, mapping in (("hyperparameters", view["params"]), ("metrics", view["metrics"])):
+    technical = _technical_rows(view.metadata)
+    if technical:
+        click.echo()
+        fields(technical)
+    if view.inherited:
+        click.echo(f"\ninherited from {info.name}@{view.inherited['from']} (not given again):")
+        click.echo("  " + ", ".join(view.inherited["fields"]))
+    for title, mapping in (("hyperparameters", view.params), ("metrics", view.metrics)):
         if mapping:
             click.echo(f"\n{title}:")
-            fields([(k, v) for k, v in sorted(mapping.items())])
-    if view["records"]:
+            fields(sorted(mapping.items()))
+    if view.records:
         click.echo("\nappended:")
-        for r in view["records"]:
-            click.echo(f"  {r['created_at']}  {r['kind']:6}  {r['key']} = "
-                       f"{format_value(r['value'])}  ({r['author']})")
+        for r in view.records:
+            click.echo(f"  {r.created_at}  {r.kind:6}  {_record_text(r)}  ({r.author})")
+
+
+def _record_text(record: VersionRecord) -> str:
+    """One appended record in a line: a validation by its verdict, not its whole report; a
+    document by its size (`modelkeep docs` writes it out)."""
+    value = record.value
+    if record.kind in ("model_card", "changelog"):
+        return f"{record.key} = {len(str(value).splitlines())} lines of Markdown"
+    if record.kind == "validation" and isinstance(value, dict):
+        checks = value.get("checks") or []
+        failed = [c.get("name") for c in checks if isinstance(c, dict) and not c.get("passed")]
+        verdict = "passed" if value.get("passed") is True else f"FAILED ({', '.join(map(str, failed))})"
+        return (f"{verdict}: {len(checks)} checks, policy {value.get('policy')} "
+                f"{str(record.key)[:12]}")
+    return f"{record.key} = {format_value(value)}"
 
 
 def _technical_rows(meta: dict) -> list[tuple[str, str]]:
@@ -192,22 +218,42 @@ def diff(ctx: click.Context, ref_a: str, ref_b: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("ref")
-@click.option("--format", "fmt", type=click.Choice(["json", "yaml", "proto"]), default="json",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write (default: stdout).")
+@click.option("--format", "fmt", type=click.Choice(["json", "yaml", "proto"]), default=None,
+              help="modelkeep's own metadata format (default: json).")
+@click.option("--as", "standard", metavar="FORMAT",
+              help="A standard format instead: mlmodel, hf-card, cyclonedx or openlineage.")
+@click.option("-o", "--output", "--out", "output", type=click.Path(path_type=Path),
+              help="File to write (default: stdout).")
+@click.option("--force", is_flag=True, help="With --as: replace the --out file when it exists.")
 @click.pass_context
-def export(ctx: click.Context, ref: str, fmt: str, output: Path | None) -> None:
-    """Export a version's metadata as JSON, YAML or Protocol Buffers."""
-    data = open_keep(ctx).export(ref, fmt)
+def export(ctx: click.Context, ref: str, fmt: str | None, standard: str | None,
+           output: Path | None, force: bool) -> None:
+    """Export a version's metadata (JSON, YAML, protobuf), or the version in a standard format
+    with --as: an MLflow MLmodel file, a Hugging Face model card, a CycloneDX ML-BOM or
+    OpenLineage run events."""
+    if standard is not None and fmt is not None:
+        raise click.UsageError("--format and --as exclude each other: give one")
+    keep = open_keep(ctx)
+    if standard is not None:
+        _export_standard(keep, ref, standard, output, force)
+        return
+    fmt = fmt or "json"
+    data = keep.export(ref, fmt)
     if output is None:
         if fmt == "proto" and sys.stdout.isatty():
             raise click.UsageError("proto output is binary: use -o FILE")
         sys.stdout.buffer.write(data)
         return
-    from modelkeep.storage.durable import write_file_atomic
-
-    write_file_atomic(output, data)
+    write_output(output, data)
     click.echo(f"Wrote {output} ({len(data)} bytes)", err=True)
+
+
+def _export_standard(keep: KeepInterface, ref: str, standard: str, output: Path | None, force: bool) -> None:
+    data = keep.export_as(ref, standard, output, force=force)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        return
+    click.echo(f"Wrote {output} ({standard}, {len(data)} bytes)", err=True)
 
 
 @click.command("import")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from modelkeep.cli._output import emit_json, human_size, json_option, open_keep, progress_bar, table
+from modelkeep.interface import KeepInterface
 
 REMOTE_HELP = "Remote to use (default: MODELKEEP_REMOTE, the only one configured, or origin)."
 
@@ -29,12 +30,15 @@ def push(ctx: click.Context, refs: tuple[str, ...], remote: str | None, all_vers
     keep = open_keep(ctx)
     with progress_bar("push") as progress:
         result = keep.push(list(refs), remote=remote, all_versions=all_versions, progress=progress)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     if as_json:
         emit_json(result)
         return
     t = result.transfer
     click.echo(f"Pushed {len(result.versions)} version(s): sent {t.objects} objects "
-               f"({human_size(t.bytes)}), {t.present} already there")
+               f"({human_size(t.bytes)}), {t.present} already there; "
+               f"{result.records} appended record(s)")
     if result.history_trees is not None:
         click.echo(f"{result.history_trees} pointer state(s) found in Git history; "
                    f"{len(result.trees_not_here)} not in this keep (not sent)")
@@ -74,28 +78,23 @@ def pull(ctx: click.Context, refs: tuple[str, ...], remote: str | None, patterns
         return
     t = result.transfer
     click.echo(f"Pulled {', '.join(result.versions)}: received {t.objects} objects "
-               f"({human_size(t.bytes)}), {t.present} already here")
+               f"({human_size(t.bytes)}), {t.present} already here; "
+               f"{result.records} appended record(s) added")
     for ref in result.registered:
         click.echo(f"registered {ref}")
 
 
-def _pull_pointers(keep: object, remote: str | None, link: str, as_json: bool) -> None:
-    from modelkeep.errors import InvalidInputError
-    from modelkeep.storage.pointers import find_pointers
-
-    if not find_pointers(Path.cwd()):
-        raise InvalidInputError(
-            "nothing to pull: no NAME@VERSION given and no .mk pointer files here",
-            hint="modelkeep pull NAME@VERSION, or run it in a folder holding pointer files")
+def _pull_pointers(keep: KeepInterface, remote: str | None, link: str, as_json: bool) -> None:
     with progress_bar("pull") as progress:
-        restored, stats = keep.restore_pointers(Path.cwd(), remote=remote, link=link,  # type: ignore[attr-defined]
-                                                progress=progress)
+        result = keep.restore_pointers(Path.cwd(), remote=remote, link=link, empty_ok=False,
+                                       progress=progress)
     if as_json:
-        emit_json({"restored": restored, "transfer": stats})
+        emit_json(result)
         return
-    if stats is not None:
-        click.echo(f"received {stats.objects} objects ({human_size(stats.bytes)})")
-    click.echo(f"Restored {len(restored)} pointer(s)")
+    if result.transfer is not None:
+        click.echo(f"received {result.transfer.objects} objects "
+                   f"({human_size(result.transfer.bytes)})")
+    click.echo(f"Restored {len(result.restored)} pointer(s)")
 
 
 @click.group()
@@ -127,7 +126,7 @@ def add_cmd(ctx: click.Context, name: str, url: str, endpoint_url: str | None, r
         extra.setdefault(key, value)
     keep = open_keep(ctx)
     keep.add_remote(name, url, **extra)
-    click.echo(f"Added remote {name}: {keep.remotes()[name]['url']}")
+    click.echo(f"Added remote {name}: {keep.remotes()[name].url}")
 
 
 @remote.command("list")
@@ -141,8 +140,8 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
     elif not remotes:
         click.echo("No remotes. Add one: modelkeep remote add origin s3://bucket/prefix")
     else:
-        rows = [(n, s.get("url"), ", ".join(f"{k}={v}" for k, v in s.items() if k != "url"))
-                for n, s in sorted(remotes.items())]
+        rows = [(n, r.url, ", ".join(f"{k}={v}" for k, v in r.options.items()))
+                for n, r in sorted(remotes.items())]
         table(None, ["name", "url", "options"], rows)
 
 

@@ -6,11 +6,14 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from modelkeep.cli._output import emit_json, json_option, open_keep, progress_bar
+
+if TYPE_CHECKING:
+    from modelkeep.schema.metadata import ModelMetadata
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOADER_HELP = ("How the version is called: python:MODULE:FUNC, onnx[:FILE], skops[:FILE], "
@@ -26,7 +29,7 @@ def loader_options(command: F) -> F:
 
 
 def candidate_metadata(name: str, metadata_file: Path | None, loader: str | None,
-                       example_input: str | None) -> object:
+                       example_input: str | None) -> ModelMetadata | None:
     """The metadata file (if any) with --loader and --example-input set over it."""
     meta = None
     if metadata_file is not None:
@@ -35,7 +38,8 @@ def candidate_metadata(name: str, metadata_file: Path | None, loader: str | None
         meta = load_metadata(metadata_file)
     from modelkeep.schema.loading import with_loader
 
-    return with_loader(meta, name, loader, example_input)
+    found: ModelMetadata | None = with_loader(meta, name, loader, example_input)
+    return found
 
 
 @click.command()
@@ -61,11 +65,12 @@ def predict(ctx: click.Context, ref: str, input_path: str, as_json: bool) -> Non
                                     hint="give a JSON file, or - to read standard input",
                                     path=input_path)
         data = path.read_bytes()
-    result = open_keep(ctx).predict(ref, data)
-    if as_json:
-        emit_json(result)
-    else:
-        click.echo(json.dumps(result.outputs, allow_nan=False))
+    with open_keep(ctx).load(ref) as loaded:  # printed before the checkout is removed
+        result = loaded.prediction(data)
+        if as_json:
+            emit_json(result)
+        else:
+            click.echo(json.dumps(result.outputs, allow_nan=False))
 
 
 @click.command()
@@ -85,7 +90,7 @@ def bump(ctx: click.Context, name: str, path: Path, metadata_file: Path | None,
     Nothing is registered (the files are stored, unreferenced, for a later register to
     reuse); the exit code is 0 whatever the bump.
     """
-    from modelkeep.registry.registration import parse_assignments
+    from modelkeep._assignments import parse_assignments
 
     meta = candidate_metadata(name, metadata_file, loader, example_input)
     param_map = parse_assignments(list(params), "param")

@@ -12,7 +12,15 @@ from typing import Any
 
 import click
 
-from modelkeep.cli._output import emit_json, fields, format_value, json_option, open_keep, table
+from modelkeep.cli._output import (
+    emit_json,
+    fields,
+    format_value,
+    json_option,
+    open_keep,
+    table,
+    write_output,
+)
 
 RUN_HELP = "Run id or unique prefix (default: MODELKEEP_RUN_ID)."
 
@@ -37,7 +45,7 @@ def _pairs(items: tuple[str, ...], what: str) -> dict[str, str]:
 def _metric_points(items: tuple[str, ...]) -> list[tuple[str, float, int | None]]:
     """``loss=0.3`` or ``loss=0.3@12`` -> (name, value, step); checked before anything is logged."""
     from modelkeep.errors import InvalidMetricError
-    from modelkeep.tracking.values import check_name
+    from modelkeep.interface import check_name
 
     points = []
     for item in items:  # the same name may come several times (several steps)
@@ -139,12 +147,9 @@ def log(ctx: click.Context, run_id: str | None, params: tuple[str, ...], metrics
 @click.pass_context
 def end(ctx: click.Context, run_id: str | None, status: str) -> None:
     """End a running run."""
-    from modelkeep.tracking.runs import require_running
-
     keep = open_keep(ctx)
     info = keep.run(_run_ref(run_id))
-    if not keep.end_run(info.id, status):
-        require_running(keep.run(info.id))
+    keep.end_run(info.id, status, strict=True)
     click.echo(f"run {info.id[:8]} {status}")
 
 
@@ -163,8 +168,6 @@ def exec_cmd(ctx: click.Context, model: str | None, name: str | None, run_id: st
     """
     from modelkeep import config
     from modelkeep.redact import redact_argv
-    from modelkeep.tracking.execute import execute
-    from modelkeep.tracking.runs import json_field, set_json_field, set_run_columns
 
     tag_map = _pairs(tags, "tag")
     keep = open_keep(ctx)
@@ -173,19 +176,13 @@ def exec_cmd(ctx: click.Context, model: str | None, name: str | None, run_id: st
               else keep.start_run(model, name))
     if tag_map:
         handle.set_tags(tag_map)
-    env = {"MODELKEEP_RUN_ID": handle.id, "MODELKEEP_KEEP": str(keep.settings.root)}
     click.echo(f"modelkeep: run {handle.id} started: {' '.join(redact_argv(command))}", err=True)
     try:
-        result = execute(command, env=env, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
+        result = keep.exec_run(handle.id, command, stdout=sys.stdout.buffer,
+                               stderr=sys.stderr.buffer)
     except BaseException:
         handle.close("failed" if handle.owner else None)
         raise
-    pk = handle.info.pk
-    set_run_columns(keep.db, pk, exit_code=result.returncode, output_tail=result.tail)
-    set_json_field(keep.db, pk, "command_json", list(command))
-    if json_field(keep.db, pk, "pipeline_json") is None:
-        set_json_field(keep.db, pk, "pipeline_json",
-                       {"command": list(command), "scripts": [], "config_files": []})
     handle.close(result.status if handle.owner else None)
     click.echo(f"modelkeep: run {handle.id[:8]} {result.status} (exit {result.returncode}, "
                f"{result.seconds:.1f} s)", err=True)
@@ -213,7 +210,7 @@ def runs() -> None:
 def list_cmd(ctx: click.Context, model: str | None, status: str | None, params: tuple[str, ...],
              metrics: tuple[str, ...], limit: int | None, as_json: bool) -> None:
     """List runs, newest first."""
-    from modelkeep.tracking.values import parse_condition
+    from modelkeep.interface import parse_condition
 
     found = open_keep(ctx).runs(model=model, status=status, params=params, metrics=metrics,
                                 limit=limit)
@@ -227,8 +224,8 @@ def list_cmd(ctx: click.Context, model: str | None, status: str | None, params: 
     pkeys = list(dict.fromkeys(parse_condition(p, "param").key for p in params))
     mkeys = list(dict.fromkeys(parse_condition(m, "metric").key for m in metrics))
     table(None, ["run", "name", "model", "status", "started", *pkeys, *mkeys],
-          [(r["id"][:8], r["name"], r["model"], r["status"], r["started_at"][:19],
-            *(r["params"].get(k) for k in pkeys), *(r["metrics"].get(k) for k in mkeys))
+          [(r.info.id[:8], r.info.name, r.info.model, r.info.status, r.info.started_at[:19],
+            *(r.params.get(k) for k in pkeys), *(r.metrics.get(k) for k in mkeys))
            for r in found])
 
 
@@ -242,14 +239,15 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(view)
         return
-    env = view["environment"] or {}
-    code = view["code"] or {}
+    env = view.environment or {}
+    code = view.code or {}
+    info = view.info
     fields([
-        ("run", view["id"]), ("name", view["name"]), ("model", view["model"]),
-        ("status", view["status"]), ("started", view["started_at"]), ("ended", view["ended_at"]),
-        ("author", view["author"]), ("host", view["host"]),
-        ("command", " ".join(view["command"] or []) or None),
-        ("exit code", view["exit_code"]),
+        ("run", info.id), ("name", info.name), ("model", info.model),
+        ("status", info.status), ("started", info.started_at), ("ended", info.ended_at),
+        ("author", info.author), ("host", info.host),
+        ("command", " ".join(view.command or []) or None),
+        ("exit code", info.exit_code),
         ("git", " ".join(filter(None, [code.get("commit", "")[:12] if code.get("commit") else None,
                                        code.get("branch"), "(dirty)" if code.get("dirty") else None,
                                        code.get("repository")])) or None),
@@ -259,21 +257,21 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
         ("cpu", f"{(env.get('cpu') or {}).get('model')} ({(env.get('cpu') or {}).get('logical_cores')} "
                 "cores)" if env else None),
         ("gpus", ", ".join(g["name"] for g in env.get("gpus", [])) or None),
-        ("frameworks", ", ".join(f"{k} {v}" for k, v in sorted(view["frameworks"].items())) or None),
-        ("versions", ", ".join(view["versions"]) or None),
+        ("frameworks", ", ".join(f"{k} {v}" for k, v in sorted(view.frameworks.items())) or None),
+        ("versions", ", ".join(view.versions) or None),
     ])
-    _section("params", [(k, v) for k, v in view["params"].items()])
-    _section("tags", [(k, v) for k, v in view["tags"].items()])
-    if view["metrics"]:
+    _section("params", list(view.params.items()))
+    _section("tags", list(view.tags.items()))
+    if view.metrics:
         click.echo("\nmetrics:")
         table(None, ["name", "last", "step", "points"],
-              [(m["name"], m["last_value"], m["last_step"], m["points"]) for m in view["metrics"]])
-    for d in view["datasets"]:
+              [(m["name"], m["last_value"], m["last_step"], m["points"]) for m in view.metrics])
+    for d in view.datasets:
         click.echo(f"\ndataset {d['name']} ({d['role']}) tree {d['tree'][:12]}  {d['source'] or ''}")
-    for a in view["artifacts"]:
+    for a in view.artifacts:
         click.echo(f"artifact {a['name']} tree {a['tree_id'][:12]}")
-    if view["output_tail"]:
-        click.echo("\noutput (last lines):\n" + view["output_tail"])
+    if view.output_tail:
+        click.echo("\noutput (last lines):\n" + view.output_tail)
 
 
 def _section(title: str, pairs: list[tuple[str, Any]]) -> None:
@@ -298,18 +296,18 @@ def compare(ctx: click.Context, run_ids: tuple[str, ...], show_all: bool, as_jso
 
     out = Table(show_edge=False, header_style="bold")
     out.add_column("")
-    for r in result["runs"]:
-        out.add_column(f"{r['id'][:8]} {r['name']}")
-    for kind in ("params", "metrics"):
-        changed = set(result["changed"][kind])
-        for key, values in result[kind].items():
+    for r in result.runs:
+        out.add_column(f"{r.id[:8]} {r.name}")
+    for kind, rows, changed in (("params", result.params, set(result.changed_params)),
+                                ("metrics", result.metrics, set(result.changed_metrics))):
+        for key, values in rows.items():
             if key in changed or show_all:
                 style = "bold yellow" if key in changed else None
                 mark = "* " if key in changed else "  "
                 out.add_row(f"{mark}{kind[:-1]} {key}", *(format_value(v) for v in values),
                             style=style)
     Console(width=None if sys.stdout.isatty() else 200).print(out)
-    if not any(result["changed"].values()):
+    if not (result.changed_params or result.changed_metrics):
         click.echo("params and final metrics are the same")
 
 
@@ -324,22 +322,18 @@ def compare(ctx: click.Context, run_ids: tuple[str, ...], show_all: bool, as_jso
 def metrics(ctx: click.Context, run_id: str, name: str, fmt: str, output: Path | None, plot: bool,
             width: int) -> None:
     """Export the history of metric NAME of RUN (CSV or JSON), or plot it."""
-    from modelkeep.tracking.history import sparkline, summary, to_csv, to_json
-
     history = open_keep(ctx).metric_history(run_id, name)
     if plot:
-        s = summary(history)
-        click.echo(f"{name}  {sparkline(history.values, width)}")
-        click.echo(f"steps {s['first_step']}..{s['last_step']}  points {s['points']}  "
-                   f"min {format_value(s['min'])}  max {format_value(s['max'])}  "
-                   f"last {format_value(s['last'])}" + (f"  NaN {s['nan']}" if s["nan"] else ""))
+        s = history.summary()
+        click.echo(f"{name}  {history.sparkline(width)}")
+        click.echo(f"steps {s.first_step}..{s.last_step}  points {s.points}  "
+                   f"min {format_value(s.min)}  max {format_value(s.max)}  "
+                   f"last {format_value(s.last)}" + (f"  NaN {s.nan}" if s.nan else ""))
         if output is None:
             return
-    text = to_csv(history) if fmt == "csv" else to_json(history) + "\n"
+    text = history.to_csv() if fmt == "csv" else history.to_json() + "\n"
     if output is None:
         click.echo(text, nl=False)
         return
-    from modelkeep.storage.durable import write_file_atomic
-
-    write_file_atomic(output, text.encode())
+    write_output(output, text.encode())
     click.echo(f"Wrote {len(history)} points to {output}", err=True)

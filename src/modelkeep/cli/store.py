@@ -32,13 +32,13 @@ def checkout(ctx: click.Context, ref: str | None, dest: Path | None, link: str, 
     keep = open_keep(ctx)
     if ref is None:
         with progress_bar("restoring pointers") as progress:
-            restored, _ = keep.restore_pointers(Path.cwd(), link=link, fetch=False,
-                                                progress=progress)
+            result = keep.restore_pointers(Path.cwd(), link=link, fetch=False,
+                                           progress=progress)
         if as_json:
-            emit_json({"restored": restored})
+            emit_json(result)
         else:
-            click.echo(f"Restored {len(restored)} pointer(s)")
-            for path in restored:
+            click.echo(f"Restored {len(result.restored)} pointer(s)")
+            for path in result.restored:
                 click.echo(f"  {path}")
         return
     if dest is None:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from modelkeep.db import sqlite
 from modelkeep.errors import InvalidInputError, MissingDependencyError, StorageError
@@ -57,6 +57,16 @@ def _require_psycopg() -> None:
         ) from None
 
 
+class SchemaGuard(Protocol):
+    """What a database whose schema is not this modelkeep's consults (db/migrate.py)."""
+
+    def before_write(self) -> None:
+        """Migrate, or refuse, before the first write transaction."""
+
+    def explain(self, exc: BaseException) -> Exception | None:
+        """The error to raise instead of ``exc`` when the schema is why it failed."""
+
+
 class Database:
     """One metadata database; a connection per thread, short transactions.
 
@@ -78,6 +88,9 @@ class Database:
         if self.dialect == "postgresql":
             _require_psycopg()
         self._local = threading.local()
+        # set when the schema is behind or ahead of this modelkeep's: consulted before the
+        # first write and when a statement fails (opening a keep never migrates)
+        self.schema_guard: SchemaGuard | None = None
 
     @property
     def location(self) -> str:
@@ -106,6 +119,10 @@ class Database:
             raise StorageError(f"the keep's database {self.location} failed: {detail}",
                                hint="check the PostgreSQL server and try again",
                                path=self.location) from exc
+        guard = self.schema_guard
+        explained = guard.explain(exc) if guard is not None else None
+        if explained is not None:
+            raise explained from exc
         raise exc
 
     # connections -------------------------------------------------------------------------
@@ -235,7 +252,11 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Database]:
-        """A write transaction holding the database write lock; nested calls join the outer one."""
+        """A write transaction holding the database write lock; nested calls join the outer one.
+        The first one on a database whose schema is not current lets the guard migrate or refuse."""
+        guard = self.schema_guard
+        if guard is not None and not self.in_transaction:
+            guard.before_write()
         conn = self.connection
         if self._local.depth:
             self._local.depth += 1

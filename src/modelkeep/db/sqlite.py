@@ -64,7 +64,7 @@ def _check_present(path: str) -> None:
 
 
 def _open(path: str, mode: str, timeout: float) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{_uri_path(path)}?mode={mode}", uri=True, timeout=timeout,
+    conn = sqlite3.connect(f"file:{uri_path(path)}?mode={mode}", uri=True, timeout=timeout,
                            isolation_level=None, check_same_thread=False)
     try:
         conn.row_factory = sqlite3.Row
@@ -83,7 +83,7 @@ def _open(path: str, mode: str, timeout: float) -> sqlite3.Connection:
     return conn
 
 
-def _uri_path(path: str) -> str:
+def uri_path(path: str) -> str:
     """``path`` escaped for a ``file:`` URI (only %, ? and # mean something there; importing
     urllib.parse for this would cost start-up time)."""
     return path.replace("%", "%25").replace("?", "%3F").replace("#", "%23")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,22 +24,36 @@ class AliasMove:
     author: str
     reason: str
 
+    @property
+    def forced(self) -> bool:
+        """Moved onto a protected alias without a passing validation (``--force``)."""
+        from modelkeep.registry.validation.protection import FORCED_PREFIX
+
+        return self.reason.startswith(FORCED_PREFIX)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "forced": self.forced}
 
 
 def set_alias(db: Database, name: str, alias: str, version: str, author: str,
-              reason: str = "") -> AliasMove:
+              reason: str = "", *, protected: Collection[str] = (), force: bool = False
+              ) -> AliasMove:
     """Point ``alias`` of model ``name`` at ``version``, appending to its history.
 
     Refused when gc pruned the version's artifacts (``VersionPrunedError``); the check and the
     move hold the retention lock, so a gc deciding at the same time cannot slip in between.
+    An alias in ``protected`` moves only onto a version whose latest validation passed
+    (``ValidationRequiredError``), unless ``force`` with a reason (recorded as forced).
     """
+    from modelkeep.registry.validation.protection import guarded_reason
+
     check_alias_name(alias)
     with db.write():
         lock_retention(db)
         target = get_version(db, name, version)
         refuse_pruned(db, target, f"point {name}@{alias} at {target.version}")
+        reason = guarded_reason(db, target, alias, protected=alias in protected, force=force,
+                                reason=reason)
         moved_at = now_iso()
         db.execute(
             "INSERT INTO alias_moves (model_id, alias, version_id, moved_at, author, reason) "

@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from modelkeep._metric import metric_float
 from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
 from modelkeep.errors import ModelNotFoundError, PathNotFoundError
-from modelkeep.metric import metric_float
 from modelkeep.registry.refs import check_model_name
 from modelkeep.registry.registration import infer_technical, param_value, store_candidate
 from modelkeep.registry.semver import Bump, Version, next_version
@@ -51,7 +51,7 @@ def candidate_bump(db: Database, store: ObjectStore, name: str, path: Path, *, a
     from modelkeep.registry.changes import detect_changes
     from modelkeep.registry.inheritance import declared_paths, inherit
     from modelkeep.registry.semver import required_bump
-    from modelkeep.registry.versions import list_versions, version_metadata
+    from modelkeep.registry.versions import comparable_snapshot, list_versions, version_metadata
 
     check_model_name(name)
     if not Path(path).exists():
@@ -77,11 +77,7 @@ def candidate_bump(db: Database, store: ObjectStore, name: str, path: Path, *, a
     changes = detect_changes(before, draft)
     needed = required_bump(changes)
     number = next_version([Version.parse(v.version) for v in existing], needed)
-    same = previous.tree_id == tree.tree_id and _comparable(before) == _comparable(draft)
+    same = (previous.tree_id == tree.tree_id
+            and comparable_snapshot(before) == comparable_snapshot(draft))
     return BumpReport(name, previous.version, needed, str(number), changes.reasons, same)
 
-
-def _comparable(snapshot: Mapping[str, Any]) -> dict[str, Any]:
-    identity = {k: v for k, v in (snapshot.get("identity") or {}).items()
-                if k not in ("id", "version", "created", "author")}
-    return {**snapshot, "identity": identity}

@@ -24,7 +24,7 @@ class FieldChange:
         return {"key": self.key, "old": self.old, "new": self.new}
 
 
-@dataclass
+@dataclass(frozen=True)
 class VersionDiff:
     """The full comparison of version ``a`` to version ``b``."""
 

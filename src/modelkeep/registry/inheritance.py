@@ -56,10 +56,9 @@ def declared_paths(meta: Any) -> frozenset[str]:
 
 @functools.cache
 def _defaults() -> dict[str, Any]:
-    from modelkeep.schema.metadata import ModelMetadata
+    from modelkeep.schema.blank import default_document
 
-    blank = ModelMetadata.model_validate({"identity": {"name": "x", "version": "0.0.0"}})
-    return blank.model_dump(mode="json")
+    return default_document()
 
 
 def _get(data: Mapping[str, Any], path: str) -> Any:

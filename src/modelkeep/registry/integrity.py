@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from modelkeep.db.database import Database
@@ -15,7 +15,7 @@ from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.remotes import Remote
 
 
-@dataclass
+@dataclass(frozen=True)
 class KeepCheck:
     """What ``fsck`` found: objects checked, corrupt (now quarantined), missing, inconsistent
     (manifests or trees that lie about their pieces), versions affected, what a repair fetched
@@ -53,16 +53,17 @@ def check_keep(db: Database, store: ObjectStore,
     from modelkeep.storage.gc import expand
 
     report = fsck_objects(store, progress=progress)
-    result = KeepCheck(checked=report.checked, corrupt=sorted(report.corrupt),
-                       inconsistent=report.inconsistent)
+    unrecorded = 0
     if records_nothing(db):
         try:
             explained = expand(store, pinned)[0]
         except ModelkeepError:  # a damaged pin tree: the objects checked above already say so
             explained = set(pinned)
-        result.unrecorded = unexplained_objects(db, store, explained)
-    _map_damage(db, store, result)
-    return result
+        unrecorded = unexplained_objects(db, store, explained)
+    return _map_damage(db, store, KeepCheck(checked=report.checked,
+                                            corrupt=sorted(report.corrupt),
+                                            inconsistent=report.inconsistent,
+                                            unrecorded=unrecorded))
 
 
 def repair_keep(db: Database, store: ObjectStore, remote: Remote,
@@ -80,21 +81,21 @@ def repair_keep(db: Database, store: ObjectStore, remote: Remote,
         available = [oid for oid in wanted if oid not in absent]
         if available:
             pull_objects(store, remote, [], objects=available)
-        result.repaired += [oid for oid in available if store.has(oid)]
-        fixed = set(result.repaired)
-        result.corrupt = [oid for oid in result.corrupt if oid not in fixed]
-        result.affected = []
-        _map_damage(db, store, result)
-    result.repaired.sort()
-    return result
+        repaired = result.repaired + [oid for oid in available if store.has(oid)]
+        fixed = set(repaired)
+        result = _map_damage(db, store, replace(
+            result, repaired=repaired, corrupt=[oid for oid in result.corrupt if oid not in fixed]))
+    return replace(result, repaired=sorted(result.repaired))
 
 
-def _map_damage(db: Database, store: ObjectStore, result: KeepCheck) -> None:
-    """Fill ``result.missing`` and ``result.affected`` from the versions' trees."""
+def _map_damage(db: Database, store: ObjectStore, result: KeepCheck) -> KeepCheck:
+    """``result`` with its ``missing`` objects and ``affected`` versions found from the
+    versions' trees."""
     from modelkeep.registry.retention import pruned_version_ids
 
     damaged = set(result.corrupt) | set(result.inconsistent)
     missing: set[str] = set()
+    affected: list[str] = []
     rows = db.query("SELECT v.id, m.name, v.version, v.tree_id FROM versions v "
                     "JOIN models m ON m.id = v.model_id ORDER BY m.name, v.id")
     pruned = pruned_version_ids(db)  # gc removed their artifacts on purpose (retention)
@@ -103,8 +104,9 @@ def _map_damage(db: Database, store: ObjectStore, result: KeepCheck) -> None:
         gone = {oid for oid in needed if not store.has(oid)}
         missing |= gone
         if gone or needed & damaged:
-            result.affected.append(f"{row['name']}@{row['version']}")
-    result.missing = sorted(missing - set(result.corrupt))  # a quarantined one is listed once
+            affected.append(f"{row['name']}@{row['version']}")
+    # a quarantined object is listed once, as corrupt
+    return replace(result, missing=sorted(missing - set(result.corrupt)), affected=affected)
 
 
 def _needed_objects(store: ObjectStore, tree_id: str) -> set[str]:

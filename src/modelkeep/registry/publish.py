@@ -6,6 +6,8 @@ Beside ``objects/`` a remote holds::
                                  creation time, run id and the metadata snapshot (immutable)
     aliases/NAME.json            NAME's aliases at its last push (used to resolve NAME@ALIAS)
                                  and their history (``pull NAME@ALIAS`` sets the alias here)
+    records/NAME/VERSION.json    the version's appended records: notes, metrics, validations,
+                                 model card and changelog (``record_sync``; grows, never shrinks)
 
 Push sends the objects first and writes the records after, so a record on a remote always has
 its objects there. Pull fetches the objects first and registers an unknown version last, with
@@ -30,6 +32,7 @@ from modelkeep.errors import (
 )
 from modelkeep.redact import redact_metadata
 from modelkeep.registry.aliases import adopt_moves, alias_history, current_aliases
+from modelkeep.registry.record_sync import adopt_records, fetch_records, push_records
 from modelkeep.registry.refs import LATEST, parse_ref
 from modelkeep.registry.remote_records import (
     ALIASES_FORMAT,
@@ -65,10 +68,11 @@ class SyncResult:
     notes: list[str] = field(default_factory=list)
     history_trees: int | None = None  # push --all-versions: trees pointers named in Git history
     trees_not_here: list[str] = field(default_factory=list)  # ... that this keep does not hold
+    records: int = 0  # appended records sent (push) or added here (pull)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"versions": self.versions, "registered": self.registered,
-               **self.transfer.to_dict(), "notes": self.notes}
+               **self.transfer.to_dict(), "records": self.records, "notes": self.notes}
         if self.history_trees is not None:
             out.update(history_trees=self.history_trees, trees_not_here=self.trees_not_here)
         return out
@@ -133,7 +137,9 @@ def push_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str],
                               "aliases": current_aliases(db, name), "history": history},
                              sort_keys=True)
         remote.write_bytes(f"aliases/{name}.json", aliases.encode())
-    return SyncResult(versions=sorted(v.ref for v in versions), transfer=stats)
+    sent, notes = push_records(db, remote, versions)  # after the version records they belong to
+    return SyncResult(versions=sorted(v.ref for v in versions), transfer=stats, records=sent,
+                      notes=notes)
 
 
 def _load(remote: Remote, name: str, number: str) -> dict[str, Any]:
@@ -186,11 +192,16 @@ def pull_versions(db: Database, store: Any, remote: Remote, refs: Sequence[str],
         chosen = {_ref(r): r for r in records}.values()
         for rec in chosen:  # every record matches its tree before any is adopted
             check_against_tree(store, remote, rec)
+        appended = fetch_records(remote, [*((v.name, v.version, v.created_at) for v in local),
+                                          *((r["name"], r["number"], r["created_at"]) for r in chosen)])
         for rec in chosen:
             note = adopt_version(db, rec)
             result.registered.append(_ref(rec))
             if note:
                 result.notes.append(note)
+        for (name, number), theirs in sorted(appended.items()):
+            version_id = resolve(db, parse_ref(f"{name}@{number}")).id
+            result.records += adopt_records(db, version_id, theirs)
         for ref in refs:
             _adopt_alias(db, remote, parse_ref(ref))
         if patterns is None and tensor_patterns is None:

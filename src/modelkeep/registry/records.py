@@ -1,8 +1,15 @@
-"""Facts learned after registration (notes, metrics), appended as dated records, never overwritten."""
+"""Facts learned after registration, appended as dated records, never overwritten.
+
+Kinds: ``note`` and ``metric`` (the user's), ``validation`` (a validation gate's result),
+``model_card`` and ``changelog`` (documents modelkeep generated), and ``inherit`` (which fields
+a version took from its predecessor: a registration fact). All but ``inherit`` travel with the
+version through push and pull (``CARRIED_KINDS``, ``registry/record_sync.py``).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -11,7 +18,8 @@ from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError
 
-RecordKind = Literal["note", "metric", "inherit"]
+RecordKind = Literal["note", "metric", "inherit", "validation", "model_card", "changelog"]
+CARRIED_KINDS = ("note", "metric", "validation", "model_card", "changelog")
 INHERIT_KEY = "inherited"  # an "inherit" record: {"from": VERSION, "fields": [dotted paths]}
 
 
@@ -28,13 +36,23 @@ class VersionRecord:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def identity(self) -> tuple[str, str, str, str, str]:
+        """What makes two records the same fact (pull adds a record only once)."""
+        return record_identity(self.to_dict())
+
+
+def record_identity(rec: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
+    """``(kind, key, created_at, author, value as canonical JSON)`` of a record's JSON form."""
+    return (rec["kind"], rec["key"], rec["created_at"], rec["author"],
+            json.dumps(rec["value"], sort_keys=True, allow_nan=True))
+
 
 def append_record(db: Database, version_id: int, kind: RecordKind, key: str, value: Any,
                   author: str) -> VersionRecord:
-    """Append a note or metric to an existing version."""
+    """Append a record (a note, a metric, a validation result, a document) to a version."""
     if kind == "metric":
         value = metric_float(key, value, from_text=True)
-    elif not str(value).strip():
+    elif kind == "note" and not str(value).strip():
         raise InvalidInputError("a note needs some text", hint="modelkeep note NAME@VERSION 'TEXT'")
     created = now_iso()
     with db.write():
@@ -54,10 +72,12 @@ def insert_record(db: Database, version_id: int, kind: RecordKind, key: str, val
 
 
 def list_records(db: Database, version_id: int, at: str | None = None) -> list[VersionRecord]:
-    """Every record of a version (up to ``at``), oldest first."""
+    """Every record of a version (up to ``at``), oldest first (records pulled from a remote
+    take their place by date, so the newest metric value stays the one shown)."""
     rows = db.query(
         "SELECT kind, key, value_json, created_at, author FROM version_records "
-        "WHERE version_id = :v " + ("AND created_at <= :at " if at else "") + "ORDER BY id",
+        "WHERE version_id = :v " + ("AND created_at <= :at " if at else "")
+        + "ORDER BY created_at, id",
         {"v": version_id, "at": at},
     )
     return [

@@ -11,7 +11,12 @@ print a forged line, crash a pull or make modelkeep open a file outside the remo
   ``created_at`` not in the future, a printable one-line ``author``, a tree id, sizes in int64,
   a run id that is null or a UUID, and metadata that passes the metadata schema and describes
   this very version (name, number, id, creation time, tree and size);
-- an aliases file must map alias names to canonical version numbers.
+- an aliases file must map alias names to canonical version numbers;
+- an appended-records file (``records/NAME/VERSION.json``: notes, metrics, validations,
+  documents) must hold at most ``MAX_RECORDS`` records, each with exactly the fields push
+  writes: a carried kind, a one-line key, a printable author, a canonical ``created_at`` neither
+  in the future nor before the version itself, and a value of its kind's type and size (texts
+  free of terminal control characters, metrics numbers, validations JSON objects).
 
 Anything else is a ``RemoteRecordInvalidError`` naming the remote and the record; nothing of it
 is adopted, and no object it names is fetched.
@@ -19,6 +24,7 @@ is adopted, and no object it names is fetched.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,9 +32,11 @@ from typing import Any
 from modelkeep._names import check_model_name
 from modelkeep.clock import to_iso
 from modelkeep.errors import InvalidNameError, InvalidVersionError, ModelkeepError, RemoteRecordInvalidError
-from modelkeep.limits import MAX_RECORD_BYTES, InputLimitError, load_json
+from modelkeep.limits import MAX_RECORD_BYTES, InputLimitError, has_surrogate, load_json
+from modelkeep.registry.records import CARRIED_KINDS
 from modelkeep.registry.refs import check_alias_name
 from modelkeep.registry.semver import Version
+from modelkeep.registry.standards.text import UNSAFE_TEXT
 from modelkeep.schema.types import INT64_MAX
 from modelkeep.storage.hashing import is_object_id
 from modelkeep.storage.objects import ObjectStore
@@ -109,19 +117,7 @@ def read_record(remote: Remote, name: str, number: str) -> dict[str, Any] | None
 
 def check_record(rec: Any, name: str, number: str) -> dict[str, Any]:
     """A decoded record, checked field by field; its metadata in the schema's normal form."""
-    if not isinstance(rec, dict):
-        raise _Invalid(f"a record is a JSON object, not {type(rec).__name__}")
-    unknown = sorted(set(rec) - set(RECORD_FIELDS))
-    missing = sorted(set(RECORD_FIELDS) - set(rec))
-    if unknown or missing:
-        raise _Invalid(f"unknown field {_shown(unknown[0])}" if unknown
-                       else f"field '{missing[0]}' is missing")
-    if rec["format"] != RECORD_FORMAT or rec["version"] != 1 or type(rec["version"]) is not int:
-        raise _Invalid(f"format/version is {_shown(rec['format'])}/{_shown(rec['version'])}, not "
-                       f"{RECORD_FORMAT!r}/1 (a newer modelkeep may have written it)")
-    if rec["name"] != name or rec["number"] != number:
-        raise _Invalid(f"name/number say {_shown(rec['name'])}/{_shown(rec['number'])}, "
-                       f"not '{name}'/'{number}'")
+    _check_header(rec, RECORD_FIELDS, RECORD_FORMAT, name, number)
     _check_created(rec["created_at"])
     _check_author(rec["author"])
     if not is_object_id(rec["tree_id"]):
@@ -131,6 +127,17 @@ def check_record(rec: Any, name: str, number: str) -> dict[str, Any]:
             raise _Invalid(f"{key} {_shown(rec[key])} is not a whole number from 0 to 2^63-1")
     _check_run_id(rec["run_id"])
     return {**rec, "metadata": _check_metadata(rec)}
+
+
+def _check_header(doc: Any, fields: tuple[str, ...], fmt: str, name: str, number: str) -> None:
+    """Exactly ``fields``, format ``fmt`` version 1, about ``name@number``."""
+    _exact_fields(doc, fields, "a record")
+    if doc["format"] != fmt or doc["version"] != 1 or type(doc["version"]) is not int:
+        raise _Invalid(f"format/version is {_shown(doc['format'])}/{_shown(doc['version'])}, not "
+                       f"{fmt!r}/1 (a newer modelkeep may have written it)")
+    if doc["name"] != name or doc["number"] != number:
+        raise _Invalid(f"name/number say {_shown(doc['name'])}/{_shown(doc['number'])}, "
+                       f"not '{name}'/'{number}'")
 
 
 def _check_created(value: Any) -> None:
@@ -273,3 +280,109 @@ def check_against_tree(store: ObjectStore, remote: Remote, rec: dict[str, Any]) 
                       record_path(rec["name"], rec["number"]),
                       f"it says {rec['files']} files of {rec['size']} bytes, its tree holds "
                       f"{len(entries)} files of {size} bytes")
+
+
+# -- appended records -----------------------------------------------------------------------
+
+APPENDED_FORMAT = "modelkeep.remote-records"
+APPENDED_FIELDS = ("format", "name", "number", "records", "version")
+ONE_RECORD_FIELDS = ("author", "created_at", "key", "kind", "value")
+MAX_RECORDS = 10_000
+MAX_KEY = 250
+MAX_RECORD_AUTHOR = 200  # the width of version_records.author
+MAX_TEXT = {"note": 64 << 10, "model_card": 1 << 20, "changelog": 1 << 20}
+MAX_VALUE_BYTES = 1 << 20  # a validation result, as JSON
+
+
+def appended_path(name: str, number: str) -> str:
+    """``records/NAME/VERSION.json`` for a checked name and a canonical number."""
+    return f"records/{plain_name(check_model_name(name))}/{plain_name(canonical(number))}.json"
+
+
+def read_appended(remote: Remote, name: str, number: str, version_created: str
+                  ) -> list[dict[str, Any]]:
+    """The validated appended records of ``name@number`` on ``remote`` ([] when none)."""
+    path = appended_path(name, number)
+    raw = remote.read_bytes(path, limit=MAX_RECORD_BYTES)
+    if raw is None:
+        return []
+    try:
+        return check_appended(load_json(raw, max_bytes=MAX_RECORD_BYTES), name, number,
+                              version_created)
+    except ValueError as exc:
+        raise invalid(remote, f"the appended records of {name}@{number}", path, exc) from None
+
+
+def check_appended(doc: Any, name: str, number: str, version_created: str
+                   ) -> list[dict[str, Any]]:
+    """A decoded appended-records file, checked record by record."""
+    _check_header(doc, APPENDED_FIELDS, APPENDED_FORMAT, name, number)
+    records = doc["records"]
+    if not isinstance(records, list) or len(records) > MAX_RECORDS:
+        raise _Invalid(f"'records' is not a list of at most {MAX_RECORDS} records")
+    checked = []
+    for index, rec in enumerate(records):
+        try:
+            checked.append(check_appended_record(rec, version_created))
+        except _Invalid as exc:
+            raise _Invalid(f"record {index}: {exc}") from None
+    return checked
+
+
+def check_appended_record(rec: Any, version_created: str) -> dict[str, Any]:
+    """One appended record (kind, key, value, created_at, author) as push writes it; push
+    checks its own records with it too, so it never sends what a pull would refuse."""
+    _exact_fields(rec, ONE_RECORD_FIELDS, "a record")
+    kind, key, value = rec["kind"], rec["key"], rec["value"]
+    if kind not in CARRIED_KINDS:
+        raise _Invalid(f"kind {_shown(kind)} is not one of {', '.join(CARRIED_KINDS)}")
+    if not (isinstance(key, str) and 0 < len(key) <= MAX_KEY and key.isprintable()):
+        raise _Invalid(f"key {_shown(key)} is not 1 to {MAX_KEY} printable characters on one line")
+    _check_created(rec["created_at"])
+    if rec["created_at"] < version_created:
+        raise _Invalid(f"created_at {rec['created_at']!r} is before the version was registered")
+    author = rec["author"]
+    if not (isinstance(author, str) and 0 < len(author) <= MAX_RECORD_AUTHOR and author.isprintable()):
+        raise _Invalid(f"author {_shown(author)} is not 1 to {MAX_RECORD_AUTHOR} printable "
+                       "characters on one line")
+    if kind == "metric":
+        if type(value) not in (int, float):
+            raise _Invalid(f"metric {key!r}: {_shown(value)} is not a number")
+        return {**rec, "value": float(value)}
+    if kind == "validation":
+        if not isinstance(value, dict):
+            raise _Invalid(f"validation {key!r} is not a JSON object")
+        if len(json.dumps(value, allow_nan=True)) > MAX_VALUE_BYTES:
+            raise _Invalid(f"validation {key!r} is larger than {MAX_VALUE_BYTES} bytes")
+        _check_texts(value, f"validation {key!r}")
+        return dict(rec)
+    limit = MAX_TEXT[kind]
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise _Invalid(f"{kind} {key!r} is not a text of 1 to {limit} characters")
+    _check_texts(value, f"{kind} {key!r}")
+    return dict(rec)
+
+
+def _exact_fields(doc: Any, fields: tuple[str, ...], what: str) -> None:
+    if not isinstance(doc, dict):
+        raise _Invalid(f"{what} is a JSON object, not {type(doc).__name__}")
+    unknown, missing = sorted(set(doc) - set(fields)), sorted(set(fields) - set(doc))
+    if unknown or missing:
+        raise _Invalid(f"unknown field {_shown(unknown[0])}" if unknown
+                       else f"field '{missing[0]}' is missing")
+
+
+def _check_texts(value: Any, what: str) -> None:
+    """Every string in ``value`` (keys too) free of terminal controls and lone surrogates."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            stack += item
+        elif isinstance(item, str):
+            found = UNSAFE_TEXT.search(item)
+            if found or has_surrogate(item):
+                shown = repr(found.group()) if found else "a lone surrogate"
+                raise _Invalid(f"{what} holds {shown}, a control character")

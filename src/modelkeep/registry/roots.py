@@ -91,7 +91,7 @@ def collect_roots(db: Database, kept: list[VersionInfo], pins: list[Pin]) -> Roo
     return roots
 
 
-@dataclass
+@dataclass(frozen=True)
 class GcResult:
     """What gc decided and did: versions pruned, pins released, objects swept."""
 

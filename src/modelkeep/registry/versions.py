@@ -219,6 +219,27 @@ def register_version(
 _PER_REGISTRATION = ("id", "version", "created", "author")
 
 
+def comparable_snapshot(snap: dict[str, Any]) -> str:
+    """A snapshot as text without what each registration assigns (id, number, time, author),
+    what it infers from the files (an inferred signature or fingerprint: equal files give
+    equal ones), and absent values (null: a field this modelkeep added since, e.g. the loader,
+    is the same fact as the field missing from a version registered before)."""
+    identity = {k: v for k, v in snap.get("identity", {}).items() if k not in _PER_REGISTRATION}
+    technical = {k: v for k, v in (snap.get("technical") or {}).items()
+                 if not (isinstance(v, dict) and v.get("source") == "inferred")}
+    return json.dumps(_without_nulls({**snap, "identity": identity, "technical": technical}),
+                      sort_keys=True, allow_nan=True)
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        kept = {k: _without_nulls(v) for k, v in value.items() if v is not None}
+        return {k: v for k, v in kept.items() if v != {}}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
 def _same_version(db: Database, version_id: int, tree_id: str, run_id: str | None,
                   draft: dict[str, Any], meta: dict[str, Any] | None) -> VersionInfo | None:
     """The version ``version_id``, marked unchanged, when a registration would repeat it:
@@ -228,11 +249,7 @@ def _same_version(db: Database, version_id: int, tree_id: str, run_id: str | Non
     if row is None or row["tree_id"] != tree_id or (run_id and row["run_id"] != run_id):
         return None
 
-    def comparable(snap: dict[str, Any]) -> str:
-        identity = {k: v for k, v in snap.get("identity", {}).items() if k not in _PER_REGISTRATION}
-        return json.dumps({**snap, "identity": identity}, sort_keys=True, allow_nan=True)
-
-    if meta is None or comparable(meta) != comparable(draft):
+    if meta is None or comparable_snapshot(meta) != comparable_snapshot(draft):
         return None
     return replace(_row_to_info(row), unchanged=True)
 

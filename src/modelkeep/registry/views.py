@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +10,10 @@ from modelkeep.db.database import Database
 from modelkeep.errors import ObjectNotFoundError
 from modelkeep.registry.aliases import aliases_by_version
 from modelkeep.registry.diff import VersionDiff, diff_snapshots
-from modelkeep.registry.records import list_records
+from modelkeep.registry.records import VersionRecord, list_records
 from modelkeep.registry.snapshot import build_snapshot, metrics_of, params_of
 from modelkeep.registry.versions import VersionInfo, register_version, version_metadata
+from modelkeep.results import Result
 from modelkeep.storage.objects import ObjectStore
 
 
@@ -20,22 +22,48 @@ def appended_metrics(db: Database, info: VersionInfo, at: str | None = None) -> 
     return {r.key: r.value for r in list_records(db, info.id, at) if r.kind == "metric"}
 
 
-def version_view(db: Database, info: VersionInfo, at: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class VersionView(Result):
+    """A version as ``show`` tells it: the version, its aliases, params, metrics (appended
+    ones included), appended records, what it inherited, and its metadata snapshot."""
+
+    info: VersionInfo
+    aliases: list[str]
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    records: list[VersionRecord]
+    inherited: dict[str, Any] | None  # {"from": version, "fields": [...]}
+    metadata: dict[str, Any]  # the registered snapshot (schema.metadata.ModelMetadata as JSON)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: the version's fields, then aliases, params, metrics, records, inherited,
+        metadata."""
+        return {**self.info.to_dict(), "aliases": self.aliases, "params": self.params,
+                "metrics": self.metrics, "records": [r.to_dict() for r in self.records],
+                "inherited": self.inherited, "metadata": self.metadata}
+
+
+@dataclass(frozen=True)
+class VersionListing(Result):
+    """A version as ``list NAME`` shows it: the version and the aliases pointing at it now."""
+
+    info: VersionInfo
+    aliases: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: the version's fields, then ``aliases``."""
+        return {**self.info.to_dict(), "aliases": self.aliases}
+
+
+def version_view(db: Database, info: VersionInfo, at: str | None = None) -> VersionView:
     """Everything ``show`` prints: the version, its aliases, params, metrics, records, metadata."""
     meta = version_metadata(db, info.id)
     records = list_records(db, info.id, at)
     inherited = next((r.value for r in records if r.kind == "inherit"), None)
     records = [r for r in records if r.kind != "inherit"]  # a registration fact, not appended
     metrics = {**metrics_of(meta), **{r.key: r.value for r in records if r.kind == "metric"}}
-    return {
-        **info.to_dict(),
-        "aliases": sorted(aliases_by_version(db, info.name).get(info.version, [])),
-        "params": params_of(meta),
-        "metrics": metrics,
-        "records": [r.to_dict() for r in records],
-        "inherited": inherited,
-        "metadata": meta,
-    }
+    return VersionView(info, sorted(aliases_by_version(db, info.name).get(info.version, [])),
+                       params_of(meta), metrics, records, inherited, meta)
 
 
 def diff_versions(db: Database, store: ObjectStore, a: VersionInfo, b: VersionInfo) -> VersionDiff:
@@ -45,9 +73,8 @@ def diff_versions(db: Database, store: ObjectStore, a: VersionInfo, b: VersionIn
     result = diff_snapshots(a.ref, b.ref, version_metadata(db, a.id), version_metadata(db, b.id),
                             appended_metrics(db, a), appended_metrics(db, b))
     files = diff_trees(store, a.tree_id, b.tree_id)
-    result.files_added, result.files_removed, result.files_changed = (
-        files.added, files.removed, files.changed)
-    return result
+    return replace(result, files_added=files.added, files_removed=files.removed,
+                   files_changed=files.changed)
 
 
 def export_version(db: Database, info: VersionInfo, fmt: str) -> bytes:

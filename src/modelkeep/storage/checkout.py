@@ -26,9 +26,9 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from modelkeep.errors import InvalidInputError, PathNotFoundError, StorageError
 from modelkeep.storage.chunkers import is_safetensors
@@ -64,6 +64,10 @@ class CheckoutStats:
     files_skipped: int = 0
     bytes_written: int = 0
     unverified: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: the fields in order."""
+        return asdict(self)
 
 
 def select_entries(entries: Sequence[TreeEntry], patterns: Sequence[str] | None) -> list[TreeEntry]:

@@ -19,10 +19,12 @@ import math
 import os
 import struct
 from dataclasses import dataclass
-
-from pyfastcdc import FastCDC
+from typing import TYPE_CHECKING
 
 from modelkeep.limits import InputLimitError, load_json
+
+if TYPE_CHECKING:
+    from pyfastcdc import FastCDC
 
 CHUNK_THRESHOLD = 4 << 20  # files at least this large are chunked
 TENSOR_SPLIT = 64 << 20  # tensors larger than this are split by FastCDC
@@ -30,6 +32,7 @@ SMALL_TENSOR = 64 << 10  # consecutive tensors smaller than this share a chunk .
 GROUP_MAX = 1 << 20  # ... up to this size
 CDC_AVG, CDC_MIN, CDC_MAX = 1 << 20, 256 << 10, 4 << 20
 MAX_HEADER = 100 << 20  # the safetensors reference implementation's own limit
+
 DTYPE_SIZES = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1,
     "I16": 2, "U16": 2, "F16": 2, "BF16": 2, "I32": 4, "U32": 4, "F32": 4,
@@ -81,6 +84,8 @@ class MalformedSafetensors(ValueError):
 
 def new_cdc() -> FastCDC:
     """A FastCDC cutter with modelkeep's parameters (instances are not thread-safe)."""
+    from pyfastcdc import FastCDC  # 40 ms to import: only files that need it pay for it
+
     return FastCDC(CDC_AVG, min_size=CDC_MIN, max_size=CDC_MAX)
 
 

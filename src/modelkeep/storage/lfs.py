@@ -51,7 +51,7 @@ class LfsPointer:
         return f"version {LFS_VERSION}\noid sha256:{self.sha256}\nsize {self.size}\n".encode()
 
 
-@dataclass
+@dataclass(frozen=True)
 class LfsReport:
     """What export-lfs or import-lfs did."""
 
@@ -167,22 +167,22 @@ def export_lfs(
     lfs = [(e, t) for e, t in targets if not is_git_file(e.path)]
     own = {e.path: (_read_small(store, e), t) for e, t in targets if is_git_file(e.path)}
     _refuse_replacing(lfs, own)  # before writing anything
-    report = LfsReport(files=len(entries), lfs_files=len(lfs), tree_id=tree_id)
     total = sum(e.size for e in entries)
+    written = done = 0
     for e, target in lfs:
         sha = known_sha256(store, e, index)
         if sha is None or not lfs_object_path(objects_dir, sha).is_file():
             sha = _write_object(store, e, Path(objects_dir))
-            report.objects_written += 1
+            written += 1
             index.put(e.file_id, sha)
         target.parent.mkdir(parents=True, exist_ok=True)
         write_file_atomic(target, LfsPointer(sha, e.size).encode(), durable=False)
-        report.bytes += e.size
+        done += e.size
         if progress is not None:
-            progress(report.bytes, total)
+            progress(done, total)
     write_git_files(dest_real, own, [e.path for e, _ in lfs])
-    report.bytes = total
-    return report
+    return LfsReport(files=len(entries), lfs_files=len(lfs), objects_written=written,
+                     bytes=total, tree_id=tree_id)
 
 
 def _read_small(store: ObjectStore, e: TreeEntry) -> bytes:
@@ -275,9 +275,7 @@ def import_lfs(
     """Store the files of an LFS checkout ``src`` as a tree, each pointer replaced by its
     object. Every object is checked before the tree is published; nothing is half-imported."""
     files = scan(Path(src), exclude=[".git", "*/.git"])
-    report = LfsReport(files=len(files))
     resolved = [(f, *resolve_lfs(f, Path(objects_dir))) for f in files]
-    report.lfs_files = sum(sha is not None for *_, sha in resolved)
     total = sum(real.st.st_size for _, real, _ in resolved)
     lock, done = threading.Lock(), [0]
 
@@ -299,9 +297,9 @@ def import_lfs(
             )
 
         entries = list(pool.map(put, resolved))
-        report.tree_id = batch.put_bytes(encode_tree(entries))
+        tree_id = batch.put_bytes(encode_tree(entries))
     for entry, (*_, sha) in zip(entries, resolved, strict=True):
         if sha is not None:
             index.put(entry.file_id, sha)
-    report.bytes = total
-    return report
+    return LfsReport(files=len(files), lfs_files=sum(sha is not None for *_, sha in resolved),
+                     bytes=total, tree_id=tree_id)

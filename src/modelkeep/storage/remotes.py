@@ -21,6 +21,7 @@ import socket
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ from modelkeep.errors import (
     RemoteError,
 )
 from modelkeep.redact import mask_known, option_secrets, redact_url
+from modelkeep.results import Result
 from modelkeep.storage.remote_errors import translate
 
 SMALL_OBJECT = 16 << 20  # objects up to this size travel through memory, larger ones as files
@@ -48,6 +50,27 @@ _EXTRAS = {
 }
 # friendly config keys -> what s3fs calls them
 _S3_KEYS = {"access_key_id": "key", "secret_access_key": "secret", "session_token": "token"}
+
+
+@dataclass(frozen=True)
+class RemoteInfo(Result):
+    """A configured remote as it may be shown: its URL and other options, secrets masked."""
+
+    name: str
+    url: str | None
+    options: dict[str, Any]
+
+    @classmethod
+    def from_section(cls, name: str, section: Any) -> RemoteInfo:
+        """From a (masked) ``[remotes.NAME]`` table of config.toml."""
+        table = section if isinstance(section, dict) else {}
+        url = table.get("url")
+        return cls(name, url if isinstance(url, str) else None,
+                   {k: v for k, v in table.items() if k != "url"})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: the table as configured, ``url`` first (``name`` is the key above it)."""
+        return {**({"url": self.url} if self.url is not None else {}), **self.options}
 
 
 class Remote:

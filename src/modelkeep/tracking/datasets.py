@@ -18,6 +18,12 @@ from modelkeep.db.database import Database
 from modelkeep.errors import DatasetNotFoundError, InvalidInputError, PathNotFoundError
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.tree import add_path
+from modelkeep.tracking.views import (
+    DatasetRunUse,
+    DatasetSummary,
+    DatasetVersionUse,
+    DatasetView,
+)
 
 ROLES = ("train", "validation", "test")
 DATASET_COLUMNS = "d.id, d.tree_id, d.name, d.size, d.files, d.created_at, d.author"
@@ -108,14 +114,14 @@ def run_datasets(db: Database, run_pk: int) -> list[dict[str, Any]]:
              "augmentation": json.loads(r["augmentation_json"])} for r in rows]
 
 
-def list_datasets(db: Database, name: str | None = None) -> list[dict[str, Any]]:
+def list_datasets(db: Database, name: str | None = None) -> list[DatasetSummary]:
     """Every dataset version (or those named ``name``), newest first, with how often used."""
     where = "WHERE d.name = :n " if name else ""
-    return db.query(
+    return [DatasetSummary(**row) for row in db.query(
         f"SELECT {DATASET_COLUMNS}, COUNT(DISTINCT rd.run_id) AS runs FROM datasets d "
         f"LEFT JOIN run_datasets rd ON rd.dataset_id = d.id {where}"
         "GROUP BY d.id, d.tree_id, d.name, d.size, d.files, d.created_at, d.author "
-        "ORDER BY d.created_at DESC, d.id DESC", {"n": name})
+        "ORDER BY d.created_at DESC, d.id DESC", {"n": name})]
 
 
 def get_dataset(db: Database, ref: str) -> dict[str, Any]:
@@ -164,6 +170,14 @@ def dataset_usage(db: Database, dataset: dict[str, Any]) -> dict[str, list[dict[
                 _add_use(versions, r["name"], r["version"], r["created_at"], ds.get("role"),
                          r["run_id"])
     return {"runs": runs, "versions": sorted(versions.values(), key=lambda v: v["created_at"])}
+
+
+def dataset_view(db: Database, ref: str) -> DatasetView:
+    """A dataset version (tree id, prefix or name) with the runs and versions that used it."""
+    found = get_dataset(db, ref)
+    usage = dataset_usage(db, found)
+    return DatasetView(**found, runs=[DatasetRunUse(**r) for r in usage["runs"]],
+                       versions=[DatasetVersionUse(**v) for v in usage["versions"]])
 
 
 def _add_use(found: dict[tuple[str, str], dict[str, Any]], name: str, version: str, created: str,

@@ -18,7 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError
+from modelkeep.tracking.runs import RunInfo, json_field, set_json_field, set_run_columns
 
 TAIL_LINES = 50
 _TAIL_BYTES = 64 * 1024
@@ -117,3 +119,18 @@ def _forward_signals(child: subprocess.Popen[bytes]) -> dict[int, Any]:
 def _restore_signals(previous: dict[int, Any]) -> None:
     for signum, handler in previous.items():
         signal.signal(signum, handler)
+
+
+def execute_run(db: Database, run: RunInfo, argv: Sequence[str], *, keep_env: Mapping[str, str],
+                stdout: IO[bytes] | None, stderr: IO[bytes] | None) -> ExecResult:
+    """Run ``argv`` under ``run`` (its id and the keep in the child's environment), then record
+    its exit code, output tail and command, and the command as the run's pipeline unless the
+    run recorded one itself."""
+    env = {"MODELKEEP_RUN_ID": run.id, **keep_env}
+    result = execute(argv, env=env, stdout=stdout, stderr=stderr)
+    set_run_columns(db, run.pk, exit_code=result.returncode, output_tail=result.tail)
+    set_json_field(db, run.pk, "command_json", list(argv))
+    if json_field(db, run.pk, "pipeline_json") is None:
+        set_json_field(db, run.pk, "pipeline_json",
+                       {"command": list(argv), "scripts": [], "config_files": []})
+    return result

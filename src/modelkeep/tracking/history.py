@@ -16,12 +16,12 @@ from typing import Any
 
 from modelkeep.db.database import Database
 from modelkeep.errors import NotFoundError, did_you_mean
-from modelkeep.tracking.values import format_float
+from modelkeep.results import Result, format_float
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 
 
-@dataclass
+@dataclass(frozen=True)
 class MetricHistory:
     """The points of one series: parallel lists of steps, values and times (epoch ms)."""
 
@@ -39,6 +39,35 @@ class MetricHistory:
         return {"run": self.run, "metric": self.name, "points": [
             {"step": s, "value": _json_value(v), "timestamp": iso_ms(t)}
             for s, v, t in zip(self.steps, self.values, self.times, strict=True)]}
+
+    def to_csv(self) -> str:
+        """``step,value,timestamp`` lines with a header."""
+        return to_csv(self)
+
+    def to_json(self) -> str:
+        """The JSON form as indented text."""
+        return to_json(self)
+
+    def summary(self) -> HistorySummary:
+        """Count, first/last step, min, max and last value (NaN-aware)."""
+        return summary(self)
+
+    def sparkline(self, width: int = 60) -> str:
+        """The values as one line of at most ``width`` block characters."""
+        return sparkline(self.values, width)
+
+
+@dataclass(frozen=True)
+class HistorySummary(Result):
+    """A metric history in numbers: points, first and last step, min, max, last, NaN count."""
+
+    points: int
+    first_step: int | None
+    last_step: int | None
+    min: float
+    max: float
+    last: float
+    nan: int
 
 
 def _json_value(value: float) -> float | str:
@@ -114,15 +143,15 @@ def _bucket(values: list[float]) -> float:
     return next((v for v in values if math.isinf(v)), math.nan)
 
 
-def summary(history: MetricHistory) -> dict[str, Any]:
+def summary(history: MetricHistory) -> HistorySummary:
     """Count, first/last step, min, max and last value of a history (NaN-aware)."""
     finite = [v for v in history.values if not math.isnan(v)]
-    return {
-        "points": len(history),
-        "first_step": history.steps[0] if history.steps else None,
-        "last_step": history.steps[-1] if history.steps else None,
-        "min": min(finite) if finite else math.nan,
-        "max": max(finite) if finite else math.nan,
-        "last": history.values[-1] if history.values else math.nan,
-        "nan": len(history) - len(finite),
-    }
+    return HistorySummary(
+        points=len(history),
+        first_step=history.steps[0] if history.steps else None,
+        last_step=history.steps[-1] if history.steps else None,
+        min=min(finite) if finite else math.nan,
+        max=max(finite) if finite else math.nan,
+        last=history.values[-1] if history.values else math.nan,
+        nan=len(history) - len(finite),
+    )

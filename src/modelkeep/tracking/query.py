@@ -24,6 +24,7 @@ from modelkeep.tracking.datasets import run_datasets
 from modelkeep.tracking.environment import shown_environment
 from modelkeep.tracking.metrics import final_metrics, series_of
 from modelkeep.tracking.values import Condition, parse_condition
+from modelkeep.tracking.views import RunComparison, RunSummary, RunView
 
 _CHUNK = 500
 
@@ -61,11 +62,12 @@ def _metric_term(i: int, cond: Condition, args: dict[str, Any]) -> str:
 
 def list_runs(db: Database, *, model: str | None = None, status: str | None = None,
               params: Sequence[str] = (), metrics: Sequence[str] = (),
-              limit: int | None = None, details: bool = True) -> list[dict[str, Any]]:
+              limit: int | None = None, details: bool = True) -> list[RunSummary]:
     """Runs newest first, filtered; each with its params and final metrics when ``details``."""
     if status is not None and status not in runs.STATUSES:
         raise InvalidInputError(f"invalid status '{status}'",
                                 hint="use one of: " + ", ".join(runs.STATUSES))
+    runs.reap_dead_runs(db)  # a listing shows runs whose owner died as killed, not running
     terms, args = ["1 = 1"], {}
     if model:
         terms.append("r.model = :model")
@@ -80,9 +82,9 @@ def list_runs(db: Database, *, model: str | None = None, status: str | None = No
     if limit:
         sql += f" LIMIT {int(limit)}"
     found = [runs.run_info(row) for row in db.query(sql, args)]
-    out = [{**info.to_dict(), "params": {}, "metrics": {}} for info in found]
+    out = [RunSummary(info) for info in found]
     if details and found:
-        by_pk = {info.pk: row for info, row in zip(found, out, strict=True)}
+        by_pk = {row.info.pk: row for row in out}
         pks = list(by_pk)
         for start in range(0, len(pks), _CHUNK):
             chunk = pks[start:start + _CHUNK]
@@ -90,19 +92,22 @@ def list_runs(db: Database, *, model: str | None = None, status: str | None = No
             ids = {f"r{i}": pk for i, pk in enumerate(chunk)}
             for p in db.query(f"SELECT run_id, key, value_json FROM run_params WHERE run_id IN "
                               f"({marks})", ids):
-                by_pk[p["run_id"]]["params"][p["key"]] = json.loads(p["value_json"])
+                by_pk[p["run_id"]].params[p["key"]] = json.loads(p["value_json"])
             for m in db.query(f"SELECT run_id, name, last_value FROM metric_keys WHERE run_id IN "
                               f"({marks}) AND last_step IS NOT NULL", ids):
                 value = m["last_value"]
-                by_pk[m["run_id"]]["metrics"][m["name"]] = math.nan if value is None else value
+                by_pk[m["run_id"]].metrics[m["name"]] = math.nan if value is None else value
     return out
 
 
 def run_view(db: Database, store: ObjectStore, info: runs.RunInfo, *,
-             environment: bool = True) -> dict[str, Any]:
+             environment: bool = True) -> RunView:
     """Everything known about a run: params, tags, metrics, datasets, code, versions, ..."""
-    view = info.to_dict()
-    view.update(
+    shown = None
+    if environment and info.environment_id and store.has(info.environment_id):
+        shown = shown_environment(json.loads(store.get_bytes(info.environment_id)))
+    return RunView(
+        info=info,
         params=runs.params_of(db, info.pk),
         tags=runs.tags_of(db, info.pk),
         metrics=series_of(db, info.pk),
@@ -117,11 +122,8 @@ def run_view(db: Database, store: ObjectStore, info: runs.RunInfo, *,
         versions=[f"{r['name']}@{r['version']}" for r in db.query(
             "SELECT m.name, v.version FROM versions v JOIN models m ON m.id = v.model_id "
             "WHERE v.run_id = :u ORDER BY v.id", {"u": info.id})],
-        environment=None,
+        environment=shown,
     )
-    if environment and info.environment_id and store.has(info.environment_id):
-        view["environment"] = shown_environment(json.loads(store.get_bytes(info.environment_id)))
-    return view
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -130,7 +132,7 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b and type(a) is type(b))
 
 
-def compare_runs(db: Database, infos: Sequence[runs.RunInfo]) -> dict[str, Any]:
+def compare_runs(db: Database, infos: Sequence[runs.RunInfo]) -> RunComparison:
     """Params and final metrics of several runs side by side, with the keys that differ."""
     if len(infos) < 2:
         raise InvalidInputError("compare needs at least two runs", hint="modelkeep runs compare A B")
@@ -146,9 +148,4 @@ def compare_runs(db: Database, infos: Sequence[runs.RunInfo]) -> dict[str, Any]:
 
     param_rows, param_changed = table(params)
     metric_rows, metric_changed = table(metrics)
-    return {
-        "runs": [{"id": i.id, "name": i.name, "model": i.model, "status": i.status}
-                 for i in infos],
-        "params": param_rows, "metrics": metric_rows,
-        "changed": {"params": param_changed, "metrics": metric_changed},
-    }
+    return RunComparison(list(infos), param_rows, metric_rows, param_changed, metric_changed)

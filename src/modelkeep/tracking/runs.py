@@ -1,9 +1,11 @@
 """Run rows: create, find (by UUID or a unique prefix), end, params, tags, and killed detection.
 
 A run is ``running`` until it ends ``finished``, ``failed`` or ``killed``. The process that
-starts a run records its host, pid and process start time; when a keep is opened, a run still
-``running`` whose owner on this host is gone (pid dead, a zombie, or reused by a process that
-started at another time) is marked ``killed``, ended at its last heartbeat (its last flush).
+starts a run records its host, pid and process start time; where runs are read or written
+(listing runs, reading a running run, starting one), a run still ``running`` whose owner on
+this host is gone (pid dead, a zombie, or reused by a process that started at another time) is
+marked ``killed``, ended at its last heartbeat (its last flush). Opening a keep marks nothing:
+it only reads.
 Runs started by ``modelkeep run start`` have no owner process and stay open until
 ``modelkeep run end``.
 """
@@ -14,6 +16,7 @@ import json
 import os
 import socket
 import uuid
+import weakref
 from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any, Literal
@@ -103,6 +106,9 @@ def create_run(db: Database, *, model: str | None, name: str | None, author: str
             "INSERT INTO runs (uuid, model, name, status, author, started_at, heartbeat_at, host, "
             "pid, proc_start) VALUES (:uuid, :model, :name, 'running', :author, :at, :at, :host, "
             ":pid, :ps) RETURNING id", row)
+    if db not in _reaped:  # once per process and database: a sweep starts runs by the hundred
+        _reaped.add(db)
+        reap_dead_runs(db)
     return RunInfo(int(pk), run_uuid, model, str(row["name"]), "running", author, now, None, now,
                    str(row["host"]), pid, None, None)
 
@@ -112,13 +118,13 @@ def get_run(db: Database, ref: str) -> RunInfo:
     ref = (ref or "").strip().lower()
     row = db.query_one(f"SELECT {RUN_COLUMNS} FROM runs WHERE uuid = :u", {"u": ref})
     if row is not None:
-        return run_info(row)
+        return _alive_or_marked(db, run_info(row))
     rows = []
     if len(ref) >= 4 and all(c in "0123456789abcdef-" for c in ref):
         rows = db.query(f"SELECT {RUN_COLUMNS} FROM runs WHERE uuid LIKE :p LIMIT 2",
                         {"p": ref + "%"})
     if len(rows) == 1:
-        return run_info(rows[0])
+        return _alive_or_marked(db, run_info(rows[0]))
     if rows:
         raise InvalidInputError(
             f"run id '{ref}' is ambiguous: it starts more than one run",
@@ -149,6 +155,27 @@ def end_run(db: Database, pk: int, status: str, *, at: str | None = None) -> boo
             {"s": status, "at": at or now_iso(), "pk": pk},
         )
     return bool(cur.rowcount)
+
+
+def _alive_or_marked(db: Database, info: RunInfo) -> RunInfo:
+    """``info``, or as it is once marked killed when its owner process on this host is gone."""
+    if info.status != "running" or info.pid is None or info.host != socket.gethostname():
+        return info
+    if info.id in reap_dead_runs(db):
+        return get_run(db, info.id)
+    return info
+
+
+# databases whose dead runs this process has looked for when starting a run
+_reaped: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+def reap_dead_runs(db: Database) -> list[str]:
+    """``mark_killed_runs`` where marking may write: never on a read-only keep, nor on a
+    database whose schema is not this modelkeep's (a read there writes nothing)."""
+    if db.schema_guard is not None or not db.writable:
+        return []
+    return mark_killed_runs(db)
 
 
 def mark_killed_runs(db: Database) -> list[str]:

@@ -95,15 +95,6 @@ def param_number(value: Any) -> float | None:
     return None
 
 
-def format_float(value: float) -> str:
-    """A metric for text output: ``NaN``, ``Infinity``, ``-Infinity`` or repr of the float."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return repr(value)
-
-
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le, ">=": operator.ge, "!=": operator.ne,
     "<": operator.lt, ">": operator.gt, "==": operator.eq, "=": operator.eq,

@@ -18,13 +18,14 @@ from collections.abc import Collection
 from typing import Any
 
 from modelkeep.errors import LoaderMissingError, UntrustedPickleError
-from modelkeep.registry.loaders.base import Loaded, LoadedModel
+from modelkeep.registry.loaders.base import Loaded, LoadedModel, Prediction
 from modelkeep.registry.loaders.examples import example_inputs
 from modelkeep.registry.loaders.workspace import loader_of, model_file, open_workspace, signature_of
 from modelkeep.registry.versions import VersionInfo
 from modelkeep.storage.objects import ObjectStore
 
-__all__ = ["Loaded", "LoadedModel", "example_inputs", "load_tree", "load_version", "snapshot_dict"]
+__all__ = ["Loaded", "LoadedModel", "Prediction", "example_inputs", "load_tree", "load_version",
+           "predict_version", "snapshot_dict"]
 
 # loader kind -> module with ``load(ref, workspace, spec, signature) -> Loaded``
 KIND_MODULES: dict[str, str] = {
@@ -44,14 +45,23 @@ def snapshot_dict(metadata: Any) -> dict[str, Any]:
 
 
 def load_version(store: ObjectStore, info: VersionInfo, metadata: Any, *,
-                 trusted_pickles: Collection[str] = ()) -> LoadedModel:
-    """Load version ``info`` through the loader its metadata declares.
+                 trusted_pickles: Collection[str] = ()) -> Loaded:
+    """Load version ``info`` through the loader its metadata declares: a ``LoadedModel``
+    (``Loaded``, which also has ``close()`` and works as a context manager).
 
     The version's files are checked out verified into a private folder first; a pickle is
     refused (before a byte is read) unless ``info.name`` is in ``trusted_pickles``.
     """
     return load_tree(store, info.name, info.ref, info.tree_id, snapshot_dict(metadata),
                      trusted_pickles=trusted_pickles)
+
+
+def predict_version(store: ObjectStore, info: VersionInfo, metadata: Any, inputs: Any, *,
+                    trusted_pickles: Collection[str] = ()) -> Prediction:
+    """Load, run once on ``inputs`` and close: the ``predict`` command. ``inputs`` may be the
+    bytes of a JSON document (malformed JSON is ``InvalidModelInputError``)."""
+    with load_version(store, info, metadata, trusted_pickles=trusted_pickles) as loaded:
+        return loaded.prediction(inputs)
 
 
 def load_tree(store: ObjectStore, name: str, ref: str, tree_id: str, meta: dict[str, Any], *,

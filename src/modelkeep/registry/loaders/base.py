@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from modelkeep.errors import LoaderFailedError, ModelkeepError
-from modelkeep.registry.loaders.inputs import check_inputs
+from modelkeep.registry.loaders.inputs import check_inputs, parse_input_text
 
 
 @runtime_checkable
@@ -82,7 +82,10 @@ class Loaded:
                          if folder is not None else None)
 
     def predict(self, inputs: Any) -> Any:
-        """Check ``inputs`` against the signature, call the model, return JSON-ready outputs."""
+        """Check ``inputs`` against the signature, call the model, return JSON-ready outputs.
+        ``inputs`` may also be the bytes of a JSON document (malformed: InvalidModelInputError)."""
+        if isinstance(inputs, bytes | bytearray):
+            inputs = parse_input_text(bytes(inputs), "the input")
         if self._adapt is not None:
             inputs = self._adapt(inputs)
         checked = check_inputs(inputs, self.signature)
@@ -93,6 +96,10 @@ class Loaded:
         except Exception as exc:  # the model's own code: any exception is its failure
             raise failure(exc, f"{self.ref} raised") from exc
         return to_json(outputs)
+
+    def prediction(self, inputs: Any) -> Prediction:
+        """``predict`` with who answered: a ``Prediction`` (ref, kind, outputs)."""
+        return Prediction(self.ref, self.kind, self.predict(inputs))
 
     def close(self) -> None:
         """Remove the private checkout (the model stays usable only if it holds no open files)."""

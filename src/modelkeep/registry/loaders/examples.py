@@ -30,7 +30,7 @@ def read_examples(store: ObjectStore, tree_id: str, path: str) -> list[Any]:
                                         "example_input)", path=path)
     folder = Path(tempfile.mkdtemp(prefix="modelkeep-example-"))
     try:
-        checkout(store, tree_id, folder, link="copy", verify=True, stat_cache=unrecorded(),
+        checkout(store, tree_id, folder, link="auto", verify=True, stat_cache=unrecorded(),
                  patterns=[relative])
         text = (folder / relative).read_bytes()
     finally:

@@ -55,26 +55,26 @@ def infer(store: ObjectStore, name: str, tree_id: str, meta: Mapping[str, Any], 
           need_signature: bool = True) -> Inferred:
     """Infer what ``meta`` (a snapshot dict for files ``tree_id``) does not declare.
 
-    ``need_signature``: raise SignatureUnknownError when a loader is declared but its
-    signature can be neither read nor inferred (False when one will be inherited).
+    A loader declared with no signature whose signature can be neither read nor inferred is
+    SignatureUnknownError. ``need_signature=False`` (a declared one will be inherited)
+    infers no signature at all: no example is run.
     """
     spec = loader_of(meta)
     kind = spec.get("kind")
     declared_fp = ((meta.get("technical") or {}).get("fingerprint") or {}).get("value")
-    want_sig = bool(kind) and not declares_signature(meta)
+    want_sig = bool(kind) and need_signature and not declares_signature(meta)
     signature = fingerprint = None
-    if kind in ("onnx", "skops") and (want_sig or not declared_fp):
-        signature, fingerprint = _from_model_file(store, name, tree_id, kind, spec["file"]
-                                                  if spec.get("file") else None)
-    if kind == "safetensors" or (not kind and not declared_fp) or (
-            kind in ("python", "pickle") and not declared_fp):
+    if kind in ("onnx", "skops"):
+        if want_sig or not declared_fp:
+            signature, fingerprint = _from_model_file(store, name, tree_id, kind, spec.get("file"))
+    elif not declared_fp:  # headers only: cheap, and no framework to import
         from modelkeep.registry.loaders.safetensors_weights import tensor_structure
 
         text = tensor_structure(store, tree_id)
-        fingerprint = _fingerprint(text, "safetensors header") if text else fingerprint
+        fingerprint = _fingerprint(text, "safetensors header") if text else None
     if want_sig and signature is None and spec.get("example_input") and kind != "pickle":
         signature = _from_example(store, name, tree_id, meta, str(spec["example_input"]))
-    if want_sig and signature is None and need_signature:
+    if want_sig and signature is None:
         raise SignatureUnknownError(_unknown_reason(kind, spec), name=name)
     return Inferred(signature=signature if want_sig else None,
                     fingerprint=None if declared_fp else fingerprint)
@@ -191,8 +191,7 @@ def infer_for_registration(db: Any, store: ObjectStore, name: str, tree_id: str,
     inherits_signature = ("technical.signature" not in given and previous is not None
                           and declares_signature(previous))
     meta["technical"] = technical
-    found = infer(store, name, tree_id, meta, need_signature=not inherits_signature)
-    return Inferred(None if inherits_signature else found.signature, found.fingerprint)
+    return infer(store, name, tree_id, meta, need_signature=not inherits_signature)
 
 
 def _latest_snapshot(db: Any, name: str) -> dict[str, Any] | None:

@@ -36,27 +36,26 @@ from modelkeep.storage.tree import TreeEntry, read_tree
 
 
 def _header(store: ObjectStore, entry: TreeEntry) -> list[tuple[str, str, list[int]]]:
+    """The tensors a safetensors file's header lists; MalformedSafetensors if it is none."""
     chunks = ([(entry.oid, entry.size)] if entry.kind == "blob"
               else list(read_manifest(store, entry.oid).chunks))
     head = read_range(store, chunks, 0, min(8, entry.size))
     length = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
-    prefix = head + read_range(store, chunks, 8, 8 + min(length, MAX_HEADER, max(entry.size - 8, 0)))
-    try:
-        header = parse_safetensors_header(prefix, entry.size)
-    except MalformedSafetensors as exc:
-        raise InvalidMetadataError(f"{entry.path} is not a valid safetensors file: {exc}",
-                                   path=entry.path) from None
+    end = 8 + min(length, MAX_HEADER, max(entry.size - 8, 0))
+    header = parse_safetensors_header(head + read_range(store, chunks, 8, end), entry.size)
     return [(t.name, t.dtype, list(t.shape)) for t in header.tensors]
 
 
 def tensor_structure(store: ObjectStore, tree_id: str) -> str | None:
     """Every tensor's (name, dtype, shape) across the tree's safetensors files, as canonical
-    text; None when the tree holds no safetensors file."""
+    text; None when the tree holds none, or one whose header is malformed (it was stored
+    as a plain file, with a note; loading it is the loader's failure to report)."""
     entries = [e for e in read_tree(store, tree_id) if is_safetensors(e.path)]
-    if not entries:
+    try:
+        tensors = sorted(t for e in entries for t in _header(store, e))
+    except MalformedSafetensors:
         return None
-    tensors = sorted(t for e in entries for t in _header(store, e))
-    return json.dumps(tensors)
+    return json.dumps(tensors) if entries else None
 
 
 def load(ref: str, workspace: Workspace, spec: Mapping[str, Any],

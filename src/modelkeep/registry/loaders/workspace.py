@@ -1,10 +1,11 @@
 """The private, verified folder a version is loaded from.
 
 A loader never reads the user's working folder or the object store's files in place: the
-version's artifacts (and its code snapshot, when it has one) are checked out with every file
-hashed as it is written (``storage.checkout``, ``verify=True``, plain copies so the model cannot
-edit the store through a hard link) into a fresh temporary folder only this user can read.
-Code runs only from those verified bytes. The folder goes when the loaded model is closed.
+version's artifacts (and its code snapshot, when it has one) are checked out into a fresh
+temporary folder only this user can read, with every file hashed as it is written
+(``storage.checkout``, ``verify=True``; copies or copy-on-write clones, never hard links, so
+the model cannot edit the store through its files). Code runs only from those verified bytes.
+The folder goes when the loaded model is closed.
 """
 
 from __future__ import annotations
@@ -102,12 +103,12 @@ def open_workspace(store: ObjectStore, tree_id: str, code_tree: str | None,
     os.chmod(folder, 0o700)
     try:
         artifacts = folder / "artifacts"
-        checkout(store, tree_id, artifacts, link="copy", verify=True, stat_cache=unrecorded(),
+        checkout(store, tree_id, artifacts, link="auto", verify=True, stat_cache=unrecorded(),
                  patterns=list(patterns) if patterns is not None else None)
         code = None
         if code_tree:
             code = folder / "code"
-            checkout(store, code_tree, code, link="copy", verify=True, stat_cache=unrecorded())
+            checkout(store, code_tree, code, link="auto", verify=True, stat_cache=unrecorded())
         return Workspace(folder, artifacts, code)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
