@@ -73,6 +73,10 @@ def test_rollback_after_promotion_and_abort_of_a_running_rollout(deployed):
     (["deploy", "m@1.0.1", "--canary", "--steps", "50,25,100"], 2, "not rising percents"),
     (["deploy", "m@1.0.1", "--canary", "--by", "cookie:uid"], 2, "is not header:NAME"),
     (["deploy", "m@1.0.1", "--by", "header:X-User-Id"], 2, "add --canary or --shadow"),
+    (["deploy", "m@1.0.1", "--window", "60"], 2, "add --canary or --shadow"),
+    (["deploy", "m@1.0.1", "--min-requests", "5"], 2, "add --canary or --shadow"),
+    (["deploy", "m@1.0.1", "--canary", "--max-p99-ratio", "0.5"], 2, "gate limits"),
+    (["deploy", "m@1.0.1", "--canary", "--window", "-1"], 2, "is not a number of seconds"),
     (["deploy", "m@1.0.1", "--shadow", "--shadow-percent", "0"], 2, "not in (0, 100]"),
 ])
 def test_refusals_are_one_line_with_their_exit_code(deployed, args, code, fragment):

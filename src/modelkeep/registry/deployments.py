@@ -131,9 +131,12 @@ def deploy_version(db: Database, info: VersionInfo, *, author: str, canary: bool
                    reason: str = "") -> DeploymentEvent:
     """Serve version ``info``: at once, or (``canary``/``shadow``) through a rollout from the
     stable version, with a fresh seed for the sticky hash of the request key ``by``."""
-    if not (canary or shadow) and (by or steps != rollout.DEFAULT_STEPS or shadow_percent != 100.0):
-        raise InvalidInputError("--steps, --by and --shadow-percent shape a rollout: add --canary "
-                                "or --shadow", hint=f"modelkeep deploy {info.ref} --canary")
+    shaped = (by or steps != rollout.DEFAULT_STEPS or shadow_percent != 100.0
+              or window != rollout.DEFAULT_WINDOW or gates not in (None, GatePolicy()))
+    if not (canary or shadow) and shaped:
+        raise InvalidInputError("--steps, --by, --shadow-percent, --window and the gate limits "
+                                "shape a rollout: add --canary or --shadow",
+                                hint=f"modelkeep deploy {info.ref} --canary")
     if not (canary or shadow):
         return apply(db, info.name, "deploy", lambda d: rollout.deploy(d, info.version),
                      author=author, reason=reason)
