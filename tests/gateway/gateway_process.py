@@ -79,9 +79,9 @@ def register_python(keep: Keep, name: str, folder: Path, code: str, example: dic
     return keep.register(name, folder, metadata=meta).version
 
 
-def make_keep(root: Path) -> Keep:
+def make_keep(root: Path, database_url: str | None = None) -> Keep:
     """A keep with echo 1.0.0 and 1.0.1, slow 1.0.0 and broken 1.0.0 (fails to load)."""
-    keep = Keep.init(root)
+    keep = Keep.init(root, database_url=database_url)
     register_python(keep, "echo", root / "echo", ECHO.format(tag="one"), {"x": [1, 2]})
     register_python(keep, "echo", root / "echo", ECHO.format(tag="two"), {"x": [1, 2]})
     register_python(keep, "slow", root / "slow", SLOW, {"sleep": [0.0]})

@@ -298,3 +298,33 @@ def test_a_step_whose_gates_held_for_its_window_advances_by_itself(fresh):
         assert gw.predict("echo", {"x": [1]}).status_code == 200
     assert keep.deployment("echo").stable == "1.0.1", keep.deployment_history("echo")[-1]
     assert "gates held for the 1 s window" in keep.deployment_history("echo")[-1].reason
+
+
+@pytest.mark.postgres
+def test_gateways_on_a_postgresql_keep_share_the_split_and_the_rollback(tmp_path, pg_url):
+    """The team setup: the rollout state in PostgreSQL, two gateway processes reading it."""
+    keep = make_keep(tmp_path / "project", database_url=pg_url)
+    keep.deploy("echo@1.0.0")
+    gateways = [GatewayProcess(keep.settings.root) for _ in range(2)]
+    try:
+        for gw in gateways:
+            gw.wait_ready()
+        keep.deploy("echo@1.0.1", canary=True, steps=(50, 100), by="header:X-User-Id")
+        for gw in gateways:
+            _wait_revision(gw, keep)
+        state = keep.deployment("echo")
+        for user in (f"u{i}" for i in range(40)):
+            answers = {gw.predict("echo", {"x": [1]}, **{"X-User-Id": user}).json()["version"]
+                       for gw in gateways}
+            assert answers == {route(state, user).version}
+        started = time.monotonic()
+        keep.change_deployment("echo", "rollback")
+        for gw in gateways:
+            gw.wait_for(lambda gw=gw: all(
+                gw.predict("echo", {"x": [1]}, **{"X-User-Id": f"u{i}"}).json()["version"] == "1.0.0"
+                for i in range(10)), timeout=5)
+        assert time.monotonic() - started < 1.5
+    finally:
+        for gw in gateways:
+            gw.stop()
+        keep.close()
