@@ -17,13 +17,18 @@ from modelkeep.errors import ModelNotFoundError, RunNotFoundError, VersionNotFou
 from modelkeep.interface import KeepInterface, Progress
 from modelkeep.registry.aliases import AliasMove
 from modelkeep.registry.candidates import BumpReport
+from modelkeep.registry.deployments import DeploymentEvent
 from modelkeep.registry.diff import VersionDiff
 from modelkeep.registry.documents import DocsResult
+from modelkeep.registry.feedback import Feedback, FeedbackSummary
+from modelkeep.registry.gates import GatePolicy, GateResult
 from modelkeep.registry.integrity import KeepCheck
 from modelkeep.registry.loaders import Loaded, Prediction
 from modelkeep.registry.publish import SyncResult
 from modelkeep.registry.records import VersionRecord
+from modelkeep.registry.rollout import Deployment
 from modelkeep.registry.roots import GcResult
+from modelkeep.registry.serving import VersionStats
 from modelkeep.registry.validation.results import ValidationReport, ValidationStatus
 from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
 from modelkeep.registry.views import VersionView
@@ -321,6 +326,46 @@ class FakeKeep:
                   on_layout: Callable[[Layout], None] | None = None) -> ReproduceReport:
         _absent("files")
 
+
+    # -- deployments: not kept in memory ----------------------------------------------------
+
+    def deployment(self, name: str) -> Deployment:
+        _absent("deployments")
+
+    def deployments(self) -> list[Deployment]:
+        return []
+
+    def deployment_revision(self) -> int:
+        return 0
+
+    def deployment_history(self, name: str) -> list[DeploymentEvent]:
+        _absent("deployments")
+
+    def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
+               shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
+               by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
+               reason: str = "") -> DeploymentEvent:
+        _absent("deployments")
+
+    def change_deployment(self, name: str, action: str, reason: str = "", *,
+                          expect_revision: int | None = None) -> DeploymentEvent:
+        _absent("deployments")
+
+    def record_serving_stats(self, name: str, stats: Mapping[str, VersionStats],
+                             gateway: str) -> None:
+        _absent("deployments")
+
+    def serving_stats(self, name: str, since: str = "") -> dict[str, VersionStats]:
+        _absent("deployments")
+
+    def deployment_gates(self, name: str) -> list[GateResult]:
+        _absent("deployments")
+
+    def record_feedback(self, name: str, items: Sequence[Feedback]) -> None:
+        _absent("deployments")
+
+    def feedback_summary(self, name: str, since: str = "") -> dict[str, FeedbackSummary]:
+        _absent("deployments")
 
 def open_fake(keep: FakeKeep) -> KeepInterface:
     """The fake as the CLI sees it (mypy checks here that it satisfies the interface)."""

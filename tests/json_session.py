@@ -52,7 +52,8 @@ def session(root: Path) -> dict[str, Any]:
                             "acc=0.9", "--json")
     (model / "weights.bin").write_bytes(b"weights-v2" * 100)
     _json("register", "bert", "model", "--bump", "minor", "--json")
-    CliRunner().invoke(cli, ["alias", "set", "bert", "production", "1.0.0", "--force", "--reason", "json shapes"])
+    CliRunner().invoke(cli, ["alias", "set", "bert", "production", "1.0.0", "--force",
+                             "--reason", "json shapes"])
     CliRunner().invoke(cli, ["note", "bert@1.0.0", "shipped"])
     out["list"] = _json("list", "--json")
     out["list NAME"] = _json("list", "bert", "--json")

@@ -44,6 +44,11 @@ RESULT_MODULES: dict[str, set[str]] = {
     "modelkeep.registry.diff": set(),
     "modelkeep.registry.integrity": set(),
     "modelkeep.registry.publish": set(),
+    "modelkeep.registry.rollout": set(),
+    "modelkeep.registry.deployments": set(),
+    "modelkeep.registry.feedback": set(),
+    "modelkeep.registry.gates": set(),
+    "modelkeep.registry.serving": set(),
     "modelkeep.registry.roots": {"Roots"},  # gc's working set of reachable roots
     "modelkeep.storage.checkout": set(),
     "modelkeep.storage.lfs": {"LfsPointer"},  # a parsed pointer file, read inside lfs.py

@@ -29,6 +29,9 @@ CLI_MAY_IMPORT = {
     "modelkeep.registry.records",  # VersionRecord, a result type (annotations only)
     # command-line KEY=VALUE parsing: i9-layers moves it down to modelkeep._assignments
     "modelkeep.registry.registration", "modelkeep._assignments",
+    "modelkeep.registry.gates",  # GatePolicy, the value type of `deploy --max-error-rate ...`
+    # `modelkeep gateway` starts one; the gateway itself sees only the interface too
+    "modelkeep.gateway.app", "modelkeep.gateway.serve",
 }
 
 

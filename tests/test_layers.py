@@ -53,7 +53,8 @@ ALLOWED: dict[str, set[str]] = {
     "__init__": LIBRARY | {"run", "interface", "keep", "script", "_lazy"},
     # presentation and serving stand on the facade and its interface, never on db, storage
     # or tracking internals (cli still does today: its narrower rule is a test of its own)
-    "cli": LIBRARY | {"run", "interface", "keep", "script", "_lazy"},
+    # (cli may import gateway: `modelkeep gateway` starts one; gateway never imports cli)
+    "cli": LIBRARY | {"run", "interface", "keep", "script", "_lazy", "gateway"},
     "server": BASE | {"schema", "registry", "run", "interface", "keep", "_lazy"},
     "gateway": BASE | {"schema", "registry", "run", "interface", "keep", "_lazy"},
     "client": BASE | {"schema", "interface", "_lazy"},

@@ -43,12 +43,18 @@ _EXPORTS: dict[str, str] = {
     "DatasetSummary": "modelkeep.tracking.views",
     "DatasetVersionUse": "modelkeep.tracking.views",
     "DatasetView": "modelkeep.tracking.views",
+    "Deployment": "modelkeep.registry.rollout",
+    "DeploymentEvent": "modelkeep.registry.deployments",
     "DiskFullError": "modelkeep.errors",
     "DocsResult": "modelkeep.registry.documents",
     "EntryPointError": "modelkeep.errors",
     "ExecResult": "modelkeep.tracking.execute",
+    "Feedback": "modelkeep.registry.feedback",
+    "FeedbackSummary": "modelkeep.registry.feedback",
     "FieldChange": "modelkeep.registry.diff",
     "FileChangedError": "modelkeep.errors",
+    "GatePolicy": "modelkeep.registry.gates",
+    "GateResult": "modelkeep.registry.gates",
     "GcResult": "modelkeep.registry.roots",
     "HistorySummary": "modelkeep.tracking.history",
     "IntegrityError": "modelkeep.errors",
@@ -76,12 +82,14 @@ _EXPORTS: dict[str, str] = {
     "ModelNotFoundError": "modelkeep.errors",
     "ModelSummary": "modelkeep.registry.versions",
     "ModelkeepError": "modelkeep.errors",
+    "NotDeployedError": "modelkeep.errors",
     "NotFoundError": "modelkeep.errors",
     "ObjectNotFoundError": "modelkeep.errors",
     "OutputExistsError": "modelkeep.errors",
     "PathNotFoundError": "modelkeep.errors",
     "Pointer": "modelkeep.storage.pointers",
     "Prediction": "modelkeep.registry.loaders.base",
+    "PredictionTimeoutError": "modelkeep.errors",
     "RemoteAuthError": "modelkeep.errors",
     "RemoteError": "modelkeep.errors",
     "RemoteInfo": "modelkeep.storage.remotes",
@@ -89,7 +97,10 @@ _EXPORTS: dict[str, str] = {
     "RemoteRecordInvalidError": "modelkeep.errors",
     "ReproduceReport": "modelkeep.tracking.reproduce_run",
     "ReproductionIncompleteError": "modelkeep.errors",
+    "RequestNotFoundError": "modelkeep.errors",
     "RestoredPointers": "modelkeep.storage.pointer_results",
+    "Rollout": "modelkeep.registry.rollout",
+    "RolloutStateError": "modelkeep.errors",
     "Run": "modelkeep.run",
     "RunComparison": "modelkeep.tracking.views",
     "RunInfo": "modelkeep.tracking.runs",
@@ -119,6 +130,8 @@ _EXPORTS: dict[str, str] = {
     "VersionNotFoundError": "modelkeep.errors",
     "VersionPrunedError": "modelkeep.errors",
     "VersionRecord": "modelkeep.registry.records",
+    "VersionStats": "modelkeep.registry.serving",
+    "VersionUnhealthyError": "modelkeep.errors",
     "VersionView": "modelkeep.registry.views",
     "dump_metadata": "modelkeep.schema.formats",
     "json_schema": "modelkeep.schema.formats",
@@ -160,15 +173,19 @@ if TYPE_CHECKING:
         MissingDependencyError,
         ModelkeepError,
         ModelNotFoundError,
+        NotDeployedError,
         NotFoundError,
         ObjectNotFoundError,
         OutputExistsError,
         PathNotFoundError,
+        PredictionTimeoutError,
         RemoteAuthError,
         RemoteError,
         RemoteNotFoundError,
         RemoteRecordInvalidError,
         ReproductionIncompleteError,
+        RequestNotFoundError,
+        RolloutStateError,
         RunNotActiveError,
         RunNotFoundError,
         SchemaAheadError,
@@ -184,19 +201,25 @@ if TYPE_CHECKING:
         VersionExistsError,
         VersionNotFoundError,
         VersionPrunedError,
+        VersionUnhealthyError,
     )
     from modelkeep.interface import KeepInterface
     from modelkeep.keep import Keep
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.candidates import BumpReport
+    from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.diff import FieldChange, VersionDiff
     from modelkeep.registry.documents import DocsResult, VersionDocuments
+    from modelkeep.registry.feedback import Feedback, FeedbackSummary
+    from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.integrity import KeepCheck
     from modelkeep.registry.loaders.base import LoadedModel, Prediction
     from modelkeep.registry.publish import SyncResult
     from modelkeep.registry.records import VersionRecord
+    from modelkeep.registry.rollout import Deployment, Rollout
     from modelkeep.registry.roots import GcResult
     from modelkeep.registry.semver import Version
+    from modelkeep.registry.serving import VersionStats
     from modelkeep.registry.validation.results import CheckResult, ValidationReport, ValidationStatus
     from modelkeep.registry.versions import ModelSummary, VersionInfo
     from modelkeep.registry.views import VersionListing, VersionView

@@ -31,7 +31,9 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── ObjectNotFoundError         code=object_not_found
     │   ├── RunNotFoundError            code=run_not_found
     │   ├── RemoteNotFoundError         code=remote_not_found
-    │   └── DatasetNotFoundError        code=dataset_not_found
+    │   ├── DatasetNotFoundError        code=dataset_not_found
+    │   ├── NotDeployedError            code=not_deployed
+    │   └── RequestNotFoundError        code=request_not_found
     ├── ConflictError                   code=conflict              exit 4   http 409
     │   ├── KeepExistsError             code=keep_exists
     │   ├── VersionExistsError          code=version_exists
@@ -41,7 +43,8 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── OutputExistsError           code=output_exists
     │   ├── RunNotActiveError           code=run_not_active
     │   ├── SchemaBehindError           code=schema_behind
-    │   └── SchemaAheadError            code=schema_ahead
+    │   ├── SchemaAheadError            code=schema_ahead
+    │   └── RolloutStateError           code=rollout_state
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
@@ -52,7 +55,9 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   └── RemoteAuthError             code=remote_auth             http 401
     └── LoaderError                     code=loader_error          exit 1   http 500
         ├── LoaderFailedError           code=loader_failed
-        └── EntryPointError             code=entry_point_invalid
+        ├── EntryPointError             code=entry_point_invalid
+        ├── VersionUnhealthyError       code=version_unhealthy       http 503
+        └── PredictionTimeoutError      code=prediction_timeout      http 504
 
 The message is data (built from fields); presentation (CLI line, JSON body) lives in cli/ and
 server/. Message, hint and string fields pass through ``redact.redact_text``: a URL's password
@@ -465,6 +470,47 @@ class EntryPointError(LoaderError):
 
     code = "entry_point_invalid"
     default_hint = "entry points are 'module:function' in the code snapshot or artifacts"
+
+
+# -- deployments and the gateway (docs/gateway.md) -------------------------------------------
+
+
+class NotDeployedError(NotFoundError):
+    """A model the gateway does not serve: never deployed, or the version asked for is not loaded."""
+
+    code = "not_deployed"
+    default_hint = "deploy it first: modelkeep deploy NAME@VERSION (see docs/gateway.md)"
+
+
+class RequestNotFoundError(NotFoundError):
+    """Feedback for a request id this gateway did not answer recently, with no model and version."""
+
+    code = "request_not_found"
+    default_hint = 'send the "model" and "version" the answer named along with its request_id'
+
+
+class RolloutStateError(ConflictError):
+    """A rollout command that does not fit the rollout's state (a second rollout, promote when
+    none runs, resume when not paused, ...)."""
+
+    code = "rollout_state"
+    default_hint = "see where the rollout stands: modelkeep deploy status NAME"
+
+
+class VersionUnhealthyError(LoaderError):
+    """The version that should answer failed to load in the gateway; the reason is in the message."""
+
+    code = "version_unhealthy"
+    default_hint = "see what failed: GET /healthz on the gateway, or modelkeep predict NAME@VERSION"
+    http_status = 503
+
+
+class PredictionTimeoutError(LoaderError):
+    """A prediction took longer than the gateway's per-request timeout (counted as an error)."""
+
+    code = "prediction_timeout"
+    default_hint = "raise it with modelkeep gateway --timeout SECONDS, or make the model faster"
+    http_status = 504
 
 
 def _all_subclasses(cls: type[ModelkeepError]) -> list[type[ModelkeepError]]:

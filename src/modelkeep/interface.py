@@ -23,13 +23,18 @@ if TYPE_CHECKING:  # the result types, for annotations only: importing this modu
     from modelkeep.db.migrate import Migration
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.candidates import BumpReport
+    from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.diff import VersionDiff
     from modelkeep.registry.documents import DocsResult
+    from modelkeep.registry.feedback import Feedback, FeedbackSummary
+    from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.integrity import KeepCheck
     from modelkeep.registry.loaders import Loaded, Prediction
     from modelkeep.registry.publish import SyncResult
     from modelkeep.registry.records import VersionRecord
+    from modelkeep.registry.rollout import Deployment
     from modelkeep.registry.roots import GcResult
+    from modelkeep.registry.serving import VersionStats
     from modelkeep.registry.validation.results import ValidationReport, ValidationStatus
     from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
     from modelkeep.registry.views import VersionView
@@ -306,4 +311,55 @@ class KeepInterface(Protocol):
                   stderr: IO[bytes] | None = None, on_start: Callable[[str], None] | None = None,
                   on_layout: Callable[[Layout], None] | None = None) -> ReproduceReport:
         """Lay out everything a version was made from in ``dest``; ``run``: re-run and compare."""
+        ...
+
+    # -- deployments (the gateway's serving state: docs/gateway.md) -----------------------
+
+    def deployment(self, name: str) -> Deployment:
+        """A model's serving state now: stable version, earlier ones, the rollout."""
+        ...
+
+    def deployments(self) -> list[Deployment]:
+        """The serving state of every deployed model."""
+        ...
+
+    def deployment_revision(self) -> int:
+        """A number that changes whenever any model's serving state does."""
+        ...
+
+    def deployment_history(self, name: str) -> list[DeploymentEvent]:
+        """Every change of a model's serving state, oldest first."""
+        ...
+
+    def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
+               shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
+               by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
+               reason: str = "") -> DeploymentEvent:
+        """Serve a version at once, or through a shadow and/or canary rollout."""
+        ...
+
+    def change_deployment(self, name: str, action: str, reason: str = "", *,
+                          expect_revision: int | None = None) -> DeploymentEvent:
+        """promote, promote-full, pause, resume, abort or rollback a deployment."""
+        ...
+
+    def record_serving_stats(self, name: str, stats: Mapping[str, VersionStats],
+                             gateway: str) -> None:
+        """Append what a gateway's requests to each version did."""
+        ...
+
+    def serving_stats(self, name: str, since: str = "") -> dict[str, VersionStats]:
+        """version -> every gateway's requests, errors and latency since a time."""
+        ...
+
+    def deployment_gates(self, name: str) -> list[GateResult]:
+        """Each gate's verdict on the running canary step ([] when none runs)."""
+        ...
+
+    def record_feedback(self, name: str, items: Sequence[Feedback]) -> None:
+        """Append labels and outcome values joined to the versions that answered."""
+        ...
+
+    def feedback_summary(self, name: str, since: str = "") -> dict[str, FeedbackSummary]:
+        """version -> feedback items, accuracy and mean outcome value since a time."""
         ...

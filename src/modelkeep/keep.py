@@ -25,7 +25,12 @@ from modelkeep.storage.pins import PINS_DIRNAME
 from modelkeep.tracking.runs import reap_dead_runs
 
 if TYPE_CHECKING:
+    from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.documents import DocsResult
+    from modelkeep.registry.feedback import Feedback, FeedbackSummary
+    from modelkeep.registry.gates import GatePolicy, GateResult
+    from modelkeep.registry.rollout import Deployment
+    from modelkeep.registry.serving import VersionStats
     from modelkeep.run import Run
 
 if TYPE_CHECKING:  # result types, imported for annotations only (opening a keep stays fast)
@@ -630,6 +635,99 @@ class Keep:
                          tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance,
                          output=output, progress=progress, stdout=stdout, stderr=stderr,
                          on_start=on_start, on_layout=on_layout)
+
+    # -- deployments (the gateway's serving state: docs/gateway.md) -----------------------
+
+    def deployment(self, name: str) -> Deployment:
+        """Model ``name``'s serving state now: stable version, earlier stable versions and the
+        running or last rollout (a ``Deployment``; empty when never deployed)."""
+        from modelkeep.registry.deployments import current
+
+        return current(self.db, name)
+
+    def deployments(self) -> list[Deployment]:
+        """The serving state of every deployed model (what a gateway routes by)."""
+        from modelkeep.registry.deployments import all_current
+
+        return all_current(self.db)
+
+    def deployment_revision(self) -> int:
+        """A number that changes whenever any model's serving state does (gateways poll it)."""
+        from modelkeep.registry.deployments import revision
+
+        return revision(self.db)
+
+    def deployment_history(self, name: str) -> list[DeploymentEvent]:
+        """Every change of ``name``'s serving state, oldest first (``DeploymentEvent``\\ s)."""
+        from modelkeep.registry.deployments import history
+
+        return history(self.db, name)
+
+    def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
+               shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
+               by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
+               reason: str = "") -> DeploymentEvent:
+        """Serve version ``ref``: all traffic at once, or through a shadow and/or canary rollout
+        from the stable version (``steps`` in percent, default 5,25,50,100; ``by`` the request
+        key for sticky assignment, ``header:NAME``; each step watched ``window`` seconds, default
+        24 h, under ``gates``). A ``DeploymentEvent``."""
+        from modelkeep.registry.deployments import deploy_version
+        from modelkeep.registry.rollout import DEFAULT_STEPS, DEFAULT_WINDOW
+
+        return deploy_version(self.db, self.resolve(ref), author=self.author, canary=canary,
+                              shadow=shadow, shadow_percent=shadow_percent,
+                              steps=steps or DEFAULT_STEPS, by=by,
+                              window=DEFAULT_WINDOW if window is None else window, gates=gates,
+                              reason=reason)
+
+    def change_deployment(self, name: str, action: str, reason: str = "", *,
+                          expect_revision: int | None = None) -> DeploymentEvent:
+        """``promote`` (next step), ``promote-full``, ``pause``, ``resume``, ``abort`` or
+        ``rollback`` (all traffic to the last stable version) model ``name``'s deployment;
+        ``expect_revision``: only if its state is still that revision."""
+        from modelkeep.registry.deployments import change
+
+        return change(self.db, name, action, author=self.author, reason=reason,
+                      expect_revision=expect_revision)
+
+    def record_serving_stats(self, name: str, stats: Mapping[str, VersionStats],
+                             gateway: str) -> None:
+        """Append what a gateway's requests to each version of ``name`` did (gateways call it)."""
+        from modelkeep.registry.serving import record_stats
+
+        record_stats(self.db, name, stats, gateway)
+
+    def serving_stats(self, name: str, since: str = "") -> dict[str, VersionStats]:
+        """version -> requests, errors and latency of every gateway since ``since``, for the
+        versions ``name``'s deployment serves."""
+        from modelkeep.registry.serving import stats_since
+
+        return stats_since(self.db, name, self.deployment(name).serving(), since)
+
+    def deployment_gates(self, name: str) -> list[GateResult]:
+        """Each gate's verdict on ``name``'s canary step now ([] when no canary step runs)."""
+        from modelkeep.registry.gates import evaluate
+
+        state = self.deployment(name)
+        rollout = state.active_rollout
+        if rollout is None or rollout.phase != "canary" or state.stable is None:
+            return []
+        stats = self.serving_stats(name, since=state.step_started)
+        return evaluate(rollout.gates, stats[rollout.candidate], stats[state.stable])
+
+    def record_feedback(self, name: str, items: Sequence[Feedback]) -> None:
+        """Append labels and outcome values for answers of ``name`` (gateways call it)."""
+        from modelkeep.registry.feedback import record_feedback
+
+        record_feedback(self.db, name, items)
+
+    def feedback_summary(self, name: str, since: str = "") -> dict[str, FeedbackSummary]:
+        """version -> feedback items, accuracy of judged labels and mean outcome value since
+        ``since``, for the versions ``name``'s deployment serves."""
+        from modelkeep.registry.feedback import summary
+
+        return summary(self.db, name, self.deployment(name).serving(), since)
+
 
 if TYPE_CHECKING:
     from modelkeep.interface import KeepInterface

@@ -1,0 +1,36 @@
+"""``modelkeep gateway``: serve the keep's deployed versions over HTTP (docs/gateway.md)."""
+
+from __future__ import annotations
+
+import click
+
+from modelkeep.cli._output import open_keep
+
+
+@click.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="TCP port to listen on (0: any free port, printed at start).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--poll-interval", type=click.FloatRange(0.01, 60), default=0.2, show_default=True,
+              help="Seconds between reads of the deployment state.")
+@click.option("--timeout", type=click.FloatRange(0.001, min_open=False), default=30.0,
+              show_default=True, help="Seconds a prediction may take before it answers 504.")
+@click.option("--threads", type=click.IntRange(1, 1024), default=32, show_default=True,
+              help="Worker threads running predictions.")
+@click.option("--keep-stable", type=click.IntRange(1, 10), default=3, show_default=True,
+              help="Recent stable versions of each model kept loaded for instant rollback.")
+@click.pass_context
+def gateway(ctx: click.Context, port: int, host: str, poll_interval: float, timeout: float,
+            threads: int, keep_stable: int) -> None:
+    """Serve deployed versions: POST /v1/models/NAME/predict, GET /v1/models, GET /healthz."""
+    from modelkeep.gateway.app import GatewaySettings
+    from modelkeep.gateway.serve import listen, serve
+
+    keep = open_keep(ctx)
+    sock = listen(host, port)
+    bound = sock.getsockname()[1]
+    where = f"[{host}]" if ":" in host else host
+    click.echo(f"modelkeep gateway serving on http://{where}:{bound}", err=True)
+    settings = GatewaySettings(poll_interval=poll_interval, timeout=timeout, threads=threads,
+                               keep_stable=keep_stable)
+    serve(keep, sock, settings)

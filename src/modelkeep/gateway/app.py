@@ -1,0 +1,240 @@
+"""The gateway's ASGI app (Starlette): predict, the list of models, and health.
+
+``POST /v1/models/{name}/predict`` takes ``{"inputs": ...}`` and answers
+``{"model", "version", "ref", "arm", "request_id", "outputs"}`` with the headers
+``X-Request-Id``, ``X-Modelkeep-Version`` and ``X-Modelkeep-Overhead-Ms`` (the time spent in the
+gateway outside the model's ``predict``). ``{name}`` may be ``NAME@VERSION`` to ask for one of
+the versions the gateway holds. Every error is the one JSON shape of ``ModelkeepError.to_dict``
+with its ``http_status``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from modelkeep.errors import (
+    InvalidInputError,
+    InvalidModelInputError,
+    ModelkeepError,
+    NotDeployedError,
+    PredictionTimeoutError,
+)
+from modelkeep.registry.loaders.base import failure
+from modelkeep.registry.rollout import Deployment
+
+from .calls import Answer, Caller
+from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
+from .gatekeeper import GateKeeper
+from .meter import Meter
+from .pool import VersionPool
+from .routing import Route as Routed
+from .routing import request_key, route
+from .watcher import ServingKeep, StateWatcher
+
+MAX_BODY = 16 * 1024 * 1024  # a request body larger than this is refused before parsing
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """How a gateway serves: poll interval (s), per-request timeout (s), worker threads, and
+    how many recent stable versions of each model stay loaded."""
+
+    poll_interval: float = 0.2
+    timeout: float = 30.0
+    threads: int = 32
+    keep_stable: int = 3
+
+
+def _error(exc: ModelkeepError, request_id: str | None = None) -> JSONResponse:
+    headers = {"X-Request-Id": request_id} if request_id else None
+    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+
+
+async def _read_inputs(request: Request) -> Any:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise InvalidModelInputError(f"the request body is {len(body)} bytes, over the "
+                                     f"{MAX_BODY} allowed", hint="send smaller batches")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidModelInputError(f"the request body is not valid JSON: {exc}",
+                                     hint='send {"inputs": ...} as JSON') from None
+    if not isinstance(payload, dict) or "inputs" not in payload:
+        raise InvalidModelInputError('the request body must be a JSON object with "inputs"',
+                                     hint='send {"inputs": ...} as JSON')
+    return payload["inputs"]
+
+
+class Gateway:
+    """The state behind the app: the keep's deployments, the loaded versions, the callers."""
+
+    def __init__(self, keep: ServingKeep, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.pool = VersionPool(keep.load)
+        self.meter = Meter()
+        self.recent = RecentAnswers()
+        self.inbox = FeedbackInbox()
+        self.watcher = StateWatcher(keep, self.pool, GateKeeper(keep, self.meter, self.inbox),
+                                    interval=settings.poll_interval, keep_stable=settings.keep_stable)
+        self.caller = Caller(threads=settings.threads, timeout=settings.timeout)
+
+    def deployment(self, name: str) -> Deployment:
+        found = self.watcher.deployments.get(name)
+        if found is None or found.stable is None:
+            raise NotDeployedError(f"model '{name}' is not deployed in this gateway",
+                                   hint=f"modelkeep deploy {name}@VERSION", name=name)
+        return found
+
+    def choose(self, name: str, request: Request, request_id: str) -> Routed:
+        """The version that answers (a pinned ``NAME@VERSION``, else the routing decision); a
+        candidate that is not loaded yet or failed to load gives its share to the stable one."""
+        model, _, pinned = name.partition("@")
+        deployment = self.deployment(model)
+        if pinned:
+            if pinned not in deployment.serving(self.settings.keep_stable):
+                raise NotDeployedError(f"{name} is not one of the versions this gateway serves",
+                                       hint="GET /v1/models lists them", name=model)
+            return Routed(pinned, "pinned")
+        rollout = deployment.active_rollout
+        key, _ = request_key(rollout.by if rollout else None, request.headers, request_id)
+        chosen = route(deployment, key)
+        if self.pool.healthy(f"{model}@{chosen.version}"):
+            return chosen
+        # a candidate not ready gives its share to the stable version; a new stable version
+        # not loaded yet leaves the traffic on the last stable one that is loaded
+        fallbacks = [deployment.stable] if chosen.arm == "candidate" else []
+        if chosen.arm == "candidate" or not self.pool.failed(f"{model}@{chosen.version}"):
+            fallbacks += list(deployment.previous[:self.settings.keep_stable - 1])
+        for version in fallbacks:
+            if version and self.pool.healthy(f"{model}@{version}"):
+                return Routed(version, "stable", chosen.shadow)
+        return chosen  # answering says why it cannot (unhealthy, or still loading)
+
+    async def predict(self, request: Request) -> Response:
+        started = time.perf_counter()
+        given = request.headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        try:
+            name = request.path_params["name"]
+            inputs = await _read_inputs(request)
+            chosen = self.choose(name, request, request_id)
+            model_name = name.partition("@")[0]
+            answer = await self.answer(f"{model_name}@{chosen.version}", inputs)
+            shadow = f"{model_name}@{chosen.shadow}"
+            if chosen.shadow and self.pool.healthy(shadow):
+                self.caller.fire(self.pool.get(shadow), inputs,
+                                 lambda seconds, failed: self.meter.record(shadow, seconds, error=failed))
+            outputs = canonical_json(answer.outputs)
+        except ModelkeepError as exc:
+            return _error(exc, request_id)
+        except Exception as exc:  # a LoadedModel that let its own error through, or non-JSON
+            return _error(failure(exc, f"{name} raised"), request_id)
+        self.recent.remember(request_id, model_name, chosen.version, outputs)
+        head = json.dumps({"model": model_name, "version": chosen.version,
+                           "ref": f"{model_name}@{chosen.version}", "arm": chosen.arm,
+                           "request_id": request_id}, separators=(",", ":"))
+        overhead = (time.perf_counter() - started - answer.model_seconds) * 1000
+        # the outputs are serialised once: for the body and for judging feedback labels later
+        return Response(f'{head[:-1]},"outputs":{outputs}}}', media_type="application/json",
+                        headers={"X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
+                                 "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
+
+    async def answer(self, ref: str, inputs: Any) -> Answer:
+        """``ref``'s outputs for ``inputs``, counted for the gates: a failure of the version
+        (it raised, hung or is not loaded) is an error; a bad request is not the version's."""
+        started = time.perf_counter()
+        try:
+            answer = await self.caller.call(self.pool.get(ref), inputs)
+        except ModelkeepError as exc:
+            if exc.http_status >= 500:
+                self.meter.record(ref, time.perf_counter() - started, error=True,
+                                  timeout=isinstance(exc, PredictionTimeoutError))
+            raise
+        except Exception:
+            self.meter.record(ref, time.perf_counter() - started, error=True)
+            raise
+        self.meter.record(ref, time.perf_counter() - started)
+        return answer
+
+    async def feedback(self, request: Request) -> Response:
+        """``POST /v1/feedback``: joined to the version that answered, stored within a second."""
+        try:
+            body = await request.body()
+            try:
+                payload = json.loads(body)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise InvalidInputError(f"the feedback is not valid JSON: {exc}",
+                                        hint='send {"request_id": ID, "label": ...}') from None
+            model, item = join(payload, self.recent, self.watcher.deployments,
+                               self.settings.keep_stable)
+        except ModelkeepError as exc:
+            return _error(exc)
+        self.inbox.add(model, item)
+        return JSONResponse({"model": model, **item.to_dict()}, status_code=202)
+
+    def models(self, request: Request) -> Response:
+        health = {h.ref: h for h in self.pool.health()}
+        totals = self.meter.totals()
+        out = []
+        for name, d in sorted(self.watcher.deployments.items()):
+            refs = [f"{name}@{v}" for v in d.serving(self.settings.keep_stable)]
+            out.append({**d.to_dict(), "versions": [
+                {**(health[r].to_dict() if r in health else {"ref": r, "status": "loading"}),
+                 "served_here": totals[r].to_dict() if r in totals else None}
+                for r in refs]})
+        return JSONResponse({"models": out, "revision": self.watcher.revision})
+
+    def health(self, request: Request) -> Response:
+        versions = self.pool.health()
+        if not self.watcher.ready.is_set():
+            status = "starting"
+        elif self.watcher.poll_error or any(v.status != "healthy" for v in versions):
+            status = "degraded"
+        else:
+            status = "ok"
+        body = {"status": status, "revision": self.watcher.revision,
+                "poll_error": self.watcher.poll_error,
+                "report_error": self.watcher.gatekeeper.last_error,
+                "versions": [v.to_dict() for v in versions]}
+        return JSONResponse(body, status_code=503 if status == "starting" else 200)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _error(NotDeployedError(f"no such endpoint: {request.method} {request.url.path}",
+                                   hint="POST /v1/models/NAME/predict, GET /v1/models, GET /healthz"))
+
+
+def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> Starlette:
+    """The gateway app for ``keep``: it starts polling the keep's deployments when served."""
+    gateway = Gateway(keep, settings or GatewaySettings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gateway.watcher.start()
+        try:
+            yield
+        finally:
+            gateway.watcher.stop()
+            gateway.caller.close()
+
+    routes = [Route("/v1/models/{name}/predict", gateway.predict, methods=["POST"]),
+              Route("/v1/models", gateway.models, methods=["GET"]),
+              Route("/v1/feedback", gateway.feedback, methods=["POST"]),
+              Route("/healthz", gateway.health, methods=["GET"])]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found})
+    app.state.gateway = gateway
+    return app

@@ -1,0 +1,104 @@
+"""Calling a model off the event loop: a thread pool and a per-request timeout.
+
+A model's ``predict`` is ordinary blocking Python, so it runs in a worker thread while the event
+loop keeps serving other requests. A call that outlives the timeout is answered with
+``PredictionTimeoutError`` (504) at once; Python cannot stop a thread, so the hung call keeps
+its worker until it returns, and the pool is sized so that a few hung calls leave room for the
+rest (worker processes, which can be killed, are the later answer for models that hang).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from typing import Any
+
+from modelkeep.errors import PredictionTimeoutError
+from modelkeep.registry.loaders import LoadedModel
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A model's outputs and the seconds its ``predict`` took (the rest is gateway overhead)."""
+
+    outputs: Any
+    model_seconds: float
+
+
+def _timed(model: LoadedModel, inputs: Any) -> Answer:
+    started = time.perf_counter()
+    outputs = model.predict(inputs)
+    return Answer(outputs, time.perf_counter() - started)
+
+
+class DaemonPool(Executor):
+    """A fixed pool of daemon threads. ``ThreadPoolExecutor`` joins its threads at interpreter
+    exit, so one hung prediction would hold a stopping gateway for as long as it hangs."""
+
+    def __init__(self, threads: int, name: str) -> None:
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
+                         for i in range(threads)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._queue.put((future, lambda: fn(*args, **kwargs)))
+        return future
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, call = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # handed to whoever awaits the future
+                future.set_exception(exc)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+
+class Caller:
+    """Runs predictions in ``threads`` worker threads, each limited to ``timeout`` seconds."""
+
+    def __init__(self, *, threads: int = 32, timeout: float = 30.0) -> None:
+        self.timeout = timeout
+        self._pool = DaemonPool(threads, "modelkeep-predict")
+
+    async def call(self, model: LoadedModel, inputs: Any) -> Answer:
+        """``model.predict(inputs)`` in a worker thread; ``PredictionTimeoutError`` past the
+        timeout (the model's own errors propagate as they are)."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._pool, _timed, model, inputs)
+        try:
+            return await asyncio.wait_for(future, self.timeout)
+        except TimeoutError:
+            raise PredictionTimeoutError(
+                f"{model.ref} did not answer within {self.timeout:g} s", ref=model.ref,
+                timeout=self.timeout) from None
+
+    def fire(self, model: LoadedModel, inputs: Any,
+             done: Callable[[float, bool], None] | None = None) -> None:
+        """Run a prediction nobody waits for (a shadow copy): its outputs are dropped, and
+        ``done(seconds, failed)`` hears how it went."""
+        started = time.perf_counter()
+        future = self._pool.submit(_timed, model, inputs)
+        if done is not None:
+            future.add_done_callback(
+                lambda f: done(time.perf_counter() - started, f.exception() is not None))
+
+    def close(self) -> None:
+        """Stop taking work; hung calls are left to finish on their own."""
+        self._pool.shutdown(wait=False)

@@ -1,0 +1,107 @@
+"""The versions a gateway holds loaded, each healthy, loading, or unhealthy with the reason.
+
+A version that fails to load (a loader error, a missing file, an entry point that raises while
+building) is recorded as unhealthy with its one-line reason; every other version keeps serving.
+Versions are loaded one at a time by the caller of ``sync`` (the gateway's loader thread), never
+on a request's path; requests only look up what is loaded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from modelkeep.clock import now_iso
+from modelkeep.errors import ModelkeepError, NotDeployedError, VersionUnhealthyError
+from modelkeep.registry.loaders import LoadedModel
+
+
+@dataclass(frozen=True)
+class VersionHealth:
+    """One version in a gateway: ``status`` is loading, healthy or unhealthy (with ``reason``)."""
+
+    ref: str
+    status: str
+    reason: str = ""
+    since: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ModelkeepError):
+        return exc.message
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class VersionPool:
+    """Loaded versions by ref (``NAME@VERSION``), loaded with ``load`` when ``sync`` asks."""
+
+    def __init__(self, load: Callable[[str], LoadedModel]) -> None:
+        self._load = load
+        self._lock = threading.Lock()
+        self._models: dict[str, LoadedModel] = {}
+        self._health: dict[str, VersionHealth] = {}
+
+    def sync(self, wanted: Iterable[str]) -> None:
+        """Load every ref in ``wanted`` not yet tried, and unload those no longer wanted."""
+        wanted = list(dict.fromkeys(wanted))
+        with self._lock:
+            for ref in set(self._health) - set(wanted):
+                self._health.pop(ref)
+                model = self._models.pop(ref, None)
+                close = getattr(model, "close", None)
+                if callable(close):
+                    close()
+            todo = [ref for ref in wanted if ref not in self._health]
+            for ref in todo:
+                self._health[ref] = VersionHealth(ref, "loading", since=now_iso())
+        for ref in todo:
+            try:
+                model = self._load(ref)
+            except Exception as exc:  # any failure marks this version only
+                health = VersionHealth(ref, "unhealthy", _reason(exc), now_iso())
+                with self._lock:
+                    if ref in self._health:
+                        self._health[ref] = health
+                continue
+            with self._lock:
+                if ref in self._health:  # still wanted
+                    self._models[ref] = model
+                    self._health[ref] = VersionHealth(ref, "healthy", since=now_iso())
+
+    def healthy(self, ref: str) -> bool:
+        """Whether ``ref`` is loaded and can answer."""
+        return ref in self._models
+
+    def failed(self, ref: str) -> bool:
+        """Whether loading ``ref`` was tried and failed (not: still loading, or not yet asked
+        for, as a version is between a state change and the loader thread picking it up)."""
+        health = self._health.get(ref)
+        return health is not None and health.status == "unhealthy"
+
+    def get(self, ref: str) -> LoadedModel:
+        """The loaded model for ``ref``; ``VersionUnhealthyError`` with the reason when it failed
+        to load or is still loading, ``NotDeployedError`` when this gateway does not hold it."""
+        model = self._models.get(ref)
+        if model is not None:
+            return model
+        health = self._health.get(ref)
+        if health is None:
+            raise NotDeployedError(f"{ref} is not loaded in this gateway",
+                                   hint="GET /v1/models lists what it serves", ref=ref)
+        why = "is still loading" if health.status == "loading" else f"failed to load: {health.reason}"
+        raise VersionUnhealthyError(f"{ref} {why}", ref=ref)
+
+    def health(self) -> list[VersionHealth]:
+        """Every version held or tried, by ref."""
+        with self._lock:
+            return [self._health[ref] for ref in sorted(self._health)]
+
+    def close(self) -> None:
+        """Unload everything."""
+        self.sync([])
