@@ -38,6 +38,7 @@ from .calls import Answer, Caller
 from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
 from .gatekeeper import GateKeeper
 from .meter import Meter
+from .placement import Placer
 from .pool import VersionPool
 from .routing import Route as Routed
 from .routing import request_key, route
@@ -84,7 +85,9 @@ class Gateway:
 
     def __init__(self, keep: ServingKeep, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.pool = VersionPool(keep.load)
+        # versions load where placement.py says: here, or in worker processes of their own
+        self.placer = Placer(keep, lambda ref: self.watcher.config(ref), timeout=settings.timeout)
+        self.pool = VersionPool(self.placer.load)
         self.meter = Meter()
         self.recent = RecentAnswers()
         self.inbox = FeedbackInbox()
@@ -158,7 +161,8 @@ class Gateway:
         (it raised, hung or is not loaded) is an error; a bad request is not the version's."""
         started = time.perf_counter()
         try:
-            answer = await self.caller.call(self.pool.get(ref), inputs)
+            answer = await self.caller.call(self.pool.get(ref), inputs,
+                                            self.watcher.config(ref).timeout)
         except ModelkeepError as exc:
             if exc.http_status >= 500:
                 self.meter.record(ref, time.perf_counter() - started, error=True,

@@ -9,7 +9,7 @@ on a request's path; requests only look up what is loaded.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -46,18 +46,24 @@ class VersionPool:
         self._lock = threading.Lock()
         self._models: dict[str, LoadedModel] = {}
         self._health: dict[str, VersionHealth] = {}
+        self._tokens: dict[str, str] = {}
 
-    def sync(self, wanted: Iterable[str]) -> None:
-        """Load every ref in ``wanted`` not yet tried, and unload those no longer wanted."""
+    def sync(self, wanted: Iterable[str], tokens: Mapping[str, str] | None = None) -> None:
+        """Load every ref in ``wanted`` not yet tried, and unload those no longer wanted;
+        ``tokens`` (ref -> what its loading depends on): a ref whose token changed is loaded
+        again (its configuration changed)."""
         wanted = list(dict.fromkeys(wanted))
+        tokens = tokens or {}
         with self._lock:
-            for ref in set(self._health) - set(wanted):
+            changed = {ref for ref in wanted if self._tokens.get(ref, "") != tokens.get(ref, "")}
+            for ref in (set(self._health) - set(wanted)) | (changed & set(self._health)):
                 self._health.pop(ref)
                 model = self._models.pop(ref, None)
                 close = getattr(model, "close", None)
                 if callable(close):
                     close()
             todo = [ref for ref in wanted if ref not in self._health]
+            self._tokens = {ref: tokens.get(ref, "") for ref in wanted}
             for ref in todo:
                 self._health[ref] = VersionHealth(ref, "loading", since=now_iso())
         for ref in todo:
