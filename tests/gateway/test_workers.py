@@ -154,8 +154,12 @@ def test_a_hung_worker_is_killed_after_the_timeout_and_replaced(keep):
             import os
 
             os.kill(first, 0)
-        assert model.predict({"sleep": [0.0]}) == {"slept": 0.0}  # waits for the new worker
+        # while the replacement loads, a request waits for it at most the timeout
+        deadline = time.monotonic() + 60
+        while model.restarts == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert model.restarts == 1
+        assert model.predict({"sleep": [0.0]}) == {"slept": 0.0}
     finally:
         model.close()
 

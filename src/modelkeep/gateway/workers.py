@@ -181,13 +181,13 @@ class WorkerModel:
         deadline = time.monotonic() + self.timeout
         try:
             worker = self._idle.get(timeout=self.timeout)
-        except queue.Empty:
-            raise self._timed_out() from None
+        except queue.Empty:  # every worker busy, or being replaced
+            raise self._timed_out("no worker of it was free") from None
         try:
             outputs = worker.call(inputs, deadline)
         except TimeoutError:
             self._retire(worker)
-            raise self._timed_out() from None
+            raise self._timed_out("its worker process was killed") from None
         except WorkerFailedError:
             self._retire(worker)
             raise
@@ -197,10 +197,9 @@ class WorkerModel:
         self._idle.put(worker)
         return outputs
 
-    def _timed_out(self) -> PredictionTimeoutError:
+    def _timed_out(self, why: str) -> PredictionTimeoutError:
         return PredictionTimeoutError(f"{self.ref} did not answer within {self.timeout:g} s "
-                                      "(its worker process was killed)", ref=self.ref,
-                                      timeout=self.timeout)
+                                      f"({why})", ref=self.ref, timeout=self.timeout)
 
     def close(self) -> None:
         """Kill every worker."""
