@@ -70,7 +70,7 @@ def test_a_rollback_restores_the_timeout_and_environment_of_the_version(setup):
     keep.deploy("cfg@1.0.0", config=DeployConfig(timeout=2, environment={"FOO": "1"}))
     keep.deploy("cfg@1.0.1", config=DeployConfig(timeout=5, environment={"FOO": "2"}))
     gateway = GatewayProcess(keep.settings.root, "--timeout", "30", "--poll-interval", "0.1",
-                             env=env)
+                             env={**env, "GW_SECRET": "s3cret"})
     try:
         gateway.wait_ready(60)
         answer = gateway.predict("cfg", {"sleep": [0.0]}).json()
@@ -90,11 +90,27 @@ def test_a_rollback_restores_the_timeout_and_environment_of_the_version(setup):
                          timeout=30)
         models = {m["model"]: m for m in gateway.client.get("/v1/models").json()["models"]}
         assert models["cfg"]["configs"]["1.0.0"]["environment"] == {"FOO": "1"}
+        placement = {v["ref"]: v["placement"] for v in models["cfg"]["versions"]}["cfg@1.0.0"]
+        assert placement["mode"] == "worker" and placement["prefix"] == sys.prefix
+        # a new configuration for the stable version: the old workers answer until the new
+        # ones are up (no request fails), and a secret is referred to, never stored
+        keep.deploy("cfg@1.0.0", config=DeployConfig(timeout=2, environment={"FOO": "${GW_SECRET}"}))
+        seen = []
+
+        def swapped() -> bool:
+            response = gateway.predict("cfg", {"sleep": [0.0]})
+            assert response.status_code == 200, response.text
+            seen.append(response.json()["outputs"]["foo"])
+            return seen[-1] == "s3cret"
+        gateway.wait_for(swapped, timeout=30)
+        assert set(seen) <= {"1", "s3cret"}
     finally:
         gateway.stop()
     history = keep.deployment_replay("cfg")
-    assert [p.action for p in history] == ["deploy", "deploy", "rollback"]
-    assert "1.0.0 traffic 0% -> 100%" in history[-1].changes
+    assert [p.action for p in history] == ["deploy", "deploy", "rollback", "configure"]
+    assert "1.0.0 traffic 0% -> 100%" in history[2].changes
+    assert history[3].changes == ["1.0.0 environment.FOO 1 -> ${GW_SECRET}"]
+    assert "s3cret" not in keep.db.scalar("SELECT group_concat(state_json) FROM deployment_events")
 
 
 def test_a_version_with_its_own_lock_answers_from_its_own_interpreter(setup):

@@ -172,3 +172,11 @@ def test_a_version_whose_env_cannot_be_built_fails_to_load_with_the_reason(keep,
     needs = ServingNeeds("pinned@1.0.0", ("tinydep==1.0",), str(tmp_path / "envs"))
     with pytest.raises(EnvBuildError, match="cannot build the environment of pinned@1.0.0"):
         place(needs, DeployConfig())
+
+
+def test_references_to_the_gateways_environment_are_expanded_only_in_the_worker():
+    from modelkeep.gateway.placement import expand
+
+    outside = {"TOKEN": "s3cret", "HOME": "/root"}
+    assert expand({"A": "${TOKEN}", "B": "x-${HOME}-${UNSET}", "C": "$TOKEN", "D": "${1X}"},
+                  outside) == {"A": "s3cret", "B": "x-/root-", "C": "$TOKEN", "D": "${1X}"}

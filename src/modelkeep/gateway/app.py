@@ -198,7 +198,9 @@ class Gateway:
             refs = [f"{name}@{v}" for v in d.serving(self.settings.keep_stable)]
             out.append({**d.to_dict(), "versions": [
                 {**(health[r].to_dict() if r in health else {"ref": r, "status": "loading"}),
-                 "served_here": totals[r].to_dict() if r in totals else None}
+                 "served_here": totals[r].to_dict() if r in totals else None,
+                 "placement": (self.placer.placements[r].to_dict()
+                               if r in self.placer.placements else None)}
                 for r in refs]})
         return JSONResponse({"models": out, "revision": self.watcher.revision})
 

@@ -12,11 +12,12 @@ marks that version unhealthy with uv's reason and leaves the others serving.
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from modelkeep.registry.dependency_lock import ServingNeeds
 from modelkeep.registry.deploy_config import DeployConfig
@@ -24,6 +25,8 @@ from modelkeep.registry.loaders import LoadedModel
 
 from .envs import build_env, needs_own_env
 from .workers import START_TIMEOUT, WorkerModel
+
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class PlacingKeep(Protocol):
@@ -37,11 +40,17 @@ class PlacingKeep(Protocol):
 @dataclass(frozen=True)
 class Placement:
     """How a version is served: ``in-process``, or ``worker`` with ``python`` (``env``: the
-    hash of the environment built for its lock, empty for the gateway's own interpreter)."""
+    hash of the environment built for its lock, empty for the gateway's own interpreter;
+    ``prefix``: the workers' ``sys.prefix``, ``workers`` how many answer it)."""
 
     mode: str
     python: str = ""
     env: str = ""
+    prefix: str = ""
+    workers: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def place(needs: ServingNeeds, config: DeployConfig) -> Placement:
@@ -75,9 +84,20 @@ class Placer:
         self.placements[ref] = placement
         if placement.mode == "in-process":
             return self.keep.load(ref)
-        env = {**os.environ, **needs.reopen_env, **config.environment}
+        env = {**os.environ, **needs.reopen_env, **expand(config.environment, os.environ)}
         cwd = Path(needs.envs_dir)
         cwd.mkdir(parents=True, exist_ok=True)
-        return WorkerModel(ref, placement.python, env=env, cwd=cwd, size=config.threads or 1,
-                           timeout=config.timeout or self.timeout,
-                           start_timeout=self.start_timeout)
+        size = config.threads or 1
+        model = WorkerModel(ref, placement.python, env=env, cwd=cwd, size=size,
+                            timeout=config.timeout or self.timeout,
+                            start_timeout=self.start_timeout)
+        self.placements[ref] = replace(placement, prefix=str(model.info.get("prefix", "")),
+                                       workers=size)
+        return model
+
+
+def expand(environment: Mapping[str, str], outside: Mapping[str, str]) -> dict[str, str]:
+    """Environment variables with each ``${NAME}`` replaced by the gateway's own ``NAME``
+    (empty when unset), so a secret is referred to by name and never stored in the keep."""
+    return {name: _REFERENCE.sub(lambda m: outside.get(m.group(1), ""), value)
+            for name, value in environment.items()}
