@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from gateway_process import ECHO, GatewayProcess, register_python
@@ -54,6 +55,7 @@ def setup(tmp_path_factory):
     keep = Keep.init(root)
     for tag in ("one", "two"):
         register_python(keep, "cfg", root / "cfg", CONFIGURED.format(tag=tag), {"sleep": [0.0]})
+    register_python(keep, "capped", root / "capped", CONFIGURED.format(tag="c"), {"sleep": [0.0]})
     register_python(keep, "echo", root / "echo", ECHO.format(tag="one"), {"x": [1]})
     for lock in ("tinydep==1.0", "tinydep==9.9"):
         register_python(keep, "pinned", root / "pinned", PINNED, None,
@@ -116,6 +118,7 @@ def test_a_rollback_restores_the_timeout_and_environment_of_the_version(setup):
 def test_a_version_with_its_own_lock_answers_from_its_own_interpreter(setup):
     keep, env = setup
     keep.deploy("echo@1.0.0")
+    keep.deploy("capped@1.0.0", config=DeployConfig(threads=1, timeout=1.5))
     keep.deploy("pinned@1.0.0")
     gateway = GatewayProcess(keep.settings.root, "--poll-interval", "0.1", env=env)
     try:
@@ -127,6 +130,16 @@ def test_a_version_with_its_own_lock_answers_from_its_own_interpreter(setup):
         assert answer["outputs"]["prefix"] != sys.prefix
         assert answer["outputs"]["prefix"].startswith(str(keep.settings.keep_dir / "envs"))
         assert gateway.predict("echo", {"x": [1]}).json()["outputs"]["tag"] == "one"
+        # an in-process version with threads: 1 answers one request at a time: of two that
+        # each take 1 s under a 1.5 s timeout, the second waits and times out
+        with ThreadPoolExecutor(2) as pool:
+            codes = sorted(pool.map(lambda _: gateway.predict("capped", {"sleep": [1.0]})
+                                    .status_code, range(2)))
+        assert codes == [200, 504]
+        placement = {v["ref"]: v["placement"] for m in gateway.client.get("/v1/models").json()
+                     ["models"] for v in m["versions"]}
+        assert placement["capped@1.0.0"]["mode"] == "in-process"
+        assert placement["pinned@1.0.0"]["mode"] == "worker" and placement["pinned@1.0.0"]["env"]
         # a lock that cannot be built: that version is unhealthy with uv's reason, the
         # others keep serving, and rolling back finds 1.0.0's environment still built
         keep.deploy("pinned@1.0.1")

@@ -113,7 +113,7 @@ def deploy() -> None:
 @click.option("--timeout", type=float, default=None, metavar="SECONDS",
               help="Seconds a prediction of this version may take (default: the gateway's).")
 @click.option("--threads", type=int, default=None,
-              help="Predictions of this version at once (worker processes when it runs in one).")
+              help="Requests this version answers at once (worker processes when it runs in them).")
 @click.option("--isolation", type=click.Choice(["auto", "process"]), default=None,
               help="process: run the version in a worker process even when it could run "
                    "inside the gateway (default auto).")

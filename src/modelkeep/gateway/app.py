@@ -37,12 +37,14 @@ from modelkeep.registry.rollout import Deployment
 from .calls import Answer, Caller
 from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
 from .gatekeeper import GateKeeper
+from .limits import VersionLimits
 from .meter import Meter
 from .placement import Placer
 from .pool import VersionPool
 from .routing import Route as Routed
 from .routing import request_key, route
 from .watcher import ServingKeep, StateWatcher
+from .workers import WorkerModel
 
 MAX_BODY = 16 * 1024 * 1024  # a request body larger than this is refused before parsing
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -94,6 +96,7 @@ class Gateway:
         self.watcher = StateWatcher(keep, self.pool, GateKeeper(keep, self.meter, self.inbox),
                                     interval=settings.poll_interval, keep_stable=settings.keep_stable)
         self.caller = Caller(threads=settings.threads, timeout=settings.timeout)
+        self.limits = VersionLimits()
 
     def deployment(self, name: str) -> Deployment:
         found = self.watcher.deployments.get(name)
@@ -160,9 +163,14 @@ class Gateway:
         """``ref``'s outputs for ``inputs``, counted for the gates: a failure of the version
         (it raised, hung or is not loaded) is an error; a bad request is not the version's."""
         started = time.perf_counter()
+        config = self.watcher.config(ref)
         try:
-            answer = await self.caller.call(self.pool.get(ref), inputs,
-                                            self.watcher.config(ref).timeout)
+            model = self.pool.get(ref)
+            # a version in worker processes caps itself: one request per worker
+            cap = None if isinstance(model, WorkerModel) else config.threads
+            answer = await self.limits.run(
+                ref, cap, config.timeout or self.caller.timeout,
+                lambda left: self.caller.call(model, inputs, left))
         except ModelkeepError as exc:
             if exc.http_status >= 500:
                 self.meter.record(ref, time.perf_counter() - started, error=True,
