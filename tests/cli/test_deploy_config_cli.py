@@ -37,6 +37,8 @@ def test_configuration_from_file_and_flags_is_recorded_and_restored_by_rollback(
     assert v2["environment"] == {"FOO": "2"}
     time.sleep(0.01)
     cli_run("rollback", "m", "--reason", "p99 up")
+    text = cli_run("deploy", "status", "m").stdout
+    assert "timeout 2 s" in text and "env BAR, FOO" in text and "keep" not in text
     status = json.loads(cli_run("deploy", "status", "m", "--json").stdout)
     assert status["stable"] == "1.0.0"
     assert status["configs"]["1.0.0"]["loader"]["timeout"] == 2.0

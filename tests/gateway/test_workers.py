@@ -180,3 +180,22 @@ def test_references_to_the_gateways_environment_are_expanded_only_in_the_worker(
     outside = {"TOKEN": "s3cret", "HOME": "/root"}
     assert expand({"A": "${TOKEN}", "B": "x-${HOME}-${UNSET}", "C": "$TOKEN", "D": "${1X}"},
                   outside) == {"A": "s3cret", "B": "x-/root-", "C": "$TOKEN", "D": "${1X}"}
+
+
+def test_a_worker_opens_a_keep_on_postgresql(pg_url, tmp_path):
+    """A keep whose metadata is on PostgreSQL, opened by its folder and by its database URL:
+    the worker opens the same keep either way."""
+    Keep.init(tmp_path / "pgproject", database_url=pg_url).close()
+    store = tmp_path / "pgproject" / ".modelkeep" / "objects"
+    k = Keep.open(pg_url, store=store)
+    try:
+        register_python(k, "reports", tmp_path / "pgproject" / "reports", REPORTS, None,
+                        SIGNATURE.format(name="reports", lock=""))
+        assert k.serving_needs("reports@1.0.0").reopen_env["MODELKEEP_KEEP"] == pg_url
+        model = _placer(k, DeployConfig(environment={"FOO": "pg"})).load("reports@1.0.0")
+        try:
+            assert model.predict({"x": [1]})["foo"] == "pg"
+        finally:
+            model.close()
+    finally:
+        k.close()

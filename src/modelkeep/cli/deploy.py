@@ -68,9 +68,22 @@ def _describe(state: Any, gates: list[Any]) -> None:
             window = f"{rollout.window:g} s" if rollout.window else "none (advanced by hand)"
             rows.append(("step window", f"{window}, step began {state.step_started}"))
         rows += [(f"gate {g.gate}", f"{g.verdict}: {g.detail}") for g in gates]
+    serving = [*state.split(), *([rollout.candidate] if rollout is not None and rollout.active
+                                 and rollout.candidate not in state.split() else [])]
+    rows += [(f"config {v}", _config_text(state.config(v))) for v in serving]
     rows += [("earlier stable", ", ".join(state.previous) or "-"),
              ("changed", state.changed_at or "never deployed")]
     fields(rows)
+
+
+def _config_text(config: DeployConfig) -> str:
+    """``timeout 2 s, threads 4, isolation process, env FOO, BAR`` (names only: values may be
+    secrets; ``--json`` has them)."""
+    parts = [f"timeout {config.timeout:g} s" if config.timeout else "timeout: the gateway's",
+             f"threads {config.threads}" if config.threads else "",
+             f"isolation {config.isolation}" if config.isolation != "auto" else "",
+             f"env {', '.join(sorted(config.environment))}" if config.environment else ""]
+    return ", ".join(p for p in parts if p)
 
 
 def _report(event: Any, as_json: bool) -> None:
