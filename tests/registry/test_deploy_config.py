@@ -163,3 +163,17 @@ def test_a_refused_configuration_writes_no_event(three_versions, tmp_path):
     with pytest.raises(InvalidInputError, match="shape a rollout"):
         keep.deploy("m@1.0.1", config=load_config_file(tmp_path / "g.yaml"))
     assert len(keep.deployment_history("m")) == 1
+
+
+def test_a_versions_lock_leaves_modelkeep_itself_to_the_gateway():
+    from modelkeep.registry.dependency_lock import lock_hash, lock_of
+
+    meta = {"deployment": {"dependencies_lock": ["numpy==1.26.4", "modelkeep==0.1.0",
+                                                 " ModelKeep[gateway]>=0.1", "modelkeeper==2",
+                                                 "", "numpy==1.26.4"]},
+            "technical": {"dependencies": ["torch"]}}
+    assert lock_of(meta) == ("modelkeeper==2", "numpy==1.26.4")
+    assert lock_of({"technical": {"dependencies": ["torch>=2"]}}) == ("torch>=2",)
+    assert lock_of({}) == ()
+    assert lock_hash(("a==1", "b==2")) == lock_hash(("b==2", "a==1"))
+    assert lock_hash(("a==1",)) != lock_hash(("a==1",), python="cpython-3.99")

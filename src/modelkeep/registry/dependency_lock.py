@@ -9,10 +9,14 @@ packages (``gateway/envs.py`` builds the environment with uv, cached by the lock
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+
+_OURS = re.compile(r"\s*modelkeep\s*(?:$|[=<>!~;\[@ (])", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -32,11 +36,14 @@ class ServingNeeds:
 
 
 def lock_of(metadata: Mapping[str, Any]) -> tuple[str, ...]:
-    """A version's requirements: its dependency lock, else its declared dependencies."""
+    """A version's requirements: its dependency lock, else its declared dependencies, less
+    modelkeep itself (a lock taken with ``pip freeze`` names it; the worker runs the gateway's
+    own modelkeep, which speaks the gateway's protocol)."""
     deployment = metadata.get("deployment") or {}
     technical = metadata.get("technical") or {}
     lines = deployment.get("dependencies_lock") or technical.get("dependencies") or []
-    return tuple(sorted({str(line).strip() for line in lines if str(line).strip()}))
+    return tuple(sorted({str(line).strip() for line in lines
+                         if str(line).strip() and not _OURS.match(str(line))}))
 
 
 def lock_hash(lock: tuple[str, ...], python: str | None = None) -> str:
