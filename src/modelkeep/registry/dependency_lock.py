@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
 _OURS = re.compile(r"\s*modelkeep\s*(?:$|[=<>!~;\[@ (])", re.IGNORECASE)
 
 
