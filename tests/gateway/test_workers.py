@@ -39,6 +39,15 @@ def run(inputs):
         dep = None
     return {"prefix": sys.prefix, "foo": os.environ.get("FOO"), "tinydep": dep}
 '''
+DIES = '''
+import os
+
+
+def run(inputs):
+    if inputs["x"][0] == 3:
+        os._exit(3)
+    return {"pid": os.getpid()}
+'''
 SIGNATURE = """name: {name}
 version: 1.0.0
 technical:
@@ -58,6 +67,7 @@ def keep(tmp_path_factory):
     register_python(k, "pinned", root / "pinned", REPORTS, None,
                     SIGNATURE.format(name="pinned", lock="tinydep==1.0"))
     register_python(k, "slow", root / "slow", SLOW, {"sleep": [0.0]})
+    register_python(k, "dies", root / "dies", DIES, {"x": [1]})
     yield k
     k.close()
 
@@ -199,3 +209,35 @@ def test_a_worker_opens_a_keep_on_postgresql(pg_url, tmp_path):
             model.close()
     finally:
         k.close()
+
+
+def test_a_worker_that_dies_mid_request_is_an_error_and_is_replaced(keep):
+    from modelkeep.errors import WorkerFailedError
+
+    model = _placer(keep, DeployConfig(isolation="process")).load("dies@1.0.0")
+    try:
+        first = model.predict({"x": [1]})["pid"]
+        with pytest.raises(WorkerFailedError, match="exited"):
+            model.predict({"x": [3]})
+        deadline = time.monotonic() + 60
+        while model.restarts == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert model.predict({"x": [1]})["pid"] != first
+    finally:
+        model.close()
+
+
+def test_without_uv_a_build_is_an_error_naming_the_extra(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_uv(name, *args, **kwargs):
+        if name == "uv":
+            raise ImportError("no uv")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", no_uv)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(EnvBuildError, match="uv is not installed") as caught:
+        build_env(tmp_path / "envs", ("tinydep==1.0",))
+    assert "modelkeep[gateway]" in caught.value.hint
