@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from modelkeep.errors import InvalidDeployConfigError
+from modelkeep.registry.gates import GatePolicy
 
 ISOLATIONS = ("auto", "process")
 MAX_THREADS = 1024
@@ -201,14 +202,13 @@ class RolloutShape:
     by: str | None
     shadow_percent: float
     window: float | None
-    gates: Any  # GatePolicy | None (registry/gates.py imports serving, which is heavier)
+    gates: GatePolicy | None
 
 
 def rollout_shape(config: DeployConfig, *, steps: tuple[int, ...] | None, by: str | None,
-                  shadow_percent: float | None, window: float | None, gates: Any) -> RolloutShape:
+                  shadow_percent: float | None, window: float | None,
+                  gates: GatePolicy | None) -> RolloutShape:
     """Flags over the configuration's routing and gates."""
-    from modelkeep.registry.gates import GatePolicy
-
     routing = config.routing
     raw_steps = routing.get("steps")
     if steps is None and raw_steps is not None:
