@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from modelkeep.errors import RolloutStateError
+from modelkeep.errors import ModelkeepError, RolloutStateError
 from modelkeep.registry.rollout import Deployment
 
 from .pool import VersionPool
@@ -40,7 +40,8 @@ def _verdict(keep: SwitchKeep, pool: VersionPool, ref: str) -> tuple[str, str] |
         for example in examples:
             model.predict(example)
     except Exception as exc:  # the green answers wrongly: blue keeps the traffic
-        why = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        why = (exc.message if isinstance(exc, ModelkeepError)
+               else f"{type(exc).__name__}: {exc}").splitlines()[0]
         return "abort", f"blue-green: {ref} failed on an example input: {why}"
     return "promote-full", (f"blue-green: {ref} loaded and answered its {len(examples)} "
                             "example inputs")
