@@ -64,7 +64,7 @@ def test_failures_timeouts_and_disagreements_are_counted_and_sampled_with_hashes
     (batch,) = meter.take()["m"]
     assert (batch.stats.errors, batch.stats.compared) == (1, 0)
     (sample,) = batch.samples
-    assert sample.error == "ValueError: broken" and sample.payload is None
+    assert sample.error == "ValueError: broken"
     assert sample.candidate_hash is None and len(sample.inputs_hash) == 32
 
     slow, meter = _runner(Model({"y": 1}, delay=0.2), timeout=0.05)
@@ -73,13 +73,14 @@ def test_failures_timeouts_and_disagreements_are_counted_and_sampled_with_hashes
     (batch,) = meter.take()["m"]
     assert (batch.stats.errors, batch.stats.timeouts) == (1, 1)
 
-    near, meter = _runner(Model({"y": 1.005}), keep_payloads=True)
+    logged: list[tuple] = []
+    near, meter = _runner(Model({"y": 1.005}), log_payload=lambda *a: logged.append(a))
     near.send("m", "1", ROLLOUT, "r3", {"x": 1}, {"y": 1}, 0.001)  # within the 0.01 tolerance
     near.send("m", "1", ROLLOUT, "r4", {"x": 1}, {"y": 2}, 0.001)  # not
     _settle(near)
     (batch,) = meter.take()["m"]
     assert batch.stats.compared == 2 and [s.request_id for s in batch.samples] == ["r4"]
-    assert batch.samples[0].payload == {"inputs": {"x": 1}, "stable": {"y": 2}, "candidate": {"y": 1.005}}
+    assert logged == [("m", "2", "r4", {"x": 1}, {"y": 1.005}, "")]  # payload logging on
 
 
 def test_a_process_hands_on_at_most_twenty_disagreements_per_rollout():
