@@ -40,6 +40,8 @@ def test_a_shadow_test_by_name_and_version_with_a_percent(deployed):
     assert state["rollout"]["candidate"] == "1.0.1" and state["rollout"]["shadow_window"] == 0
     status = cli_run("deploy", "status", "m").stdout
     assert "10% of requests copied, moved on by hand" in status
+    cli_run("deploy", "abort", "m")
+    assert _state("deploy", "m", "--shadow=1.0.1")["rollout"]["shadow_percent"] == 100
 
 
 def test_shadow_first_then_canary_with_a_window_a_tolerance_and_gates(deployed):
