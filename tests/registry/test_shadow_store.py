@@ -68,9 +68,10 @@ def test_the_report_follows_the_latest_shadow_test_also_once_it_ended(shadowed):
     keep.record_shadow_stats("m", [ShadowBatch(old_seed, "1.0.0", "1.0.1", _stats(3, 0, 0))], "g")
     keep.change_deployment("m", "abort")
     assert keep.shadow_report("m").to_dict()["phase"] == "aborted"
-    keep.deploy("m@1.0.1", shadow=True)
+    keep.deploy("m@1.0.1", shadow=True, tolerance=0.01)
     report = keep.shadow_report("m")
     assert report.rollout != old_seed and report.stats.copies == 0 and report.agreement is None
+    assert report.tolerance == 0.01 and keep.shadow_report("m", 0).tolerance == 0
 
 
 def test_a_model_without_a_shadow_test_and_a_bad_tolerance_are_refused(any_keep, make_model, tmp_path):
