@@ -9,9 +9,10 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from support import cli_run, one_line_error
+from support import cli_run, one_line_error, pass_validation
 
 from modelkeep.cli.main import cli
+from modelkeep.keep import Keep
 
 
 @pytest.fixture
@@ -19,6 +20,9 @@ def two(project):
     cli_run("register", "m", "model")
     (project / "model" / "model.bin").write_bytes(b"retrained")
     cli_run("register", "m", "model")
+    keep = Keep.open(project)
+    pass_validation(keep, "m@1.0.0", "m@1.0.1")  # deploys need a validation
+    keep.close()
     return project
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from support import pass_validation
 
 from modelkeep.errors import InvalidDeployConfigError, InvalidInputError, RolloutStateError
 from modelkeep.registry.deploy_config import DeployConfig, load_config_file
@@ -20,6 +21,7 @@ def three_versions(any_keep, make_model, tmp_path):
     for content in (b"two", b"three"):
         make_model(folder, content)
         any_keep.register("m", folder)
+    pass_validation(any_keep, "m@1.0.0", "m@1.0.1", "m@1.0.2")  # deploys need a validation
     return any_keep
 
 
@@ -78,6 +80,7 @@ def test_the_versions_registered_deployment_metadata_is_the_default(any_keep, ma
     meta = metadata_from_data({"name": "m", "version": "1.0.0", "deployment": {
         "config": {"timeout": 9, "replicas": 3}, "environment": {"MODE": "fast"}}}, source="test")
     any_keep.register("m", folder, metadata=meta)
+    pass_validation(any_keep, "m@1.0.0")
     event = any_keep.deploy("m@1.0.0", config=DeployConfig(environment={"EXTRA": "x"}))
     recorded = event.state.config("1.0.0")
     assert recorded.timeout == 9

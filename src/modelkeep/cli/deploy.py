@@ -11,10 +11,11 @@ from typing import Any
 import click
 
 from modelkeep.cli._output import emit_json, fields, json_option, open_keep, table
+from modelkeep.cli.deploy_shadow import shadow_report
 from modelkeep.registry.deploy_config import DeployConfig, load_config_file
 from modelkeep.registry.gates import GatePolicy
 
-SUBCOMMANDS_HELP = "status, promote, pause, resume, abort, history"
+SUBCOMMANDS_HELP = "status, promote, pause, resume, abort, history, shadow-report"
 
 
 class DeployGroup(click.Group):
@@ -23,7 +24,9 @@ class DeployGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         first = args[0] if args else ""
         if first and first not in self.commands and not first.startswith("-"):
-            if "@" not in first:  # neither a subcommand nor NAME@VERSION: a typo, most likely
+            # neither a subcommand nor NAME@VERSION (nor NAME --shadow VERSION): a typo, most likely
+            shadow_test = any(a == "--shadow" or a.startswith("--shadow=") for a in args)
+            if "@" not in first and not shadow_test:
                 from modelkeep.errors import did_you_mean
 
                 hint = did_you_mean(first, self.commands)
@@ -61,7 +64,11 @@ def _describe(state: Any, gates: list[Any]) -> None:
         rows += [("rollout", f"{rollout.candidate}: {where}"),
                  ("steps", " -> ".join(f"{s}%" for s in rollout.steps))]
         if rollout.phase == "shadow":
-            rows.append(("shadow", f"{rollout.shadow_percent:g}% of requests copied"))
+            watch = (f", watched {rollout.shadow_window:g} s before the canary steps"
+                     if rollout.shadow_window else ", moved on by hand")
+            rows.append(("shadow", f"{rollout.shadow_percent:g}% of requests copied{watch}"))
+        if rollout.phase == "blue-green":
+            rows.append(("blue-green", "switches once a gateway has the candidate answering"))
         if rollout.by:
             rows.append(("sticky by", rollout.by))
         if rollout.active and rollout.phase == "canary":
@@ -102,10 +109,21 @@ def deploy() -> None:
 @deploy.command("start")
 @click.argument("ref", metavar="NAME@VERSION")
 @click.option("--canary", is_flag=True, help="Move traffic in steps (default 5,25,50,100 percent).")
-@click.option("--shadow", is_flag=True, help="Start with a shadow phase: copies of requests only.")
-@click.option("--shadow-percent", type=float, default=None,
-              help="Percent of requests copied to the candidate during the shadow phase "
-                   "(default 100).")
+@click.option("--shadow", is_flag=False, flag_value="", default=None, metavar="[VERSION]",
+              help="A shadow test: copies of requests go to the candidate (NAME --shadow VERSION, "
+                   "or NAME@VERSION --shadow); promote moves it on to the canary steps.")
+@click.option("--shadow-first", is_flag=True,
+              help="With --canary: a shadow phase before the canary steps.")
+@click.option("--shadow-percent", "--percent", "shadow_percent", type=float, default=None,
+              help="Percent of requests copied to the candidate while it shadows (default 100).")
+@click.option("--shadow-window", metavar="DURATION", default=None,
+              help="How long the shadow phase is watched before its gates move it on to the "
+                   "canary steps (1h, 30m, 90s; default: by hand only).")
+@click.option("--tolerance", type=float, default=0.0, show_default=True,
+              help="Shadow outputs agree when their numbers are within this (relative, absolute "
+                   "below 1).")
+@click.option("--blue-green", is_flag=True, help="Load the version beside the stable one, then "
+              "switch all traffic at once once a gateway has it answering.")
 @click.option("--steps", metavar="P,P,...", help="Canary steps in percent, ending at 100.")
 @click.option("--by", metavar="header:NAME", help="Sticky assignment by this request header.")
 @click.option("--window", type=float, default=None, metavar="SECONDS",
@@ -120,6 +138,14 @@ def deploy() -> None:
 @click.option("--min-requests", type=int, default=None,
               help="Requests each version needs in a step before the gates judge it "
                    "(default 100).")
+@click.option("--gate", "expressions", multiple=True, metavar="EXPRESSION",
+              help="A gate on metrics, e.g. 'accuracy >= stable - 0.01' (repeatable; "
+                   "docs/gateway.md#metric-gates).")
+@click.option("--min-feedback", type=int, default=None,
+              help="Labels (or outcome values) a version needs before an accuracy (value) gate "
+                   "judges it (default 30).")
+@click.option("--force", is_flag=True, help="Deploy a version whose validation failed or is "
+              "missing (needs --reason; recorded in the history).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               metavar="FILE", help="Deployment configuration (YAML: routing, gates, loader, "
                                    "environment), recorded with the version; flags win.")
@@ -135,15 +161,24 @@ def deploy() -> None:
 @click.option("--reason", default="", help="Why (kept in the deployment history).")
 @json_option
 @click.pass_context
-def start(ctx: click.Context, ref: str, canary: bool, shadow: bool, shadow_percent: float | None,
-          steps: str | None, by: str | None, window: float | None, max_error_rate: float | None,
-          max_p99_ratio: float | None, min_requests: int | None, config_file: str | None,
-          timeout: float | None, threads: int | None, isolation: str | None,
-          env: tuple[str, ...], reason: str, as_json: bool) -> None:
-    """Serve NAME@VERSION: all traffic at once, or through a shadow and/or canary rollout,
-    with the deployment configuration recorded for the version."""
-    limits = {k: v for k, v in (("max_error_rate", max_error_rate), ("max_p99_ratio", max_p99_ratio),
-                                ("min_requests", min_requests)) if v is not None}
+def start(ctx: click.Context, ref: str, canary: bool, shadow: str | None, shadow_first: bool,
+          shadow_percent: float | None, shadow_window: str | None, tolerance: float,
+          blue_green: bool, steps: str | None, by: str | None, window: float | None,
+          max_error_rate: float | None, max_p99_ratio: float | None, min_requests: int | None,
+          expressions: tuple[str, ...], min_feedback: int | None, force: bool,
+          config_file: str | None, timeout: float | None, threads: int | None,
+          isolation: str | None, env: tuple[str, ...], reason: str, as_json: bool) -> None:
+    """Serve NAME@VERSION: all traffic at once, blue-green, or through a shadow and/or canary
+    rollout, with the deployment configuration recorded for the version; NAME --shadow VERSION
+    starts a shadow test."""
+    ref = _shadow_ref(ref, shadow)
+    if shadow_first and not canary:
+        raise click.UsageError("--shadow-first comes before canary steps: add --canary")
+    limits: dict[str, Any] = {k: v for k, v in (
+        ("max_error_rate", max_error_rate), ("max_p99_ratio", max_p99_ratio),
+        ("min_requests", min_requests), ("min_feedback", min_feedback)) if v is not None}
+    if expressions:
+        limits["expressions"] = expressions
     config = load_config_file(config_file) if config_file else DeployConfig()
     if limits:
         config_gates = {k: v for k, v in config.gates.items() if k in GatePolicy.__dataclass_fields__}
@@ -152,9 +187,11 @@ def start(ctx: click.Context, ref: str, canary: bool, shadow: bool, shadow_perce
         gates = None
     config = config.with_overrides(timeout=timeout, threads=threads, isolation=isolation,
                                    environment=_env_pairs(env))
-    event = open_keep(ctx).deploy(ref, canary=canary, shadow=shadow, shadow_percent=shadow_percent,
-                                  steps=_steps(steps), by=by, window=window, gates=gates,
-                                  reason=reason, config=config)
+    event = open_keep(ctx).deploy(ref, canary=canary, shadow=shadow is not None or shadow_first,
+                                  shadow_percent=shadow_percent, steps=_steps(steps), by=by,
+                                  window=window, gates=gates, reason=reason, config=config,
+                                  blue_green=blue_green, shadow_window=_seconds(shadow_window),
+                                  tolerance=tolerance, force=force)
     _report(event, as_json)
 
 
@@ -166,6 +203,36 @@ def _env_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--env")
         found[name] = value
     return found
+
+def _shadow_ref(ref: str, shadow: str | None) -> str:
+    """NAME --shadow VERSION is NAME@VERSION --shadow."""
+    if shadow is None or shadow == "":
+        if "@" not in ref:
+            raise click.UsageError(f"'{ref}' is not NAME@VERSION (or NAME --shadow VERSION)")
+        return ref
+    if "@" in ref:
+        raise click.UsageError(f"give the shadow's version once: {ref.partition('@')[0]} "
+                               f"--shadow {shadow}")
+    return f"{ref}@{shadow}"
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _seconds(value: str | None) -> float:
+    """A duration: seconds, or a number with s, m, h or d (0 when not given)."""
+    if value is None:
+        return 0.0
+    text = value.strip().lower()
+    unit = _UNITS.get(text[-1:], 0.0)
+    try:
+        seconds = float(text[:-1] if unit else text) * (unit or 1.0)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise click.BadParameter(f"{value!r} is not a duration such as 1h, 30m, 90s or 3600",
+                                 param_hint="--shadow-window")
+    return seconds
 
 
 @deploy.command("status")
@@ -236,3 +303,5 @@ def history(ctx: click.Context, name: str, at: str | None, as_json: bool) -> Non
 rollback = _change_command(
     "rollback", "All of NAME's traffic to its last stable version: a running rollout is "
     "aborted, otherwise the stable version before the current one serves again.")
+
+deploy.add_command(shadow_report)

@@ -21,6 +21,7 @@ from modelkeep.registry.deploy_config import DeployConfig
 from modelkeep.registry.loaders import LoadedModel
 from modelkeep.registry.rollout import Deployment
 
+from .bluegreen import switch_ready
 from .gatekeeper import GateKeep, GateKeeper
 from .pool import VersionPool
 
@@ -37,6 +38,7 @@ class ServingKeep(GateKeep, Protocol):
     def load(self, ref: str) -> LoadedModel: ...
 
     def serving_needs(self, ref: str) -> ServingNeeds: ...
+    def example_inputs(self, ref: str) -> list[object]: ...
 
 
 class StateWatcher:
@@ -91,6 +93,11 @@ class StateWatcher:
         self._changed.clear()
         wanted = self.wanted()
         self.pool.sync(wanted, {ref: self.config(ref).process_key() for ref in wanted})
+        try:
+            if switch_ready(self.keep, self.pool, self.deployments):  # blue-green, once loaded
+                self.poll_once()
+        except Exception as exc:  # the database unreachable: tried again at the next change
+            self.gatekeeper.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
 
     def start(self) -> None:
         """Read the state once, then poll and load in two daemon threads."""

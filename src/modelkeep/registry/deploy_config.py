@@ -33,7 +33,8 @@ MAX_ENV_VALUE = 32 * 1024
 MAX_FILE = 1024 * 1024
 SECTIONS = ("routing", "gates", "loader", "environment")
 ROUTING_KEYS = ("steps", "by", "shadow_percent", "window")
-GATE_KEYS = ("max_error_rate", "max_p99_ratio", "min_requests", "p99_slack_ms")
+GATE_KEYS = ("max_error_rate", "max_p99_ratio", "min_requests", "p99_slack_ms", "expressions",
+             "min_feedback")
 LOADER_KEYS = ("timeout", "threads", "isolation")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 

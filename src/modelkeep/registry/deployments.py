@@ -20,6 +20,7 @@ from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, RolloutStateError
 from modelkeep.registry import rollout
 from modelkeep.registry.deploy_config import DeployConfig
+from modelkeep.registry.deploy_guard import deploy_reason
 from modelkeep.registry.gates import GatePolicy
 from modelkeep.registry.rollout import Deployment
 from modelkeep.registry.versions import VersionInfo, model_id_of
@@ -162,21 +163,31 @@ def deploy_version(db: Database, info: VersionInfo, *, author: str, canary: bool
                    shadow: bool = False, shadow_percent: float = 100.0,
                    steps: tuple[int, ...] = rollout.DEFAULT_STEPS, by: str | None = None,
                    window: float = rollout.DEFAULT_WINDOW, gates: GatePolicy | None = None,
-                   reason: str = "", config: DeployConfig | None = None) -> DeploymentEvent:
-    """Serve version ``info``: at once, or (``canary``/``shadow``) through a rollout from the
-    stable version, with a fresh seed for the sticky hash of the request key ``by``. ``config``
-    is recorded with the version in the state reached; deploying the stable version again with
-    another configuration is the ``configure`` action (traffic unchanged)."""
+                   reason: str = "", config: DeployConfig | None = None,
+                   blue_green: bool = False, shadow_window: float = 0.0, tolerance: float = 0.0,
+                   force: bool = False) -> DeploymentEvent:
+    """Serve version ``info``: at once, or (``canary``/``shadow``/``blue_green``) through a
+    rollout from the stable version, with a fresh seed for the sticky hash of the request key
+    ``by``. ``config`` is recorded with the version in the state reached; deploying the stable
+    version again with another configuration is the ``configure`` action (traffic unchanged).
+    Any other deploy of a version whose latest validation did not pass is refused unless
+    ``force``."""
     shaped = (by or steps != rollout.DEFAULT_STEPS or shadow_percent != 100.0
-              or window != rollout.DEFAULT_WINDOW or gates not in (None, GatePolicy()))
+              or window != rollout.DEFAULT_WINDOW or gates not in (None, GatePolicy())
+              or shadow_window or tolerance)
     if not (canary or shadow) and shaped:
-        raise InvalidInputError("--steps, --by, --shadow-percent, --window and the gate limits "
-                                "shape a rollout: add --canary or --shadow",
-                                hint=f"modelkeep deploy {info.ref} --canary")
-    if not (canary or shadow):
-        if config is not None and current(db, info.name).stable == info.version:
-            return apply(db, info.name, "configure", _configure(info.version, config),
-                         author=author, reason=reason)
+        raise InvalidInputError("--steps, --by, --shadow-percent, --window, --shadow-window, "
+                                "--tolerance and the gates shape a rollout: add --canary or "
+                                "--shadow", hint=f"modelkeep deploy {info.ref} --canary")
+    if blue_green and canary:
+        raise InvalidInputError("--blue-green switches all traffic at once; --canary moves it "
+                                "in steps: choose one", hint=f"modelkeep deploy {info.ref} --blue-green")
+    plain = not (canary or shadow or blue_green)
+    if plain and config is not None and current(db, info.name).stable == info.version:
+        return apply(db, info.name, "configure", _configure(info.version, config),
+                     author=author, reason=reason)
+    reason = deploy_reason(db, info, force=force, reason=reason)
+    if plain:
         return apply(db, info.name, "deploy",
                      _configured(info.version, config, lambda d: rollout.deploy(d, info.version)),
                      author=author, reason=reason)
@@ -189,7 +200,10 @@ def deploy_version(db: Database, info: VersionInfo, *, author: str, canary: bool
                  _configured(info.version, config,
                              lambda d: rollout.start(d, info.version, seed=seed, steps=steps,
                                                      shadow=shadow, shadow_percent=shadow_percent,
-                                                     by=key, window=window, gates=gates)),
+                                                     by=key, window=window, gates=gates,
+                                                     blue_green=blue_green,
+                                                     shadow_window=shadow_window,
+                                                     tolerance=tolerance)),
                  author=author, reason=reason)
 
 
