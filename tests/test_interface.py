@@ -32,6 +32,9 @@ CLI_MAY_IMPORT = {
     "modelkeep.registry.gates",  # GatePolicy, the value type of `deploy --max-error-rate ...`
     # `modelkeep gateway` starts one; the gateway itself sees only the interface too
     "modelkeep.gateway.app", "modelkeep.gateway.serve",
+    # `modelkeep loadtest` and `drill` (docs/loadtest.md)
+    "modelkeep.loadtest.plan", "modelkeep.loadtest.report", "modelkeep.loadtest.runner",
+    "modelkeep.loadtest.drill",
 }
 
 

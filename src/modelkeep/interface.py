@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the result types, for annotations only: importing this modu
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.diff import VersionDiff
     from modelkeep.registry.documents import DocsResult
+    from modelkeep.registry.drills import DrillReference, DrillResult, DrillStatus
     from modelkeep.registry.feedback import Feedback, FeedbackSummary
     from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.integrity import KeepCheck
@@ -362,4 +363,22 @@ class KeepInterface(Protocol):
 
     def feedback_summary(self, name: str, since: str = "") -> dict[str, FeedbackSummary]:
         """version -> feedback items, accuracy and mean outcome value since a time."""
+        ...
+
+    # -- rollback drills (docs/loadtest.md) -----------------------------------------------
+
+    def record_drill(self, result: DrillResult, reference: list[Any] | None = None) -> DrillResult:
+        """Append a drill's result (and the restored version's reference outputs)."""
+        ...
+
+    def drills(self, name: str) -> list[DrillResult]:
+        """Every rollback drill of a model, oldest first."""
+        ...
+
+    def drill_reference(self, ref: str) -> DrillReference | None:
+        """The reference outputs recorded for a version by its first drill (or None)."""
+        ...
+
+    def drill_status(self, name: str) -> DrillStatus:
+        """A model's last drill, and a warning when it is older than drill_max_age."""
         ...
