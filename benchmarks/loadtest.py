@@ -108,7 +108,8 @@ def main() -> None:
         raise SystemExit("needs wrk and taskset: apt-get install -y wrk util-linux")
     port = _free_port()
     code = textwrap.dedent(SERVERS[args.server]).replace("PORT", str(port))
-    server = subprocess.Popen(["taskset", "-c", "0", sys.executable, "-c", code])
+    server = subprocess.Popen(["taskset", "-c", "0", sys.executable, "-c", code],
+                              stderr=subprocess.DEVNULL)  # resets when wrk hangs up: noise
     try:
         _wait(port)
         url = f"http://127.0.0.1:{port}/"
