@@ -96,6 +96,8 @@ def loadtest(url: str, file: Path | None, pattern: str, rps: float, duration: st
                 ("throughput", f"{result.rps:,.1f} rps"),
                 ("latency", f"p50 {ms(result.p50)}, p99 {ms(result.p99)}"),
                 ("measured", result.target or "-"),
+                ("tester", "SATURATED (>90% CPU): it may have set the pace; add --processes"
+                 if result.tester_saturated else "below 90% CPU"),
                 ("report", str(report_dir / "report.html") if report_dir else "-")])
     if result.requests and result.failures == result.requests:
         click.get_current_context().exit(1)  # nothing answered well: a script should notice

@@ -24,6 +24,7 @@ from modelkeep.errors import InvalidInputError
 PATTERNS = ("constant", "ramp", "spike", "replay")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_REPLAY_RECORDS = 1_000_000
+MAX_REPLAY_BYTES = 256 * 2**20  # read whole and checked before anything is sent
 MAX_RPS = 1_000_000.0
 
 
@@ -148,6 +149,9 @@ def read_replay(path: Path) -> tuple[Request, ...]:
     """The requests of a JSONL replay file, checked whole before anything is sent."""
     where = str(path)
     try:
+        if path.stat().st_size > MAX_REPLAY_BYTES:
+            raise InvalidInputError(f"replay file {where} is over {MAX_REPLAY_BYTES >> 20} MiB",
+                                    hint="split it", path=where)
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidInputError(f"replay file {where} does not exist",

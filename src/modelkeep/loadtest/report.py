@@ -84,7 +84,10 @@ def render_html(result: LoadResult, plots: list[str]) -> str:
                ("failed", f"{result.failures:,}"), ("throughput", f"{result.rps:,.1f} rps"),
                ("p50", _ms(result.p50)), ("p99", _ms(result.p99)),
                ("CPU and memory of", result.target or "not measured (no --target-pid, and "
-                "no process of this machine listens on the URL's port)")]
+                "no process of this machine listens on the URL's port)"),
+               ("load tester", "SATURATED: a worker process ran above 90% CPU, so the tester "
+                "may have set the pace; add --processes on free cores" if result.tester_saturated
+                else "below 90% CPU in every worker process")]
     rows = "\n".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in summary)
     images = "\n".join(f'<h2>{e(p)}</h2>\n<img src="{e(p)}.png" alt="{e(p)} over time">'
                        for p in plots)

@@ -14,12 +14,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 from urllib.parse import urlsplit
 
-from modelkeep.errors import MissingDependencyError, TargetUnreachableError
+from modelkeep.errors import MissingDependencyError, ModelkeepError, TargetUnreachableError
 
 from .plan import LoadPlan, check_rate, check_target
 from .target import TargetSampler, check_pid, is_reachable, listener_of
@@ -65,6 +66,13 @@ def check_reachable(url: str) -> None:
                                      url=url)
 
 
+def _tail(stream: IO[str], lines: deque[str]) -> None:
+    """Keep the last lines a worker wrote to stderr (read so a full pipe never blocks it)."""
+    for line in stream:
+        if line.strip():
+            lines.append(line.strip())
+
+
 def _read(stream: IO[str], timeline: Timeline, done: list[bool]) -> None:
     for raw in stream:
         try:
@@ -72,7 +80,7 @@ def _read(stream: IO[str], timeline: Timeline, done: list[bool]) -> None:
         except ValueError:
             continue
         if line.get("done"):
-            done.append(True)
+            done.append(bool(line.get("saturated")))
         elif "sec" in line:
             timeline.add(line)
 
@@ -107,8 +115,11 @@ def run_load(plan: LoadPlan, *, target_pid: int | None = None,
     workers = [_start_worker(plan, i) for i in range(plan.processes)]
     done: list[bool] = []
     errors: list[str] = []
+    stderr: list[deque[str]] = [deque(maxlen=20) for _ in workers]
     readers = [threading.Thread(target=_read, args=(w.stdout, timeline, done), daemon=True)
                for w in workers]
+    readers += [threading.Thread(target=_tail, args=(w.stderr, tail), daemon=True)
+                for w, tail in zip(workers, stderr, strict=True)]
     for thread in readers:
         thread.start()
     if sampler is not None:
@@ -135,17 +146,12 @@ def run_load(plan: LoadPlan, *, target_pid: int | None = None,
             thread.join(timeout=5)
         if sampler is not None:
             sampler.stop()
-    for w in workers:
+    for w, tail in zip(workers, stderr, strict=True):
         if w.returncode != 0:
-            tail = (w.stderr.read() if w.stderr else "").strip().splitlines()
             errors.append(tail[-1] if tail else f"exit status {w.returncode}")
-        elif w.stderr:
-            w.stderr.read()
     if errors and not done:
-        from modelkeep.errors import LoaderFailedError
-
-        raise LoaderFailedError(f"the load workers failed: {errors[0]}",
-                                hint="run again with --processes 1 to see the worker's error")
+        raise ModelkeepError(f"the load workers failed: {errors[0]}",
+                             hint="check that Locust imports: python -c 'import locust'")
     merged = timeline.merged()
     seconds = timeline.seconds()
     requests = sum(s.requests for s in seconds)
@@ -155,5 +161,5 @@ def run_load(plan: LoadPlan, *, target_pid: int | None = None,
         processes=plan.processes, requests=requests, failures=failures, rps=timeline.throughput(),
         p50=percentile(merged, 50), p99=percentile(merged, 99), seconds=tuple(seconds),
         errors=dict(timeline.errors.most_common(20)),
-        target=sampler.describe() if sampler is not None else "",
+        target=sampler.describe() if sampler is not None else "", tester_saturated=any(done),
         tracked=tuple(sorted(timeline.tracked)))

@@ -64,6 +64,7 @@ class LoadResult:
     seconds: tuple[Second, ...]
     errors: dict[str, int]
     target: str  # what the CPU and memory columns measured ("" when nothing was)
+    tester_saturated: bool = False  # a worker process ran above 90% CPU: it may be the limit
     tracked: tuple[tuple[float, str, bool], ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:

@@ -3,7 +3,8 @@ and a token schedule that holds this process to its share of the requests per se
 
 Run as ``python -m modelkeep.loadtest.worker INDEX`` with the plan's JSON on stdin; it writes
 one JSON line per wall-clock second it measured to stdout (``sec``, requests ``n``, failures,
-a latency histogram in ms, error messages, and the tracked header's values), then ``done``.
+a latency histogram in ms, error messages, and the tracked header's values), then ``done``
+(with ``saturated``: whether Locust saw this process above 90% CPU).
 Locust is imported here only: importing it monkey-patches the whole process with gevent.
 """
 
@@ -112,8 +113,10 @@ def _emit(line: dict[str, Any]) -> None:
 def run(plan: LoadPlan, index: int) -> None:
     """Send this process's share of ``plan`` and report each second on stdout."""
     import gevent
-    from locust import FastHttpUser, LoadTestShape, task
+    from locust import FastHttpUser, LoadTestShape, runners, task
     from locust.env import Environment
+
+    runners.CPU_MONITOR_INTERVAL = 1.0  # notice a saturated worker in short tests too
 
     source = Source(plan, index)
     users = plan.users_per_process()
@@ -169,7 +172,8 @@ def run(plan: LoadPlan, index: int) -> None:
     reporter.kill()
     for line in buckets.flush(float("inf")):
         _emit(line)
-    _emit({"done": True})
+    # over 90% CPU at some point: this process, not the target, may have set the pace
+    _emit({"done": True, "saturated": bool(runner.cpu_warning_emitted)})
 
 
 def main() -> None:
