@@ -6,6 +6,7 @@ when it reaches at least 0.9x wrk's requests per second: then the target, not th
 what limits a load test. Run once (the machine is shared: the load average is printed too)::
 
     python benchmarks/loadtest.py [--seconds 10] [--connections 32] [--server stdlib|uvicorn]
+                                  [--processes K]
 
 ``stdlib`` is http.server's ThreadingHTTPServer speaking HTTP/1.1 keep-alive (a slow Python
 server); ``uvicorn`` is a raw ASGI app on uvicorn (the stack the gateway runs on). Both answer
@@ -88,11 +89,14 @@ def _wrk(url: str, seconds: int, connections: int) -> float:
     return float(match.group(1))
 
 
-def _loadtest(url: str, seconds: int, connections: int) -> tuple[float, float, dict]:
-    """(steady rps: median of the full seconds, whole-test rps, the JSON result)."""
+def _loadtest(url: str, seconds: int, connections: int, processes: int
+              ) -> tuple[float, float, dict]:
+    """(steady rps: median of the full seconds, whole-test rps, the JSON result); the
+    connections are shared between the processes."""
     out = subprocess.run(["taskset", "-c", "1", sys.executable, "-m", "modelkeep", "loadtest", url,
                           "--rps", "1000000", "--duration", f"{seconds}s", "--users",
-                          str(connections), "--json"], capture_output=True, text=True, check=True)
+                          str(max(1, connections // processes)), "--processes", str(processes),
+                          "--json"], capture_output=True, text=True, check=True)
     data = json.loads(out.stdout)
     counts = [s["requests"] for s in data["seconds"]][1:-1] or [data["rps"]]
     return float(statistics.median(counts)), float(data["rps"]), data
@@ -103,6 +107,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--server", choices=sorted(SERVERS), default="stdlib")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="load tester worker processes (all on core 1)")
     args = parser.parse_args()
     if not shutil.which("wrk") or not shutil.which("taskset"):
         raise SystemExit("needs wrk and taskset: apt-get install -y wrk util-linux")
@@ -116,7 +122,7 @@ def main() -> None:
         load_before = os.getloadavg()
         _wrk(url, 2, args.connections)  # warm up the server
         wrk = _wrk(url, args.seconds, args.connections)
-        steady, whole, data = _loadtest(url, args.seconds, args.connections)
+        steady, whole, data = _loadtest(url, args.seconds, args.connections, args.processes)
         load_after = os.getloadavg()
     finally:
         server.terminate()
@@ -124,6 +130,7 @@ def main() -> None:
     ratio = steady / wrk
     print(json.dumps({
         "server": args.server, "seconds": args.seconds, "connections": args.connections,
+        "loadtest_processes": args.processes, "tester_saturated": data["tester_saturated"],
         "wrk_rps": round(wrk), "loadtest_rps_steady": round(steady),
         "loadtest_rps_whole_test": round(whole), "loadtest_failures": data["failures"],
         "loadtest_p50_ms": data["p50"], "loadtest_p99_ms": data["p99"],
