@@ -92,6 +92,8 @@ def test_drills_that_cannot_run_are_one_line_errors(project, tmp_path: Path) -> 
     one_line_error(cli_run("drill", "echo", "--gateway", dead, code=6), "cannot reach")
     one_line_error(cli_run("drill", "echo", "--gateway", gateway.url, "--rps", "0", code=2),
                    "--rps 0 is not a rate")
+    one_line_error(cli_run("drill", "echo", "--gateway", "file:///etc/passwd", code=2),
+                   "is not an http(s) URL")
     keep.deploy("echo@1.0.0", canary=True)
     one_line_error(cli_run("drill", "echo", "--gateway", gateway.url, code=4),
                    "a rollout to 1.0.0 is running")

@@ -114,6 +114,22 @@ def test_a_replay_sends_the_recorded_requests(server, tmp_path: Path) -> None:
     assert seen == want
 
 
+def test_a_ramp_rises_and_an_untimed_replay_is_paced_by_the_rate(server, tmp_path: Path) -> None:
+    ramp = json.loads(cli_run("loadtest", _url(server), "--pattern", "ramp", "--rps", "60",
+                              "--duration", "4s", "--json").stdout)
+    per_second = [s["requests"] for s in ramp["seconds"] if s["requests"]]
+    assert per_second[-2] > 2 * per_second[0], per_second  # 6 rps rising to 60
+    server.seen.clear()
+    replay = tmp_path / "untimed.jsonl"
+    replay.write_text("\n".join(json.dumps({"path": f"/r/{i}"}) for i in range(12)))
+    data = json.loads(cli_run("loadtest", _url(server, "/"), "--pattern", "replay", str(replay),
+                              "--rps", "20", "--json").stdout)
+    assert data["requests"] == 12 and sorted(p for _, p, _ in server.seen) == \
+        sorted(f"/r/{i}" for i in range(12))
+    # 12 requests at 20 per second: about 0.55 s from the first answer to the last
+    assert 0.35 <= 11 / data["rps"] <= 1.5, data["rps"]
+
+
 def test_a_spike_sends_more_in_its_middle_and_failures_are_counted(server, tmp_path: Path) -> None:
     result = cli_run("loadtest", _url(server, "/fail"), "--pattern", "spike", "--rps", "60",
                      "--duration", "5s", "--json", code=1)  # every request failed: exit 1

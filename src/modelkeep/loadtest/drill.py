@@ -30,7 +30,7 @@ from modelkeep.errors import InvalidInputError, NotDeployedError, RolloutStateEr
 from modelkeep.interface import KeepInterface
 from modelkeep.registry.drills import DrillResult, Switch
 
-from .plan import build_plan
+from .plan import build_plan, check_target
 from .runner import Progress, check_reachable, run_load
 
 VERSION_HEADER = "X-Modelkeep-Version"
@@ -142,7 +142,7 @@ def run_drill(keep: KeepInterface, name: str, gateway: str, *, rps: float = 20.0
               on_progress: Callable[[Progress], None] | None = None) -> DrillResult:
     """Drill ``name``'s rollback and roll-forward on the gateway at ``gateway``; the stored
     ``DrillResult`` (stored whether it passed or not)."""
-    gateway = gateway.rstrip("/")
+    gateway = check_target(gateway.rstrip("/"))
     stable, restored = _check_state(keep, name)
     examples = keep.example_inputs(f"{name}@{stable}")
     if not examples:
