@@ -35,7 +35,7 @@ def drill(ctx: click.Context, name: str, gateway_url: str, rps: float, hold: str
 
     keep = open_keep(ctx)
     result = run_drill(keep, name, gateway_url, rps=rps, hold=parse_duration(hold, "--hold"),
-                       on_progress=progress_printer("drill: "))  # type: ignore[arg-type]
+                       on_progress=progress_printer("drill: "))
     if sys.stderr.isatty():
         click.echo("", err=True)
     if as_json:

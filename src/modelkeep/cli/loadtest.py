@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from modelkeep.cli._output import emit_json, fields, json_option
 
+if TYPE_CHECKING:
+    from modelkeep.loadtest.runner import Progress
 
-def progress_printer(label: str = "") -> object:
+
+def progress_printer(label: str = "") -> Callable[[Progress], None]:
     """A callback drawing the live progress line on stderr (rewritten in place on a TTY)."""
     tty = sys.stderr.isatty()
 
-    def show(progress: object) -> None:
-        text = label + progress.line()  # type: ignore[attr-defined]
+    def show(progress: Progress) -> None:
+        text = label + progress.line()
         click.echo(f"\r{text}" if tty else text, err=True, nl=not tty)
 
     return show
@@ -80,7 +85,7 @@ def loadtest(url: str, file: Path | None, pattern: str, rps: float, duration: st
                       replay=file, method=method, body=_body(body))
     if report_dir is not None:
         check_report_dir(report_dir)
-    result = run_load(plan, target_pid=target_pid, on_progress=progress_printer())  # type: ignore[arg-type]
+    result = run_load(plan, target_pid=target_pid, on_progress=progress_printer())
     if sys.stderr.isatty():
         click.echo("", err=True)
     written = write_report(result, report_dir) if report_dir is not None else []

@@ -113,7 +113,7 @@ def _emit(line: dict[str, Any]) -> None:
 def run(plan: LoadPlan, index: int) -> None:
     """Send this process's share of ``plan`` and report each second on stdout."""
     import gevent
-    from locust import FastHttpUser, LoadTestShape, runners, task
+    from locust import FastHttpUser, LoadTestShape, constant, runners, task
     from locust.env import Environment
 
     runners.CPU_MONITOR_INTERVAL = 1.0  # notice a saturated worker in short tests too
@@ -131,6 +131,7 @@ def run(plan: LoadPlan, index: int) -> None:
 
     class Client(FastHttpUser):
         host = plan.host
+        wait_time = constant(0)  # the pace comes from ``source``
         # FastHttpUser's default pool: one connection per user, kept alive
         network_timeout = 30.0
         connection_timeout = 5.0
@@ -151,7 +152,6 @@ def run(plan: LoadPlan, index: int) -> None:
             finally:
                 source.in_flight -= 1
 
-    Client.wait_time = staticmethod(lambda: 0)  # type: ignore[assignment,method-assign]
     buckets = Buckets(plan.track_header)
     env = Environment(user_classes=[Client], shape_class=Pattern(), catch_exceptions=True)
     env.events.request.add_listener(buckets.record)
