@@ -35,6 +35,7 @@ CLI_MAY_IMPORT = {
     # `modelkeep loadtest` and `drill` (docs/loadtest.md)
     "modelkeep.loadtest.plan", "modelkeep.loadtest.report", "modelkeep.loadtest.runner",
     "modelkeep.loadtest.drill",
+    "modelkeep.registry.drills",  # Switch, a part of DrillResult (annotations only)
 }
 
 

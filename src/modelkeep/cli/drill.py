@@ -4,15 +4,23 @@ timed and stored with the deployment history (docs/loadtest.md)."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from modelkeep.cli._output import emit_json, fields, json_option, open_keep
 from modelkeep.cli.loadtest import progress_printer
 
+if TYPE_CHECKING:
+    from modelkeep.registry.drills import Switch
 
-def _seconds(value: float | None) -> str:
-    return "never complete" if value is None else f"{value * 1000:.0f} ms"
+
+def _switch(switch: Switch) -> str:
+    """``first answer 70 ms after the command, 100% 2 ms after that``."""
+    if switch.first is None:
+        return "no answer from it"
+    full = "never 100%" if switch.full is None else f"100% {switch.full * 1000:.0f} ms after that"
+    return f"first answer {switch.first * 1000:.0f} ms after the command, {full}"
 
 
 @click.command()
@@ -44,12 +52,9 @@ def drill(ctx: click.Context, name: str, gateway_url: str, rps: float, hold: str
         match = {True: f"match ({result.outputs_checked} example inputs)",
                  False: "DIFFER", None: "not checked (no example inputs)"}[result.outputs_match]
         fields([("drill", f"#{result.id} of {name} at {result.at}"),
-                ("rollback", f"{result.stable} -> {result.restored}: first answer after "
-                             f"{_seconds(result.rollback.first)}, all within "
-                             f"{_seconds(result.rollback.full)} more"),
-                ("roll-forward", f"{result.restored} -> {result.stable}: first answer after "
-                                 f"{_seconds(result.forward.first)}, all within "
-                                 f"{_seconds(result.forward.full)} more"),
+                ("rollback", f"{result.stable} -> {result.restored}: {_switch(result.rollback)}"),
+                ("roll-forward", f"{result.restored} -> {result.stable}: "
+                                 f"{_switch(result.forward)}"),
                 ("requests", f"{result.requests:,} at {result.rps:g} rps, {result.failed} failed"),
                 ("outputs", match + (f", reference from {result.reference_at}"
                                      if result.reference_at else "")),

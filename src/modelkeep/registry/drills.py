@@ -109,7 +109,8 @@ def record(db: Database, result: DrillResult, *, author: str, at: str,
            reference: list[Any] | None = None) -> DrillResult:
     """Append ``result`` (and ``reference``: the restored version's reference outputs, when
     this drill recorded them); the stored result, with its id."""
-    stored = replace(result, at=at, author=author)
+    stored = replace(result, at=at, author=author,
+                     reference_at=at if reference is not None else result.reference_at)
     with db.write():
         model_id = model_id_of(db, result.model)
         db.execute(
