@@ -23,6 +23,7 @@ from modelkeep.registry.deploy_history import ServingPeriod
 from modelkeep.registry.deployments import DeploymentEvent
 from modelkeep.registry.diff import VersionDiff
 from modelkeep.registry.documents import DocsResult
+from modelkeep.registry.drills import DrillReference, DrillResult, DrillStatus
 from modelkeep.registry.feedback import Feedback, FeedbackSummary
 from modelkeep.registry.gates import GatePolicy, GateResult
 from modelkeep.registry.integrity import KeepCheck
@@ -388,6 +389,17 @@ class FakeKeep:
     def shadow_report(self, name: str, tolerance: float | None = None) -> ShadowReport:
         _absent("shadow tests")
 
+    def record_drill(self, result: DrillResult, reference: list[Any] | None = None) -> DrillResult:
+        _absent("drills")
+
+    def drills(self, name: str) -> list[DrillResult]:
+        return []
+
+    def drill_reference(self, ref: str) -> DrillReference | None:
+        return None
+
+    def drill_status(self, name: str) -> DrillStatus:
+        return DrillStatus(name, None, 7 * 86400.0, None)
 
 def open_fake(keep: FakeKeep) -> KeepInterface:
     """The fake as the CLI sees it (mypy checks here that it satisfies the interface)."""

@@ -54,13 +54,14 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── DatabaseMissingError        code=database_missing
     │   ├── RemoteError                 code=remote_unreachable
     │   └── RemoteAuthError             code=remote_auth             http 401
-    └── LoaderError                     code=loader_error          exit 1   http 500
-        ├── LoaderFailedError           code=loader_failed
-        ├── EntryPointError             code=entry_point_invalid
-        ├── VersionUnhealthyError       code=version_unhealthy       http 503
-        ├── PredictionTimeoutError      code=prediction_timeout      http 504
-        ├── EnvBuildError               code=env_build_failed        http 503
-        └── WorkerFailedError           code=worker_failed
+    ├── LoaderError                     code=loader_error          exit 1   http 500
+    │   ├── LoaderFailedError           code=loader_failed
+    │   ├── EntryPointError             code=entry_point_invalid
+    │   ├── VersionUnhealthyError       code=version_unhealthy       http 503
+    │   ├── PredictionTimeoutError      code=prediction_timeout      http 504
+    │   ├── EnvBuildError               code=env_build_failed        http 503
+    │   └── WorkerFailedError           code=worker_failed
+    └── TargetUnreachableError          code=target_unreachable    exit 6   http 502
 
 The message is data (built from fields); presentation (CLI line, JSON body) lives in cli/ and
 server/. Message, hint and string fields pass through ``redact.redact_text``: a URL's password
@@ -536,6 +537,16 @@ class WorkerFailedError(LoaderError):
 
     code = "worker_failed"
     default_hint = "the gateway starts a new worker; see the gateway's stderr for the worker's"
+# -- load tests and drills (docs/loadtest.md) -----------------------------------------------
+
+
+class TargetUnreachableError(ModelkeepError):
+    """A load test's or drill's target URL (a gateway, any HTTP endpoint) cannot be reached."""
+
+    code = "target_unreachable"
+    default_hint = "check that the server runs and the URL's host and port: curl -v URL"
+    http_status = 502
+    exit_code = 6
 
 
 def _all_subclasses(cls: type[ModelkeepError]) -> list[type[ModelkeepError]]:

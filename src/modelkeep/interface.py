@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the result types, for annotations only: importing this modu
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.diff import VersionDiff
     from modelkeep.registry.documents import DocsResult
+    from modelkeep.registry.drills import DrillReference, DrillResult, DrillStatus
     from modelkeep.registry.feedback import Feedback, FeedbackSummary
     from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.integrity import KeepCheck
@@ -389,4 +390,22 @@ class KeepInterface(Protocol):
 
     def shadow_report(self, name: str, tolerance: float | None = None) -> ShadowReport:
         """A model's latest shadow test: agreement, latency and errors, disagreements."""
+        ...
+
+    # -- rollback drills (docs/loadtest.md) -----------------------------------------------
+
+    def record_drill(self, result: DrillResult, reference: list[Any] | None = None) -> DrillResult:
+        """Append a drill's result (and the restored version's reference outputs)."""
+        ...
+
+    def drills(self, name: str) -> list[DrillResult]:
+        """Every rollback drill of a model, oldest first."""
+        ...
+
+    def drill_reference(self, ref: str) -> DrillReference | None:
+        """The reference outputs recorded for a version by its first drill (or None)."""
+        ...
+
+    def drill_status(self, name: str) -> DrillStatus:
+        """A model's last drill, and a warning when it is older than drill_max_age."""
         ...

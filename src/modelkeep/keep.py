@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from modelkeep.registry.deploy_history import ServingPeriod
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.documents import DocsResult
+    from modelkeep.registry.drills import DrillReference, DrillResult, DrillStatus
     from modelkeep.registry.feedback import Feedback, FeedbackSummary
     from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.rollout import Deployment
@@ -780,6 +781,36 @@ class Keep:
         from modelkeep.registry.shadow_report import shadow_report
 
         return shadow_report(self.db, name, tolerance)
+
+    # -- rollback drills (docs/loadtest.md) -----------------------------------------------
+
+    def record_drill(self, result: DrillResult, reference: list[Any] | None = None) -> DrillResult:
+        """Append a drill's result (and the restored version's reference outputs, when this
+        drill recorded them); the stored ``DrillResult`` with its id and time."""
+        from modelkeep.clock import now_iso
+        from modelkeep.registry.drills import record
+
+        return record(self.db, result, author=self.author, at=now_iso(), reference=reference)
+
+    def drills(self, name: str) -> list[DrillResult]:
+        """Every rollback drill of model ``name``, oldest first."""
+        from modelkeep.registry.drills import history
+
+        return history(self.db, name)
+
+    def drill_reference(self, ref: str) -> DrillReference | None:
+        """The reference outputs recorded for version ``ref`` by its first drill (or None)."""
+        from modelkeep.registry.drills import reference
+
+        info = self.resolve(ref)
+        return reference(self.db, info.name, info.version)
+
+    def drill_status(self, name: str) -> DrillStatus:
+        """Model ``name``'s last drill, and a warning when it is older than ``[gateway]
+        drill_max_age`` (default 7d)."""
+        from modelkeep.registry.drills import status
+
+        return status(self.db, name, self.settings.drill_max_age)
 
 
 if TYPE_CHECKING:

@@ -52,7 +52,7 @@ def _split_text(state: Any) -> str:
     return ", ".join(f"{v} {share * 100:g}%" for v, share in split.items()) or "nothing"
 
 
-def _describe(state: Any, gates: list[Any]) -> None:
+def _describe(state: Any, gates: list[Any], extra: tuple[tuple[str, Any], ...] = ()) -> None:
     rollout = state.rollout
     split = _split_text(state)
     rows: list[tuple[str, Any]] = [("model", state.model), ("stable", state.stable or "-"),
@@ -79,7 +79,7 @@ def _describe(state: Any, gates: list[Any]) -> None:
                                  and rollout.candidate not in state.split() else [])]
     rows += [(f"config {v}", _config_text(state.config(v))) for v in serving]
     rows += [("earlier stable", ", ".join(state.previous) or "-"),
-             ("changed", state.changed_at or "never deployed")]
+             ("changed", state.changed_at or "never deployed"), *extra]
     fields(rows)
 
 
@@ -243,10 +243,15 @@ def status(ctx: click.Context, name: str, as_json: bool) -> None:
     """Where NAME's deployment stands: stable version, split, rollout phase, step and gates."""
     keep = open_keep(ctx)
     state, gates = keep.deployment(name), keep.deployment_gates(name)
+    drill = keep.drill_status(name)  # docs/loadtest.md: warn when the last drill is old
+    if drill.warning:
+        click.echo(f"warning: {drill.warning}", err=True)
     if as_json:
-        emit_json({**state.to_dict(), "gates": [g.to_dict() for g in gates]})
+        emit_json({**state.to_dict(), "gates": [g.to_dict() for g in gates], "drill": drill})
         return
-    _describe(state, gates)
+    last = drill.last
+    _describe(state, gates, (("last drill", "never" if last is None else
+                              f"{last.at} ({'passed' if last.passed else 'failed'})"),))
 
 
 def _change_command(action: str, summary: str) -> click.Command:
