@@ -7,9 +7,10 @@ with ``stream_options.include_usage``, then ``[DONE]``). With ``--key`` it wants
 ``Authorization: Bearer KEY`` (else 401).
 
 ``POST /_control`` sets what the next calls do, in order: ``{"script": ["429", "500", "503",
-"timeout", "malformed", "ok", ...], "hang": SECONDS, "completion_tokens": N}`` (after the script
-every call is ``ok``); ``GET /_requests`` lists every call received (path, the Host and
-Authorization headers, the JSON body); ``DELETE /_requests`` forgets them.
+"timeout", "malformed", "ok", ...], "hang": SECONDS, "delay": SECONDS, "completion_tokens": N}``
+(after the script every call is ``ok``, answered after ``delay``); ``GET /_requests`` lists
+every call received (path, the Host and Authorization headers, the JSON body);
+``DELETE /_requests`` forgets them.
 
 Run it: ``python tests/fake_provider.py --port 8099 [--key sk-test]``; or ``FakeProvider()``
 from a test, which starts it as a child process on a free port.
@@ -29,7 +30,7 @@ from collections import deque
 from typing import Any
 
 STATE: dict[str, Any] = {"script": deque(), "hang": 5.0, "completion_tokens": 5, "key": "",
-                         "requests": []}
+                         "delay": 0.0, "requests": []}
 
 
 def _usage(body: dict[str, Any]) -> dict[str, int]:
@@ -68,6 +69,8 @@ def build_app() -> Any:
             return JSONResponse({"error": {"message": f"fake {step}"}}, status_code=int(step))
         if step == "timeout":
             await asyncio.sleep(STATE["hang"])
+        elif STATE["delay"]:
+            await asyncio.sleep(STATE["delay"])
         last = str(body.get("messages", [{}])[-1].get("content", ""))
         text = f"echo: {last}"
         if not body.get("stream"):
@@ -79,7 +82,7 @@ def build_app() -> Any:
     async def control(request: Request) -> Response:
         asked = await request.json()
         STATE["script"] = deque(str(s) for s in asked.get("script", []))
-        for key in ("hang", "completion_tokens"):
+        for key in ("hang", "completion_tokens", "delay"):
             if key in asked:
                 STATE[key] = asked[key]
         return JSONResponse({"ok": True})
@@ -142,10 +145,13 @@ class FakeProvider:
                 time.sleep(0.05)
         raise AssertionError("fake provider did not start")
 
-    def script(self, *steps: str, hang: float | None = None,
+    def script(self, *steps: str, hang: float | None = None, delay: float | None = None,
                completion_tokens: int | None = None) -> None:
-        """What the next calls do (``"429"``, ``"500"``, ``"timeout"``, ``"malformed"``, ``"ok"``)."""
+        """What the next calls do (``"429"``, ``"500"``, ``"timeout"``, ``"malformed"``, ``"ok"``);
+        ``delay``: seconds every ``ok`` call waits before answering."""
         body: dict[str, Any] = {"script": list(steps)}
+        if delay is not None:
+            body["delay"] = delay
         if hang is not None:
             body["hang"] = hang
         if completion_tokens is not None:

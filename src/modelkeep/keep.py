@@ -764,8 +764,9 @@ class Keep:
         from modelkeep.registry.hosted import check_currency, to_micros
 
         info = self.resolve(ref)
-        return set_budget(self.db, info.name, info.version, to_micros(amount, "the budget"),
-                          check_currency(currency))
+        hint = f"e.g. modelkeep budget set {info.ref} 10.00 --currency USD"
+        return set_budget(self.db, info.name, info.version, to_micros(amount, "the budget", hint),
+                          check_currency(currency, "--currency", hint))
 
     def budgets(self, name: str | None = None) -> list[Budget]:
         """Every budget, with what is spent and reserved (of model ``name`` only, if given)."""

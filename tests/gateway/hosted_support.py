@@ -38,7 +38,7 @@ def hosted_keep(root: Path, url: str, *, database_url: str | None = None,
                 other_url: str | None = None) -> Keep:
     """chat@1.0.0 (per-token price, max_tokens 16) and chat@1.0.1 (per call) on provider
     ``fake``; with ``other_url``, chat@1.0.2 on provider ``other``; mix@1.0.0 a local model
-    answering {"prompt": TEXT} and mix@1.0.1 hosted."""
+    answering {"prompt": TEXT} and mix@2.0.0 hosted (a major bump: it takes a prompt, not the signature)."""
     keep = Keep.init(root, database_url=database_url)
     add_provider(root, "fake", url)
     specs = root.parent / "specs"

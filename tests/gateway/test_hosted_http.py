@@ -200,12 +200,16 @@ def test_the_api_key_is_in_none_of_the_keeps_files_exports_or_the_gateways_outpu
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
     env = {**os.environ, "MODELKEEP_KEEP": str(root), KEY_ENV: KEY}
+    request = root.parent / "request.json"
+    request.write_text('{"prompt": "hi"}')
     for args in (["export", "chat@1.0.0"], ["export", "chat@1.0.0", "--format", "yaml"],
                  ["show", "chat@1.0.0", "--json"], ["cost", "--json"], ["budget", "list"],
-                 ["predict", "chat@1.0.0", '{"prompt": "hi"}']):
+                 ["predict", "chat@1.0.0", "--input", str(request)]):
         out = subprocess.run([sys.executable, "-m", "modelkeep", *args], capture_output=True,
                              text=True, env=env)
+        assert out.returncode == 0, out.stderr
         assert KEY not in out.stdout + out.stderr, args
+    assert "echo: hi" in out.stdout  # predict called the provider, with the key
     gateway.client.close()
     gateway.proc.terminate()  # its whole output, to the end
     out, err = gateway.proc.communicate(timeout=10)

@@ -290,6 +290,8 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with contextlib.suppress(Exception):  # budgets known before the first call (else: at
+            gateway.spend.refresh()           # the first report, with the error in /healthz)
         gateway.watcher.start()
         try:
             yield

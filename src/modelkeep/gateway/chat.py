@@ -41,6 +41,10 @@ class Routing(Protocol):
 
     def choose(self, name: str, request: Request, request_id: str) -> Route: ...
 
+    def usable(self, ref: str) -> bool: ...
+
+    def shadow_copy(self, ref: str, inputs: Any) -> None: ...
+
     async def answer(self, ref: str, inputs: Any, arm: str = "") -> Answer: ...
 
 
@@ -87,6 +91,18 @@ async def _local_stream(completion: dict[str, Any]) -> AsyncIterator[bytes]:
     yield b"data: [DONE]\n\n"
 
 
+def _inputs_for(model: Any, chat: dict[str, Any]) -> Any:
+    """What a version's predict takes for this chat: the messages (hosted) or the prompt."""
+    if isinstance(model, HostedModel):
+        return {"messages": chat["messages"]}
+    return {"prompt": chat["messages"][-1]["content"]}
+
+
+def _shadow(gateway: Routing, ref: str, chat: dict[str, Any]) -> None:
+    if gateway.usable(ref):
+        gateway.shadow_copy(ref, _inputs_for(gateway.pool.get(ref), chat))
+
+
 async def chat_completions(gateway: Routing, request: Request, request_id: str,
                            started: float) -> Response:
     """Answer one chat request (errors are raised; the caller renders them)."""
@@ -95,14 +111,15 @@ async def chat_completions(gateway: Routing, request: Request, request_id: str,
     model_name = name.partition("@")[0]
     for attempt in range(2):  # a second time only when the chosen version's budget ran out
         chosen = gateway.choose(name, request, request_id)
+        if chosen.shadow and not attempt:
+            _shadow(gateway, f"{model_name}@{chosen.shadow}", chat)
         ref = f"{model_name}@{chosen.version}"
         headers = {"X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
                    "X-Modelkeep-Arm": chosen.arm}
         model = gateway.pool.get(ref)
         try:
             if not isinstance(model, HostedModel):
-                prompt = chat["messages"][-1]["content"]
-                answer = await gateway.answer(ref, {"prompt": prompt}, chosen.arm)
+                answer = await gateway.answer(ref, _inputs_for(model, chat), chosen.arm)
                 completion = _local_completion(ref, request_id, answer.outputs)
                 if chat.get("stream"):
                     return StreamingResponse(_local_stream(completion),

@@ -69,6 +69,10 @@ class Spend:
             by_model.setdefault(name, []).append(CallCost(version, arm, day, currency, *sums))
         for name, items in by_model.items():
             self.keep.record_costs(name, items, self.gateway)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the budgets: which versions have one, and which are spent."""
         found = {b.ref: b for b in self.keep.budgets()}
         self.budgeted = found
         self.blocked = frozenset(ref for ref, b in found.items() if b.spent_micros >= b.limit_micros)

@@ -39,26 +39,26 @@ _PRICES = {"per_call", "input_per_1k", "output_per_1k"}
 HINT = "fix the hosted spec (its format is in docs/hosted.md)"
 
 
-def _bad(message: str, **fields: Any) -> InvalidInputError:
-    return InvalidInputError(message, hint=HINT, **fields)
+def _bad(message: str, hint: str = HINT, **fields: Any) -> InvalidInputError:
+    return InvalidInputError(message, hint=hint, **fields)
 
 
-def to_micros(value: Any, what: str) -> int:
+def to_micros(value: Any, what: str, hint: str = HINT) -> int:
     """A money amount (a number, or the text of one) as integer micro-units; anything else,
     NaN, infinity, a negative amount or finer than a micro-unit is refused in one line."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise _bad(f"{what} must be a number, got {value!r}", field=what)
+        raise _bad(f"{what} must be a number, got {value!r}", hint, field=what)
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
-        raise _bad(f"{what} must be a number, got {value!r}", field=what) from None
+        raise _bad(f"{what} must be a number, got {value!r}", hint, field=what) from None
     if not amount.is_finite() or amount < 0:
-        raise _bad(f"{what} must be a finite amount of at least 0, got {value!r}", field=what)
+        raise _bad(f"{what} must be a finite amount of at least 0, got {value!r}", hint, field=what)
     micros = amount * MICROS
     if micros != micros.to_integral_value():
-        raise _bad(f"{what} {value!r} is finer than a millionth of the currency", field=what)
+        raise _bad(f"{what} {value!r} is finer than a millionth of the currency", hint, field=what)
     if micros > 10**15:
-        raise _bad(f"{what} {value!r} is too large", field=what)
+        raise _bad(f"{what} {value!r} is too large", hint, field=what)
     return int(micros)
 
 
@@ -117,11 +117,11 @@ class HostedSpec:
         return json.dumps(self.to_dict(), sort_keys=True, indent=2).encode() + b"\n"
 
 
-def check_currency(currency: Any, what: str = "the currency") -> str:
+def check_currency(currency: Any, what: str = "the currency", hint: str = HINT) -> str:
     """``currency`` if it is a three-letter ISO 4217 code (upper case), else one clear line."""
     if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
         raise _bad(f"{what} must be a three-letter ISO 4217 code like USD, got {currency!r}",
-                   field=what)
+                   hint, field=what)
     return currency
 
 
