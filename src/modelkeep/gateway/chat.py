@@ -137,7 +137,7 @@ async def chat_completions(gateway: Routing, request: Request, request_id: str,
                 raise
             continue  # the budget is marked spent: routing now picks another version
         overhead = (time.perf_counter() - started - charged.completion.upstream_seconds) * 1000
-        return JSONResponse(charged.completion.answer, headers={
+        return Response(charged.completion.raw, media_type="application/json", headers={
             **headers, "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}",
             "X-Modelkeep-Cost": f"{money(charged.micros)} {model.spec.price.currency}"})
     raise AssertionError("unreachable: the second choice differs from the first")

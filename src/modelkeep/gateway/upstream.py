@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ class Completion:
     usage: tuple[int, int] | None
     attempts: int
     upstream_seconds: float
+    raw: bytes = b""  # the answer's bytes as the upstream sent them (passed on unchanged)
 
 
 class _Retry(Exception):
@@ -83,7 +85,13 @@ class Upstream:
     def __init__(self, *, max_connections: int = 512) -> None:
         limits = httpx.Limits(max_connections=max_connections,
                               max_keepalive_connections=max_connections)
-        self.client = httpx.AsyncClient(limits=limits, trust_env=False, follow_redirects=False)
+        # Nagle off: httpcore writes a request's headers and body apart, and the body must not
+        # wait for the ACK of the headers
+        transport = httpx.AsyncHTTPTransport(
+            limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        # trust_env off: no proxy or .netrc from the environment decides where a call goes
+        self.client = httpx.AsyncClient(transport=transport, trust_env=False,
+                                        follow_redirects=False)
 
     async def _backoff(self, attempt: int, last: _Retry) -> None:
         wait = last.wait if last.wait is not None else BACKOFF * 2 ** (attempt - 1)
@@ -108,7 +116,7 @@ class Upstream:
                     raise _Retry("answered malformed JSON") from None
                 if not isinstance(answer, dict):
                     raise _Retry("answered JSON that is not a chat completion")
-                return Completion(answer, usage_of(answer), attempt, waited)
+                return Completion(answer, usage_of(answer), attempt, waited, response.content)
             except _Retry as exc:
                 last = exc
             except httpx.TimeoutException:
