@@ -388,6 +388,9 @@ class FakeKeep:
     def budgets(self, name: str | None = None) -> list[Budget]:
         _absent("budgets")
 
+    def apply_configured_budgets(self) -> list[Budget]:
+        return []  # the in-memory keep has no config.toml
+
     def reserve_budget(self, ref: str, micros: int) -> bool:
         _absent("budgets")
 

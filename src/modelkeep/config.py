@@ -214,6 +214,9 @@ class Settings:
     # upstream providers of hosted versions ([providers.NAME]: base_url, api_key_env or
     # api_key_file, timeout, retries): URLs come from here only, keys are read when a call is made
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # budgets of hosted versions ([budgets] "NAME@VERSION" = {amount, currency}), set in the
+    # keep by each gateway at start (docs/hosted.md)
+    budgets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def keep_dir(self) -> Path:
@@ -287,6 +290,14 @@ def check_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
         if not isinstance(section, dict) or not isinstance(section.get("url"), str):
             raise bad(f"[remotes.{name}]", "a table with a string url")
     _check_providers(data.get("providers", {}), bad)
+    budgets = data.get("budgets", {})
+    if not isinstance(budgets, dict):
+        raise bad("[budgets]", "a table")
+    for ref, budget in budgets.items():
+        if not isinstance(budget, dict) or set(budget) != {"amount", "currency"} \
+                or not isinstance(budget["currency"], str) or isinstance(budget["amount"], bool) \
+                or not isinstance(budget["amount"], int | float | str):
+            raise bad(f'[budgets] "{ref}"', '{amount = "10.00", currency = "USD"}')
     return data
 
 
@@ -376,6 +387,7 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
         trusted_pickles=tuple(project.get("loaders", {}).get("trusted_pickles", ())),
         protected_aliases=_protected_aliases(project),
         providers={**user.get("providers", {}), **project.get("providers", {})},
+        budgets=dict(project.get("budgets", {})),
     )
 
 

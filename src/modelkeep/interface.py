@@ -390,6 +390,10 @@ class KeepInterface(Protocol):
         """Every budget with what is spent and reserved."""
         ...
 
+    def apply_configured_budgets(self) -> list[Budget]:
+        """Set the budgets the keep's config.toml declares."""
+        ...
+
     def reserve_budget(self, ref: str, micros: int) -> bool:
         """Reserve one call's worst-case cost; False when it would pass the budget."""
         ...

@@ -774,6 +774,11 @@ class Keep:
 
         return budgets(self.db, name)
 
+    def apply_configured_budgets(self) -> list[Budget]:
+        """Set the budgets config.toml's ``[budgets]`` declares (a gateway does it at start)."""
+        return [self.set_budget(ref, b["amount"], b["currency"])
+                for ref, b in self.settings.budgets.items()]
+
     def reserve_budget(self, ref: str, micros: int) -> bool:
         """Reserve one call's worst-case cost of ``ref``'s budget; False: it would pass it."""
         from modelkeep.registry.costs import reserve

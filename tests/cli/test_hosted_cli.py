@@ -100,3 +100,19 @@ def test_a_key_written_into_the_config_is_refused(hosted):
     result = cli_run("list", code=2)
     line = one_line_error(result, "api_key must be absent")
     assert "sk-do-not-store" not in line
+
+
+def test_budgets_in_the_config_are_set_when_a_gateway_starts_and_bad_ones_refused(hosted):
+    config = hosted / ".modelkeep" / "config.toml"
+    text = config.read_text()
+    config.write_text(text + '\n[budgets]\n"chat@1.0.0" = {amount = "2.50", currency = "USD"}\n')
+    keep = Keep.open(hosted)
+    try:
+        [budget] = keep.apply_configured_budgets()
+        assert (budget.ref, budget.limit_micros, budget.currency) == ("chat@1.0.0", 2_500_000, "USD")
+    finally:
+        keep.close()
+    config.write_text(text + '\n[budgets]\n"chat@1.0.0" = {amount = "ten", currency = "USD"}\n')
+    one_line_error(cli_run("gateway", "--port", "0", code=2), "the budget must be a number")
+    config.write_text(text + '\n[budgets]\n"chat@1.0.0" = "10 USD"\n')
+    one_line_error(cli_run("budget", "list", code=2), '[budgets] "chat@1.0.0" must be')
