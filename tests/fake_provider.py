@@ -7,8 +7,9 @@ with ``stream_options.include_usage``, then ``[DONE]``). With ``--key`` it wants
 ``Authorization: Bearer KEY`` (else 401).
 
 ``POST /_control`` sets what the next calls do, in order: ``{"script": ["429", "500", "503",
-"timeout", "malformed", "ok", ...], "hang": SECONDS, "delay": SECONDS, "completion_tokens": N}``
-(after the script every call is ``ok``, answered after ``delay``); ``GET /_requests`` lists
+"timeout", "malformed", "cut", "ok", ...], "hang": SECONDS, "delay": SECONDS, "completion_tokens": N}``
+(after the script every call is ``ok``, answered after ``delay``; ``cut`` breaks a stream off
+after two chunks); ``GET /_requests`` lists
 every call received (path, the Host and Authorization headers, the JSON body);
 ``DELETE /_requests`` forgets them.
 
@@ -110,7 +111,9 @@ async def _chunks(body: dict[str, Any], text: str, step: str) -> Any:
     chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
     if (body.get("stream_options") or {}).get("include_usage"):
         chunks.append({**base, "choices": [], "usage": _usage(body)})
-    for chunk in chunks:
+    for n, chunk in enumerate(chunks):
+        if step == "cut" and n == 2:
+            raise ConnectionAbortedError("the fake provider cuts the stream")
         yield f"data: {json.dumps(chunk)}\n\n".encode()
     yield b"data: [DONE]\n\n"
 

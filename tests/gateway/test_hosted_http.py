@@ -123,6 +123,17 @@ def test_an_upstream_that_keeps_failing_is_one_clear_error(gateway, provider, st
     assert len(provider.received()) == 3  # bounded: 1 + retries
 
 
+def test_a_stream_the_upstream_cuts_off_ends_with_an_error_event(gateway, provider):
+    provider.script("cut")
+    with gateway.client.stream("POST", "/v1/chat/completions",
+                               json={"model": "chat", "messages": HI, "stream": True}) as response:
+        assert response.status_code == 200
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert len(lines) == 3  # two chunks passed on, then the error; never retried mid-stream
+    error = json.loads(lines[-1][6:])["error"]
+    assert error["code"] == "upstream_failed" and "broke off the connection" in error["message"]
+
+
 def test_upstream_failures_count_as_the_versions_errors_for_the_gates(gateway, keep, provider):
     time.sleep(1.2)  # the earlier tests' counts reach the keep
     before = keep.serving_stats("chat")["1.0.0"]
@@ -197,8 +208,9 @@ def test_the_api_key_is_in_none_of_the_keeps_files_exports_or_the_gateways_outpu
     assert chat(gateway).status_code == 200
     root = keep.settings.root
     for path in root.rglob("*"):
-        if path.is_file():
-            assert KEY.encode() not in path.read_bytes(), path
+        if path.is_file():  # nor any prompt or answer: costs are counts and money
+            data = path.read_bytes()
+            assert KEY.encode() not in data and b"hello there" not in data, path
     env = {**os.environ, "MODELKEEP_KEEP": str(root), KEY_ENV: KEY}
     request = root.parent / "request.json"
     request.write_text('{"prompt": "hi"}')

@@ -61,6 +61,12 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def _transport(exc: httpx.TransportError) -> _Retry:
+    what = ("could not be reached" if isinstance(exc, httpx.ConnectError)
+            else "broke off the connection")
+    return _Retry(f"{what} ({type(exc).__name__})")
+
+
 def _check_status(model: HostedModel, response: httpx.Response) -> None:
     if response.status_code == 200:
         return
@@ -124,7 +130,7 @@ class Upstream:
                 last = _Retry(f"did not answer within {model.provider.timeout:g} s", timeout=True)
             except httpx.TransportError as exc:
                 waited += loop.time() - started
-                last = _Retry(f"could not be reached ({type(exc).__name__})")
+                last = _transport(exc)
             if attempt < tries:
                 await self._backoff(attempt, last)
         raise _give_up(model, last, tries)
@@ -161,7 +167,7 @@ class Upstream:
             except httpx.TimeoutException:
                 last = _Retry(f"did not answer within {model.provider.timeout:g} s", timeout=True)
             except httpx.TransportError as exc:
-                last = _Retry(f"could not be reached ({type(exc).__name__})")
+                last = _transport(exc)
             if sent or attempt == tries:
                 raise _give_up(model, last, attempt)
             await self._backoff(attempt, last)
