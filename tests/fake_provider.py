@@ -9,7 +9,7 @@ with ``stream_options.include_usage``, then ``[DONE]``). With ``--key`` it wants
 ``POST /_control`` sets what the next calls do, in order: ``{"script": ["429", "500", "503",
 "timeout", "malformed", "cut", "ok", ...], "hang": SECONDS, "delay": SECONDS, "completion_tokens": N}``
 (after the script every call is ``ok``, answered after ``delay``; ``cut`` breaks a stream off
-after two chunks); ``GET /_requests`` lists
+after two chunks, ``slow`` streams a chunk every half second); ``GET /_requests`` lists
 every call received (path, the Host and Authorization headers, the JSON body);
 ``DELETE /_requests`` forgets them.
 
@@ -114,6 +114,8 @@ async def _chunks(body: dict[str, Any], text: str, step: str) -> Any:
     for n, chunk in enumerate(chunks):
         if step == "cut" and n == 2:
             raise ConnectionAbortedError("the fake provider cuts the stream")
+        if step == "slow" and n:
+            await asyncio.sleep(0.5)
         yield f"data: {json.dumps(chunk)}\n\n".encode()
     yield b"data: [DONE]\n\n"
 

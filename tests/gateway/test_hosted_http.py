@@ -203,6 +203,19 @@ def test_costs_are_recorded_per_version_day_and_arm(gateway, keep):
     assert {a.group for a in arms} == {"stable 1.0.0"}
 
 
+def test_a_caller_hanging_up_on_a_stream_still_settles_the_budget(gateway, keep, provider):
+    keep.set_budget("chat@1.0.0", "100", "USD")
+    time.sleep(1.2)  # the gateway re-reads the budgets
+    provider.script("slow")
+    with gateway.client.stream("POST", "/v1/chat/completions",
+                               json={"model": "chat", "messages": HI, "stream": True}) as response:
+        assert response.status_code == 200
+        next(response.iter_lines())
+        # hung up here, mid-stream
+    gateway.wait_for(lambda: keep.budgets("chat")[0].reserved_micros == 0
+                     and keep.budgets("chat")[0].spent_micros > 0, timeout=10)
+
+
 def test_the_api_key_is_in_none_of_the_keeps_files_exports_or_the_gateways_output(
         keep, gateway, provider):
     assert chat(gateway).status_code == 200
