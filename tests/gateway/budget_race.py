@@ -70,18 +70,23 @@ class BudgetRun:
 
 
 def budget_run(root: Path, database_url: str | None = None, *, gateways: int = 3,
-               clients: int = 64) -> BudgetRun:
-    """chat@1.0.1 (0.01 USD a call) deployed with a 0.30 USD budget, ``gateways`` gateway
-    processes on one keep, the fake provider answering after 50 ms, ``clients`` clients."""
+               clients: int = 64, ref: str = "chat@1.0.1", amount: str = "0.30",
+               lying_tokens: int | None = None) -> BudgetRun:
+    """``ref`` (chat@1.0.1: 0.01 USD a call) deployed with a budget of ``amount`` USD,
+    ``gateways`` gateway processes on one keep, the fake provider answering after 50 ms,
+    ``clients`` clients. ``lying_tokens``: the provider reports that many completion tokens
+    whatever max_tokens was (more than any reservation assumed)."""
     from fake_provider import FakeProvider
     from gateway_process import GatewayProcess
     from hosted_support import KEY, KEY_ENV, hosted_keep
 
     provider = FakeProvider(key=KEY)
     keep = hosted_keep(root, provider.url, database_url=database_url)
-    keep.deploy("chat@1.0.1")
-    keep.set_budget("chat@1.0.1", "0.30", "USD")
-    provider.script(delay=0.05)  # calls overlap: many are in flight at the budget's edge
+    keep.deploy(ref)
+    keep.set_budget(ref, amount, "USD")
+    provider.script(delay=0.05,  # calls overlap: many are in flight at the budget's edge
+                    **({} if lying_tokens is None else {"completion_tokens": lying_tokens,
+                                                        "cap": False}))
     started = [GatewayProcess(keep.settings.root, env={KEY_ENV: KEY}) for _ in range(gateways)]
     try:
         for gw in started:

@@ -31,6 +31,22 @@ def test_64_clients_and_three_gateways_on_sqlite_stay_within_the_budget(tmp_path
     _check(budget_run(tmp_path / "project"), "sqlite")
 
 
+def test_an_upstream_reporting_more_than_reserved_overshoots_by_at_most_the_calls_in_flight(
+        tmp_path):
+    """chat@1.0.0 is priced per token with max_tokens 16, so a call reserves about 0.036 USD;
+    the lying provider reports 1,000 completion tokens (1.501 USD a call). The reservations
+    still bound what can be in flight when the limit is reached."""
+    run = budget_run(tmp_path / "project", ref="chat@1.0.0", amount="1.00", lying_tokens=1000)
+    real = 1_501_000  # 2 prompt tokens at 0.5/1k + 1,000 completion tokens at 1.5/1k
+    budget, result = run.budget, run.race
+    overshoot = budget.spent_micros - budget.limit_micros
+    print(f"\nlying upstream: {result.ok} answered, overshoot {overshoot / 1e6:.3f} USD = "
+          f"{overshoot / real:.1f} calls, {result.max_in_flight} in flight at most")
+    assert budget.spent_micros == result.ok * real and budget.reserved_micros == 0
+    assert 0 < overshoot <= result.max_in_flight * real
+    assert set(result.statuses) <= {200, 402}
+
+
 @pytest.mark.postgres
 def test_64_clients_and_three_gateways_on_postgresql_stay_within_the_budget(tmp_path, pg_url):
     _check(budget_run(tmp_path / "project", pg_url), "postgresql")
