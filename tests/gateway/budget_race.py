@@ -81,7 +81,8 @@ def budget_run(root: Path, database_url: str | None = None, *, gateways: int = 3
     from hosted_support import KEY, KEY_ENV, hosted_keep
 
     provider = FakeProvider(key=KEY)
-    keep = hosted_keep(root, provider.url, database_url=database_url)
+    # a generous timeout: a busy machine must not turn slow answers into retried calls
+    keep = hosted_keep(root, provider.url, database_url=database_url, timeout=30)
     keep.deploy(ref)
     keep.set_budget(ref, amount, "USD")
     provider.script(delay=0.05,  # calls overlap: many are in flight at the budget's edge
