@@ -17,6 +17,7 @@ from modelkeep.errors import ModelNotFoundError, RunNotFoundError, VersionNotFou
 from modelkeep.interface import KeepInterface, Progress
 from modelkeep.registry.aliases import AliasMove
 from modelkeep.registry.candidates import BumpReport
+from modelkeep.registry.costs import Budget, CallCost, CostReport
 from modelkeep.registry.dependency_lock import ServingNeeds
 from modelkeep.registry.deploy_config import DeployConfig
 from modelkeep.registry.deploy_history import ServingPeriod
@@ -400,6 +401,36 @@ class FakeKeep:
 
     def drill_status(self, name: str) -> DrillStatus:
         return DrillStatus(name, None, 7 * 86400.0, None)
+
+    # -- hosted versions and costs: not kept in memory ---------------------------------------
+
+    def register_hosted(self, name: str, spec: Path | str, *, version: str | None = None,
+                        bump: Bump | None = None, metadata: Any = None,
+                        allow_same: bool = False) -> VersionInfo:
+        _absent("hosted versions")
+
+    def record_costs(self, name: str, items: Sequence[CallCost], gateway: str) -> None:
+        _absent("costs")
+
+    def cost_report(self, name: str | None = None, since: str = "",
+                    by: str = "version") -> CostReport:
+        _absent("costs")
+
+    def set_budget(self, ref: str, amount: Any, currency: str) -> Budget:
+        _absent("budgets")
+
+    def budgets(self, name: str | None = None) -> list[Budget]:
+        _absent("budgets")
+
+    def apply_configured_budgets(self) -> list[Budget]:
+        return []  # the in-memory keep has no config.toml
+
+    def reserve_budget(self, ref: str, micros: int) -> bool:
+        _absent("budgets")
+
+    def settle_budget(self, ref: str, reserved: int, spent: int) -> None:
+        _absent("budgets")
+
 
 def open_fake(keep: FakeKeep) -> KeepInterface:
     """The fake as the CLI sees it (mypy checks here that it satisfies the interface)."""

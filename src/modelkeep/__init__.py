@@ -31,11 +31,16 @@ _EXPORTS: dict[str, str] = {
     "AliasMove": "modelkeep.registry.aliases",
     "AliasNotFoundError": "modelkeep.errors",
     "ArtifactsMismatchError": "modelkeep.errors",
+    "Budget": "modelkeep.registry.costs",
+    "BudgetExhaustedError": "modelkeep.errors",
     "BumpReport": "modelkeep.registry.candidates",
+    "CallCost": "modelkeep.registry.costs",
     "CheckResult": "modelkeep.registry.validation.results",
     "CheckoutStats": "modelkeep.storage.checkout",
     "ConflictError": "modelkeep.errors",
     "CorruptObjectError": "modelkeep.errors",
+    "CostLine": "modelkeep.registry.costs",
+    "CostReport": "modelkeep.registry.costs",
     "DatabaseEmptyError": "modelkeep.errors",
     "DatabaseMissingError": "modelkeep.errors",
     "DatasetNotFoundError": "modelkeep.errors",
@@ -93,6 +98,7 @@ _EXPORTS: dict[str, str] = {
     "Pointer": "modelkeep.storage.pointers",
     "Prediction": "modelkeep.registry.loaders.base",
     "PredictionTimeoutError": "modelkeep.errors",
+    "ProviderNotConfiguredError": "modelkeep.errors",
     "RemoteAuthError": "modelkeep.errors",
     "RemoteError": "modelkeep.errors",
     "RemoteInfo": "modelkeep.storage.remotes",
@@ -124,6 +130,8 @@ _EXPORTS: dict[str, str] = {
     "UnknownFormatError": "modelkeep.errors",
     "UnsafePathError": "modelkeep.errors",
     "UntrustedPickleError": "modelkeep.errors",
+    "UpstreamError": "modelkeep.errors",
+    "UpstreamTimeoutError": "modelkeep.errors",
     "ValidationReport": "modelkeep.registry.validation.results",
     "ValidationRequiredError": "modelkeep.errors",
     "ValidationStatus": "modelkeep.registry.validation.results",
@@ -156,6 +164,7 @@ if TYPE_CHECKING:
     from modelkeep.errors import (
         AliasNotFoundError,
         ArtifactsMismatchError,
+        BudgetExhaustedError,
         ConflictError,
         CorruptObjectError,
         DatabaseEmptyError,
@@ -188,6 +197,7 @@ if TYPE_CHECKING:
         OutputExistsError,
         PathNotFoundError,
         PredictionTimeoutError,
+        ProviderNotConfiguredError,
         RemoteAuthError,
         RemoteError,
         RemoteNotFoundError,
@@ -207,6 +217,8 @@ if TYPE_CHECKING:
         UnknownFormatError,
         UnsafePathError,
         UntrustedPickleError,
+        UpstreamError,
+        UpstreamTimeoutError,
         ValidationRequiredError,
         VersionExistsError,
         VersionNotFoundError,
@@ -218,6 +230,7 @@ if TYPE_CHECKING:
     from modelkeep.keep import Keep
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.candidates import BumpReport
+    from modelkeep.registry.costs import Budget, CallCost, CostLine, CostReport
     from modelkeep.registry.dependency_lock import ServingNeeds
     from modelkeep.registry.deploy_config import DeployConfig
     from modelkeep.registry.deploy_history import ServingPeriod

@@ -45,7 +45,8 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── RunNotActiveError           code=run_not_active
     │   ├── SchemaBehindError           code=schema_behind
     │   ├── SchemaAheadError            code=schema_ahead
-    │   └── RolloutStateError           code=rollout_state
+    │   ├── RolloutStateError           code=rollout_state
+    │   └── BudgetExhaustedError        code=budget_exhausted        http 402
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
@@ -60,7 +61,10 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── VersionUnhealthyError       code=version_unhealthy       http 503
     │   ├── PredictionTimeoutError      code=prediction_timeout      http 504
     │   ├── EnvBuildError               code=env_build_failed        http 503
-    │   └── WorkerFailedError           code=worker_failed
+    │   ├── WorkerFailedError           code=worker_failed
+    │   ├── ProviderNotConfiguredError  code=provider_not_configured http 503
+    │   └── UpstreamError               code=upstream_failed         http 502
+    │       └── UpstreamTimeoutError    code=upstream_timeout        http 504
     └── TargetUnreachableError          code=target_unreachable    exit 6   http 502
 
 The message is data (built from fields); presentation (CLI line, JSON body) lives in cli/ and
@@ -501,6 +505,14 @@ class RolloutStateError(ConflictError):
     default_hint = "see where the rollout stands: modelkeep deploy status NAME"
 
 
+class BudgetExhaustedError(ConflictError):
+    """A hosted version's budget is spent (or reserved by calls in flight): no call is sent."""
+
+    code = "budget_exhausted"
+    default_hint = "raise it with modelkeep budget set NAME@VERSION AMOUNT, or route elsewhere"
+    http_status = 402
+
+
 class VersionUnhealthyError(LoaderError):
     """The version that should answer failed to load in the gateway; the reason is in the message."""
 
@@ -547,6 +559,32 @@ class TargetUnreachableError(ModelkeepError):
     default_hint = "check that the server runs and the URL's host and port: curl -v URL"
     http_status = 502
     exit_code = 6
+
+class ProviderNotConfiguredError(LoaderError):
+    """A hosted version names a provider the keep's config.toml does not define, or whose API
+    key is not where the config says (the key itself is never shown)."""
+
+    code = "provider_not_configured"
+    default_hint = ("add [providers.NAME] base_url and api_key_env (or api_key_file) to "
+                    ".modelkeep/config.toml; see docs/hosted.md")
+    http_status = 503
+
+
+class UpstreamError(LoaderError):
+    """A hosted version's upstream failed (429, 5xx, malformed JSON, refused connection) after
+    the bounded retries; counted as the version's error by the gates."""
+
+    code = "upstream_failed"
+    default_hint = "retry later; the upstream's status is in the message (docs/hosted.md)"
+    http_status = 502
+
+
+class UpstreamTimeoutError(UpstreamError):
+    """A hosted version's upstream did not answer within the provider's timeout, every try."""
+
+    code = "upstream_timeout"
+    default_hint = "retry later, or raise [providers.NAME] timeout in .modelkeep/config.toml"
+    http_status = 504
 
 
 def _all_subclasses(cls: type[ModelkeepError]) -> list[type[ModelkeepError]]:

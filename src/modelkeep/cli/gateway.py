@@ -27,6 +27,7 @@ def gateway(ctx: click.Context, port: int, host: str, poll_interval: float, time
     from modelkeep.gateway.serve import listen, serve
 
     keep = open_keep(ctx)
+    keep.apply_configured_budgets()  # [budgets] in config.toml, before any call is served
     sock = listen(host, port)
     bound = sock.getsockname()[1]
     where = f"[{host}]" if ":" in host else host

@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rollback": ("modelkeep.cli.deploy:rollback", "All traffic back to the last stable version."),
     "loadtest": ("modelkeep.cli.loadtest:loadtest", "Send load to a URL (Locust); report with plots."),
     "drill": ("modelkeep.cli.drill:drill", "Rollback drill under load against a live gateway."),
+    "cost": ("modelkeep.cli.cost:cost", "What hosted versions cost, per version, day or A/B arm."),
+    "budget": ("modelkeep.cli.cost:budget", "Set and list spending limits of hosted versions."),
     "predict": ("modelkeep.cli.running:predict", "Run a version on JSON inputs; print its outputs."),
     "bump": ("modelkeep.cli.running:bump", "The bump a candidate needs, and why (registers nothing)."),
     "validate": ("modelkeep.cli.validate:validate", "Check a version against a policy (CI gate)."),

@@ -10,6 +10,7 @@ with its ``http_status``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -25,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from modelkeep.errors import (
+    BudgetExhaustedError,
     InvalidInputError,
     InvalidModelInputError,
     ModelkeepError,
@@ -32,11 +34,14 @@ from modelkeep.errors import (
     PredictionTimeoutError,
 )
 from modelkeep.registry.loaders.base import failure
+from modelkeep.registry.loaders.hosted import HostedModel
 from modelkeep.registry.rollout import Deployment
 
 from .calls import Answer, Caller
+from .chat import chat_completions
 from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
 from .gatekeeper import GateKeeper
+from .hosted_calls import HostedCaller
 from .limits import VersionLimits
 from .meter import Meter
 from .placement import Placer
@@ -44,6 +49,8 @@ from .pool import VersionPool
 from .routing import Route as Routed
 from .routing import request_key, route
 from .shadow import ShadowMeter, ShadowRunner
+from .spend import Spend
+from .upstream import Upstream
 from .watcher import ServingKeep, StateWatcher
 from .workers import WorkerModel
 
@@ -97,11 +104,21 @@ class Gateway:
         self.shadow_meter = ShadowMeter()
         self.shadow = ShadowRunner(self.pool, self.shadow_meter, timeout=settings.timeout,
                                    on_answer=lambda ref, s, failed: self.meter.record(ref, s, error=failed))
-        self.watcher = StateWatcher(keep, self.pool,
-                                    GateKeeper(keep, self.meter, self.inbox, self.shadow_meter),
+        gatekeeper = GateKeeper(keep, self.meter, self.inbox, self.shadow_meter)
+        self.watcher = StateWatcher(keep, self.pool, gatekeeper,
                                     interval=settings.poll_interval, keep_stable=settings.keep_stable)
         self.caller = Caller(threads=settings.threads, timeout=settings.timeout)
         self.limits = VersionLimits()
+        # hosted versions: costs and budgets flushed and re-read with the serving counts
+        self.spend = Spend(keep, gatekeeper.gateway)
+        gatekeeper.flushers.append(self.spend.flush)
+        self.upstream = Upstream()
+        self.hosted = HostedCaller(self.meter, self.spend, self.upstream)
+        self._shadows: set[asyncio.Task[Any]] = set()
+
+    def usable(self, ref: str) -> bool:
+        """Whether ``ref`` is loaded and not stopped by a spent budget."""
+        return self.pool.healthy(ref) and ref not in self.spend.blocked
 
     def deployment(self, name: str) -> Deployment:
         found = self.watcher.deployments.get(name)
@@ -123,7 +140,7 @@ class Gateway:
         rollout = deployment.active_rollout
         key, _ = request_key(rollout.by if rollout else None, request.headers, request_id)
         chosen = route(deployment, key)
-        if self.pool.healthy(f"{model}@{chosen.version}"):
+        if self.usable(f"{model}@{chosen.version}"):
             return chosen
         # a candidate not ready gives its share to the stable version; a new stable version
         # not loaded yet leaves the traffic on the last stable one that is loaded
@@ -131,7 +148,7 @@ class Gateway:
         if chosen.arm == "candidate" or not self.pool.failed(f"{model}@{chosen.version}"):
             fallbacks += list(deployment.previous[:self.settings.keep_stable - 1])
         for version in fallbacks:
-            if version and self.pool.healthy(f"{model}@{version}"):
+            if version and self.usable(f"{model}@{version}"):
                 return Routed(version, "stable", chosen.shadow)
         return chosen  # answering says why it cannot (unhealthy, or still loading)
 
@@ -142,12 +159,12 @@ class Gateway:
         try:
             name = request.path_params["name"]
             inputs = await _read_inputs(request)
-            chosen = self.choose(name, request, request_id)
             model_name = name.partition("@")[0]
-            answer = await self.answer(f"{model_name}@{chosen.version}", inputs)
+            chosen, answer = await self.routed_answer(name, request, request_id, inputs)
             outputs = canonical_json(answer.outputs)
             rollout = self.deployment(model_name).active_rollout
-            if chosen.shadow and rollout is not None and rollout.candidate == chosen.shadow:
+            if chosen.shadow and rollout is not None and rollout.candidate == chosen.shadow \
+                    and not self.hosted_shadow(f"{model_name}@{chosen.shadow}", inputs):
                 self.shadow.send(model_name, chosen.version, rollout, request_id, inputs,
                                  answer.outputs, answer.model_seconds)
         except ModelkeepError as exc:
@@ -164,28 +181,77 @@ class Gateway:
                         headers={"X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
                                  "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
 
-    async def answer(self, ref: str, inputs: Any) -> Answer:
-        """``ref``'s outputs for ``inputs``, counted for the gates: a failure of the version
-        (it raised, hung or is not loaded) is an error; a bad request is not the version's."""
+    async def routed_answer(self, name: str, request: Request, request_id: str,
+                            inputs: Any) -> tuple[Routed, Answer]:
+        """The routed version's answer; when its budget just ran out, the version routing
+        picks instead (a pinned version, or no other choice, is ``BudgetExhaustedError``)."""
+        model_name = name.partition("@")[0]
+        chosen = self.choose(name, request, request_id)
+        try:
+            return chosen, await self.answer(f"{model_name}@{chosen.version}", inputs, chosen.arm)
+        except BudgetExhaustedError:
+            again = self.choose(name, request, request_id)
+            if again.version == chosen.version:
+                raise
+            return again, await self.answer(f"{model_name}@{again.version}", inputs, again.arm)
+
+    def hosted_shadow(self, ref: str, inputs: Any) -> bool:
+        """Send a hosted candidate's shadow copy through the upstream client (so it is counted,
+        costed and held to its budget), nobody waiting for it; False for a local candidate,
+        whose copies the shadow runner sends."""
+        if not self.usable(ref) or not isinstance(model := self.pool.get(ref), HostedModel):
+            return False
+        task = asyncio.ensure_future(self.hosted.predict(model, inputs, "shadow"))
+        self._shadows.add(task)  # held until done; its outcome is counted, never raised
+        task.add_done_callback(_forget(self._shadows))
+        return True
+
+    async def chat(self, request: Request) -> Response:
+        """``POST /v1/chat/completions`` (``chat.py``)."""
         started = time.perf_counter()
-        config = self.watcher.config(ref)
+        given = request.headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        try:
+            return await chat_completions(self, request, request_id, started)
+        except ModelkeepError as exc:
+            return _error(exc, request_id)
+        except Exception as exc:  # a local model's own error, or outputs that are not JSON
+            return _error(failure(exc, "the model raised"), request_id)
+
+    async def answer(self, ref: str, inputs: Any, arm: str = "") -> Answer:
+        """``ref``'s outputs for ``inputs``, counted for the gates: a failure of the version
+        (it raised, hung or is not loaded) is an error; a bad request is not the version's.
+        A hosted version is called through the upstream client (``hosted_calls.py``), which
+        counts and costs the call itself."""
+        started = time.perf_counter()
         try:
             model = self.pool.get(ref)
+        except ModelkeepError as exc:
+            self._count_failure(ref, started, exc)
+            raise
+        if isinstance(model, HostedModel):
+            return await self.hosted.predict(model, inputs, arm)
+        config = self.watcher.config(ref)
+        try:
             # a version in worker processes caps itself: one request per worker
             cap = None if isinstance(model, WorkerModel) else config.threads
             answer = await self.limits.run(
                 ref, cap, config.timeout or self.caller.timeout,
                 lambda left: self.caller.call(model, inputs, left))
         except ModelkeepError as exc:
-            if exc.http_status >= 500:
-                self.meter.record(ref, time.perf_counter() - started, error=True,
-                                  timeout=isinstance(exc, PredictionTimeoutError))
+            self._count_failure(ref, started, exc)
             raise
         except Exception:
             self.meter.record(ref, time.perf_counter() - started, error=True)
             raise
         self.meter.record(ref, time.perf_counter() - started)
         return answer
+
+    def _count_failure(self, ref: str, started: float, exc: ModelkeepError) -> None:
+        """A failure of the version itself (5xx) counts as its error; a bad request does not."""
+        if exc.http_status >= 500:
+            self.meter.record(ref, time.perf_counter() - started, error=True,
+                              timeout=isinstance(exc, PredictionTimeoutError))
 
     async def feedback(self, request: Request) -> Response:
         """``POST /v1/feedback``: joined to the version that answered, stored within a second."""
@@ -232,6 +298,14 @@ class Gateway:
         return JSONResponse(body, status_code=503 if status == "starting" else 200)
 
 
+def _forget(tasks: set[asyncio.Task[Any]]) -> Any:
+    def done(task: asyncio.Task[Any]) -> None:
+        tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a failed shadow copy is no unhandled error
+    return done
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
     return _error(NotDeployedError(f"no such endpoint: {request.method} {request.url.path}",
                                    hint="POST /v1/models/NAME/predict, GET /v1/models, GET /healthz"))
@@ -243,6 +317,8 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with contextlib.suppress(Exception):  # budgets known before the first call (else: at
+            gateway.spend.refresh()           # the first report, with the error in /healthz)
         gateway.watcher.start()
         try:
             yield
@@ -250,9 +326,11 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
             gateway.watcher.stop()
             gateway.caller.close()
             gateway.shadow.close()
+            await gateway.upstream.close()
 
     routes = [Route("/v1/models/{name}/predict", gateway.predict, methods=["POST"]),
               Route("/v1/models", gateway.models, methods=["GET"]),
+              Route("/v1/chat/completions", gateway.chat, methods=["POST"]),
               Route("/v1/feedback", gateway.feedback, methods=["POST"]),
               Route("/healthz", gateway.health, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found})

@@ -24,11 +24,12 @@ from modelkeep.registry.rollout import Deployment
 from .bluegreen import switch_ready
 from .gatekeeper import GateKeep, GateKeeper
 from .pool import VersionPool
+from .spend import SpendKeep
 
 STATS_INTERVAL = 1.0  # seconds between reports of this gateway's counts (and gate checks)
 
 
-class ServingKeep(GateKeep, Protocol):
+class ServingKeep(GateKeep, SpendKeep, Protocol):
     """What a gateway needs of a keep."""
 
     def deployment_revision(self) -> int: ...
