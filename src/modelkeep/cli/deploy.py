@@ -10,10 +10,11 @@ from typing import Any
 
 import click
 
+from modelkeep.cli import ab
 from modelkeep.cli._output import emit_json, fields, json_option, open_keep, table
 from modelkeep.registry.gates import GatePolicy
 
-SUBCOMMANDS_HELP = "status, promote, pause, resume, abort, history"
+SUBCOMMANDS_HELP = "status, promote, pause, resume, abort, history, split, end, report"
 
 
 class DeployGroup(click.Group):
@@ -22,7 +23,8 @@ class DeployGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         first = args[0] if args else ""
         if first and first not in self.commands and not first.startswith("-"):
-            if "@" not in first:  # neither a subcommand nor NAME@VERSION: a typo, most likely
+            # neither a subcommand nor NAME@VERSION (nor NAME --ab ...): a typo, most likely
+            if "@" not in first and "--ab" not in args:
                 from modelkeep.errors import did_you_mean
 
                 hint = did_you_mean(first, self.commands)
@@ -56,8 +58,11 @@ def _describe(state: Any, gates: list[Any]) -> None:
         where = rollout.phase + (" (paused)" if rollout.paused else "")
         if rollout.phase == "canary":
             where += f", step {rollout.step + 1} of {len(rollout.steps)}"
-        rows += [("rollout", f"{rollout.candidate}: {where}"),
-                 ("steps", " -> ".join(f"{s}%" for s in rollout.steps))]
+        if rollout.arms:
+            rows.append(("A/B test", f"{ab.arms_text(state)} ({where})"))
+        else:
+            rows += [("rollout", f"{rollout.candidate}: {where}"),
+                     ("steps", " -> ".join(f"{s}%" for s in rollout.steps))]
         if rollout.phase == "shadow":
             rows.append(("shadow", f"{rollout.shadow_percent:g}% of requests copied"))
         if rollout.by:
@@ -91,7 +96,13 @@ def deploy() -> None:
 @click.option("--shadow-percent", type=float, default=100.0, show_default=True,
               help="Percent of requests copied to the candidate during the shadow phase.")
 @click.option("--steps", metavar="P,P,...", help="Canary steps in percent, ending at 100.")
-@click.option("--by", metavar="header:NAME", help="Sticky assignment by this request header.")
+@click.option("--by", metavar="header:NAME", help="Sticky assignment by this request header "
+              "(or cookie:NAME, query:NAME).")
+@click.option("--ab", "arms", metavar="A=VERSION,B=VERSION[,...]",
+              help="Start an A/B/n test of these arms instead (the first is the control); "
+                   "give NAME, not NAME@VERSION.")
+@click.option("--split", "split", metavar="P/P[/...]",
+              help="With --ab: each arm's percent of the users, in the arms' order (default equal).")
 @click.option("--window", type=float, default=None, metavar="SECONDS",
               help="How long each canary step is watched before it advances (default 86400, "
                    "a day; 0: by hand only).")
@@ -106,10 +117,21 @@ def deploy() -> None:
 @click.pass_context
 def start(ctx: click.Context, ref: str, canary: bool, shadow: bool, shadow_percent: float,
           steps: str | None, by: str | None, window: float | None, max_error_rate: float,
-          max_p99_ratio: float, min_requests: int, reason: str, as_json: bool) -> None:
-    """Serve NAME@VERSION: all traffic at once, or through a shadow and/or canary rollout."""
+          max_p99_ratio: float, min_requests: int, reason: str, as_json: bool,
+          arms: str | None, split: str | None) -> None:
+    """Serve NAME@VERSION: all traffic at once, or through a shadow and/or canary rollout;
+    or start an A/B/n test of NAME (--ab)."""
     gates = GatePolicy(max_error_rate=max_error_rate, max_p99_ratio=max_p99_ratio,
                        min_requests=min_requests)
+    if arms is not None:
+        if canary or shadow or steps or window is not None or shadow_percent != 100.0 \
+                or gates != GatePolicy():
+            raise click.UsageError("--ab starts an A/B test: --canary, --shadow, --steps, "
+                                   "--window and the gate limits are for rollouts")
+        ab.start(ctx, ref, arms, split, by, reason, as_json)
+        return
+    if split is not None:
+        raise click.UsageError("--split sets the arms' shares of an A/B test: add --ab")
     event = open_keep(ctx).deploy(ref, canary=canary, shadow=shadow, shadow_percent=shadow_percent,
                                   steps=_steps(steps), by=by, window=window, gates=gates,
                                   reason=reason)
@@ -176,3 +198,6 @@ def history(ctx: click.Context, name: str, as_json: bool) -> None:
 rollback = _change_command(
     "rollback", "All of NAME's traffic to its last stable version: a running rollout is "
     "aborted, otherwise the stable version before the current one serves again.")
+
+for _command in (ab.split, ab.end, ab.report):
+    deploy.add_command(_command)
