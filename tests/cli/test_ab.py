@@ -47,6 +47,7 @@ def test_a_test_from_start_to_winner(three):
     assert "deploy end m --winner LABEL" in out
     assert cli_run("deploy", "end", "m", "--winner", "B").stdout == \
         "m: A/B test ended, B won: 1.0.1 serves all traffic\n"
+    assert "A=1.0.0, B=1.0.1, C=1.0.2 (ended)" in cli_run("deploy", "status", "m").stdout
     history = json.loads(cli_run("deploy", "history", "m", "--json").stdout)
     assert [e["action"] for e in history] == ["deploy", "ab-start", "ab-split", "ab-end"]
 

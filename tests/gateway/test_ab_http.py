@@ -129,3 +129,25 @@ def test_bad_outcomes_are_400_with_one_line(pair, outcome, fragment):
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid_input" and fragment in error["message"]
+
+
+@pytest.mark.parametrize("by", ["cookie:uid", "query:user"])
+def test_the_sticky_key_may_be_a_cookie_or_a_query_parameter(pair, by):
+    keep, gateways = pair
+    keep.start_ab_test("echo", "A=1.0.0,B=1.0.1", "50/50", by=by)
+    _sync(gateways, keep)
+    state = keep.deployment("echo")
+
+    def ask(gw, user: str) -> str:
+        if by.startswith("cookie"):
+            response = gw.client.post("/v1/models/echo/predict", json={"inputs": {"x": [1]}},
+                                      headers={"Cookie": f"theme=dark; uid={user}"})
+        else:
+            response = gw.client.post(f"/v1/models/echo/predict?user={user}",
+                                      json={"inputs": {"x": [1]}})
+        assert response.status_code == 200
+        return response.json()["arm"]
+
+    for i in range(40):
+        user = f"u{i}"
+        assert ask(gateways[0], user) == ask(gateways[1], user) == route(state, user).arm

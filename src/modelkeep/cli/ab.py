@@ -22,8 +22,11 @@ def _interval(low: float | None, high: float | None) -> str:
 
 
 def arms_text(state: Any) -> str:
-    """``A=1.0.0 50%, B=1.1.0 50%``: each arm of the state's test, its version and its share."""
-    split = state.split() if state.active_rollout is not None else {}
+    """``A=1.0.0 50%, B=1.1.0 50%``: each arm of the state's test, its version and its share
+    (no share once the test is over)."""
+    if state.active_rollout is None:
+        return ", ".join(f"{label}={version}" for label, version in state.rollout.arms)
+    split = state.split()
     return ", ".join(f"{label}={version} {split.get(version, 0.0) * 100:g}%"
                      for label, version in state.rollout.arms)
 
