@@ -63,7 +63,7 @@ class ArmReport:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class ArmComparison:
     """An arm against the control on one metric: the mSPRT's difference (arm - control), its
     always-valid interval and p-value, and whether the difference is significant yet."""
 
@@ -111,7 +111,7 @@ class AbReport:
     alpha: float
     arms: tuple[ArmReport, ...]
     sample_ratio: SampleRatio
-    comparisons: tuple[Comparison, ...]
+    comparisons: tuple[ArmComparison, ...]
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "arms": [a.to_dict() for a in self.arms],
@@ -184,7 +184,7 @@ def build(model: str, test: Rollout, totals: dict[TallyKey, ArmTally], observed:
                 continue
             n_a, mean_a, var_a = base[metric]
             seq = ab_stats.msprt(n_a, mean_a, var_a, n_b, mean_b, var_b, alpha=alpha)
-            comparisons.append(Comparison(metric, label, control, seq.difference, seq.low,
+            comparisons.append(ArmComparison(metric, label, control, seq.difference, seq.low,
                                           seq.high, seq.p_value, seq.significant))
     return AbReport(model, test.seed, test.phase, test.by, control, alpha, arms, srm,
                     tuple(comparisons))
