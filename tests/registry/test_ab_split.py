@@ -42,6 +42,7 @@ def test_arms_and_splits_are_parsed():
     ("A=1.0.0,A=1.1.0", "its own label and its own version"),
     ("A=1.0.0,B=1.0.0", "its own label and its own version"),
     ("A=1.0.0,B=1.1.0;rm -rf /=2", "is not LABEL=VERSION"),
+    ("A=1.0.0,stable=1.1.0", "'stable' is reserved"),
     (",".join(f"a{i}=1.0.{i}" for i in range(27)), "2 to 26 arms"),
 ])
 def test_bad_arms_are_refused_with_one_line(text, fragment):

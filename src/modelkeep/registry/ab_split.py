@@ -23,6 +23,7 @@ _LABEL = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")  # a version or an alias
 _PERCENT = re.compile(r"\d{1,3}(\.\d{1,4})?")
 MAX_ARMS = 26
+RESERVED = frozenset({"stable", "candidate", "pinned"})  # the gateway's other route names
 
 
 def parse_arms(text: str) -> tuple[tuple[str, str], ...]:
@@ -36,6 +37,10 @@ def parse_arms(text: str) -> tuple[tuple[str, str], ...]:
             raise InvalidInputError(f"--ab arm {part.strip()!r} is not LABEL=VERSION", hint=hint)
         arms.append((label, version.strip()))
     labels, versions = [a for a, _ in arms], [v for _, v in arms]
+    taken = RESERVED.intersection(labels)
+    if taken:
+        raise InvalidInputError(f"arm label {sorted(taken)[0]!r} is reserved: the gateway uses it "
+                                "for routes that are not A/B arms", hint=hint)
     if not 2 <= len(arms) <= MAX_ARMS:
         raise InvalidInputError(f"an A/B test has 2 to {MAX_ARMS} arms, not {len(arms)}", hint=hint)
     if len(set(labels)) != len(labels) or len(set(versions)) != len(versions):
