@@ -151,3 +151,31 @@ def test_the_sticky_key_may_be_a_cookie_or_a_query_parameter(pair, by):
     for i in range(40):
         user = f"u{i}"
         assert ask(gateways[0], user) == ask(gateways[1], user) == route(state, user).arm
+
+
+@pytest.mark.postgres
+def test_two_gateways_on_a_postgresql_keep_add_up_in_the_report(tmp_path, pg_url):
+    """The team setup: the test's state and every gateway's tallies in PostgreSQL."""
+    keep = make_keep(tmp_path / "project", database_url=pg_url)
+    gateways = [GatewayProcess(keep.settings.root, "--poll-interval", "0.1") for _ in range(2)]
+    try:
+        keep.start_ab_test("echo", "A=1.0.0,B=1.0.1", "50/50", by="header:X-User-Id")
+        for gw in gateways:
+            gw.wait_ready()
+        _sync(gateways, keep)
+        state = keep.deployment("echo")
+        arms = {}
+        for i in range(60):
+            user = f"pg-{i}"
+            answers = {_ask(gw, user)["arm"] for gw in gateways}  # each user at both gateways
+            assert answers == {route(state, user).arm}
+            arms[user] = answers.pop()
+    finally:
+        for gw in gateways:
+            gw.stop()
+    report = keep.ab_report("echo")
+    keep.close()
+    for arm in report.arms:
+        users = sum(a == arm.arm for a in arms.values())
+        assert arm.requests == 2 * users  # both gateways' requests
+        assert report.sample_ratio.observed[arm.arm] == users  # each user once
