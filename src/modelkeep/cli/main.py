@@ -37,7 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("modelkeep.cli.runs:runs", "List, show and compare runs; export metric history."),
     "datasets": ("modelkeep.cli.datasets:datasets", "Dataset versions and the models that used them."),
     "gateway": ("modelkeep.cli.gateway:gateway", "Serve deployed versions over HTTP (predict, health)."),
-    "deploy": ("modelkeep.cli.deploy:deploy", "Serve a version, or roll one out (canary, shadow)."),
+    "deploy": ("modelkeep.cli.deploy:deploy", "Serve a version, roll one out (canary, shadow), or A/B test."),
     "rollback": ("modelkeep.cli.deploy:rollback", "All traffic back to the last stable version."),
     "predict": ("modelkeep.cli.running:predict", "Run a version on JSON inputs; print its outputs."),
     "bump": ("modelkeep.cli.running:bump", "The bump a candidate needs, and why (registers nothing)."),
