@@ -19,6 +19,9 @@ from modelkeep.registry.ab_report import AbReport
 from modelkeep.registry.ab_tally import ArmTally, SeenUser, TallyKey
 from modelkeep.registry.aliases import AliasMove
 from modelkeep.registry.candidates import BumpReport
+from modelkeep.registry.dependency_lock import ServingNeeds
+from modelkeep.registry.deploy_config import DeployConfig
+from modelkeep.registry.deploy_history import ServingPeriod
 from modelkeep.registry.deployments import DeploymentEvent
 from modelkeep.registry.diff import VersionDiff
 from modelkeep.registry.documents import DocsResult
@@ -344,9 +347,9 @@ class FakeKeep:
         _absent("deployments")
 
     def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
-               shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
+               shadow_percent: float | None = None, steps: tuple[int, ...] | None = None,
                by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
-               reason: str = "") -> DeploymentEvent:
+               reason: str = "", config: DeployConfig | None = None) -> DeploymentEvent:
         _absent("deployments")
 
     def change_deployment(self, name: str, action: str, reason: str = "", *,
@@ -367,6 +370,12 @@ class FakeKeep:
         _absent("deployments")
 
     def feedback_summary(self, name: str, since: str = "") -> dict[str, FeedbackSummary]:
+        _absent("deployments")
+
+    def deployment_replay(self, name: str, at: str | None = None) -> list[ServingPeriod]:
+        _absent("deployments")
+
+    def serving_needs(self, ref: str) -> ServingNeeds:
         _absent("deployments")
 
     def start_ab_test(self, name: str, arms: str, split: str | None = None, *, by: str | None = None,

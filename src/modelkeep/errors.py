@@ -22,7 +22,8 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── LoaderMissingError          code=loader_missing
     │   ├── UntrustedPickleError        code=pickle_untrusted        http 403
     │   ├── SignatureUnknownError       code=signature_unknown
-    │   └── InvalidModelInputError      code=invalid_model_input
+    │   ├── InvalidModelInputError      code=invalid_model_input
+    │   └── InvalidDeployConfigError    code=invalid_deploy_config
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
     │   ├── ModelNotFoundError          code=model_not_found
@@ -57,7 +58,9 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
         ├── LoaderFailedError           code=loader_failed
         ├── EntryPointError             code=entry_point_invalid
         ├── VersionUnhealthyError       code=version_unhealthy       http 503
-        └── PredictionTimeoutError      code=prediction_timeout      http 504
+        ├── PredictionTimeoutError      code=prediction_timeout      http 504
+        ├── EnvBuildError               code=env_build_failed        http 503
+        └── WorkerFailedError           code=worker_failed
 
 The message is data (built from fields); presentation (CLI line, JSON body) lives in cli/ and
 server/. Message, hint and string fields pass through ``redact.redact_text``: a URL's password
@@ -511,6 +514,28 @@ class PredictionTimeoutError(LoaderError):
     code = "prediction_timeout"
     default_hint = "raise it with modelkeep gateway --timeout SECONDS, or make the model faster"
     http_status = 504
+
+
+class InvalidDeployConfigError(InvalidInputError):
+    """A deployment configuration (``--config`` file or flags) that cannot be used."""
+
+    code = "invalid_deploy_config"
+    default_hint = "see the configuration file's keys: docs/gateway.md#deployment-configuration"
+
+
+class EnvBuildError(LoaderError):
+    """uv could not build the environment a version's dependency lock asks for."""
+
+    code = "env_build_failed"
+    default_hint = "check the version's dependencies lock and the package index (UV_INDEX_URL)"
+    http_status = 503
+
+
+class WorkerFailedError(LoaderError):
+    """A version's worker process died or broke the protocol while answering."""
+
+    code = "worker_failed"
+    default_hint = "the gateway starts a new worker; see the gateway's stderr for the worker's"
 
 
 def _all_subclasses(cls: type[ModelkeepError]) -> list[type[ModelkeepError]]:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # the result types, for annotations only: importing this modu
     from modelkeep.registry.ab_tally import ArmTally, SeenUser, TallyKey
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.candidates import BumpReport
+    from modelkeep.registry.dependency_lock import ServingNeeds
+    from modelkeep.registry.deploy_config import DeployConfig
+    from modelkeep.registry.deploy_history import ServingPeriod
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.diff import VersionDiff
     from modelkeep.registry.documents import DocsResult
@@ -334,9 +337,9 @@ class KeepInterface(Protocol):
         ...
 
     def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
-               shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
+               shadow_percent: float | None = None, steps: tuple[int, ...] | None = None,
                by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
-               reason: str = "") -> DeploymentEvent:
+               reason: str = "", config: DeployConfig | None = None) -> DeploymentEvent:
         """Serve a version at once, or through a shadow and/or canary rollout."""
         ...
 
@@ -364,6 +367,16 @@ class KeepInterface(Protocol):
 
     def feedback_summary(self, name: str, since: str = "") -> dict[str, FeedbackSummary]:
         """version -> feedback items, accuracy and mean outcome value since a time."""
+        ...
+
+    # -- deployment configuration, history replay and worker environments (g-ops) ---------
+
+    def deployment_replay(self, name: str, at: str | None = None) -> list[ServingPeriod]:
+        """What served a model when: each change of traffic or configuration, oldest first."""
+        ...
+
+    def serving_needs(self, ref: str) -> ServingNeeds:
+        """A version's dependency lock, where environments are built, how a worker opens the keep."""
         ...
 
     # -- A/B/n tests (docs/gateway.md, "A/B/n tests") -------------------------------------

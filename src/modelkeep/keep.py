@@ -27,6 +27,9 @@ from modelkeep.tracking.runs import reap_dead_runs
 if TYPE_CHECKING:
     from modelkeep.registry.ab_report import AbReport
     from modelkeep.registry.ab_tally import ArmTally, SeenUser, TallyKey
+    from modelkeep.registry.dependency_lock import ServingNeeds
+    from modelkeep.registry.deploy_config import DeployConfig
+    from modelkeep.registry.deploy_history import ServingPeriod
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.documents import DocsResult
     from modelkeep.registry.feedback import Feedback, FeedbackSummary
@@ -666,21 +669,29 @@ class Keep:
         return history(self.db, name)
 
     def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
-               shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
+               shadow_percent: float | None = None, steps: tuple[int, ...] | None = None,
                by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
-               reason: str = "") -> DeploymentEvent:
+               reason: str = "", config: DeployConfig | None = None) -> DeploymentEvent:
         """Serve version ``ref``: all traffic at once, or through a shadow and/or canary rollout
         from the stable version (``steps`` in percent, default 5,25,50,100; ``by`` the request
         key for sticky assignment, ``header:NAME``; each step watched ``window`` seconds, default
-        24 h, under ``gates``). A ``DeploymentEvent``."""
+        24 h, under ``gates``). ``config`` (routing, gates, loader settings, environment; over
+        the version's registered ``deployment`` metadata; arguments win over its routing and
+        gates) is recorded with the version. A ``DeploymentEvent``."""
+        from modelkeep.registry.deploy_config import DeployConfig, registered_defaults, rollout_shape
         from modelkeep.registry.deployments import deploy_version
         from modelkeep.registry.rollout import DEFAULT_STEPS, DEFAULT_WINDOW
 
-        return deploy_version(self.db, self.resolve(ref), author=self.author, canary=canary,
-                              shadow=shadow, shadow_percent=shadow_percent,
-                              steps=steps or DEFAULT_STEPS, by=by,
-                              window=DEFAULT_WINDOW if window is None else window, gates=gates,
-                              reason=reason)
+        info = self.resolve(ref)
+        given = config or DeployConfig()
+        shape = rollout_shape(given, steps=steps, by=by, shadow_percent=shadow_percent,
+                              window=window, gates=gates)
+        recorded = given.under(registered_defaults(versions.version_metadata(self.db, info.id)))
+        return deploy_version(self.db, info, author=self.author, canary=canary,
+                              shadow=shadow, shadow_percent=shape.shadow_percent,
+                              steps=shape.steps or DEFAULT_STEPS, by=shape.by,
+                              window=DEFAULT_WINDOW if shape.window is None else shape.window,
+                              gates=shape.gates, reason=reason, config=recorded)
 
     def change_deployment(self, name: str, action: str, reason: str = "", *,
                           expect_revision: int | None = None) -> DeploymentEvent:
@@ -729,6 +740,27 @@ class Keep:
         from modelkeep.registry.feedback import summary
 
         return summary(self.db, name, self.deployment(name).serving(), since)
+
+    # -- deployment configuration, history replay and worker environments (g-ops) ---------
+
+    def deployment_replay(self, name: str, at: str | None = None) -> list[ServingPeriod]:
+        """What served ``name`` when: every change of traffic or configuration as a
+        ``ServingPeriod`` (split, versions involved, changes, configurations), oldest first;
+        with ``at`` (ISO 8601), only the period in force then."""
+        from modelkeep.registry.deploy_history import replay
+        from modelkeep.registry.deployments import history
+
+        return replay(history(self.db, name), at)
+
+    def serving_needs(self, ref: str) -> ServingNeeds:
+        """What version ``ref`` needs to run in a gateway: its dependency lock, where built
+        environments are cached, and how a worker process opens this keep."""
+        from modelkeep.registry.dependency_lock import ServingNeeds, lock_of
+
+        info = self.resolve(ref)
+        return ServingNeeds(ref=info.ref, lock=lock_of(versions.version_metadata(self.db, info.id)),
+                            envs_dir=str(self.settings.keep_dir / "envs"),
+                            reopen_env=self.settings.reopen_env())
 
     # -- A/B/n tests (docs/gateway.md, "A/B/n tests") -------------------------------------
 

@@ -16,6 +16,8 @@ import threading
 import time
 from typing import Protocol
 
+from modelkeep.registry.dependency_lock import ServingNeeds
+from modelkeep.registry.deploy_config import DeployConfig
 from modelkeep.registry.loaders import LoadedModel
 from modelkeep.registry.rollout import Deployment
 
@@ -34,6 +36,8 @@ class ServingKeep(GateKeep, TallyKeep, Protocol):
     def deployments(self) -> list[Deployment]: ...
 
     def load(self, ref: str) -> LoadedModel: ...
+
+    def serving_needs(self, ref: str) -> ServingNeeds: ...
 
 
 class StateWatcher:
@@ -76,10 +80,18 @@ class StateWatcher:
         self._changed.set()
         return True
 
+    def config(self, ref: str) -> DeployConfig:
+        """The configuration ``ref`` was deployed with, in the current state."""
+        name, _, version = ref.partition("@")
+        found = self.deployments.get(name)
+        return found.config(version) if found is not None else DeployConfig()
+
     def load_once(self) -> None:
-        """Bring the pool in line with the current state."""
+        """Bring the pool in line with the current state (a version whose configuration
+        changed is loaded again with the new one)."""
         self._changed.clear()
-        self.pool.sync(self.wanted())
+        wanted = self.wanted()
+        self.pool.sync(wanted, {ref: self.config(ref).process_key() for ref in wanted})
 
     def start(self) -> None:
         """Read the state once, then poll and load in two daemon threads."""
