@@ -21,6 +21,7 @@ from modelkeep.registry.deploy_config import DeployConfig
 from modelkeep.registry.loaders import LoadedModel
 from modelkeep.registry.rollout import Deployment
 
+from .ab_meter import TallyKeep
 from .bluegreen import switch_ready
 from .gatekeeper import GateKeep, GateKeeper
 from .pool import VersionPool
@@ -29,7 +30,7 @@ from .spend import SpendKeep
 STATS_INTERVAL = 1.0  # seconds between reports of this gateway's counts (and gate checks)
 
 
-class ServingKeep(GateKeep, SpendKeep, Protocol):
+class ServingKeep(GateKeep, SpendKeep, TallyKeep, Protocol):
     """What a gateway needs of a keep."""
 
     def deployment_revision(self) -> int: ...
