@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # partial checkouts only: loaded when asked for (start-up of 
 
 LinkMode = Literal["copy", "reflink", "hardlink", "auto"]
 LINK_MODES = ("copy", "reflink", "hardlink", "auto")
+INLINE_FILES, INLINE_BYTES = 16, 4 << 20  # a checkout this small runs without threads
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -227,9 +228,11 @@ def _limit_shard_indexes(store: ObjectStore, jobs: list[_Job]) -> None:
 
 
 def _restore_all(restorer: _Restorer, jobs: list[_Job], workers: int) -> None:
-    """Restore the jobs in parallel; one file (a model, an example input) is restored in this
-    thread: a pool's start and hand-offs cost more than they save, most of all on a busy machine."""
-    if len(jobs) <= 1 or workers <= 1:
+    """Restore the jobs in parallel; a few small files (a model loaded for ``predict``, an
+    example input) are restored in this thread: a pool's start and hand-offs cost more than
+    they save, most of all on a busy machine."""
+    if len(jobs) <= 1 or workers <= 1 or (len(jobs) <= INLINE_FILES
+                                          and sum(job.size for job in jobs) < INLINE_BYTES):
         for job in jobs:
             restorer.restore(job)
         return
