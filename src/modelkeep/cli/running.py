@@ -33,6 +33,8 @@ def candidate_metadata(name: str, metadata_file: Path | None, loader: str | None
                        example_input: str | None) -> ModelMetadata | None:
     """The metadata file (if any) with --loader and --example-input set over it."""
     meta = None
+    if metadata_file is None and loader is None and example_input is None:
+        return None  # the schema's models (pydantic) stay unloaded: register's fixed cost
     if metadata_file is not None:
         from modelkeep.schema import load_metadata
 
