@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from loader_models import onnx_model, write_example
+from loader_models import onnx_model, python_model, write_example
 from support import cli_run
 
 PROBE = """
@@ -31,7 +31,8 @@ HEAVY = (
     "pydantic", "sqlalchemy", "alembic", "rich", "yaml", "ruamel", "google.protobuf", "psutil",
     "httpx", "starlette", "uvicorn", "fsspec", "pyfastcdc", "concurrent.futures", "socket",
     "hashlib", "logging", "subprocess", "modelkeep.interface", "modelkeep.tracking",
-    "modelkeep.schema", "modelkeep.gateway", "modelkeep.storage.ingest",
+    "modelkeep.schema.types", "modelkeep.schema.metadata", "modelkeep.schema.loading",
+    "modelkeep.gateway", "modelkeep.storage.ingest",
     "modelkeep.storage.chunked", "modelkeep.storage.chunkers", "modelkeep.storage.tensors",
     "modelkeep.storage.shard_index", "modelkeep.storage.walk", "modelkeep.registry.validation",
     "modelkeep.registry.registration", "modelkeep.cli.deploy", "modelkeep.cli.runs",
@@ -67,6 +68,17 @@ def test_predict_loads_only_the_keep_the_checkout_and_the_framework(onnx_keep):
     assert "onnxruntime" in modules and "modelkeep.storage.checkout" in modules  # it did run
     assert heavy(modules, SHOWN) == []
     assert collecting  # the collector is back on once start-up is over
+
+
+def test_predict_of_an_entry_point_loads_no_schema_model(project):
+    folder = python_model(project / "double")
+    write_example(folder, {"x": [1.0, 2.0]})
+    cli_run("register", "double", str(folder), "--loader", "python:predict:run",
+            "--example-input", "example.json")
+    (project / "request.json").write_text(json.dumps({"x": [1.0, 2.0]}))
+    modules, _ = modules_after("predict", "double@1.0.0", "--input", "request.json")
+    assert "modelkeep.registry.loaders.python_entry" in modules
+    assert heavy(modules, SHOWN) == []
 
 
 def test_show_loads_no_loader_and_no_framework(onnx_keep):

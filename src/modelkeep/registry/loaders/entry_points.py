@@ -21,6 +21,7 @@ from typing import Any
 
 from modelkeep.errors import EntryPointError, ModelkeepError
 from modelkeep.registry.loaders.base import failure
+from modelkeep.schema.entry_point import ENTRY_POINT
 
 _IMPORT_LOCK = threading.Lock()  # sys.path and sys.modules are process-wide
 
@@ -43,8 +44,6 @@ def module_file(module: str, roots: Sequence[Path]) -> Path | None:
 
 def import_entry_point(target: str, roots: Sequence[Path]) -> Any:
     """The object ``target`` (``module:attribute``) names in the version's files."""
-    from modelkeep.schema.loading import ENTRY_POINT  # (pydantic: only when a loader runs)
-
     if not ENTRY_POINT.fullmatch(target or ""):
         raise EntryPointError(f"entry point {target!r} is not 'module:attribute'",
                               hint="e.g. --loader python:predict:run", entry_point=target)
