@@ -95,3 +95,11 @@ def test_help_imports_no_command_module():
     modules, _ = modules_after("--help")
     assert not [m for m in modules if m.startswith("modelkeep.") and m not in {
         "modelkeep._lazy", "modelkeep.cli", "modelkeep.cli.main", "modelkeep.cli._startup"}]
+
+
+def test_a_command_runs_with_the_collector_on_wherever_it_was_registered():
+    probe = ("import gc, sys\nfrom modelkeep.cli.main import cli, main\n"
+             "@cli.command('probe-gc')\ndef probe():\n    print('GC', gc.isenabled())\n"
+             "sys.argv = ['modelkeep', 'probe-gc']\nmain()\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
+    assert out.strip() == "GC True"

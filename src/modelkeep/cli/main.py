@@ -58,9 +58,10 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
         if target is None:
-            return super().get_command(ctx, cmd_name)
-        module_name, attr = target[0].split(":")
-        command = getattr(importlib.import_module(module_name), attr)
+            command = super().get_command(ctx, cmd_name)
+        else:
+            module_name, attr = target[0].split(":")
+            command = getattr(importlib.import_module(module_name), attr)
         _startup.end()  # the command's module is in: collect garbage again
         return command
 
