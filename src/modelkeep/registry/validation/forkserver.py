@@ -14,7 +14,8 @@ The server waits for its children and writes each one's end to ``status.json`` i
 ``{"code": N}`` (N < 0: killed by signal -N) or ``{"timeout": true}`` when the child outlived
 ``measure.timeout_s``, counted from the server's start (the framework's import included, as
 when each child imported it). A child's ``load_time_s`` includes the import of its loader's
-frameworks, timed here, so load-time budgets mean what they meant.
+frameworks, timed here, and its ``peak_memory_mb`` the server's peak at the fork, so budgets
+mean what they meant when each version ran in a fresh process.
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from modelkeep.registry.validation.runner import limit_memory, open_version, run_job, write_result
+from modelkeep.registry.validation.runner import (
+    limit_memory,
+    open_version,
+    peak_memory_mb,
+    run_job,
+    write_result,
+)
 
 # loader kind -> what its loader imports (imported once here, before the children are forked)
 FRAMEWORKS: dict[str, tuple[str, ...]] = {
@@ -63,7 +70,8 @@ def _kind(opened: Any) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def _child(folder: Path, job: dict[str, Any], opened: Any, import_s: float) -> None:
+def _child(folder: Path, job: dict[str, Any], opened: Any, import_s: float,
+           server_peak_mb: float) -> None:
     """In the forked child: become a process group, point stdio at the log, run, write."""
     try:
         os.setpgid(0, 0)
@@ -74,9 +82,14 @@ def _child(folder: Path, job: dict[str, Any], opened: Any, import_s: float) -> N
         os.dup2(log, 2)
         os.environ["TMPDIR"] = str(folder)  # goes with the folder, even when killed
         tempfile.tempdir = str(folder)
+        at_fork = peak_memory_mb()
         result = run_job(job, opened=opened)
         if isinstance(result.get("load_time_s"), float):
             result["load_time_s"] += import_s
+        # a forked child counts only the pages it touches: add the server's peak (interpreter,
+        # modelkeep, framework), as a process of its own would hold them (generously: a
+        # framework page the child touched counts twice)
+        result["peak_memory_mb"] = server_peak_mb + max(0.0, result["peak_memory_mb"] - at_fork)
         write_result(folder / "result.json", result)
         code = 0
     except SystemExit as exc:  # the model called sys.exit(): its status, as a process's would be
@@ -104,12 +117,13 @@ def serve(folders: list[Path]) -> None:
             opened.append(exc)
     took = preload({k for k in map(_kind, opened) if k})
     children: dict[int, Path] = {}
+    server_peak_mb = peak_memory_mb()
     for folder, job, found in zip(folders, jobs, opened, strict=True):
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _child(folder, job, found, took.get(_kind(found) or "", 0.0))
+            _child(folder, job, found, took.get(_kind(found) or "", 0.0), server_peak_mb)
         with contextlib.suppress(OSError):  # here too: a timeout may come before the child ran
             os.setpgid(pid, pid)
         (folder / "pid").write_text(str(pid), encoding="utf-8")
