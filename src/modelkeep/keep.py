@@ -15,18 +15,18 @@ from modelkeep.db.database import Database
 from modelkeep.db.migrate import Migration, check_schema
 from modelkeep.db.migrate import migrate as migrate_schema
 from modelkeep.errors import InvalidInputError, KeepExistsError
-from modelkeep.registry import aliases, records, versions
-from modelkeep.registry.aliases import AliasMove
+from modelkeep.registry import versions
 from modelkeep.registry.refs import parse_ref
 from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
 from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.pins import PINS_DIRNAME
-from modelkeep.tracking.runs import reap_dead_runs
 
 if TYPE_CHECKING:
+    from modelkeep.registry import records
     from modelkeep.registry.ab_report import AbReport
     from modelkeep.registry.ab_tally import ArmTally, SeenUser, TallyKey
+    from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.costs import Budget, CallCost, CostReport
     from modelkeep.registry.dependency_lock import ServingNeeds
     from modelkeep.registry.deploy_config import DeployConfig
@@ -160,6 +160,8 @@ class Keep:
     def killed_runs(self) -> list[str]:
         """Mark ``killed`` the running runs whose owner process on this host is gone; their
         ids (runs are also marked wherever they are read or written)."""
+        from modelkeep.tracking.runs import reap_dead_runs
+
         return reap_dead_runs(self.db)
 
     @property
@@ -234,28 +236,40 @@ class Keep:
         """Point ``alias`` at ``version``; the previous target stays in the history. A protected
         alias (config ``[validation] protected_aliases``) needs a passing validation of
         ``version``, unless ``force`` with a ``reason`` (recorded as forced)."""
+        from modelkeep.registry import aliases
+
         return aliases.set_alias(self.db, name, alias, version, self.author, reason,
                                  protected=self.settings.protected_aliases, force=force)
 
     def remove_alias(self, name: str, alias: str, reason: str = "") -> AliasMove:
         """Unset ``alias`` (recorded in its history)."""
+        from modelkeep.registry import aliases
+
         return aliases.remove_alias(self.db, name, alias, self.author, reason)
 
     def aliases(self, name: str) -> dict[str, str]:
         """alias -> version for every alias of ``name`` set now."""
+        from modelkeep.registry import aliases
+
         return aliases.current_aliases(self.db, name)
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         """Every move of an alias (or all aliases) of ``name``, oldest first."""
+        from modelkeep.registry import aliases
+
         return aliases.alias_history(self.db, name, alias)
 
     def add_note(self, ref: str, text: str) -> records.VersionRecord:
         """Append a dated note to a registered version."""
+        from modelkeep.registry import records
+
         return records.append_record(self.db, self.resolve(ref).id, "note", "note", text,
                                      self.author)
 
     def add_metric(self, ref: str, key: str, value: Any) -> records.VersionRecord:
         """Append a dated metric to a registered version (the registered snapshot is untouched)."""
+        from modelkeep.registry import records
+
         return records.append_record(self.db, self.resolve(ref).id, "metric", key, value,
                                      self.author)
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from modelkeep.cli import _startup
+
 # command name -> "module:attribute"; modules import only when their command runs
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("modelkeep.cli.init:init", "Create a keep in a folder."),
@@ -60,9 +62,12 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
         if target is None:
-            return super().get_command(ctx, cmd_name)
-        module_name, attr = target[0].split(":")
-        return getattr(importlib.import_module(module_name), attr)
+            command = super().get_command(ctx, cmd_name)
+        else:
+            module_name, attr = target[0].split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+        _startup.end()  # the command's module is in: collect garbage again
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # short help from the table above: --help imports no command module
@@ -116,4 +121,5 @@ def cli(ctx: click.Context, keep_path: str | None) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    _startup.begin()
     sys.exit(cli.main(prog_name="modelkeep", standalone_mode=True))
