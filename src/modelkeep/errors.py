@@ -23,6 +23,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── UntrustedPickleError        code=pickle_untrusted        http 403
     │   ├── SignatureUnknownError       code=signature_unknown
     │   └── InvalidModelInputError      code=invalid_model_input
+    │       └── SignatureMismatchError  code=signature_mismatch      http 422
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
     │   ├── ModelNotFoundError          code=model_not_found
@@ -55,6 +56,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   └── RemoteAuthError             code=remote_auth             http 401
     └── LoaderError                     code=loader_error          exit 1   http 500
         ├── LoaderFailedError           code=loader_failed
+        │   └── PredictionMemoryError   code=prediction_out_of_memory
         ├── EntryPointError             code=entry_point_invalid
         ├── VersionUnhealthyError       code=version_unhealthy       http 503
         └── PredictionTimeoutError      code=prediction_timeout      http 504
@@ -452,6 +454,13 @@ class InvalidModelInputError(InvalidInputError):
     default_hint = "see the version's signature: modelkeep show NAME@VERSION"
 
 
+class SignatureMismatchError(InvalidModelInputError):
+    """Well-formed inputs that do not match the version's signature; the message quotes it."""
+
+    code = "signature_mismatch"
+    http_status = 422
+
+
 class LoaderError(ModelkeepError):
     """A version could not be loaded or called through its loader."""
 
@@ -511,6 +520,14 @@ class PredictionTimeoutError(LoaderError):
     code = "prediction_timeout"
     default_hint = "raise it with modelkeep gateway --timeout SECONDS, or make the model faster"
     http_status = 504
+
+
+class PredictionMemoryError(LoaderFailedError):
+    """A prediction ran out of memory (MemoryError: the process's memory limit, or the
+    machine's); the request fails, the gateway goes on serving."""
+
+    code = "prediction_out_of_memory"
+    default_hint = "give the gateway more room (modelkeep gateway --memory-limit) or send smaller inputs"
 
 
 def _all_subclasses(cls: type[ModelkeepError]) -> list[type[ModelkeepError]]:

@@ -10,6 +10,7 @@ with its ``http_status``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -56,6 +57,7 @@ class GatewaySettings:
     timeout: float = 30.0
     threads: int = 32
     keep_stable: int = 3
+    load_before_serving: bool = False  # a worker sharing a port joins it once its versions load
 
 
 def _error(exc: ModelkeepError, request_id: str | None = None) -> JSONResponse:
@@ -225,6 +227,8 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway.watcher.start()
+        if gateway.settings.load_before_serving:
+            await asyncio.to_thread(gateway.watcher.ready.wait, 300)
         try:
             yield
         finally:
