@@ -29,6 +29,8 @@ from modelkeep.registry.records import VersionRecord
 from modelkeep.registry.rollout import Deployment
 from modelkeep.registry.roots import GcResult
 from modelkeep.registry.serving import VersionStats
+from modelkeep.registry.shadow_report import ShadowReport
+from modelkeep.registry.shadow_stats import ShadowBatch
 from modelkeep.registry.validation.results import ValidationReport, ValidationStatus
 from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
 from modelkeep.registry.views import VersionView
@@ -344,7 +346,8 @@ class FakeKeep:
     def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
                shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
                by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
-               reason: str = "") -> DeploymentEvent:
+               reason: str = "", blue_green: bool = False, shadow_window: float = 0.0,
+               tolerance: float = 0.0, force: bool = False) -> DeploymentEvent:
         _absent("deployments")
 
     def change_deployment(self, name: str, action: str, reason: str = "", *,
@@ -366,6 +369,14 @@ class FakeKeep:
 
     def feedback_summary(self, name: str, since: str = "") -> dict[str, FeedbackSummary]:
         _absent("deployments")
+
+    # -- shadow tests: not kept in memory -------------------------------------------------------
+
+    def record_shadow_stats(self, name: str, batches: Sequence[ShadowBatch], gateway: str) -> None:
+        _absent("shadow tests")
+
+    def shadow_report(self, name: str, tolerance: float = 0.0) -> ShadowReport:
+        _absent("shadow tests")
 
 def open_fake(keep: FakeKeep) -> KeepInterface:
     """The fake as the CLI sees it (mypy checks here that it satisfies the interface)."""

@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # the result types, for annotations only: importing this modu
     from modelkeep.registry.rollout import Deployment
     from modelkeep.registry.roots import GcResult
     from modelkeep.registry.serving import VersionStats
+    from modelkeep.registry.shadow_report import ShadowReport
+    from modelkeep.registry.shadow_stats import ShadowBatch
     from modelkeep.registry.validation.results import ValidationReport, ValidationStatus
     from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
     from modelkeep.registry.views import VersionView
@@ -334,7 +336,8 @@ class KeepInterface(Protocol):
     def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
                shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
                by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
-               reason: str = "") -> DeploymentEvent:
+               reason: str = "", blue_green: bool = False, shadow_window: float = 0.0,
+               tolerance: float = 0.0, force: bool = False) -> DeploymentEvent:
         """Serve a version at once, or through a shadow and/or canary rollout."""
         ...
 
@@ -362,4 +365,14 @@ class KeepInterface(Protocol):
 
     def feedback_summary(self, name: str, since: str = "") -> dict[str, FeedbackSummary]:
         """version -> feedback items, accuracy and mean outcome value since a time."""
+        ...
+
+    # -- shadow tests (docs/gateway.md#shadow-tests) ------------------------------------------
+
+    def record_shadow_stats(self, name: str, batches: Sequence[ShadowBatch], gateway: str) -> None:
+        """Append what a gateway's shadow copies of a model's requests did."""
+        ...
+
+    def shadow_report(self, name: str, tolerance: float = 0.0) -> ShadowReport:
+        """A model's latest shadow test: agreement, latency and errors, disagreements."""
         ...

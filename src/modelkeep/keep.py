@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.rollout import Deployment
     from modelkeep.registry.serving import VersionStats
+    from modelkeep.registry.shadow_report import ShadowReport
+    from modelkeep.registry.shadow_stats import ShadowBatch
     from modelkeep.run import Run
 
 if TYPE_CHECKING:  # result types, imported for annotations only (opening a keep stays fast)
@@ -666,11 +668,15 @@ class Keep:
     def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
                shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
                by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
-               reason: str = "") -> DeploymentEvent:
+               reason: str = "", blue_green: bool = False, shadow_window: float = 0.0,
+               tolerance: float = 0.0, force: bool = False) -> DeploymentEvent:
         """Serve version ``ref``: all traffic at once, or through a shadow and/or canary rollout
         from the stable version (``steps`` in percent, default 5,25,50,100; ``by`` the request
         key for sticky assignment, ``header:NAME``; each step watched ``window`` seconds, default
-        24 h, under ``gates``). A ``DeploymentEvent``."""
+        24 h, under ``gates``; the shadow phase ``shadow_window`` seconds, 0: moved by hand), or
+        ``blue_green``: loaded beside the stable version, then all traffic at once. A version
+        whose latest validation did not pass is refused unless ``force`` (with a ``reason``).
+        A ``DeploymentEvent``."""
         from modelkeep.registry.deployments import deploy_version
         from modelkeep.registry.rollout import DEFAULT_STEPS, DEFAULT_WINDOW
 
@@ -678,7 +684,8 @@ class Keep:
                               shadow=shadow, shadow_percent=shadow_percent,
                               steps=steps or DEFAULT_STEPS, by=by,
                               window=DEFAULT_WINDOW if window is None else window, gates=gates,
-                              reason=reason)
+                              reason=reason, blue_green=blue_green, shadow_window=shadow_window,
+                              tolerance=tolerance, force=force)
 
     def change_deployment(self, name: str, action: str, reason: str = "", *,
                           expect_revision: int | None = None) -> DeploymentEvent:
@@ -705,15 +712,11 @@ class Keep:
         return stats_since(self.db, name, self.deployment(name).serving(), since)
 
     def deployment_gates(self, name: str) -> list[GateResult]:
-        """Each gate's verdict on ``name``'s canary step now ([] when no canary step runs)."""
-        from modelkeep.registry.gates import evaluate
+        """Each gate's verdict on ``name``'s canary step or shadow phase now ([] when neither
+        runs): the built-in gates and the metric gates (``--gate``)."""
+        from modelkeep.registry.judging import rollout_verdicts
 
-        state = self.deployment(name)
-        rollout = state.active_rollout
-        if rollout is None or rollout.phase != "canary" or state.stable is None:
-            return []
-        stats = self.serving_stats(name, since=state.step_started)
-        return evaluate(rollout.gates, stats[rollout.candidate], stats[state.stable])
+        return rollout_verdicts(self.db, self.deployment(name))
 
     def record_feedback(self, name: str, items: Sequence[Feedback]) -> None:
         """Append labels and outcome values for answers of ``name`` (gateways call it)."""
@@ -727,6 +730,21 @@ class Keep:
         from modelkeep.registry.feedback import summary
 
         return summary(self.db, name, self.deployment(name).serving(), since)
+
+    # -- shadow tests (docs/gateway.md#shadow-tests) ------------------------------------------
+
+    def record_shadow_stats(self, name: str, batches: Sequence[ShadowBatch], gateway: str) -> None:
+        """Append what a gateway's shadow copies of ``name``'s requests did (gateways call it)."""
+        from modelkeep.registry.shadow_stats import record_shadow
+
+        record_shadow(self.db, name, batches, gateway)
+
+    def shadow_report(self, name: str, tolerance: float = 0.0) -> ShadowReport:
+        """``name``'s latest shadow test: agreement within ``tolerance``, the candidate's
+        latency and errors beside the stable version's, and a sample of disagreements."""
+        from modelkeep.registry.shadow_report import shadow_report
+
+        return shadow_report(self.db, name, tolerance)
 
 
 if TYPE_CHECKING:

@@ -11,9 +11,10 @@ from typing import Any
 import click
 
 from modelkeep.cli._output import emit_json, fields, json_option, open_keep, table
+from modelkeep.cli.deploy_shadow import shadow_report
 from modelkeep.registry.gates import GatePolicy
 
-SUBCOMMANDS_HELP = "status, promote, pause, resume, abort, history"
+SUBCOMMANDS_HELP = "status, promote, pause, resume, abort, history, shadow-report"
 
 
 class DeployGroup(click.Group):
@@ -22,7 +23,8 @@ class DeployGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         first = args[0] if args else ""
         if first and first not in self.commands and not first.startswith("-"):
-            if "@" not in first:  # neither a subcommand nor NAME@VERSION: a typo, most likely
+            # neither a subcommand nor NAME@VERSION (nor NAME --shadow VERSION): a typo, most likely
+            if "@" not in first and "--shadow" not in args:
                 from modelkeep.errors import did_you_mean
 
                 hint = did_you_mean(first, self.commands)
@@ -59,7 +61,11 @@ def _describe(state: Any, gates: list[Any]) -> None:
         rows += [("rollout", f"{rollout.candidate}: {where}"),
                  ("steps", " -> ".join(f"{s}%" for s in rollout.steps))]
         if rollout.phase == "shadow":
-            rows.append(("shadow", f"{rollout.shadow_percent:g}% of requests copied"))
+            watch = (f", watched {rollout.shadow_window:g} s before the canary steps"
+                     if rollout.shadow_window else ", moved on by hand")
+            rows.append(("shadow", f"{rollout.shadow_percent:g}% of requests copied{watch}"))
+        if rollout.phase == "blue-green":
+            rows.append(("blue-green", "switches once a gateway has the candidate answering"))
         if rollout.by:
             rows.append(("sticky by", rollout.by))
         if rollout.active and rollout.phase == "canary":
@@ -87,9 +93,21 @@ def deploy() -> None:
 @deploy.command("start")
 @click.argument("ref", metavar="NAME@VERSION")
 @click.option("--canary", is_flag=True, help="Move traffic in steps (default 5,25,50,100 percent).")
-@click.option("--shadow", is_flag=True, help="Start with a shadow phase: copies of requests only.")
-@click.option("--shadow-percent", type=float, default=100.0, show_default=True,
-              help="Percent of requests copied to the candidate during the shadow phase.")
+@click.option("--shadow", is_flag=False, flag_value="", default=None, metavar="[VERSION]",
+              help="A shadow test: copies of requests go to the candidate (NAME --shadow VERSION, "
+                   "or NAME@VERSION --shadow); promote moves it on to the canary steps.")
+@click.option("--shadow-first", is_flag=True,
+              help="With --canary: a shadow phase before the canary steps.")
+@click.option("--shadow-percent", "--percent", "shadow_percent", type=float, default=100.0,
+              show_default=True, help="Percent of requests copied to the candidate while it shadows.")
+@click.option("--shadow-window", metavar="DURATION", default=None,
+              help="How long the shadow phase is watched before its gates move it on to the "
+                   "canary steps (1h, 30m, 90s; default: by hand only).")
+@click.option("--tolerance", type=float, default=0.0, show_default=True,
+              help="Shadow outputs agree when their numbers are within this (relative, absolute "
+                   "below 1).")
+@click.option("--blue-green", is_flag=True, help="Load the version beside the stable one, then "
+              "switch all traffic at once once a gateway has it answering.")
 @click.option("--steps", metavar="P,P,...", help="Canary steps in percent, ending at 100.")
 @click.option("--by", metavar="header:NAME", help="Sticky assignment by this request header.")
 @click.option("--window", type=float, default=None, metavar="SECONDS",
@@ -101,19 +119,67 @@ def deploy() -> None:
               help="Gate: the candidate's p99 latency may be this many times the stable one's.")
 @click.option("--min-requests", type=int, default=100, show_default=True,
               help="Requests each version needs in a step before the gates judge it.")
+@click.option("--gate", "expressions", multiple=True, metavar="EXPRESSION",
+              help="A gate on metrics, e.g. 'accuracy >= stable - 0.01' (repeatable; "
+                   "docs/gateway.md#metric-gates).")
+@click.option("--min-feedback", type=int, default=30, show_default=True,
+              help="Labels (or outcome values) a version needs before an accuracy (value) gate "
+                   "judges it.")
+@click.option("--force", is_flag=True, help="Deploy a version whose validation failed or is "
+              "missing (needs --reason; recorded in the history).")
 @click.option("--reason", default="", help="Why (kept in the deployment history).")
 @json_option
 @click.pass_context
-def start(ctx: click.Context, ref: str, canary: bool, shadow: bool, shadow_percent: float,
+def start(ctx: click.Context, ref: str, canary: bool, shadow: str | None, shadow_first: bool,
+          shadow_percent: float, shadow_window: str | None, tolerance: float, blue_green: bool,
           steps: str | None, by: str | None, window: float | None, max_error_rate: float,
-          max_p99_ratio: float, min_requests: int, reason: str, as_json: bool) -> None:
-    """Serve NAME@VERSION: all traffic at once, or through a shadow and/or canary rollout."""
+          max_p99_ratio: float, min_requests: int, expressions: tuple[str, ...],
+          min_feedback: int, force: bool, reason: str, as_json: bool) -> None:
+    """Serve NAME@VERSION: all traffic at once, blue-green, or through a shadow and/or canary
+    rollout; NAME --shadow VERSION starts a shadow test."""
+    ref = _shadow_ref(ref, shadow)
+    if shadow_first and not canary:
+        raise click.UsageError("--shadow-first comes before canary steps: add --canary")
     gates = GatePolicy(max_error_rate=max_error_rate, max_p99_ratio=max_p99_ratio,
-                       min_requests=min_requests)
-    event = open_keep(ctx).deploy(ref, canary=canary, shadow=shadow, shadow_percent=shadow_percent,
-                                  steps=_steps(steps), by=by, window=window, gates=gates,
-                                  reason=reason)
+                       min_requests=min_requests, expressions=expressions,
+                       min_feedback=min_feedback)
+    event = open_keep(ctx).deploy(ref, canary=canary, shadow=shadow is not None or shadow_first,
+                                  shadow_percent=shadow_percent, steps=_steps(steps), by=by,
+                                  window=window, gates=gates, reason=reason,
+                                  blue_green=blue_green, shadow_window=_seconds(shadow_window),
+                                  tolerance=tolerance, force=force)
     _report(event, as_json)
+
+
+def _shadow_ref(ref: str, shadow: str | None) -> str:
+    """NAME --shadow VERSION is NAME@VERSION --shadow."""
+    if shadow is None or shadow == "":
+        if "@" not in ref:
+            raise click.UsageError(f"'{ref}' is not NAME@VERSION (or NAME --shadow VERSION)")
+        return ref
+    if "@" in ref:
+        raise click.UsageError(f"give the shadow's version once: {ref.partition('@')[0]} "
+                               f"--shadow {shadow}")
+    return f"{ref}@{shadow}"
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _seconds(value: str | None) -> float:
+    """A duration: seconds, or a number with s, m, h or d (0 when not given)."""
+    if value is None:
+        return 0.0
+    text = value.strip().lower()
+    unit = _UNITS.get(text[-1:], 0.0)
+    try:
+        seconds = float(text[:-1] if unit else text) * (unit or 1.0)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise click.BadParameter(f"{value!r} is not a duration such as 1h, 30m, 90s or 3600",
+                                 param_hint="--shadow-window")
+    return seconds
 
 
 @deploy.command("status")
@@ -176,3 +242,5 @@ def history(ctx: click.Context, name: str, as_json: bool) -> None:
 rollback = _change_command(
     "rollback", "All of NAME's traffic to its last stable version: a running rollout is "
     "aborted, otherwise the stable version before the current one serves again.")
+
+deploy.add_command(shadow_report)

@@ -42,6 +42,7 @@ from .meter import Meter
 from .pool import VersionPool
 from .routing import Route as Routed
 from .routing import request_key, route
+from .shadow import ShadowMeter, ShadowRunner
 from .watcher import ServingKeep, StateWatcher
 
 MAX_BODY = 16 * 1024 * 1024  # a request body larger than this is refused before parsing
@@ -90,7 +91,11 @@ class Gateway:
         self.meter = Meter()
         self.recent = RecentAnswers()
         self.inbox = FeedbackInbox()
-        self.watcher = StateWatcher(keep, self.pool, GateKeeper(keep, self.meter, self.inbox),
+        self.shadow_meter = ShadowMeter()
+        self.shadow = ShadowRunner(self.pool, self.shadow_meter, timeout=settings.timeout,
+                                   on_answer=lambda ref, s, failed: self.meter.record(ref, s, error=failed))
+        self.watcher = StateWatcher(keep, self.pool,
+                                    GateKeeper(keep, self.meter, self.inbox, self.shadow_meter),
                                     interval=settings.poll_interval, keep_stable=settings.keep_stable)
         self.caller = Caller(threads=settings.threads, timeout=settings.timeout)
 
@@ -136,11 +141,11 @@ class Gateway:
             chosen = self.choose(name, request, request_id)
             model_name = name.partition("@")[0]
             answer = await self.answer(f"{model_name}@{chosen.version}", inputs)
-            shadow = f"{model_name}@{chosen.shadow}"
-            if chosen.shadow and self.pool.healthy(shadow):
-                self.caller.fire(self.pool.get(shadow), inputs,
-                                 lambda seconds, failed: self.meter.record(shadow, seconds, error=failed))
             outputs = canonical_json(answer.outputs)
+            rollout = self.deployment(model_name).active_rollout
+            if chosen.shadow and rollout is not None and rollout.candidate == chosen.shadow:
+                self.shadow.send(model_name, chosen.version, rollout, request_id, inputs,
+                                 answer.outputs, answer.model_seconds)
         except ModelkeepError as exc:
             return _error(exc, request_id)
         except Exception as exc:  # a LoadedModel that let its own error through, or non-JSON
@@ -234,6 +239,7 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
         finally:
             gateway.watcher.stop()
             gateway.caller.close()
+            gateway.shadow.close()
 
     routes = [Route("/v1/models/{name}/predict", gateway.predict, methods=["POST"]),
               Route("/v1/models", gateway.models, methods=["GET"]),

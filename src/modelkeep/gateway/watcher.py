@@ -19,6 +19,7 @@ from typing import Protocol
 from modelkeep.registry.loaders import LoadedModel
 from modelkeep.registry.rollout import Deployment
 
+from .bluegreen import switch_ready
 from .gatekeeper import GateKeep, GateKeeper
 from .pool import VersionPool
 
@@ -33,6 +34,8 @@ class ServingKeep(GateKeep, Protocol):
     def deployments(self) -> list[Deployment]: ...
 
     def load(self, ref: str) -> LoadedModel: ...
+
+    def example_inputs(self, ref: str) -> list[object]: ...
 
 
 class StateWatcher:
@@ -79,6 +82,11 @@ class StateWatcher:
         """Bring the pool in line with the current state."""
         self._changed.clear()
         self.pool.sync(self.wanted())
+        try:
+            if switch_ready(self.keep, self.pool, self.deployments):  # blue-green, once loaded
+                self.poll_once()
+        except Exception as exc:  # the database unreachable: tried again at the next change
+            self.gatekeeper.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
 
     def start(self) -> None:
         """Read the state once, then poll and load in two daemon threads."""

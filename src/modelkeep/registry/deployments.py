@@ -19,6 +19,7 @@ from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, RolloutStateError
 from modelkeep.registry import rollout
+from modelkeep.registry.deploy_guard import deploy_reason
 from modelkeep.registry.gates import GatePolicy
 from modelkeep.registry.rollout import Deployment
 from modelkeep.registry.versions import VersionInfo, model_id_of
@@ -128,23 +129,31 @@ def deploy_version(db: Database, info: VersionInfo, *, author: str, canary: bool
                    shadow: bool = False, shadow_percent: float = 100.0,
                    steps: tuple[int, ...] = rollout.DEFAULT_STEPS, by: str | None = None,
                    window: float = rollout.DEFAULT_WINDOW, gates: GatePolicy | None = None,
-                   reason: str = "") -> DeploymentEvent:
-    """Serve version ``info``: at once, or (``canary``/``shadow``) through a rollout from the
-    stable version, with a fresh seed for the sticky hash of the request key ``by``."""
+                   reason: str = "", blue_green: bool = False, shadow_window: float = 0.0,
+                   tolerance: float = 0.0, force: bool = False) -> DeploymentEvent:
+    """Serve version ``info``: at once, or (``canary``/``shadow``/``blue_green``) through a
+    rollout from the stable version, with a fresh seed for the sticky hash of the request key
+    ``by``. A version whose latest validation did not pass is refused unless ``force``."""
     shaped = (by or steps != rollout.DEFAULT_STEPS or shadow_percent != 100.0
-              or window != rollout.DEFAULT_WINDOW or gates not in (None, GatePolicy()))
+              or window != rollout.DEFAULT_WINDOW or gates not in (None, GatePolicy())
+              or shadow_window or tolerance)
     if not (canary or shadow) and shaped:
-        raise InvalidInputError("--steps, --by, --shadow-percent, --window and the gate limits "
-                                "shape a rollout: add --canary or --shadow",
-                                hint=f"modelkeep deploy {info.ref} --canary")
-    if not (canary or shadow):
+        raise InvalidInputError("--steps, --by, --shadow-percent, --window, --shadow-window, "
+                                "--tolerance and the gates shape a rollout: add --canary or "
+                                "--shadow", hint=f"modelkeep deploy {info.ref} --canary")
+    if blue_green and canary:
+        raise InvalidInputError("--blue-green switches all traffic at once; --canary moves it "
+                                "in steps: choose one", hint=f"modelkeep deploy {info.ref} --blue-green")
+    reason = deploy_reason(db, info, force=force, reason=reason)
+    if not (canary or shadow or blue_green):
         return apply(db, info.name, "deploy", lambda d: rollout.deploy(d, info.version),
                      author=author, reason=reason)
     seed = secrets.token_hex(8)
     return apply(db, info.name, "start",
                  lambda d: rollout.start(d, info.version, seed=seed, steps=steps, shadow=shadow,
                                          shadow_percent=shadow_percent, by=rollout.check_key(by),
-                                         window=window, gates=gates),
+                                         window=window, gates=gates, blue_green=blue_green,
+                                         shadow_window=shadow_window, tolerance=tolerance),
                  author=author, reason=reason)
 
 
