@@ -375,7 +375,7 @@ class FakeKeep:
     def record_shadow_stats(self, name: str, batches: Sequence[ShadowBatch], gateway: str) -> None:
         _absent("shadow tests")
 
-    def shadow_report(self, name: str, tolerance: float = 0.0) -> ShadowReport:
+    def shadow_report(self, name: str, tolerance: float | None = None) -> ShadowReport:
         _absent("shadow tests")
 
 def open_fake(keep: FakeKeep) -> KeepInterface:

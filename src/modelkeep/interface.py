@@ -373,6 +373,6 @@ class KeepInterface(Protocol):
         """Append what a gateway's shadow copies of a model's requests did."""
         ...
 
-    def shadow_report(self, name: str, tolerance: float = 0.0) -> ShadowReport:
+    def shadow_report(self, name: str, tolerance: float | None = None) -> ShadowReport:
         """A model's latest shadow test: agreement, latency and errors, disagreements."""
         ...

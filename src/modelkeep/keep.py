@@ -739,9 +739,10 @@ class Keep:
 
         record_shadow(self.db, name, batches, gateway)
 
-    def shadow_report(self, name: str, tolerance: float = 0.0) -> ShadowReport:
-        """``name``'s latest shadow test: agreement within ``tolerance``, the candidate's
-        latency and errors beside the stable version's, and a sample of disagreements."""
+    def shadow_report(self, name: str, tolerance: float | None = None) -> ShadowReport:
+        """``name``'s latest shadow test: agreement within ``tolerance`` (None: the one the
+        rollout was started with), the candidate's latency and errors beside the stable
+        version's, and a sample of disagreements."""
         from modelkeep.registry.shadow_report import shadow_report
 
         return shadow_report(self.db, name, tolerance)

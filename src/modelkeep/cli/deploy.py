@@ -24,7 +24,8 @@ class DeployGroup(click.Group):
         first = args[0] if args else ""
         if first and first not in self.commands and not first.startswith("-"):
             # neither a subcommand nor NAME@VERSION (nor NAME --shadow VERSION): a typo, most likely
-            if "@" not in first and "--shadow" not in args:
+            shadow_test = any(a == "--shadow" or a.startswith("--shadow=") for a in args)
+            if "@" not in first and not shadow_test:
                 from modelkeep.errors import did_you_mean
 
                 hint = did_you_mean(first, self.commands)

@@ -21,12 +21,12 @@ def _ms(latency: dict[str, Any]) -> str:
 
 @click.command("shadow-report")
 @click.argument("name")
-@click.option("--tolerance", type=float, default=0.0, show_default=True,
-              help="Numbers agree within this (relative, absolute below 1); exact for 1-2-5 "
-                   "steps such as 1e-6, 0.01, 0.05.")
+@click.option("--tolerance", type=float, default=None,
+              help="Numbers agree within this (relative, absolute below 1; default: the "
+                   "rollout's --tolerance); exact for 1-2-5 steps such as 1e-6, 0.01, 0.05.")
 @json_option
 @click.pass_context
-def shadow_report(ctx: click.Context, name: str, tolerance: float, as_json: bool) -> None:
+def shadow_report(ctx: click.Context, name: str, tolerance: float | None, as_json: bool) -> None:
     """NAME's latest shadow test: share of outputs that agree, the candidate's latency and
     errors beside the stable version's, and a sample of disagreements."""
     report = open_keep(ctx).shadow_report(name, tolerance)
@@ -39,7 +39,7 @@ def shadow_report(ctx: click.Context, name: str, tolerance: float, as_json: bool
                                         f"({data['phase']}, since {data['started']})"),
             ("copies", f"{data['copies']} sent, {data['dropped']} dropped (shadow workers busy)"),
             ("agree", _share(data["agreeing"], data["compared"])
-             + f" within {data['tolerance_edge']:g}" + (" (exact)" if not tolerance else "")),
+             + f" within {data['tolerance_edge']:g}" + (" (exact)" if not data["tolerance"] else "")),
             ("exactly equal", data["exact"]), ("differ beyond numbers", data["mismatched"]),
             ("candidate errors", _share(data["errors"], data["copies"])
              + f", {data['timeouts']} over the timeout; stable error rate {rate}"),

@@ -6,7 +6,10 @@ hangs or is slow holds only the shadow workers, never the threads that answer us
 every shadow worker is busy and ``backlog`` copies wait, further copies are dropped (and
 counted). Each finished copy is compared with the stable answer (``registry/agreement.py``)
 and counted per shadow rollout; the gate keeper hands the counts to the keep about once a
-second (``registry/shadow_stats.py``).
+second (``registry/shadow_stats.py``). A disagreement is kept as hashes only; when payload
+logging is on (``log_payload``: the gateway's payload log, docs/privacy.md), the candidate's
+answer to a disagreeing copy is logged there too, redacted and purged like every payload,
+under the request id of the stable answer's own row.
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from modelkeep.registry import agreement, serving
 from modelkeep.registry.rollout import Rollout
@@ -96,17 +98,24 @@ class ShadowMeter:
         return out
 
 
+class PayloadLogger(Protocol):
+    """The payload log's ``add`` (present only when payload logging is on)."""
+
+    def __call__(self, model: str, version: str, request_id: str, inputs: Any,
+                 outputs: Any = None, error: str = "") -> None: ...
+
+
 class ShadowRunner:
     """Sends copies to shadowing candidates on ``threads`` workers of its own."""
 
     def __init__(self, pool: VersionPool, meter: ShadowMeter, *, timeout: float,
                  on_answer: Callable[[str, float, bool], None] | None = None, threads: int = 4,
-                 backlog: int = 64, keep_payloads: bool = False) -> None:
+                 backlog: int = 64, log_payload: PayloadLogger | None = None) -> None:
         self.pool = pool
         self.meter = meter
         self.timeout = timeout
         self.on_answer = on_answer  # (ref, seconds, failed): the candidate's serving counts
-        self.keep_payloads = keep_payloads
+        self.log_payload = log_payload
         self._limit = threads + backlog
         self._busy = 0
         self._lock = threading.Lock()
@@ -148,6 +157,9 @@ class ShadowRunner:
             sample = None
             if differs:
                 sample = self._sample(request_id, distance, failure, inputs, outputs, answer)
+                if self.log_payload is not None:
+                    self.log_payload(key[0], key[3], request_id, inputs,
+                                     None if failure else answer, failure or "")
             self.meter.record(key, stable_seconds=stable_seconds, seconds=seconds,
                               distance=distance, timeout=timed_out, sample=sample)
             if self.on_answer is not None:
@@ -158,13 +170,9 @@ class ShadowRunner:
 
     def _sample(self, request_id: str, distance: float | None, failure: str | None,
                 inputs: Any, outputs: Any, answer: Any) -> Callable[[], Disagreement]:
-        def build() -> Disagreement:
-            found = Disagreement(request_id, distance, _hash(inputs), _hash(outputs),
-                                 None if failure else _hash(answer), failure)
-            if self.keep_payloads:
-                found = replace(found, payload={"inputs": inputs, "stable": outputs,
-                                                "candidate": None if failure else answer})
-            return found
+        def build() -> Disagreement:  # hashing only the disagreements that are kept
+            return Disagreement(request_id, distance, _hash(inputs), _hash(outputs),
+                                None if failure else _hash(answer), failure)
         return build
 
     def close(self) -> None:

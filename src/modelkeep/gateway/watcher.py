@@ -79,7 +79,8 @@ class StateWatcher:
         return True
 
     def load_once(self) -> None:
-        """Bring the pool in line with the current state."""
+        """Bring the pool in line with the current state, then switch the blue-green deploys
+        whose green is now loaded and answers (``bluegreen.py``)."""
         self._changed.clear()
         self.pool.sync(self.wanted())
         try:

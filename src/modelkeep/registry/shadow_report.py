@@ -76,9 +76,10 @@ class ShadowReport:
                 "disagreements": [d.to_dict() for d in self.disagreements]}
 
 
-def shadow_report(db: Database, name: str, tolerance: float = 0.0) -> ShadowReport:
-    """The report on model ``name``'s latest shadow test (``RolloutStateError``: none yet)."""
-    if not 0 <= tolerance < math.inf:
+def shadow_report(db: Database, name: str, tolerance: float | None = None) -> ShadowReport:
+    """The report on model ``name``'s latest shadow test (``RolloutStateError``: none yet),
+    agreement within ``tolerance`` (None: the tolerance the rollout was started with)."""
+    if tolerance is not None and not 0 <= tolerance < math.inf:
         raise InvalidInputError(f"tolerance {tolerance} is not a number at least 0",
                                 hint="e.g. --tolerance 1e-6")
     events = history(db, name)
@@ -93,6 +94,7 @@ def shadow_report(db: Database, name: str, tolerance: float = 0.0) -> ShadowRepo
                                 hint=f"modelkeep deploy {name} --shadow VERSION", name=name,
                                 action="report")
     rollout, stable = found.state.rollout, found.state.stable
+    tolerance = rollout.tolerance if tolerance is None else tolerance
     started = next(e.at for e in events if e.state.rollout and e.state.rollout.seed == rollout.seed)
     latest = events[-1].state.rollout
     phase = latest.phase if latest is not None and latest.seed == rollout.seed else "ended"

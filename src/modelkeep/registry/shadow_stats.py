@@ -7,14 +7,15 @@ copies dropped because the shadow workers were busy, and both versions' latency 
 requests (``registry/serving.py`` buckets). About once a second it appends them to
 ``shadow_stats`` (migration 0007, shadow), with at most ``SAMPLE_LIMIT`` disagreements per
 rollout in ``shadow_disagreements``: request id, distance and hashes of the inputs and of both
-outputs, and the payloads themselves only where payload logging allows it.
+outputs, never the payloads (with payload logging on, those are in the payload log under the
+same request id, redacted and purged with every other payload: docs/privacy.md).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from modelkeep.clock import now_iso
@@ -85,8 +86,7 @@ class ShadowStats:
 @dataclass(frozen=True)
 class Disagreement:
     """One copied request whose outputs differed (or that the candidate failed): hashes of
-    the inputs and of each side's outputs; ``payload`` (inputs and both outputs) only when
-    payload logging is on."""
+    the inputs and of each side's outputs (BLAKE2b-128 of their canonical JSON)."""
 
     request_id: str
     distance: float | None  # None: the candidate failed (``error`` says how)
@@ -95,7 +95,6 @@ class Disagreement:
     candidate_hash: str | None
     error: str | None = None
     at: str = ""
-    payload: dict[str, Any] | None = field(default=None)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
