@@ -25,6 +25,8 @@ from modelkeep.storage.pins import PINS_DIRNAME
 from modelkeep.tracking.runs import reap_dead_runs
 
 if TYPE_CHECKING:
+    from modelkeep.registry.ab_report import AbReport
+    from modelkeep.registry.ab_tally import ArmTally, SeenUser, TallyKey
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.documents import DocsResult
     from modelkeep.registry.feedback import Feedback, FeedbackSummary
@@ -746,6 +748,48 @@ class Keep:
         from modelkeep.registry.shadow_report import shadow_report
 
         return shadow_report(self.db, name, tolerance)
+
+    # -- A/B/n tests (docs/gateway.md, "A/B/n tests") -------------------------------------
+
+    def start_ab_test(self, name: str, arms: str, split: str | None = None, *, by: str | None = None,
+                      reason: str = "") -> DeploymentEvent:
+        """Start an A/B/n test of model ``name``: ``arms`` ``A=VERSION,B=VERSION[,...]`` (the
+        first is the control), ``split`` ``50/50[/...]`` in percent (None: equal), users kept on their arm
+        by the request key ``by`` (``header:NAME``, ``cookie:NAME`` or ``query:NAME``)."""
+        from modelkeep.registry.ab_rollout import start_test
+        from modelkeep.registry.ab_split import parse_arms
+
+        parsed = parse_arms(arms)
+        infos = [self.resolve(f"{name}@{version}") for _, version in parsed]
+        return start_test(self.db, name, parsed, infos, split, by, author=self.author,
+                          reason=reason)
+
+    def split_ab_test(self, name: str, split: str, reason: str = "") -> DeploymentEvent:
+        """Change the split of ``name``'s running test, moving as few users as possible."""
+        from modelkeep.registry.ab_rollout import split_test
+
+        return split_test(self.db, name, split, author=self.author, reason=reason)
+
+    def end_ab_test(self, name: str, winner: str, reason: str = "") -> DeploymentEvent:
+        """End ``name``'s running test: arm ``winner``'s version becomes the stable one."""
+        from modelkeep.registry.ab_rollout import end_test
+
+        return end_test(self.db, name, winner, author=self.author, reason=reason)
+
+    def record_ab_tallies(self, name: str, test: str, tallies: Mapping[TallyKey, ArmTally],
+                          gateway: str, users: Sequence[SeenUser] = ()) -> None:
+        """Append what a gateway counted for each arm of ``name``'s test, and the users it
+        saw on each (gateways call it)."""
+        from modelkeep.registry.ab_tally import record_tallies
+
+        record_tallies(self.db, name, test, tallies, gateway, users)
+
+    def ab_report(self, name: str, alpha: float = 0.05) -> AbReport:
+        """``name``'s latest A/B/n test: each metric per arm with its interval, the
+        sample-ratio check and each arm's sequential test against the control."""
+        from modelkeep.registry.ab_report import report
+
+        return report(self.db, name, alpha=alpha)
 
 
 if TYPE_CHECKING:

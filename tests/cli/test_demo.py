@@ -71,11 +71,17 @@ def _check_serving(out: str) -> None:
     report = serving.split("deploy shadow-report", 1)[1].split("\n$ ", 1)[0]
     assert "1.0.1 beside 1.0.0" in report and "60 sent, 0 dropped" in report
     assert "demo-classifier: promote-full -> 1.0.1 100%" in serving
-    canary = serving.split("# 25.", 1)[1].split("# 26.", 1)[0]
+    ab = serving.split("# 25.", 1)[1].split("# 26.", 1)[0]
+    assert "A/B test started: A=1.0.0 50%, B=1.0.1 50%, sticky by header:X-User-Id" in ab
+    assert "90 users, one request and one click each" in ab
+    assert "sample ratio  ok" in ab and "sequential tests against A (mSPRT" in ab
+    assert "outcome:click" in ab  # the clicks sent as feedback, per arm
+    assert "A/B test ended, B won: 1.0.1 serves all traffic" in ab
+    canary = serving.split("# 26.", 1)[1].split("# 27.", 1)[0]
     assert "demo-classifier@1.1.0" in canary
     assert "500 loader_failed" in canary  # users that met the candidate saw its errors
     assert "1.1.0: aborted" in canary  # deploy status
-    rollback = serving.split("# 26.", 1)[1]
+    rollback = serving.split("# 27.", 1)[1]
     assert "demo-classifier: rollback -> 1.0.0 100%" in rollback
     waited = int(rollback.split("answered by 1.0.0 ", 1)[1].split(" ms", 1)[0])
     assert waited < 5000  # under a second on a quiet machine; loaded CI machines vary

@@ -153,8 +153,9 @@ def serving_steps(root: Path, run: Callable[..., None], say: Callable[[str], Non
                         + shlex.quote(json.dumps({"inputs": request})), fg="green")
             click.echo(json.dumps(client.predict(request)[2]))
             _shadow_and_promote(root, client, keep, run, say, first + 1)
-            _failed_canary(root, client, keep, run, say, first + 2)
-            _rollback(root, client, keep, run, say, first + 3)
+            _ab_test(root, client, keep, run, say, first + 2)
+            _failed_canary(root, client, keep, run, say, first + 3)
+            _rollback(root, client, keep, run, say, first + 4)
     finally:
         keep.close()
 
@@ -170,6 +171,39 @@ def _shadow_and_promote(root: Path, client: Client, keep: KeepInterface, run: Ca
     run(root, "deploy", "shadow-report", NAME, "--tolerance", "0.05")
     run(root, "deploy", "promote", NAME, "--full", "--reason", "the shadow agreed")
     _wait(_synced(client, keep), "the gateway to serve 1.0.1")
+
+
+def _ab_test(root: Path, client: Client, keep: KeepInterface, run: Callable[..., None],
+             say: Callable[[str], None], step: int) -> None:
+    say(f"{step}. A/B test: each user sticks to arm A (1.0.0) or B (1.0.1); feedback sends a "
+        "click (1) when the answer was right about the user (the test split's label), 0 when "
+        "not; the report compares the arms with always-valid p-values; then B, the newer "
+        "version, is made the winner")
+    run(root, "deploy", NAME, "--ab", "A=1.0.0,B=1.0.1", "--split", "50/50", "--by",
+        "header:X-User-Id")
+    _wait(_synced(client, keep), "the gateway to start the A/B test")
+    rows = (root / "data" / "test" / "data.csv").read_text().splitlines()[1:]
+    arms: Counter[str] = Counter()
+    for i, row in enumerate(rows):
+        *features, label = row.split(",")
+        inputs = {"x1": [float(features[0])], "x2": [float(features[1])]}
+        status, _, body = client.predict(inputs, **{"X-User-Id": f"user-{i}"})
+        arms[f"arm {body['arm']} ({body['version']})" if status == 200 else str(status)] += 1
+        right = (body["outputs"]["probability"][0] > 0.5) == (label == "1")
+        client.call("POST", "/v1/feedback", {"request_id": body["request_id"],
+                                             "outcome": {"click": 1.0 if right else 0.0}})
+    click.echo(f"{sum(arms.values())} users, one request and one click each: "
+               + ", ".join(f"{n} on {arm}" for arm, n in sorted(arms.items())))
+    _wait(lambda: _clicks_counted(keep) >= len(rows), "the clicks to be counted")
+    run(root, "deploy", "report", NAME)
+    run(root, "deploy", "end", NAME, "--winner", "B", "--reason", "the newer version")
+    _wait(_synced(client, keep), "the gateway to serve the winner")
+
+
+def _clicks_counted(keep: KeepInterface) -> int:
+    """The clicks the keep has from every gateway so far, over both arms."""
+    return sum(m["n"] for arm in keep.ab_report(NAME).to_dict()["arms"]
+               for m in arm["metrics"] if m["metric"] == "outcome:click")
 
 
 def _failed_canary(root: Path, client: Client, keep: KeepInterface, run: Callable[..., None],

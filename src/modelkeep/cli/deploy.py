@@ -10,11 +10,12 @@ from typing import Any
 
 import click
 
+from modelkeep.cli import ab
 from modelkeep.cli._output import emit_json, fields, json_option, open_keep, table
 from modelkeep.cli.deploy_shadow import shadow_report
 from modelkeep.registry.gates import GatePolicy
 
-SUBCOMMANDS_HELP = "status, promote, pause, resume, abort, history, shadow-report"
+SUBCOMMANDS_HELP = "status, promote, pause, resume, abort, history, shadow-report, split, end, report"
 
 
 class DeployGroup(click.Group):
@@ -23,9 +24,10 @@ class DeployGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         first = args[0] if args else ""
         if first and first not in self.commands and not first.startswith("-"):
-            # neither a subcommand nor NAME@VERSION (nor NAME --shadow VERSION): a typo, most likely
+            # neither a subcommand nor NAME@VERSION (nor NAME --shadow VERSION, NAME --ab ...):
+            # a typo, most likely
             shadow_test = any(a == "--shadow" or a.startswith("--shadow=") for a in args)
-            if "@" not in first and not shadow_test:
+            if "@" not in first and not shadow_test and "--ab" not in args:
                 from modelkeep.errors import did_you_mean
 
                 hint = did_you_mean(first, self.commands)
@@ -59,8 +61,11 @@ def _describe(state: Any, gates: list[Any]) -> None:
         where = rollout.phase + (" (paused)" if rollout.paused else "")
         if rollout.phase == "canary":
             where += f", step {rollout.step + 1} of {len(rollout.steps)}"
-        rows += [("rollout", f"{rollout.candidate}: {where}"),
-                 ("steps", " -> ".join(f"{s}%" for s in rollout.steps))]
+        if rollout.arms:
+            rows.append(("A/B test", f"{ab.arms_text(state)} ({where})"))
+        else:
+            rows += [("rollout", f"{rollout.candidate}: {where}"),
+                     ("steps", " -> ".join(f"{s}%" for s in rollout.steps))]
         if rollout.phase == "shadow":
             watch = (f", watched {rollout.shadow_window:g} s before the canary steps"
                      if rollout.shadow_window else ", moved on by hand")
@@ -110,7 +115,13 @@ def deploy() -> None:
 @click.option("--blue-green", is_flag=True, help="Load the version beside the stable one, then "
               "switch all traffic at once once a gateway has it answering.")
 @click.option("--steps", metavar="P,P,...", help="Canary steps in percent, ending at 100.")
-@click.option("--by", metavar="header:NAME", help="Sticky assignment by this request header.")
+@click.option("--by", metavar="header:NAME", help="Sticky assignment by this request header "
+              "(or cookie:NAME, query:NAME).")
+@click.option("--ab", "arms", metavar="A=VERSION,B=VERSION[,...]",
+              help="Start an A/B/n test of these arms instead (the first is the control); "
+                   "give NAME, not NAME@VERSION.")
+@click.option("--split", "split", metavar="P/P[/...]",
+              help="With --ab: each arm's percent of the users, in the arms' order (default equal).")
 @click.option("--window", type=float, default=None, metavar="SECONDS",
               help="How long each canary step is watched before it advances (default 86400, "
                    "a day; 0: by hand only).")
@@ -135,15 +146,25 @@ def start(ctx: click.Context, ref: str, canary: bool, shadow: str | None, shadow
           shadow_percent: float, shadow_window: str | None, tolerance: float, blue_green: bool,
           steps: str | None, by: str | None, window: float | None, max_error_rate: float,
           max_p99_ratio: float, min_requests: int, expressions: tuple[str, ...],
-          min_feedback: int, force: bool, reason: str, as_json: bool) -> None:
+          min_feedback: int, force: bool, reason: str, as_json: bool,
+          arms: str | None, split: str | None) -> None:
     """Serve NAME@VERSION: all traffic at once, blue-green, or through a shadow and/or canary
-    rollout; NAME --shadow VERSION starts a shadow test."""
-    ref = _shadow_ref(ref, shadow)
-    if shadow_first and not canary:
-        raise click.UsageError("--shadow-first comes before canary steps: add --canary")
+    rollout; NAME --shadow VERSION starts a shadow test, NAME --ab ... an A/B/n test."""
     gates = GatePolicy(max_error_rate=max_error_rate, max_p99_ratio=max_p99_ratio,
                        min_requests=min_requests, expressions=expressions,
                        min_feedback=min_feedback)
+    if arms is not None:
+        if canary or shadow is not None or shadow_first or blue_green or steps \
+                or window is not None or shadow_percent != 100.0 or gates != GatePolicy():
+            raise click.UsageError("--ab starts an A/B test: --canary, --shadow, --blue-green, "
+                                   "--steps, --window and the gates are for rollouts")
+        ab.start(ctx, ref, arms, split, by, reason, as_json)
+        return
+    if split is not None:
+        raise click.UsageError("--split sets the arms' shares of an A/B test: add --ab")
+    ref = _shadow_ref(ref, shadow)
+    if shadow_first and not canary:
+        raise click.UsageError("--shadow-first comes before canary steps: add --canary")
     event = open_keep(ctx).deploy(ref, canary=canary, shadow=shadow is not None or shadow_first,
                                   shadow_percent=shadow_percent, steps=_steps(steps), by=by,
                                   window=window, gates=gates, reason=reason,
@@ -245,3 +266,5 @@ rollback = _change_command(
     "aborted, otherwise the stable version before the current one serves again.")
 
 deploy.add_command(shadow_report)
+for _command in (ab.split, ab.end, ab.report):
+    deploy.add_command(_command)

@@ -35,6 +35,7 @@ from modelkeep.errors import (
 from modelkeep.registry.loaders.base import failure
 from modelkeep.registry.rollout import Deployment
 
+from .ab_meter import ArmMeter, Trial, arm_of, check_outcome
 from .calls import Answer, Caller
 from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
 from .gatekeeper import GateKeeper
@@ -98,6 +99,9 @@ class Gateway:
                                     GateKeeper(keep, self.meter, self.inbox, self.shadow_meter),
                                     interval=settings.poll_interval, keep_stable=settings.keep_stable)
         self.caller = Caller(threads=settings.threads, timeout=settings.timeout)
+        self.arms = ArmMeter()
+        gatekeeper = self.watcher.gatekeeper
+        gatekeeper.flushers.append(lambda: self.arms.flush(keep, gatekeeper.gateway))
 
     def deployment(self, name: str) -> Deployment:
         found = self.watcher.deployments.get(name)
@@ -117,14 +121,15 @@ class Gateway:
                                        hint="GET /v1/models lists them", name=model)
             return Routed(pinned, "pinned")
         rollout = deployment.active_rollout
-        key, _ = request_key(rollout.by if rollout else None, request.headers, request_id)
+        key, _ = request_key(rollout.by if rollout else None, request.headers, request_id,
+                             request.query_params)
         chosen = route(deployment, key)
         if self.pool.healthy(f"{model}@{chosen.version}"):
             return chosen
         # a candidate not ready gives its share to the stable version; a new stable version
         # not loaded yet leaves the traffic on the last stable one that is loaded
-        fallbacks = [deployment.stable] if chosen.arm == "candidate" else []
-        if chosen.arm == "candidate" or not self.pool.failed(f"{model}@{chosen.version}"):
+        fallbacks = [deployment.stable] if chosen.arm != "stable" else []  # candidate or A/B arm
+        if chosen.arm != "stable" or not self.pool.failed(f"{model}@{chosen.version}"):
             fallbacks += list(deployment.previous[:self.settings.keep_stable - 1])
         for version in fallbacks:
             if version and self.pool.healthy(f"{model}@{version}"):
@@ -140,7 +145,8 @@ class Gateway:
             inputs = await _read_inputs(request)
             chosen = self.choose(name, request, request_id)
             model_name = name.partition("@")[0]
-            answer = await self.answer(f"{model_name}@{chosen.version}", inputs)
+            trial = arm_of(self.watcher.deployments.get(model_name), chosen, request, request_id)
+            answer = await self.answer(f"{model_name}@{chosen.version}", inputs, trial)
             outputs = canonical_json(answer.outputs)
             rollout = self.deployment(model_name).active_rollout
             if chosen.shadow and rollout is not None and rollout.candidate == chosen.shadow:
@@ -151,6 +157,8 @@ class Gateway:
         except Exception as exc:  # a LoadedModel that let its own error through, or non-JSON
             return _error(failure(exc, f"{name} raised"), request_id)
         self.recent.remember(request_id, model_name, chosen.version, outputs)
+        if trial is not None:
+            self.arms.remember(request_id, trial)
         head = json.dumps({"model": model_name, "version": chosen.version,
                            "ref": f"{model_name}@{chosen.version}", "arm": chosen.arm,
                            "request_id": request_id}, separators=(",", ":"))
@@ -160,7 +168,7 @@ class Gateway:
                         headers={"X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
                                  "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
 
-    async def answer(self, ref: str, inputs: Any) -> Answer:
+    async def answer(self, ref: str, inputs: Any, trial: Trial | None = None) -> Answer:
         """``ref``'s outputs for ``inputs``, counted for the gates: a failure of the version
         (it raised, hung or is not loaded) is an error; a bad request is not the version's."""
         started = time.perf_counter()
@@ -168,14 +176,21 @@ class Gateway:
             answer = await self.caller.call(self.pool.get(ref), inputs)
         except ModelkeepError as exc:
             if exc.http_status >= 500:
-                self.meter.record(ref, time.perf_counter() - started, error=True,
-                                  timeout=isinstance(exc, PredictionTimeoutError))
+                self._count(ref, trial, started, error=True,
+                            timeout=isinstance(exc, PredictionTimeoutError))
             raise
         except Exception:
-            self.meter.record(ref, time.perf_counter() - started, error=True)
+            self._count(ref, trial, started, error=True)
             raise
-        self.meter.record(ref, time.perf_counter() - started)
+        self._count(ref, trial, started)
         return answer
+
+    def _count(self, ref: str, trial: Trial | None, started: float, *, error: bool = False,
+               timeout: bool = False) -> None:
+        seconds = time.perf_counter() - started
+        self.meter.record(ref, seconds, error=error, timeout=timeout)
+        if trial is not None:
+            self.arms.record(trial, seconds, error=error, timeout=timeout)
 
     async def feedback(self, request: Request) -> Response:
         """``POST /v1/feedback``: joined to the version that answered, stored within a second."""
@@ -188,10 +203,13 @@ class Gateway:
                                         hint='send {"request_id": ID, "label": ...}') from None
             model, item = join(payload, self.recent, self.watcher.deployments,
                                self.settings.keep_stable)
+            outcome = check_outcome(payload.get("outcome"))
         except ModelkeepError as exc:
             return _error(exc)
         self.inbox.add(model, item)
-        return JSONResponse({"model": model, **item.to_dict()}, status_code=202)
+        arm = self.arms.feedback(model, item, outcome, self.watcher.deployments.get(model))
+        extra = {"outcome": outcome, "arm": arm} if outcome or arm else {}
+        return JSONResponse({"model": model, **item.to_dict(), **extra}, status_code=202)
 
     def models(self, request: Request) -> Response:
         health = {h.ref: h for h in self.pool.health()}

@@ -53,6 +53,7 @@ class GateKeeper:
         self.inbox = inbox
         self.gateway = uuid.uuid4().hex[:16]  # this process, in the stats rows
         self.last_error = ""
+        self.flushers: list[Callable[[], None]] = []
 
     def flush(self) -> None:
         """Append the counts since the last flush, by model (a failed append is reported in
@@ -67,6 +68,8 @@ class GateKeeper:
             self._try(self.keep.record_feedback, name, items)
         for name, batches in (self.shadow.take() if self.shadow else {}).items():
             self._try(self.keep.record_shadow_stats, name, batches, self.gateway)
+        for flusher in self.flushers:  # other counts reported with these (A/B arms)
+            self._try(flusher)
 
     def _try(self, write: Callable[..., None], *args: object) -> None:
         try:

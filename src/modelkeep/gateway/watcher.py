@@ -19,6 +19,7 @@ from typing import Protocol
 from modelkeep.registry.loaders import LoadedModel
 from modelkeep.registry.rollout import Deployment
 
+from .ab_meter import TallyKeep
 from .bluegreen import switch_ready
 from .gatekeeper import GateKeep, GateKeeper
 from .pool import VersionPool
@@ -26,7 +27,7 @@ from .pool import VersionPool
 STATS_INTERVAL = 1.0  # seconds between reports of this gateway's counts (and gate checks)
 
 
-class ServingKeep(GateKeep, Protocol):
+class ServingKeep(GateKeep, TallyKeep, Protocol):
     """What a gateway needs of a keep."""
 
     def deployment_revision(self) -> int: ...

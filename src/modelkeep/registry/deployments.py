@@ -90,9 +90,10 @@ def history(db: Database, name: str) -> list[DeploymentEvent]:
                             _state_of(r, name)) for r in rows]
 
 
-def _step_of(d: Deployment) -> tuple[str, str, int] | None:
-    rollout = d.active_rollout
-    return None if rollout is None else (rollout.candidate, rollout.phase, rollout.step)
+def _step_of(d: Deployment) -> tuple[str, str, int, object] | None:
+    rollout = d.active_rollout  # an A/B test's "step" is its split
+    return None if rollout is None else (rollout.candidate, rollout.phase, rollout.step,
+                                         rollout.segments)
 
 
 def apply(db: Database, name: str, action: str, transition: Transition, *, author: str,
