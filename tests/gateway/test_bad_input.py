@@ -5,12 +5,12 @@ models, a model that raises and a model that hangs are in test_gateway_http.py.)
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from gateway_process import GatewayProcess, make_keep, register_python
 
@@ -129,37 +129,56 @@ def test_a_second_rollout_while_one_runs_is_409_and_changes_nothing(keep, gatewa
         keep.change_deployment("echo", "abort")
 
 
-def _children(pid: int) -> list[str]:
-    """The command lines of ``pid``'s child processes (Linux /proc)."""
-    found = []
+def _children(pid: int) -> dict[int, str]:
+    """``pid``'s child processes: pid -> command line (Linux /proc)."""
+    found = {}
     for entry in Path("/proc").iterdir():
         try:
             stat = (entry / "stat").read_text()
             if entry.name.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append((entry / "cmdline").read_text().replace("\0", " "))
+                found[int(entry.name)] = (entry / "cmdline").read_text().replace("\0", " ")
         except (OSError, ValueError, IndexError):
             continue
     return found
 
 
+def _versions(gw: GatewayProcess, connections: int) -> set[str]:
+    """The versions that answer on ``connections`` fresh connections (spread over the workers)."""
+    seen = set()
+    for _ in range(connections):
+        with httpx.Client(base_url=gw.url) as client:
+            response = client.post("/v1/models/echo/predict", json={"inputs": {"x": [1]}})
+            assert response.status_code == 200
+            seen.add(response.json()["version"])
+    return seen
+
+
 def test_several_workers_share_the_port_without_the_nodelay_stall(keep):
     """--workers 2: two processes answer on one port; keep-alive requests do not wait ~44 ms
-    for a delayed ACK (uvicorn#3149) in either; a rollback reaches both."""
+    for a delayed ACK (uvicorn#3149) in either; a rollback reaches both; both stop with it."""
     gw = GatewayProcess(keep.settings.root, "--workers", "2", "--poll-interval", "0.1")
     try:
         gw.wait_ready()
-        gw.wait_for(lambda: len([c for c in _children(gw.proc.pid) if "spawn_main" in c]) == 2)
-        for _ in range(20):  # warm both workers' connections
-            assert gw.predict("echo", {"x": [1]}).status_code == 200
-        clients = [gw.client] + [__import__("httpx").Client(base_url=gw.url) for _ in range(3)]
+        gw.wait_for(lambda: len([c for c in _children(gw.proc.pid).values()
+                                 if "spawn_main" in c]) == 2)
+        workers = [p for p, c in _children(gw.proc.pid).items() if "spawn_main" in c]
+        clients = [httpx.Client(base_url=gw.url) for _ in range(4)]
+        for client in clients:  # a connection each, accepted by either worker; warmed
+            client.post("/v1/models/echo/predict", json={"inputs": {"x": [1]}})
         started = time.monotonic()
         for _ in range(20):
             for client in clients:
                 response = client.post("/v1/models/echo/predict", json={"inputs": {"x": [1]}})
                 assert response.status_code == 200
         assert (time.monotonic() - started) / 80 < 0.02
-        for client in clients[1:]:
+        for client in clients:
             client.close()
+        keep.deploy("echo@1.0.1")
+        gw.wait_for(lambda: _versions(gw, 10) == {"1.0.1"})
+        started = time.monotonic()
+        keep.change_deployment("echo", "rollback")
+        gw.wait_for(lambda: _versions(gw, 10) == {"1.0.0"})
+        assert time.monotonic() - started < 1.5  # every worker polls the keep itself
     finally:
         gw.stop()
-    assert all(not os.path.exists(f"/proc/{pid}") for pid in [gw.proc.pid])
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)  # gone with the gateway
