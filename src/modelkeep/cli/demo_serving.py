@@ -1,5 +1,5 @@
-"""The demo's serving block: a gateway in the background, a shadow test, a canary of a bad
-release that its gate aborts, and a rollback (docs/gateway.md).
+"""The demo's serving block: a gateway in the background, a shadow test, an A/B test, a canary
+of a bad release that its gate aborts, and a rollback (docs/gateway.md).
 
 The gateway is a real ``modelkeep gateway`` process on a free loopback port; the deploy
 commands run in-process like the demo's other steps, and the requests are plain HTTP.
@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -130,15 +131,31 @@ def _traffic(client: Client, count: int) -> Counter[str]:
     seen: Counter[str] = Counter()
     for i in range(count):
         inputs = {"x1": [0.1 * (i % 17) - 0.8], "x2": [0.05 * (i % 11)]}
-        status, headers, body = client.predict(inputs, **{"X-User-Id": f"user-{i}"})
+        status, _, body = client.predict(inputs, **{"X-User-Id": f"user-{i}"})
         seen[f"{body['version']}" if status == 200 else f"{status} {body['error']['code']}"] += 1
     click.echo(f"{count} requests: " + ", ".join(f"{n} {what}" for what, n in seen.most_common()))
     return seen
 
 
+@dataclass
+class _Tour:
+    """What every serving step uses: the demo's folder, its command runner and headings, the
+    keep (to wait on its state) and the gateway's client."""
+
+    root: Path
+    run: Callable[..., None]
+    say: Callable[[str], None]
+    keep: KeepInterface
+    client: Client
+
+    def synced(self, what: str) -> None:
+        _wait(_synced(self.client, self.keep), what)
+
+
 def serving_steps(root: Path, run: Callable[..., None], say: Callable[[str], None],
                   open_keep: Callable[[Path], KeepInterface], first: int) -> None:
-    """Steps ``first``.. of the demo: serve, shadow, a canary its gate aborts, rollback."""
+    """Steps ``first``.. of the demo: serve, shadow test, A/B test, a canary its gate aborts,
+    rollback."""
     if importlib.util.find_spec("uvicorn") is None or importlib.util.find_spec("starlette") is None:
         say(f"{first}. Serving is left out: pip install 'modelkeep[gateway]' to see it")
         return
@@ -152,36 +169,36 @@ def serving_steps(root: Path, run: Callable[..., None], say: Callable[[str], Non
             click.secho(f"$ curl -s localhost:{client.port}/v1/models/{NAME}/predict -d "
                         + shlex.quote(json.dumps({"inputs": request})), fg="green")
             click.echo(json.dumps(client.predict(request)[2]))
-            _shadow_and_promote(root, client, keep, run, say, first + 1)
-            _ab_test(root, client, keep, run, say, first + 2)
-            _failed_canary(root, client, keep, run, say, first + 3)
-            _rollback(root, client, keep, run, say, first + 4)
+            tour = _Tour(root, run, say, keep, client)
+            for step, stage in enumerate((_shadow_and_promote, _ab_test, _failed_canary,
+                                          _rollback), start=first + 1):
+                stage(tour, step)
     finally:
         keep.close()
 
 
-def _shadow_and_promote(root: Path, client: Client, keep: KeepInterface, run: Callable[..., None],
-                        say: Callable[[str], None], step: int) -> None:
-    say(f"{step}. Shadow test: 1.0.1 (validated in step 19) gets a copy of every request; "
+def _shadow_and_promote(tour: _Tour, step: int) -> None:
+    root, run, client, keep = tour.root, tour.run, tour.client, tour.keep
+    tour.say(f"{step}. Shadow test: 1.0.1 (validated in step 19) gets a copy of every request; "
         "users only ever see 1.0.0's answers. Then the report, and promote it")
     run(root, "deploy", NAME, "--shadow", "1.0.1")
-    _wait(_synced(client, keep), "the gateway to start the shadow test")
+    tour.synced("the gateway to start the shadow test")
     _traffic(client, 60)
     _wait(lambda: keep.shadow_report(NAME, 0.0).to_dict()["copies"] >= 60, "the shadow copies to be counted")
     run(root, "deploy", "shadow-report", NAME, "--tolerance", "0.05")
     run(root, "deploy", "promote", NAME, "--full", "--reason", "the shadow agreed")
-    _wait(_synced(client, keep), "the gateway to serve 1.0.1")
+    tour.synced("the gateway to serve 1.0.1")
 
 
-def _ab_test(root: Path, client: Client, keep: KeepInterface, run: Callable[..., None],
-             say: Callable[[str], None], step: int) -> None:
-    say(f"{step}. A/B test: each user sticks to arm A (1.0.0) or B (1.0.1); feedback sends a "
+def _ab_test(tour: _Tour, step: int) -> None:
+    root, run, client, keep = tour.root, tour.run, tour.client, tour.keep
+    tour.say(f"{step}. A/B test: each user sticks to arm A (1.0.0) or B (1.0.1); feedback sends a "
         "click (1) when the answer was right about the user (the test split's label), 0 when "
         "not; the report compares the arms with always-valid p-values; then B, the newer "
         "version, is made the winner")
     run(root, "deploy", NAME, "--ab", "A=1.0.0,B=1.0.1", "--split", "50/50", "--by",
         "header:X-User-Id")
-    _wait(_synced(client, keep), "the gateway to start the A/B test")
+    tour.synced("the gateway to start the A/B test")
     rows = (root / "data" / "test" / "data.csv").read_text().splitlines()[1:]
     arms: Counter[str] = Counter()
     for i, row in enumerate(rows):
@@ -197,7 +214,7 @@ def _ab_test(root: Path, client: Client, keep: KeepInterface, run: Callable[...,
     _wait(lambda: _clicks_counted(keep) >= len(rows), "the clicks to be counted")
     run(root, "deploy", "report", NAME)
     run(root, "deploy", "end", NAME, "--winner", "B", "--reason", "the newer version")
-    _wait(_synced(client, keep), "the gateway to serve the winner")
+    tour.synced("the gateway to serve the winner")
 
 
 def _clicks_counted(keep: KeepInterface) -> int:
@@ -206,9 +223,9 @@ def _clicks_counted(keep: KeepInterface) -> int:
                for m in arm["metrics"] if m["metric"] == "outcome:click")
 
 
-def _failed_canary(root: Path, client: Client, keep: KeepInterface, run: Callable[..., None],
-                   say: Callable[[str], None], step: int) -> None:
-    say(f"{step}. A bad release: 1.1.0 raises on every request. Its canary takes half the "
+def _failed_canary(tour: _Tour, step: int) -> None:
+    root, run, client, keep = tour.root, tour.run, tour.client, tour.keep
+    tour.say(f"{step}. A bad release: 1.1.0 raises on every request. Its canary takes half the "
         "users; the error-rate gate sees it fail and aborts the rollout by itself")
     folder = root / "hotfix"
     folder.mkdir()
@@ -219,18 +236,18 @@ def _failed_canary(root: Path, client: Client, keep: KeepInterface, run: Callabl
     run(root, "register", NAME, "hotfix", "--version", "1.1.0", "--metadata", "hotfix.yaml")
     run(root, "deploy", f"{NAME}@1.1.0", "--canary", "--steps", "50,100", "--window", "0",
         "--min-requests", "20", "--force", "--reason", "demo: a release that fails")
-    _wait(_synced(client, keep), "the gateway to start the canary")
+    tour.synced("the gateway to start the canary")
     _traffic(client, 60)
     _wait(lambda: keep.deployment(NAME).active_rollout is None, "the gate to abort the canary")
     run(root, "deploy", "status", NAME)
     run(root, "deploy", "history", NAME)
 
 
-def _rollback(root: Path, client: Client, keep: KeepInterface, run: Callable[..., None],
-              say: Callable[[str], None], step: int) -> None:
-    say(f"{step}. Rollback: 1.0.1 turns out to be wrong after all; all traffic goes back to "
+def _rollback(tour: _Tour, step: int) -> None:
+    root, run, client = tour.root, tour.run, tour.client
+    tour.say(f"{step}. Rollback: 1.0.1 turns out to be wrong after all; all traffic goes back to "
         "1.0.0, which the gateway kept loaded, with no failed request")
-    _wait(_synced(client, keep), "the gateway to apply the abort")
+    tour.synced("the gateway to apply the abort")
     started = time.monotonic()
     run(root, "rollback", NAME, "--reason", "demo: back to the version before")
     statuses: Counter[int] = Counter()
