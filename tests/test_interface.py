@@ -32,7 +32,7 @@ CLI_MAY_IMPORT = {
     "modelkeep.registry.gates",  # GatePolicy, the value type of `deploy --max-error-rate ...`
     # `modelkeep gateway` starts one; the gateway itself sees only the interface too
     "modelkeep.gateway.app", "modelkeep.gateway.serve",
-    "modelkeep.gateway.workers", "modelkeep.gateway.memory",  # --workers, --memory-limit
+    "modelkeep.gateway.uvicorn_workers", "modelkeep.gateway.memory",  # --workers, --memory-limit
 }
 
 

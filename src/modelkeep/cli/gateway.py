@@ -43,7 +43,7 @@ def gateway(ctx: click.Context, port: int, host: str, poll_interval: float, time
 
         limit_memory(memory_limit)
     if workers > 1:
-        from modelkeep.gateway.workers import serve_workers
+        from modelkeep.gateway.uvicorn_workers import serve_workers
 
         keep.close()  # each worker opens its own
         serve_workers(ctx.find_root().obj.get("keep_path"), sock, settings, workers)
