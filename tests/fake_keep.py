@@ -19,9 +19,13 @@ from modelkeep.registry.ab_report import AbReport
 from modelkeep.registry.ab_tally import ArmTally, SeenUser, TallyKey
 from modelkeep.registry.aliases import AliasMove
 from modelkeep.registry.candidates import BumpReport
+from modelkeep.registry.dependency_lock import ServingNeeds
+from modelkeep.registry.deploy_config import DeployConfig
+from modelkeep.registry.deploy_history import ServingPeriod
 from modelkeep.registry.deployments import DeploymentEvent
 from modelkeep.registry.diff import VersionDiff
 from modelkeep.registry.documents import DocsResult
+from modelkeep.registry.drills import DrillReference, DrillResult, DrillStatus
 from modelkeep.registry.feedback import Feedback, FeedbackSummary
 from modelkeep.registry.gates import GatePolicy, GateResult
 from modelkeep.registry.integrity import KeepCheck
@@ -346,10 +350,11 @@ class FakeKeep:
         _absent("deployments")
 
     def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
-               shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
+               shadow_percent: float | None = None, steps: tuple[int, ...] | None = None,
                by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
-               reason: str = "", blue_green: bool = False, shadow_window: float = 0.0,
-               tolerance: float = 0.0, force: bool = False) -> DeploymentEvent:
+               reason: str = "", config: DeployConfig | None = None, blue_green: bool = False,
+               shadow_window: float = 0.0, tolerance: float = 0.0, force: bool = False
+               ) -> DeploymentEvent:
         _absent("deployments")
 
     def change_deployment(self, name: str, action: str, reason: str = "", *,
@@ -370,6 +375,12 @@ class FakeKeep:
         _absent("deployments")
 
     def feedback_summary(self, name: str, since: str = "") -> dict[str, FeedbackSummary]:
+        _absent("deployments")
+
+    def deployment_replay(self, name: str, at: str | None = None) -> list[ServingPeriod]:
+        _absent("deployments")
+
+    def serving_needs(self, ref: str) -> ServingNeeds:
         _absent("deployments")
 
     # -- shadow tests: not kept in memory -------------------------------------------------------
@@ -396,6 +407,18 @@ class FakeKeep:
 
     def ab_report(self, name: str, alpha: float = 0.05) -> AbReport:
         _absent("deployments")
+
+    def record_drill(self, result: DrillResult, reference: list[Any] | None = None) -> DrillResult:
+        _absent("drills")
+
+    def drills(self, name: str) -> list[DrillResult]:
+        return []
+
+    def drill_reference(self, ref: str) -> DrillReference | None:
+        return None
+
+    def drill_status(self, name: str) -> DrillStatus:
+        return DrillStatus(name, None, 7 * 86400.0, None)
 
 def open_fake(keep: FakeKeep) -> KeepInterface:
     """The fake as the CLI sees it (mypy checks here that it satisfies the interface)."""

@@ -210,6 +210,8 @@ class Settings:
     protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES
     # models whose pickle files may be unpickled ([loaders] trusted_pickles): it runs their code
     trusted_pickles: tuple[str, ...] = ()
+    # how old a model's last rollback drill may be before `deploy status` warns (docs/loadtest.md)
+    drill_max_age: str = "7d"
 
     @property
     def keep_dir(self) -> Path:
@@ -257,6 +259,7 @@ _SHAPE: dict[str, dict[str, tuple[type, ...]]] = {
     "gc": {"keep_stable": (int,), "grace": (int, float)},
     "validation": {"protected_aliases": (list,)},
     "loaders": {"trusted_pickles": (list,)},
+    "gateway": {"drill_max_age": (str,)},
 }
 
 
@@ -339,6 +342,8 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
         # trust is the project's own decision: a user-wide config cannot extend it
         trusted_pickles=tuple(project.get("loaders", {}).get("trusted_pickles", ())),
         protected_aliases=_protected_aliases(project),
+        drill_max_age=str(project.get("gateway", {}).get(
+            "drill_max_age", user.get("gateway", {}).get("drill_max_age", "7d"))),
     )
 
 

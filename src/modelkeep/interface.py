@@ -25,9 +25,13 @@ if TYPE_CHECKING:  # the result types, for annotations only: importing this modu
     from modelkeep.registry.ab_tally import ArmTally, SeenUser, TallyKey
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.candidates import BumpReport
+    from modelkeep.registry.dependency_lock import ServingNeeds
+    from modelkeep.registry.deploy_config import DeployConfig
+    from modelkeep.registry.deploy_history import ServingPeriod
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.diff import VersionDiff
     from modelkeep.registry.documents import DocsResult
+    from modelkeep.registry.drills import DrillReference, DrillResult, DrillStatus
     from modelkeep.registry.feedback import Feedback, FeedbackSummary
     from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.integrity import KeepCheck
@@ -336,10 +340,11 @@ class KeepInterface(Protocol):
         ...
 
     def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
-               shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
+               shadow_percent: float | None = None, steps: tuple[int, ...] | None = None,
                by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
-               reason: str = "", blue_green: bool = False, shadow_window: float = 0.0,
-               tolerance: float = 0.0, force: bool = False) -> DeploymentEvent:
+               reason: str = "", config: DeployConfig | None = None, blue_green: bool = False,
+               shadow_window: float = 0.0, tolerance: float = 0.0, force: bool = False
+               ) -> DeploymentEvent:
         """Serve a version at once, or through a shadow and/or canary rollout."""
         ...
 
@@ -367,6 +372,16 @@ class KeepInterface(Protocol):
 
     def feedback_summary(self, name: str, since: str = "") -> dict[str, FeedbackSummary]:
         """version -> feedback items, accuracy and mean outcome value since a time."""
+        ...
+
+    # -- deployment configuration, history replay and worker environments (g-ops) ---------
+
+    def deployment_replay(self, name: str, at: str | None = None) -> list[ServingPeriod]:
+        """What served a model when: each change of traffic or configuration, oldest first."""
+        ...
+
+    def serving_needs(self, ref: str) -> ServingNeeds:
+        """A version's dependency lock, where environments are built, how a worker opens the keep."""
         ...
 
     # -- shadow tests (docs/gateway.md#shadow-tests) ------------------------------------------
@@ -400,4 +415,22 @@ class KeepInterface(Protocol):
 
     def ab_report(self, name: str, alpha: float = 0.05) -> AbReport:
         """The latest test's metrics per arm, sample-ratio check and sequential tests."""
+        ...
+
+    # -- rollback drills (docs/loadtest.md) -----------------------------------------------
+
+    def record_drill(self, result: DrillResult, reference: list[Any] | None = None) -> DrillResult:
+        """Append a drill's result (and the restored version's reference outputs)."""
+        ...
+
+    def drills(self, name: str) -> list[DrillResult]:
+        """Every rollback drill of a model, oldest first."""
+        ...
+
+    def drill_reference(self, ref: str) -> DrillReference | None:
+        """The reference outputs recorded for a version by its first drill (or None)."""
+        ...
+
+    def drill_status(self, name: str) -> DrillStatus:
+        """A model's last drill, and a warning when it is older than drill_max_age."""
         ...

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gateway": ("modelkeep.cli.gateway:gateway", "Serve deployed versions over HTTP (predict, health)."),
     "deploy": ("modelkeep.cli.deploy:deploy", "Serve a version, or roll one out (canary, shadow)."),
     "rollback": ("modelkeep.cli.deploy:rollback", "All traffic back to the last stable version."),
+    "loadtest": ("modelkeep.cli.loadtest:loadtest", "Send load to a URL (Locust); report with plots."),
+    "drill": ("modelkeep.cli.drill:drill", "Rollback drill under load against a live gateway."),
     "predict": ("modelkeep.cli.running:predict", "Run a version on JSON inputs; print its outputs."),
     "bump": ("modelkeep.cli.running:bump", "The bump a candidate needs, and why (registers nothing)."),
     "validate": ("modelkeep.cli.validate:validate", "Check a version against a policy (CI gate)."),

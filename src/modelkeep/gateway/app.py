@@ -39,12 +39,15 @@ from .ab_meter import ArmMeter, Trial, arm_of, check_outcome
 from .calls import Answer, Caller
 from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
 from .gatekeeper import GateKeeper
+from .limits import VersionLimits
 from .meter import Meter
+from .placement import Placer
 from .pool import VersionPool
 from .routing import Route as Routed
 from .routing import request_key, route
 from .shadow import ShadowMeter, ShadowRunner
 from .watcher import ServingKeep, StateWatcher
+from .workers import WorkerModel
 
 MAX_BODY = 16 * 1024 * 1024  # a request body larger than this is refused before parsing
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -88,7 +91,9 @@ class Gateway:
 
     def __init__(self, keep: ServingKeep, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.pool = VersionPool(keep.load)
+        # versions load where placement.py says: here, or in worker processes of their own
+        self.placer = Placer(keep, lambda ref: self.watcher.config(ref), timeout=settings.timeout)
+        self.pool = VersionPool(self.placer.load)
         self.meter = Meter()
         self.recent = RecentAnswers()
         self.inbox = FeedbackInbox()
@@ -99,6 +104,7 @@ class Gateway:
                                     GateKeeper(keep, self.meter, self.inbox, self.shadow_meter),
                                     interval=settings.poll_interval, keep_stable=settings.keep_stable)
         self.caller = Caller(threads=settings.threads, timeout=settings.timeout)
+        self.limits = VersionLimits()
         self.arms = ArmMeter()
         gatekeeper = self.watcher.gatekeeper
         gatekeeper.flushers.append(lambda: self.arms.flush(keep, gatekeeper.gateway))
@@ -172,8 +178,14 @@ class Gateway:
         """``ref``'s outputs for ``inputs``, counted for the gates: a failure of the version
         (it raised, hung or is not loaded) is an error; a bad request is not the version's."""
         started = time.perf_counter()
+        config = self.watcher.config(ref)
         try:
-            answer = await self.caller.call(self.pool.get(ref), inputs)
+            model = self.pool.get(ref)
+            # a version in worker processes caps itself: one request per worker
+            cap = None if isinstance(model, WorkerModel) else config.threads
+            answer = await self.limits.run(
+                ref, cap, config.timeout or self.caller.timeout,
+                lambda left: self.caller.call(model, inputs, left))
         except ModelkeepError as exc:
             if exc.http_status >= 500:
                 self._count(ref, trial, started, error=True,
@@ -219,7 +231,9 @@ class Gateway:
             refs = [f"{name}@{v}" for v in d.serving(self.settings.keep_stable)]
             out.append({**d.to_dict(), "versions": [
                 {**(health[r].to_dict() if r in health else {"ref": r, "status": "loading"}),
-                 "served_here": totals[r].to_dict() if r in totals else None}
+                 "served_here": totals[r].to_dict() if r in totals else None,
+                 "placement": (self.placer.placements[r].to_dict()
+                               if r in self.placer.placements else None)}
                 for r in refs]})
         return JSONResponse({"models": out, "revision": self.watcher.revision})
 

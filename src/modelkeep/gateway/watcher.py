@@ -16,6 +16,8 @@ import threading
 import time
 from typing import Protocol
 
+from modelkeep.registry.dependency_lock import ServingNeeds
+from modelkeep.registry.deploy_config import DeployConfig
 from modelkeep.registry.loaders import LoadedModel
 from modelkeep.registry.rollout import Deployment
 
@@ -36,6 +38,7 @@ class ServingKeep(GateKeep, TallyKeep, Protocol):
 
     def load(self, ref: str) -> LoadedModel: ...
 
+    def serving_needs(self, ref: str) -> ServingNeeds: ...
     def example_inputs(self, ref: str) -> list[object]: ...
 
 
@@ -79,11 +82,18 @@ class StateWatcher:
         self._changed.set()
         return True
 
+    def config(self, ref: str) -> DeployConfig:
+        """The configuration ``ref`` was deployed with, in the current state."""
+        name, _, version = ref.partition("@")
+        found = self.deployments.get(name)
+        return found.config(version) if found is not None else DeployConfig()
+
     def load_once(self) -> None:
-        """Bring the pool in line with the current state, then switch the blue-green deploys
-        whose green is now loaded and answers (``bluegreen.py``)."""
+        """Bring the pool in line with the current state (a version whose configuration
+        changed is loaded again with the new one)."""
         self._changed.clear()
-        self.pool.sync(self.wanted())
+        wanted = self.wanted()
+        self.pool.sync(wanted, {ref: self.config(ref).process_key() for ref in wanted})
         try:
             if switch_ready(self.keep, self.pool, self.deployments):  # blue-green, once loaded
                 self.poll_once()

@@ -6,7 +6,7 @@ requests and errors with their latency histogram (``serving.VersionStats``), the
 and sum of squares of the latencies and of each named outcome value from feedback, and the
 labels judged and matched. Counts, sums and sums of squares add up exactly, and they are all
 a confidence interval or a sequential test of a mean needs. Gateways append their tallies to
-``ab_tallies`` (migration 0008) about once a second; ``tallies_since`` sums them.
+``ab_tallies`` (migration 0009) about once a second; ``tallies_since`` sums them.
 """
 
 from __future__ import annotations

@@ -22,11 +22,13 @@ to it; the gateway routes by the latest.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from modelkeep.errors import InvalidInputError, RolloutStateError
 from modelkeep.registry.ab_split import UNITS, shares
+from modelkeep.registry.deploy_config import DeployConfig
 from modelkeep.registry.gates import GatePolicy
 
 DEFAULT_STEPS: tuple[int, ...] = (5, 25, 50, 100)
@@ -113,6 +115,13 @@ class Deployment:
     revision: int = 0  # id of the event that produced this state (0: never deployed)
     changed_at: str = ""
     step_started: str = ""  # when the rollout's current phase or step began (gates judge since)
+    # version -> the configuration deployed with it (registry/deploy_config.py), for every
+    # version this state remembers: a rollback restores the one that went with its version
+    configs: Mapping[str, DeployConfig] = field(default_factory=dict)
+
+    def config(self, version: str) -> DeployConfig:
+        """The configuration ``version`` was deployed with (the defaults when none)."""
+        return self.configs.get(version) or DeployConfig()
 
     @property
     def active_rollout(self) -> Rollout | None:
@@ -148,7 +157,8 @@ class Deployment:
         return {"model": self.model, "stable": self.stable, "previous": list(self.previous),
                 "rollout": self.rollout.to_dict() if self.rollout else None,
                 "split": self.split(), "revision": self.revision, "changed_at": self.changed_at,
-                "step_started": self.step_started}
+                "step_started": self.step_started,
+                "configs": {v: c.to_dict() for v, c in sorted(self.configs.items())}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deployment:
@@ -158,7 +168,9 @@ class Deployment:
                    previous=tuple(data.get("previous") or ()),
                    rollout=Rollout.from_dict(rollout) if rollout else None,
                    revision=int(data.get("revision") or 0), changed_at=data.get("changed_at", ""),
-                   step_started=data.get("step_started", ""))
+                   step_started=data.get("step_started", ""),
+                   configs={v: DeployConfig.from_dict(c)
+                            for v, c in (data.get("configs") or {}).items()})
 
 
 def check_steps(steps: tuple[int, ...]) -> tuple[int, ...]:

@@ -3,15 +3,15 @@ row per gateway, test, arm, keyed-or-not and interval (about a second), summed b
 and the users each arm has seen since the split last changed (a keyed hash of the --by key,
 never the key itself), for the sample-ratio check.
 
-Revision ID: 0008
-Revises: 0007 (shadow; both were 0007 on their branches)
+Revision ID: 0009
+Revises: 0008 (drills; renumbered at the merge of g-ab beside shadow 0007 and drills 0008)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
