@@ -30,7 +30,10 @@ def test_an_ab_test_from_start_to_winner(three):
     assert set(state.serving()) == {"1.0.0", "1.0.1", "1.0.2"}
     assert {route(state, f"u{i}").arm for i in range(200)} == {"A", "B", "C"}
     assert route(state, "u1") == route(keep.deployment("m"), "u1")  # the stored state routes alike
+    # each arm serves with its version's configuration, kept while the test runs
+    assert set(state.configs) == {"1.0.0", "1.0.1", "1.0.2"}
     moved = keep.split_ab_test("m", "70/30/0", reason="C is slow")
+    assert set(moved.state.configs) == {"1.0.0", "1.0.1", "1.0.2"}
     assert moved.state.split() == pytest.approx({"1.0.0": 0.7, "1.0.1": 0.3})
     assert moved.state.step_started > started.state.step_started  # the SRM check starts again
     with pytest.raises(RolloutStateError, match="name the arm that won"):

@@ -1,7 +1,8 @@
 """``modelkeep deploy`` and ``modelkeep rollback``: which version a gateway serves, and rollouts.
 
-``modelkeep deploy NAME@VERSION [--canary]`` is short for ``modelkeep deploy start ...``; the
-other subcommands (status, promote, pause, resume, abort, history) name a model.
+``modelkeep deploy NAME@VERSION [--canary]`` (and ``deploy NAME --ab ...``) is short for
+``modelkeep deploy start ...``; the other subcommands (status, promote, pause, resume, abort,
+history, and split, end, report from ab.py) name a model.
 """
 
 from __future__ import annotations
@@ -107,8 +108,9 @@ def _report(event: Any, as_json: bool) -> None:
 
 @click.group(cls=DeployGroup)
 def deploy() -> None:
-    """Serve a version (NAME@VERSION), or roll one out (--canary, --shadow); then status,
-    promote, pause, resume, abort, history."""
+    """Serve a version (NAME@VERSION), roll one out (--canary, --shadow) or A/B test several
+    (NAME --ab A=V,B=V); then status, promote, pause, resume, abort, history, split, end,
+    report."""
 
 
 @deploy.command("start")

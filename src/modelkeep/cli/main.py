@@ -37,7 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("modelkeep.cli.runs:runs", "List, show and compare runs; export metric history."),
     "datasets": ("modelkeep.cli.datasets:datasets", "Dataset versions and the models that used them."),
     "gateway": ("modelkeep.cli.gateway:gateway", "Serve deployed versions over HTTP (predict, health)."),
-    "deploy": ("modelkeep.cli.deploy:deploy", "Serve a version, or roll one out (canary, shadow)."),
+    "deploy": ("modelkeep.cli.deploy:deploy", "Serve a version, roll one out (canary, shadow), or A/B test."),
     "rollback": ("modelkeep.cli.deploy:rollback", "All traffic back to the last stable version."),
     "loadtest": ("modelkeep.cli.loadtest:loadtest", "Send load to a URL (Locust); report with plots."),
     "drill": ("modelkeep.cli.drill:drill", "Rollback drill under load against a live gateway."),

@@ -11,14 +11,16 @@ the stable version; ``end --winner`` makes the winning arm's version the stable 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import replace
 
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, RolloutStateError
 from modelkeep.registry import ab_split, rollout
+from modelkeep.registry.deploy_config import DeployConfig, registered_defaults
 from modelkeep.registry.deployments import DeploymentEvent, apply
 from modelkeep.registry.rollout import STABLE_MEMORY, Deployment, Rollout
-from modelkeep.registry.versions import VersionInfo
+from modelkeep.registry.versions import VersionInfo, version_metadata
 
 
 def _refuse(d: Deployment, action: str, why: str, hint: str) -> RolloutStateError:
@@ -35,15 +37,17 @@ def _test(d: Deployment, action: str) -> Rollout:
 
 
 def start(d: Deployment, arms: tuple[tuple[str, str], ...], split: dict[str, int], *, seed: str,
-          by: str | None) -> Deployment:
+          by: str | None, configs: Mapping[str, DeployConfig] | None = None) -> Deployment:
     """Begin a test of ``arms`` with ``split`` (label -> UNITS); the control arm's version
-    becomes the stable one when nothing is deployed yet."""
+    becomes the stable one when nothing is deployed yet. ``configs``: each arm version's
+    registered configuration, recorded unless the state already holds one for it."""
     if d.active_rollout is not None:
         raise _refuse(d, "start an A/B test of", f"{rollout.running_text(d.active_rollout)} "
                       "is already running", f"finish it first: {rollout.finish(d)}")
     test = Rollout(candidate=arms[1][1], phase="ab", steps=(100,), by=by, seed=seed, window=0.0,
                    arms=arms, segments=ab_split.initial_segments(split))
-    return replace(d, stable=d.stable or arms[0][1], rollout=test)
+    return replace(d, stable=d.stable or arms[0][1], rollout=test,
+                   configs={**(configs or {}), **d.configs})
 
 
 def resplit(d: Deployment, split: dict[str, int]) -> Deployment:
@@ -68,12 +72,15 @@ def end(d: Deployment, winner: str) -> Deployment:
 def start_test(db: Database, name: str, arms: tuple[tuple[str, str], ...],
                infos: list[VersionInfo], split_text: str | None, by: str | None, *, author: str,
                reason: str = "") -> DeploymentEvent:
-    """Store the start of an A/B/n test of ``arms`` (``infos``: their resolved versions)."""
+    """Store the start of an A/B/n test of ``arms`` (``infos``: their resolved versions),
+    each arm's version served with the configuration its metadata declares."""
     labels = [label for label, _ in arms]
     split = ab_split.parse_split(split_text, labels) if split_text else ab_split.equal(labels)
     resolved = tuple((label, info.version) for (label, _), info in zip(arms, infos, strict=True))
     key, seed = rollout.check_key(by), secrets.token_hex(8)
-    return apply(db, name, "ab-start", lambda d: start(d, resolved, split, seed=seed, by=key),
+    configs = {info.version: registered_defaults(version_metadata(db, info.id)) for info in infos}
+    return apply(db, name, "ab-start",
+                 lambda d: start(d, resolved, split, seed=seed, by=key, configs=configs),
                  author=author, reason=reason)
 
 

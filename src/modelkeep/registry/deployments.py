@@ -133,6 +133,7 @@ def _remembered_configs(d: Deployment) -> Deployment:
     named = {v for v in (d.stable, *d.previous) if v}
     if d.rollout is not None:
         named.add(d.rollout.candidate)
+        named.update(version for _, version in d.rollout.arms)  # an A/B test's arms
     return replace(d, configs={v: c for v, c in d.configs.items() if v in named})
 
 
