@@ -34,6 +34,7 @@ CLI_MAY_IMPORT = {
     "modelkeep.registry.deploy_config",
     # `modelkeep gateway` starts one; the gateway itself sees only the interface too
     "modelkeep.gateway.app", "modelkeep.gateway.serve",
+    "modelkeep.gateway.uvicorn_workers", "modelkeep.gateway.memory",  # --workers, --memory-limit
     # `modelkeep loadtest` and `drill` (docs/loadtest.md)
     "modelkeep.loadtest.plan", "modelkeep.loadtest.report", "modelkeep.loadtest.runner",
     "modelkeep.loadtest.drill",

@@ -23,6 +23,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── UntrustedPickleError        code=pickle_untrusted        http 403
     │   ├── SignatureUnknownError       code=signature_unknown
     │   ├── InvalidModelInputError      code=invalid_model_input
+    │   │   └── SignatureMismatchError  code=signature_mismatch      http 422
     │   └── InvalidDeployConfigError    code=invalid_deploy_config
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
@@ -57,6 +58,7 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   └── RemoteAuthError             code=remote_auth             http 401
     ├── LoaderError                     code=loader_error          exit 1   http 500
     │   ├── LoaderFailedError           code=loader_failed
+    │   │   └── PredictionMemoryError   code=prediction_out_of_memory
     │   ├── EntryPointError             code=entry_point_invalid
     │   ├── VersionUnhealthyError       code=version_unhealthy       http 503
     │   ├── PredictionTimeoutError      code=prediction_timeout      http 504
@@ -459,6 +461,13 @@ class InvalidModelInputError(InvalidInputError):
     default_hint = "see the version's signature: modelkeep show NAME@VERSION"
 
 
+class SignatureMismatchError(InvalidModelInputError):
+    """Well-formed inputs that do not match the version's signature; the message quotes it."""
+
+    code = "signature_mismatch"
+    http_status = 422
+
+
 class LoaderError(ModelkeepError):
     """A version could not be loaded or called through its loader."""
 
@@ -528,6 +537,14 @@ class PredictionTimeoutError(LoaderError):
     http_status = 504
 
 
+class PredictionMemoryError(LoaderFailedError):
+    """A prediction ran out of memory (MemoryError: the process's memory limit, or the
+    machine's); the request fails, the gateway goes on serving."""
+
+    code = "prediction_out_of_memory"
+    default_hint = "give the gateway more room (modelkeep gateway --memory-limit) or send smaller inputs"
+
+
 class InvalidDeployConfigError(InvalidInputError):
     """A deployment configuration (``--config`` file or flags) that cannot be used."""
 
@@ -548,6 +565,8 @@ class WorkerFailedError(LoaderError):
 
     code = "worker_failed"
     default_hint = "the gateway starts a new worker; see the gateway's stderr for the worker's"
+
+
 # -- load tests and drills (docs/loadtest.md) -----------------------------------------------
 
 

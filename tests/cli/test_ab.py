@@ -95,10 +95,12 @@ def test_bad_commands_are_one_line_with_their_exit_code(three, args, code, fragm
 def test_a_second_test_or_rollout_while_one_runs_is_refused(three):
     cli_run("deploy", "m", "--ab", "A=1.0.0,B=1.0.1")
     assert "already running" in cli_run("deploy", "m", "--ab", "A=1.0.0,B=1.0.2", code=4).output
-    out = cli_run("deploy", "m@1.0.2", "--canary", code=4).output
+    forced = ("--force", "--reason", "checks the state, not the validation")
+    out = cli_run("deploy", "m@1.0.2", "--canary", *forced, code=4).output
     assert "an A/B test of A=1.0.0, B=1.0.1 is already running" in out
     assert "modelkeep deploy end --winner LABEL|abort m" in out
-    assert "an A/B test of A=1.0.0, B=1.0.1 is running" in cli_run("deploy", "m@1.0.2", code=4).output
+    assert "an A/B test of A=1.0.0, B=1.0.1 is running" in cli_run(
+        "deploy", "m@1.0.2", *forced, code=4).output
     assert "has no arm 'Z'" in cli_run("deploy", "end", "m", "--winner", "Z", code=2).output
     cli_run("deploy", "abort", "m")
     assert json.loads(cli_run("deploy", "status", "m", "--json").stdout)["split"] == {"1.0.0": 1.0}

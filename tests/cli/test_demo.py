@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,14 +28,22 @@ def test_demo_runs_end_to_end(tmp_path):
                      "files 3/3 match, metrics 5/5 match",
                      "reproduced demo-classifier@1.0.1: artifacts by id"]:
         assert expected in out, expected
+    _check_serving(out)
+    history = json.loads(subprocess.run(
+        [sys.executable, "-m", "modelkeep", "--keep", str(folder), "deploy", "history",
+         "demo-classifier", "--json"], capture_output=True, text=True, check=True).stdout)
+    aborted = next(e for e in history if e["action"] == "abort")
+    assert aborted["reason"].startswith("gate error_rate failed")  # by the gate, not by hand
     assert "error: demo-classifier@production is protected: demo-classifier@2.0.0 failed" \
         in proc.stderr  # the protected alias refused the version that failed its gate
     listed = subprocess.run([sys.executable, "-m", "modelkeep", "--keep", str(folder), "list",
                              "demo-classifier", "--json"], capture_output=True, text=True,
                             check=True)
     versions = json.loads(listed.stdout)
-    assert [v["version"] for v in versions] == ["1.0.0", "1.0.1", "2.0.0"]
-    assert all(v["run_id"] for v in versions)  # every version points to the run behind it
+    # 1.1.0 is the serving block's bad release, registered by hand (no run behind it)
+    assert [v["version"] for v in versions] == ["1.0.0", "1.0.1", "1.1.0", "2.0.0"]
+    trained = [v for v in versions if v["version"] != "1.1.0"]
+    assert all(v["run_id"] for v in trained)  # every trained version points to its run
     restored = folder / "teammate" / "model" / "model.safetensors"
     assert restored.read_bytes()[:8] != b""
     again_dir = folder / "reproduced"  # the reproduction: the pipeline's files and datasets
@@ -50,6 +59,37 @@ def test_demo_runs_end_to_end(tmp_path):
     assert [line for line in again.stderr.splitlines() if line.startswith("error:")] == [
         f"error: {folder} is not empty (a previous demo?): the demo needs a new folder"]
     assert "hint: run 'modelkeep demo' with no folder" in again.stderr
+
+
+def _check_serving(out: str) -> None:
+    """Issue 11: a real gateway served 1.0.0, shadowed and promoted 1.0.1, aborted the canary
+    of a release that raises by its gate, and rolled back with no failed request."""
+    serving = out.split("# 23. Serve", 1)[1]
+    answer = json.loads(serving.split("/predict -d ", 1)[1].splitlines()[1])
+    assert answer["version"] == "1.0.0" and len(answer["outputs"]["probability"]) == 2
+    assert "60 requests: 60 1.0.0\n" in serving  # the shadow never answers a user
+    report = serving.split("deploy shadow-report", 1)[1].split("\n$ ", 1)[0]
+    assert "1.0.1 beside 1.0.0" in report and "60 sent, 0 dropped" in report
+    assert "demo-classifier: promote-full -> 1.0.1 100%" in serving
+    ab = serving.split("# 25.", 1)[1].split("# 26.", 1)[0]
+    assert "A/B test started: A=1.0.0 50%, B=1.0.1 50%, sticky by header:X-User-Id" in ab
+    assert "90 users, one request and one click each" in ab
+    assert "sample ratio  ok" in ab and "sequential tests against A (mSPRT" in ab
+    assert "outcome:click" in ab  # the clicks sent as feedback, per arm
+    assert "A/B test ended, B won: 1.0.1 serves all traffic" in ab
+    canary = serving.split("# 26.", 1)[1].split("# 27.", 1)[0]
+    assert "demo-classifier@1.1.0" in canary
+    assert "500 loader_failed" in canary  # users that met the candidate saw its errors
+    assert "1.1.0: aborted" in canary  # deploy status
+    rollback = serving.split("# 27.", 1)[1]
+    assert "demo-classifier: rollback -> 1.0.0 100%" in rollback
+    waited = int(rollback.split("answered by 1.0.0 ", 1)[1].split(" ms", 1)[0])
+    assert waited < 5000  # under a second on a quiet machine; loaded CI machines vary
+    meanwhile = rollback.split("requests meanwhile: ", 1)[1].splitlines()[0].split(", ")
+    assert all(part.endswith(" answered 200") for part in meanwhile), meanwhile
+    assert "20 requests: 20 1.0.0" in rollback
+    pid = int(serving.split("(pid ", 1)[1].split(")", 1)[0])
+    assert not Path(f"/proc/{pid}").exists()  # the demo stopped its gateway
 
 
 def _check_yaml_listing_is_whole_lines(out: str, yaml_text: str) -> None:

@@ -55,7 +55,7 @@ def test_example_inputs_come_back_from_the_artifacts(onnx_version):
     ({"x": [[1.0, 2.0]]}, "input 'x' has shape [1, 2], the signature wants [-1, 3]"),
     ({"x": [[1.0, "a", 3.0]]}, "input 'x' wants float32 values, got string \"a\""),
     ({"x": [[1.0, 2.0, 3.0], [1.0]]}, "input 'x' is ragged"),
-    ({"z": [[1.0, 2.0, 3.0]]}, "input 'x' is missing (the model takes: x)"),
+    ({"z": [[1.0, 2.0, 3.0]]}, "input 'x' is missing; the signature is (x: float32[-1, 3])"),
     ({"x": [[1.0, 2.0, 3.0]], "z": 1}, "unknown input 'z'"),
 ])
 def test_inputs_that_do_not_fit_the_signature_are_refused(onnx_version, inputs, fragment):

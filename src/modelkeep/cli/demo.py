@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from modelkeep.cli import _demo_project as project
+from modelkeep.cli.demo_serving import serving_steps
 from modelkeep.interface import KeepInterface
 
 NAME = project.NAME
@@ -97,7 +98,8 @@ def _refuse_used(root: Path) -> None:
 def demo(folder: Path | None) -> None:
     """Build a small project in FOLDER (default: a new temporary folder) and walk through
     modelkeep: runs, versions, aliases, diff, export, checkout, Git pointers, remotes, gc,
-    predict, bump, validation gates, a protected alias, the model card, reproduce."""
+    predict, bump, validation gates, a protected alias, the model card, reproduce; then a
+    gateway: a shadow test, a canary its gate aborts, a rollback."""
     root = (folder or Path(tempfile.mkdtemp(prefix="modelkeep-demo-"))).resolve()
     _refuse_used(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -181,6 +183,7 @@ def demo(folder: Path | None) -> None:
     _run(root, "gc", "--dry-run")
 
     _issue_10_steps(root)
+    serving_steps(root, _run, _say, _open, first=23)
 
     click.secho(f"\nDone. Explore it yourself: cd {root} && modelkeep list", bold=True)
 

@@ -19,9 +19,14 @@ from modelkeep.cli._output import open_keep
               help="Worker threads running predictions.")
 @click.option("--keep-stable", type=click.IntRange(1, 10), default=3, show_default=True,
               help="Recent stable versions of each model kept loaded for instant rollback.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Gateway processes sharing the port (each loads every served version).")
+@click.option("--memory-limit", type=click.IntRange(64, None), default=None, metavar="MIB",
+              help="Cap each gateway process's memory: a model that exhausts it fails its "
+                   "request (500, prediction_out_of_memory) instead of the whole gateway.")
 @click.pass_context
 def gateway(ctx: click.Context, port: int, host: str, poll_interval: float, timeout: float,
-            threads: int, keep_stable: int) -> None:
+            threads: int, keep_stable: int, workers: int, memory_limit: int | None) -> None:
     """Serve deployed versions: POST /v1/models/NAME/predict, GET /v1/models, GET /healthz."""
     from modelkeep.gateway.app import GatewaySettings
     from modelkeep.gateway.serve import listen, serve
@@ -34,4 +39,14 @@ def gateway(ctx: click.Context, port: int, host: str, poll_interval: float, time
     click.echo(f"modelkeep gateway serving on http://{where}:{bound}", err=True)
     settings = GatewaySettings(poll_interval=poll_interval, timeout=timeout, threads=threads,
                                keep_stable=keep_stable)
+    if memory_limit is not None:
+        from modelkeep.gateway.memory import limit_memory
+
+        limit_memory(memory_limit)
+    if workers > 1:
+        from modelkeep.gateway.uvicorn_workers import serve_workers
+
+        keep.close()  # each worker opens its own
+        serve_workers(ctx.find_root().obj.get("keep_path"), sock, settings, workers)
+        return
     serve(keep, sock, settings)

@@ -68,6 +68,7 @@ class GatewaySettings:
     timeout: float = 30.0
     threads: int = 32
     keep_stable: int = 3
+    load_before_serving: bool = False  # a worker sharing a port joins it once its versions load
 
 
 def _error(exc: ModelkeepError, request_id: str | None = None) -> JSONResponse:
@@ -344,6 +345,8 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
         with contextlib.suppress(Exception):  # budgets known before the first call (else: at
             gateway.spend.refresh()           # the first report, with the error in /healthz)
         gateway.watcher.start()
+        if gateway.settings.load_before_serving:
+            await asyncio.to_thread(gateway.watcher.ready.wait, 300)
         try:
             yield
         finally:

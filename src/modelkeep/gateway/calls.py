@@ -32,8 +32,24 @@ class Answer:
 
 def _timed(model: LoadedModel, inputs: Any) -> Answer:
     started = time.perf_counter()
-    outputs = model.predict(inputs)
+    try:
+        outputs = model.predict(inputs)
+    except BaseException as exc:
+        _drop_frames(exc)
+        raise
     return Answer(outputs, time.perf_counter() - started)
+
+
+def _drop_frames(exc: BaseException) -> None:
+    """Free the model's frames of a failed call now: the exceptions it chained hold them (and
+    every array their locals hold) in reference cycles that only a later GC pass would free,
+    so a model that ran out of memory would leave the gateway without any."""
+    seen = set()
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        cause.__traceback__ = None
+        cause = cause.__cause__ or cause.__context__
 
 
 class DaemonPool(Executor):
@@ -61,6 +77,7 @@ class DaemonPool(Executor):
                 future.set_result(call())
             except BaseException as exc:  # handed to whoever awaits the future
                 future.set_exception(exc)
+            del item, future, call  # an idle worker holds no inputs, outputs or errors
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         for _ in self._threads:

@@ -60,7 +60,7 @@ def test_disagreement_and_errors_fail_with_their_counts(production, tmp_path, wr
     # requests 1-49 agree (0 is 0 either way: 0 agrees too); 10 errs on both sides
     assert check.values["agreement"] == pytest.approx(49 / 100)
     assert (check.values["errors"], check.values["baseline_errors"]) == (11, 1)
-    assert "first error: InvalidModelInputError: input 'x' wants float64 values" in check.detail
+    assert "first error: SignatureMismatchError: input 'x' wants float64 values" in check.detail
 
 
 def test_replay_against_a_missing_alias_fails(keep, tmp_path, write_policy):

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from modelkeep.errors import LoaderFailedError, ModelkeepError
+from modelkeep.errors import LoaderFailedError, ModelkeepError, PredictionMemoryError
 from modelkeep.registry.loaders.inputs import check_inputs, parse_input_text
 
 
@@ -45,6 +45,9 @@ class Prediction:
 def failure(exc: BaseException, what: str) -> LoaderFailedError:
     """One line for anything a loader or model raised: ``what: TypeName: message``."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, MemoryError):  # the process lives on; say so rather than "it raised"
+        return PredictionMemoryError(f"{what}: MemoryError: it ran out of memory"
+                                     + (f" ({text})" if text else ""), exception="MemoryError")
     return LoaderFailedError(f"{what}: {type(exc).__name__}" + (f": {text}" if text else ""),
                              exception=type(exc).__name__)
 

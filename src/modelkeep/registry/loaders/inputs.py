@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from modelkeep.errors import InvalidModelInputError
+from modelkeep.errors import InvalidModelInputError, SignatureMismatchError
 from modelkeep.limits import load_json
 
 NUMERIC_PREFIXES = ("float", "double", "int", "uint", "half", "bfloat")
@@ -32,10 +32,31 @@ def parse_input_text(text: str | bytes, source: str) -> Any:
 
 
 def check_inputs(inputs: Any, signature: Mapping[str, Any]) -> Any:
-    """``inputs`` unchanged when they fit the signature's inputs, else InvalidModelInputError."""
+    """``inputs`` unchanged when they fit the signature's inputs, else SignatureMismatchError
+    (422 at the gateway), whose message ends with the signature."""
     specs = list(signature.get("inputs") or [])
     if not specs:
         return inputs
+    try:
+        return _fit(inputs, specs)
+    except _Mismatch as exc:
+        raise SignatureMismatchError(f"{exc}; the signature is ({signature_text(specs)})",
+                                     signature=signature_text(specs)) from None
+
+
+def signature_text(specs: Sequence[Mapping[str, Any]]) -> str:
+    """``x: float32[-1, 3], mask: bool[-1]``: the inputs of a signature on one line."""
+    def shape(spec: Mapping[str, Any]) -> str:
+        dims = spec.get("shape")
+        return "[?]" if dims is None else "[" + ", ".join(str(d) for d in dims) + "]"
+    return ", ".join(f"{s['name']}: {s.get('dtype') or 'any'}{shape(s)}" for s in specs)
+
+
+class _Mismatch(ValueError):
+    """One way the inputs miss the signature (turned into SignatureMismatchError above)."""
+
+
+def _fit(inputs: Any, specs: list[Mapping[str, Any]]) -> Any:
     names = [s["name"] for s in specs]
     if len(specs) == 1 and not isinstance(inputs, Mapping):
         _check_value(inputs, specs[0])
@@ -46,9 +67,9 @@ def check_inputs(inputs: Any, signature: Mapping[str, Any]) -> Any:
     missing = [n for n in names if n not in inputs]
     unknown = sorted(set(inputs) - set(names))
     if missing:
-        raise _bad(f"input '{missing[0]}' is missing (the model takes: {', '.join(names)})")
+        raise _bad(f"input '{missing[0]}' is missing")
     if unknown:
-        raise _bad(f"unknown input '{unknown[0]}' (the model takes: {', '.join(names)})")
+        raise _bad(f"unknown input '{unknown[0]}'")
     for spec in specs:
         _check_value(inputs[spec["name"]], spec)
     return inputs
@@ -99,5 +120,5 @@ def _json_type(value: Any) -> str:
     return next((label for cls, label in kinds if isinstance(value, cls)), "null")
 
 
-def _bad(message: str) -> InvalidModelInputError:
-    return InvalidModelInputError(message)
+def _bad(message: str) -> _Mismatch:
+    return _Mismatch(message)
