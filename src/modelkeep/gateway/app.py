@@ -38,6 +38,8 @@ from .calls import Answer, Caller
 from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
 from .gatekeeper import GateKeeper
 from .meter import Meter
+from .metrics import CountResponses, GatewayMetrics
+from .payload_log import PayloadLog
 from .pool import VersionPool
 from .routing import Route as Routed
 from .routing import request_key, route
@@ -56,6 +58,7 @@ class GatewaySettings:
     timeout: float = 30.0
     threads: int = 32
     keep_stable: int = 3
+    log_payloads: bool = False  # store request/response payloads (redacted) in the keep
 
 
 def _error(exc: ModelkeepError, request_id: str | None = None) -> JSONResponse:
@@ -86,6 +89,9 @@ class Gateway:
         self.settings = settings
         self.pool = VersionPool(keep.load)
         self.meter = Meter()
+        self.metrics = GatewayMetrics()
+        self.meter.listener = self.metrics.observe
+        self.payloads = PayloadLog(keep) if settings.log_payloads else None  # off by default
         self.recent = RecentAnswers()
         self.inbox = FeedbackInbox()
         self.watcher = StateWatcher(keep, self.pool, GateKeeper(keep, self.meter, self.inbox),
@@ -137,13 +143,16 @@ class Gateway:
             shadow = f"{model_name}@{chosen.shadow}"
             if chosen.shadow and self.pool.healthy(shadow):
                 self.caller.fire(self.pool.get(shadow), inputs,
-                                 lambda seconds, failed: self.meter.record(shadow, seconds, error=failed))
+                                 lambda seconds, failed: self.meter.record(shadow, seconds,
+                                                                           error=failed, shadow=True))
             outputs = canonical_json(answer.outputs)
         except ModelkeepError as exc:
             return _error(exc, request_id)
         except Exception as exc:  # a LoadedModel that let its own error through, or non-JSON
             return _error(failure(exc, f"{name} raised"), request_id)
         self.recent.remember(request_id, model_name, chosen.version, outputs)
+        if self.payloads is not None:
+            self.payloads.add(model_name, chosen.version, request_id, inputs, answer.outputs)
         head = json.dumps({"model": model_name, "version": chosen.version,
                            "ref": f"{model_name}@{chosen.version}", "arm": chosen.arm,
                            "request_id": request_id}, separators=(",", ":"))
@@ -162,10 +171,10 @@ class Gateway:
         except ModelkeepError as exc:
             if exc.http_status >= 500:
                 self.meter.record(ref, time.perf_counter() - started, error=True,
-                                  timeout=isinstance(exc, PredictionTimeoutError))
+                                  timeout=isinstance(exc, PredictionTimeoutError), code=exc.code)
             raise
         except Exception:
-            self.meter.record(ref, time.perf_counter() - started, error=True)
+            self.meter.record(ref, time.perf_counter() - started, error=True, code="loader_failed")
             raise
         self.meter.record(ref, time.perf_counter() - started)
         return answer
@@ -225,16 +234,23 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway.watcher.start()
+        if gateway.payloads is not None:
+            gateway.payloads.start()
         try:
             yield
         finally:
             gateway.watcher.stop()
             gateway.caller.close()
+            if gateway.payloads is not None:
+                gateway.payloads.stop()
+            gateway.metrics.close()
 
     routes = [Route("/v1/models/{name}/predict", gateway.predict, methods=["POST"]),
               Route("/v1/models", gateway.models, methods=["GET"]),
               Route("/v1/feedback", gateway.feedback, methods=["POST"]),
-              Route("/healthz", gateway.health, methods=["GET"])]
+              Route("/healthz", gateway.health, methods=["GET"]),
+              Route("/metrics", gateway.metrics.endpoint, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found})
     app.state.gateway = gateway
+    app.add_middleware(CountResponses, metrics=gateway.metrics)
     return app

@@ -20,12 +20,13 @@ from modelkeep.registry.loaders import LoadedModel
 from modelkeep.registry.rollout import Deployment
 
 from .gatekeeper import GateKeep, GateKeeper
+from .payload_log import PayloadKeep
 from .pool import VersionPool
 
 STATS_INTERVAL = 1.0  # seconds between reports of this gateway's counts (and gate checks)
 
 
-class ServingKeep(GateKeep, Protocol):
+class ServingKeep(GateKeep, PayloadKeep, Protocol):
     """What a gateway needs of a keep."""
 
     def deployment_revision(self) -> int: ...
