@@ -110,16 +110,21 @@ def traffic(gateway):
     the /metrics text afterwards (the healthz polling so far is counted too)."""
     gw, client = gateway
 
+    answers: list[str] = []
+
     def send(count: int) -> None:
         with _fresh(gw.url) as own:
             for i in range(count):
-                assert own.post("/v1/models/echo/predict", json={"inputs": {"x": [i]}}).status_code == 200
+                response = own.post("/v1/models/echo/predict", json={"inputs": {"x": [i]}})
+                answers.append(f"{response.status_code} {response.text[:200]}")
 
     threads = [threading.Thread(target=send, args=(ECHO_REQUESTS // 4,)) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert len(answers) == ECHO_REQUESTS
+    assert [a for a in answers if not a.startswith("200 ")] == []
     for _ in range(BROKEN_REQUESTS):
         assert client.post("/v1/models/broken/predict", json={"inputs": {"x": [1]}}).status_code == 503
     for i in range(BAD_REQUESTS):

@@ -163,3 +163,17 @@ def test_with_logging_on_markers_are_only_in_the_payload_table_redacted_then_pur
     assert purge.returncode == 0 and purge.stdout == "purged 3 payloads\n", purge.stderr
     after = _files(keep)
     assert {name: _found(data, markers) for name, data in after.items() if _found(data, markers)} == {}
+
+
+def test_no_log_payloads_wins_over_the_config(tmp_path):
+    keep = _keep(tmp_path / "project", logging=True)
+    gateway = RecordedGateway(keep.settings.root, "--no-log-payloads")
+    try:
+        gateway.wait_ready()
+        assert gateway.predict("parrot", {"text": "not kept"}).status_code == 200
+        time.sleep(1.5)
+    finally:
+        gateway.stop()
+    assert "payload" not in gateway.err
+    assert keep.db.scalar("SELECT COUNT(*) FROM payloads") == 0
+    keep.close()

@@ -68,18 +68,33 @@ class GatewayMetrics:
         self.workers = Gauge("modelkeep_gateway_workers", "Worker processes serving.",
                              multiprocess_mode="livesum", registry=where)
         self.workers.inc()
+        self._children: dict[tuple[str, bool], tuple[Any, Any]] = {}
+        self._responses: dict[tuple[str, int], Any] = {}
         self._all = (self.requests, self.errors, self.latency, self.responses, self.cost,
                      self.workers)
 
     def observe(self, ref: str, seconds: float, *, code: str = "", shadow: bool = False) -> None:
         """One answer of ``ref`` (``NAME@VERSION``) that took ``seconds``; ``code``: the error
         code when it failed."""
-        model, _, version = ref.partition("@")
-        traffic = "shadow" if shadow else "live"
-        self.requests.labels(model, version, traffic).inc()
-        self.latency.labels(model, version, traffic).observe(seconds)
+        children = self._children.get((ref, shadow))
+        if children is None:  # labels() costs a lock and a lookup: once per version, not per call
+            model, _, version = ref.partition("@")
+            traffic = "shadow" if shadow else "live"
+            children = self._children[(ref, shadow)] = (
+                self.requests.labels(model, version, traffic),
+                self.latency.labels(model, version, traffic))
+        children[0].inc()
+        children[1].observe(seconds)
         if code:
-            self.errors.labels(model, version, traffic, code).inc()
+            model, _, version = ref.partition("@")
+            self.errors.labels(model, version, "shadow" if shadow else "live", code).inc()
+
+    def responded(self, endpoint: str, status: int) -> None:
+        """One HTTP response of ``endpoint`` with ``status``."""
+        child = self._responses.get((endpoint, status))
+        if child is None:
+            child = self._responses[(endpoint, status)] = self.responses.labels(endpoint, str(status))
+        child.inc()
 
     def spent(self, model: str, version: str, currency: str, amount: float) -> None:
         """Money a call to ``model@version`` cost (hosted models)."""
@@ -155,7 +170,7 @@ class CountResponses:
 
         async def counted(message: Message) -> None:
             if message["type"] == "http.response.start":
-                self.metrics.responses.labels(endpoint, str(message["status"])).inc()
+                self.metrics.responded(endpoint, message["status"])
             await send(message)
 
         await self.app(scope, receive, counted)
