@@ -91,6 +91,15 @@ def test_purge_by_age_model_and_all_says_how_many(served):
     assert served.purge_payloads(everything=True).deleted == 2 and _rows(served) == []
 
 
+def test_record_and_purge_on_both_databases(any_keep, make_model):
+    any_keep.register("bert", make_model(any_keep.settings.root / "m"))
+    items = [PayloadItem("bert", "1.0.0", f"r{i}", {"mail": f"u{i}@example.com"}, {}) for i in range(4)]
+    assert any_keep.record_payloads(items) == 4
+    stored = any_keep.db.query("SELECT request_json FROM payloads")
+    assert [json.loads(r["request_json"]) for r in stored] == [{"mail": "[redacted:email]"}] * 4
+    assert any_keep.purge_payloads(model="bert", everything=True).deleted == 4
+
+
 def test_purged_text_is_gone_from_every_byte_of_the_keep(served):
     marker = "purge-marker-zq"
     served.record_payloads([PayloadItem("bert", "1.0.0", f"r{i}", {"t": f"{marker} {i}"},

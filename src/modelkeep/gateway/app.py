@@ -51,8 +51,8 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    """How a gateway serves: poll interval (s), per-request timeout (s), worker threads, and
-    how many recent stable versions of each model stay loaded."""
+    """How a gateway serves: poll interval (s), per-request timeout (s), worker threads, how
+    many recent stable versions of each model stay loaded, and whether it stores payloads."""
 
     poll_interval: float = 0.2
     timeout: float = 30.0
@@ -218,6 +218,7 @@ class Gateway:
         body = {"status": status, "revision": self.watcher.revision,
                 "poll_error": self.watcher.poll_error,
                 "report_error": self.watcher.gatekeeper.last_error,
+                "payload_error": self.payloads.last_error if self.payloads else "",
                 "versions": [v.to_dict() for v in versions]}
         return JSONResponse(body, status_code=503 if status == "starting" else 200)
 
