@@ -17,6 +17,7 @@ from modelkeep.errors import ModelNotFoundError, RunNotFoundError, VersionNotFou
 from modelkeep.interface import KeepInterface, Progress
 from modelkeep.registry.aliases import AliasMove
 from modelkeep.registry.candidates import BumpReport
+from modelkeep.registry.costs import Budget, CallCost, CostReport
 from modelkeep.registry.deployments import DeploymentEvent
 from modelkeep.registry.diff import VersionDiff
 from modelkeep.registry.documents import DocsResult
@@ -379,6 +380,36 @@ class FakeKeep:
     def purge_payloads(self, *, model: str | None = None, before: str | None = None,
                        everything: bool = False) -> PurgeResult:
         _absent("payloads")
+
+    # -- hosted versions and costs: not kept in memory ---------------------------------------
+
+    def register_hosted(self, name: str, spec: Path | str, *, version: str | None = None,
+                        bump: Bump | None = None, metadata: Any = None,
+                        allow_same: bool = False) -> VersionInfo:
+        _absent("hosted versions")
+
+    def record_costs(self, name: str, items: Sequence[CallCost], gateway: str) -> None:
+        _absent("costs")
+
+    def cost_report(self, name: str | None = None, since: str = "",
+                    by: str = "version") -> CostReport:
+        _absent("costs")
+
+    def set_budget(self, ref: str, amount: Any, currency: str) -> Budget:
+        _absent("budgets")
+
+    def budgets(self, name: str | None = None) -> list[Budget]:
+        _absent("budgets")
+
+    def apply_configured_budgets(self) -> list[Budget]:
+        return []  # the in-memory keep has no config.toml
+
+    def reserve_budget(self, ref: str, micros: int) -> bool:
+        _absent("budgets")
+
+    def settle_budget(self, ref: str, reserved: int, spent: int) -> None:
+        _absent("budgets")
+
 
 def open_fake(keep: FakeKeep) -> KeepInterface:
     """The fake as the CLI sees it (mypy checks here that it satisfies the interface)."""

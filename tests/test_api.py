@@ -47,6 +47,7 @@ RESULT_MODULES: dict[str, set[str]] = {
     "modelkeep.registry.rollout": set(),
     "modelkeep.registry.deployments": set(),
     "modelkeep.registry.feedback": set(),
+    "modelkeep.registry.costs": set(),
     "modelkeep.registry.gates": set(),
     "modelkeep.registry.serving": set(),
     "modelkeep.registry.roots": {"Roots"},  # gc's working set of reachable roots

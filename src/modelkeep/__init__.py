@@ -31,11 +31,16 @@ _EXPORTS: dict[str, str] = {
     "AliasMove": "modelkeep.registry.aliases",
     "AliasNotFoundError": "modelkeep.errors",
     "ArtifactsMismatchError": "modelkeep.errors",
+    "Budget": "modelkeep.registry.costs",
+    "BudgetExhaustedError": "modelkeep.errors",
     "BumpReport": "modelkeep.registry.candidates",
+    "CallCost": "modelkeep.registry.costs",
     "CheckResult": "modelkeep.registry.validation.results",
     "CheckoutStats": "modelkeep.storage.checkout",
     "ConflictError": "modelkeep.errors",
     "CorruptObjectError": "modelkeep.errors",
+    "CostLine": "modelkeep.registry.costs",
+    "CostReport": "modelkeep.registry.costs",
     "DatabaseEmptyError": "modelkeep.errors",
     "DatabaseMissingError": "modelkeep.errors",
     "DatasetNotFoundError": "modelkeep.errors",
@@ -90,6 +95,7 @@ _EXPORTS: dict[str, str] = {
     "Pointer": "modelkeep.storage.pointers",
     "Prediction": "modelkeep.registry.loaders.base",
     "PredictionTimeoutError": "modelkeep.errors",
+    "ProviderNotConfiguredError": "modelkeep.errors",
     "RemoteAuthError": "modelkeep.errors",
     "RemoteError": "modelkeep.errors",
     "RemoteInfo": "modelkeep.storage.remotes",
@@ -118,6 +124,8 @@ _EXPORTS: dict[str, str] = {
     "UnknownFormatError": "modelkeep.errors",
     "UnsafePathError": "modelkeep.errors",
     "UntrustedPickleError": "modelkeep.errors",
+    "UpstreamError": "modelkeep.errors",
+    "UpstreamTimeoutError": "modelkeep.errors",
     "ValidationReport": "modelkeep.registry.validation.results",
     "ValidationRequiredError": "modelkeep.errors",
     "ValidationStatus": "modelkeep.registry.validation.results",
@@ -149,6 +157,7 @@ if TYPE_CHECKING:
     from modelkeep.errors import (
         AliasNotFoundError,
         ArtifactsMismatchError,
+        BudgetExhaustedError,
         ConflictError,
         CorruptObjectError,
         DatabaseEmptyError,
@@ -179,6 +188,7 @@ if TYPE_CHECKING:
         OutputExistsError,
         PathNotFoundError,
         PredictionTimeoutError,
+        ProviderNotConfiguredError,
         RemoteAuthError,
         RemoteError,
         RemoteNotFoundError,
@@ -197,6 +207,8 @@ if TYPE_CHECKING:
         UnknownFormatError,
         UnsafePathError,
         UntrustedPickleError,
+        UpstreamError,
+        UpstreamTimeoutError,
         ValidationRequiredError,
         VersionExistsError,
         VersionNotFoundError,
@@ -207,6 +219,7 @@ if TYPE_CHECKING:
     from modelkeep.keep import Keep
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.candidates import BumpReport
+    from modelkeep.registry.costs import Budget, CallCost, CostLine, CostReport
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.diff import FieldChange, VersionDiff
     from modelkeep.registry.documents import DocsResult, VersionDocuments

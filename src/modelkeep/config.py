@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,12 @@ class Settings:
     protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES
     # models whose pickle files may be unpickled ([loaders] trusted_pickles): it runs their code
     trusted_pickles: tuple[str, ...] = ()
+    # upstream providers of hosted versions ([providers.NAME]: base_url, api_key_env or
+    # api_key_file, timeout, retries): URLs come from here only, keys are read when a call is made
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # budgets of hosted versions ([budgets] "NAME@VERSION" = {amount, currency}), set in the
+    # keep by each gateway at start (docs/hosted.md)
+    budgets: dict[str, dict[str, Any]] = field(default_factory=dict)
     # [gateway] payload logging (docs/privacy.md): off unless the project turns it on
     payload_logging: bool = False
     payload_retention_days: float = 7.0
@@ -288,7 +295,47 @@ def check_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
     for name, section in remotes.items():
         if not isinstance(section, dict) or not isinstance(section.get("url"), str):
             raise bad(f"[remotes.{name}]", "a table with a string url")
+    _check_providers(data.get("providers", {}), bad)
+    budgets = data.get("budgets", {})
+    if not isinstance(budgets, dict):
+        raise bad("[budgets]", "a table")
+    for ref, budget in budgets.items():
+        if not isinstance(budget, dict) or set(budget) != {"amount", "currency"} \
+                or not isinstance(budget["currency"], str) or isinstance(budget["amount"], bool) \
+                or not isinstance(budget["amount"], int | float | str):
+            raise bad(f'[budgets] "{ref}"', '{amount = "10.00", currency = "USD"}')
     return data
+
+
+_PROVIDER_KEYS: dict[str, tuple[type, ...]] = {
+    "base_url": (str,), "api_key_env": (str,), "api_key_file": (str,), "timeout": (int, float),
+    "retries": (int,)}
+
+
+def _check_providers(providers: Any, bad: Callable[[str, str], InvalidInputError]) -> None:
+    """``[providers.NAME]`` tables: an http(s) base_url, and the key's source (never the key)."""
+    if not isinstance(providers, dict):
+        raise bad("[providers]", "a table")
+    for name, section in providers.items():
+        where = f"[providers.{name}]"
+        if not isinstance(section, dict):
+            raise bad(where, "a table")
+        if "api_key" in section:
+            raise bad(f"{where} api_key", "absent: name the key's source with api_key_env "
+                      "or api_key_file, so the key never sits in the keep")
+        for key, value in section.items():
+            types = _PROVIDER_KEYS.get(key)
+            if types is None:
+                raise bad(f"{where} {key}", f"one of {', '.join(_PROVIDER_KEYS)}")
+            if isinstance(value, bool) or not isinstance(value, types):
+                raise bad(f"{where} {key}", " or ".join(t.__name__ for t in types))
+        url = section.get("base_url")
+        if not isinstance(url, str) or not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+            raise bad(f"{where} base_url", "an http:// or https:// URL")
+        if not 0 < float(section.get("timeout", 30)) <= 600:
+            raise bad(f"{where} timeout", "a number of seconds from 0 to 600")
+        if not 0 <= int(section.get("retries", 2)) <= 10:
+            raise bad(f"{where} retries", "a whole number from 0 to 10")
 
 
 def load_settings(root: Path, *, database_url: str | None = None, author: str | None = None,
@@ -345,6 +392,8 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
         # trust is the project's own decision: a user-wide config cannot extend it
         trusted_pickles=tuple(project.get("loaders", {}).get("trusted_pickles", ())),
         protected_aliases=_protected_aliases(project),
+        providers={**user.get("providers", {}), **project.get("providers", {})},
+        budgets=dict(project.get("budgets", {})),
         **_payload_settings(project, keep_dir / CONFIG_FILENAME),
     )
 

@@ -44,7 +44,8 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── RunNotActiveError           code=run_not_active
     │   ├── SchemaBehindError           code=schema_behind
     │   ├── SchemaAheadError            code=schema_ahead
-    │   └── RolloutStateError           code=rollout_state
+    │   ├── RolloutStateError           code=rollout_state
+    │   └── BudgetExhaustedError        code=budget_exhausted        http 402
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
@@ -57,7 +58,10 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
         ├── LoaderFailedError           code=loader_failed
         ├── EntryPointError             code=entry_point_invalid
         ├── VersionUnhealthyError       code=version_unhealthy       http 503
-        └── PredictionTimeoutError      code=prediction_timeout      http 504
+        ├── PredictionTimeoutError      code=prediction_timeout      http 504
+        ├── ProviderNotConfiguredError  code=provider_not_configured http 503
+        └── UpstreamError               code=upstream_failed         http 502
+            └── UpstreamTimeoutError    code=upstream_timeout        http 504
 
 The message is data (built from fields); presentation (CLI line, JSON body) lives in cli/ and
 server/. Message, hint and string fields pass through ``redact.redact_text``: a URL's password
@@ -497,6 +501,14 @@ class RolloutStateError(ConflictError):
     default_hint = "see where the rollout stands: modelkeep deploy status NAME"
 
 
+class BudgetExhaustedError(ConflictError):
+    """A hosted version's budget is spent (or reserved by calls in flight): no call is sent."""
+
+    code = "budget_exhausted"
+    default_hint = "raise it with modelkeep budget set NAME@VERSION AMOUNT, or route elsewhere"
+    http_status = 402
+
+
 class VersionUnhealthyError(LoaderError):
     """The version that should answer failed to load in the gateway; the reason is in the message."""
 
@@ -510,6 +522,34 @@ class PredictionTimeoutError(LoaderError):
 
     code = "prediction_timeout"
     default_hint = "raise it with modelkeep gateway --timeout SECONDS, or make the model faster"
+    http_status = 504
+
+
+
+class ProviderNotConfiguredError(LoaderError):
+    """A hosted version names a provider the keep's config.toml does not define, or whose API
+    key is not where the config says (the key itself is never shown)."""
+
+    code = "provider_not_configured"
+    default_hint = ("add [providers.NAME] base_url and api_key_env (or api_key_file) to "
+                    ".modelkeep/config.toml; see docs/hosted.md")
+    http_status = 503
+
+
+class UpstreamError(LoaderError):
+    """A hosted version's upstream failed (429, 5xx, malformed JSON, refused connection) after
+    the bounded retries; counted as the version's error by the gates."""
+
+    code = "upstream_failed"
+    default_hint = "retry later; the upstream's status is in the message (docs/hosted.md)"
+    http_status = 502
+
+
+class UpstreamTimeoutError(UpstreamError):
+    """A hosted version's upstream did not answer within the provider's timeout, every try."""
+
+    code = "upstream_timeout"
+    default_hint = "retry later, or raise [providers.NAME] timeout in .modelkeep/config.toml"
     http_status = 504
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the result types, for annotations only: importing this modu
     from modelkeep.db.migrate import Migration
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.candidates import BumpReport
+    from modelkeep.registry.costs import Budget, CallCost, CostReport
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.diff import VersionDiff
     from modelkeep.registry.documents import DocsResult
@@ -378,4 +379,41 @@ class KeepInterface(Protocol):
     def purge_payloads(self, *, model: str | None = None, before: str | None = None,
                        everything: bool = False) -> PurgeResult:
         """Delete stored payloads (of a model, older than a time, or all)."""
+        ...
+
+    # -- hosted versions and costs (docs/hosted.md) ----------------------------------------
+
+    def register_hosted(self, name: str, spec: Path | str, *, version: str | None = None,
+                        bump: Bump | None = None, metadata: Any = None,
+                        allow_same: bool = False) -> VersionInfo:
+        """Register a hosted spec (provider, model id, parameters, price) as a new version."""
+        ...
+
+    def record_costs(self, name: str, items: Sequence[CallCost], gateway: str) -> None:
+        """Append a gateway's summed calls, tokens and cost of a model's hosted versions."""
+        ...
+
+    def cost_report(self, name: str | None = None, since: str = "",
+                    by: str = "version") -> CostReport:
+        """Spend since a day or time, per version, day or A/B arm."""
+        ...
+
+    def set_budget(self, ref: str, amount: Any, currency: str) -> Budget:
+        """Limit what a version may spend."""
+        ...
+
+    def budgets(self, name: str | None = None) -> list[Budget]:
+        """Every budget with what is spent and reserved."""
+        ...
+
+    def apply_configured_budgets(self) -> list[Budget]:
+        """Set the budgets the keep's config.toml declares."""
+        ...
+
+    def reserve_budget(self, ref: str, micros: int) -> bool:
+        """Reserve one call's worst-case cost; False when it would pass the budget."""
+        ...
+
+    def settle_budget(self, ref: str, reserved: int, spent: int) -> None:
+        """Release a call's reservation and add its real cost."""
         ...

@@ -25,6 +25,7 @@ from modelkeep.storage.pins import PINS_DIRNAME
 from modelkeep.tracking.runs import reap_dead_runs
 
 if TYPE_CHECKING:
+    from modelkeep.registry.costs import Budget, CallCost, CostReport
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.documents import DocsResult
     from modelkeep.registry.feedback import Feedback, FeedbackSummary
@@ -530,7 +531,8 @@ class Keep:
 
         info = self.resolve(ref)
         return load_version(self.store, info, versions.version_metadata(self.db, info.id),
-                            trusted_pickles=self.settings.trusted_pickles)
+                            trusted_pickles=self.settings.trusted_pickles,
+                            providers=self.settings.providers)
 
     def example_inputs(self, ref: str) -> list[object]:
         """The example inputs version ``ref`` declares (``[]`` when none)."""
@@ -546,7 +548,8 @@ class Keep:
 
         info = self.resolve(ref)
         return predict_version(self.store, info, versions.version_metadata(self.db, info.id),
-                               inputs, trusted_pickles=self.settings.trusted_pickles)
+                               inputs, trusted_pickles=self.settings.trusted_pickles,
+                               providers=self.settings.providers)
 
     def bump(self, name: str, path: Path | str, *, metadata: Any = None,
              params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
@@ -763,6 +766,67 @@ class Keep:
         return purge_payloads(self.db, self.payload_policy(), model=model, before=cutoff,
                               everything=everything)
 
+    # -- hosted versions and costs (docs/hosted.md) ----------------------------------------
+
+    def register_hosted(self, name: str, spec: Path | str, *, version: str | None = None,
+                        bump: Bump | None = None, metadata: Any = None,
+                        allow_same: bool = False) -> VersionInfo:
+        """Register the hosted spec in file ``spec`` (provider, model id, parameters, price) as
+        a new version of ``name``, served through the provider's upstream API."""
+        from modelkeep.registry.hosted_versions import register_hosted
+
+        return register_hosted(self.db, self.store, name, Path(spec), author=self.author,
+                               version=version, bump=bump, metadata=metadata,
+                               allow_same=allow_same)
+
+    def record_costs(self, name: str, items: Sequence[CallCost], gateway: str) -> None:
+        """Append a gateway's summed calls, tokens and cost of ``name``'s hosted versions."""
+        from modelkeep.registry.costs import record_costs
+
+        record_costs(self.db, name, items, gateway)
+
+    def cost_report(self, name: str | None = None, since: str = "",
+                    by: str = "version") -> CostReport:
+        """Spend since ``since`` (a day or time; "" = all), per ``by`` version, day or arm."""
+        from modelkeep.registry.costs import report
+
+        return report(self.db, name, since, by)
+
+    def set_budget(self, ref: str, amount: Any, currency: str) -> Budget:
+        """Limit what version ``ref`` may spend to ``amount`` ``currency`` (gateways stop
+        routing to it once spent or reserved by calls in flight)."""
+        from modelkeep.registry.costs import set_budget
+        from modelkeep.registry.hosted import check_currency, to_micros
+
+        info = self.resolve(ref)
+        hint = f"e.g. modelkeep budget set {info.ref} 10.00 --currency USD"
+        return set_budget(self.db, info.name, info.version, to_micros(amount, "the budget", hint),
+                          check_currency(currency, "--currency", hint))
+
+    def budgets(self, name: str | None = None) -> list[Budget]:
+        """Every budget, with what is spent and reserved (of model ``name`` only, if given)."""
+        from modelkeep.registry.costs import budgets
+
+        return budgets(self.db, name)
+
+    def apply_configured_budgets(self) -> list[Budget]:
+        """Set the budgets config.toml's ``[budgets]`` declares (a gateway does it at start)."""
+        return [self.set_budget(ref, b["amount"], b["currency"])
+                for ref, b in self.settings.budgets.items()]
+
+    def reserve_budget(self, ref: str, micros: int) -> bool:
+        """Reserve one call's worst-case cost of ``ref``'s budget; False: it would pass it."""
+        from modelkeep.registry.costs import reserve
+
+        name, _, version = ref.partition("@")
+        return reserve(self.db, name, version, micros)
+
+    def settle_budget(self, ref: str, reserved: int, spent: int) -> None:
+        """Release a call's reservation and add its real cost to ``ref``'s budget."""
+        from modelkeep.registry.costs import settle
+
+        name, _, version = ref.partition("@")
+        settle(self.db, name, version, reserved, spent)
 
 if TYPE_CHECKING:
     from modelkeep.interface import KeepInterface

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from gateway_process import GatewayProcess, register_python
+from gateway_process import RecordedGateway, register_python
 
 from modelkeep.keep import Keep
 
@@ -54,7 +54,7 @@ def _keep(root: Path, logging: bool) -> Keep:
     return keep
 
 
-def _traffic(gateway: GatewayProcess, markers: Markers) -> str:
+def _traffic(gateway: RecordedGateway, markers: Markers) -> str:
     """Predictions, feedback, bad requests and unknown paths carrying the markers; the
     /metrics text afterwards."""
     for text in markers.texts():
@@ -83,16 +83,6 @@ def _tables_holding(keep: Keep, marker: str) -> set[str]:
     tables = [r["name"] for r in keep.db.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
     return {t for t in tables for row in keep.db.query(f'SELECT * FROM "{t}"')
             if marker in repr(tuple(row.values()))}
-
-
-class RecordedGateway(GatewayProcess):
-    """A gateway whose stdout and stderr are read whole when it stops, to be searched."""
-
-    def stop(self) -> None:
-        self.client.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.out, self.err = self.proc.communicate(timeout=15)
 
 
 def _run_gateway(keep: Keep, markers: Markers) -> str:

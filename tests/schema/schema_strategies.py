@@ -82,7 +82,7 @@ TECHNICAL = record({}, {
     "parameters": maybe(COUNT),
     "memory_bytes": maybe(COUNT),
     "loader": record({}, {"kind": maybe(st.sampled_from(["python", "onnx", "skops",
-                                                         "safetensors", "pickle"])),
+                                                         "safetensors", "pickle", "hosted"])),
                           "file": maybe(TEXT), "entry_point": maybe(TEXT),
                           "example_input": maybe(TEXT)}),
     "fingerprint": record({}, {"value": maybe(TEXT), "source": maybe(SOURCE),

@@ -37,6 +37,7 @@ def gateway(ctx: click.Context, port: int, host: str, poll_interval: float, time
     from modelkeep.gateway.serve import listen, serve
 
     keep = open_keep(ctx)
+    keep.apply_configured_budgets()  # [budgets] in config.toml, before any call is served
     policy = keep.payload_policy()  # a bad [gateway] setting is refused before listening
     if log_payloads is None:
         log_payloads = policy.enabled

@@ -40,6 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deploy": ("modelkeep.cli.deploy:deploy", "Serve a version, or roll one out (canary, shadow)."),
     "rollback": ("modelkeep.cli.deploy:rollback", "All traffic back to the last stable version."),
     "purge": ("modelkeep.cli.purge:purge", "Delete logged request/response payloads (privacy)."),
+    "cost": ("modelkeep.cli.cost:cost", "What hosted versions cost, per version, day or A/B arm."),
+    "budget": ("modelkeep.cli.cost:budget", "Set and list spending limits of hosted versions."),
     "predict": ("modelkeep.cli.running:predict", "Run a version on JSON inputs; print its outputs."),
     "bump": ("modelkeep.cli.running:bump", "The bump a candidate needs, and why (registers nothing)."),
     "validate": ("modelkeep.cli.validate:validate", "Check a version against a policy (CI gate)."),

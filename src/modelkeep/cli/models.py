@@ -36,7 +36,10 @@ def _at(value: str | None) -> str | None:
 
 @click.command()
 @click.argument("name")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.option("--hosted", "hosted", type=click.Path(path_type=Path), metavar="SPEC",
+              help="Register a hosted model (provider, model id, parameters, price) from a "
+                   "YAML/JSON spec instead of files: docs/hosted.md.")
 @click.option("--bump", type=click.Choice(["major", "minor", "patch"]),
               help="Next version by bumping the highest one (default: the smallest bump the "
                    "changes since the previous version need; 1.0.0 for a first version).")
@@ -50,7 +53,8 @@ def _at(value: str | None) -> str | None:
 @loader_options
 @json_option
 @click.pass_context
-def register(ctx: click.Context, name: str, path: Path, bump: str | None, version: str | None,
+def register(ctx: click.Context, name: str, path: Path | None, hosted: Path | None,
+             bump: str | None, version: str | None,
              metadata_file: Path | None, params: tuple[str, ...], metrics: tuple[str, ...],
              allow_same: bool, loader: str | None, example_input: str | None,
              as_json: bool) -> None:
@@ -62,6 +66,12 @@ def register(ctx: click.Context, name: str, path: Path, bump: str | None, versio
     """
     from modelkeep._assignments import parse_assignments
 
+    if (path is None) == (hosted is None):
+        raise click.UsageError("give PATH (files to store) or --hosted SPEC, not both or neither")
+    if hosted is not None:
+        register_hosted(ctx, name, hosted, bump, version, metadata_file, allow_same, as_json)
+        return
+    assert path is not None
     meta = candidate_metadata(name, metadata_file, loader, example_input)
     param_map = parse_assignments(list(params), "param")
     metric_map = parse_assignments(list(metrics), "metric")
@@ -81,6 +91,21 @@ def register(ctx: click.Context, name: str, path: Path, bump: str | None, versio
         return
     click.echo(f"Registered {info.ref} ({info.files} files, {human_size(info.size)}, "
                f"tree {info.tree_id[:12]})")
+
+
+def register_hosted(ctx: click.Context, name: str, spec: Path, bump: str | None,
+                    version: str | None, metadata_file: Path | None, allow_same: bool,
+                    as_json: bool) -> None:
+    """``register NAME --hosted SPEC``: the spec checked and stored as the version."""
+    meta = candidate_metadata(name, metadata_file, None, None)
+    info = open_keep(ctx).register_hosted(name, spec, version=version, bump=bump,  # type: ignore[arg-type]
+                                          metadata=meta, allow_same=allow_same)
+    if as_json:
+        emit_json(info)
+    elif info.unchanged:
+        click.echo(f"{spec} is the spec of {info.ref}: no new version registered")
+    else:
+        click.echo(f"Registered {info.ref} (hosted, spec {spec.name})")
 
 
 @click.command("list")

@@ -10,6 +10,7 @@ with its ``http_status``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -25,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from modelkeep.errors import (
+    BudgetExhaustedError,
     InvalidInputError,
     InvalidModelInputError,
     ModelkeepError,
@@ -32,17 +34,22 @@ from modelkeep.errors import (
     PredictionTimeoutError,
 )
 from modelkeep.registry.loaders.base import failure
+from modelkeep.registry.loaders.hosted import HostedModel
 from modelkeep.registry.rollout import Deployment
 
 from .calls import Answer, Caller
+from .chat import chat_completions
 from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
 from .gatekeeper import GateKeeper
+from .hosted_calls import HostedCaller
 from .meter import Meter
 from .metrics import CountResponses, GatewayMetrics
 from .payload_log import PayloadLog
 from .pool import VersionPool
 from .routing import Route as Routed
 from .routing import request_key, route
+from .spend import Spend
+from .upstream import Upstream
 from .watcher import ServingKeep, StateWatcher
 
 MAX_BODY = 16 * 1024 * 1024  # a request body larger than this is refused before parsing
@@ -94,9 +101,21 @@ class Gateway:
         self.payloads = PayloadLog(keep) if settings.log_payloads else None  # off by default
         self.recent = RecentAnswers()
         self.inbox = FeedbackInbox()
-        self.watcher = StateWatcher(keep, self.pool, GateKeeper(keep, self.meter, self.inbox),
+        gatekeeper = GateKeeper(keep, self.meter, self.inbox)
+        self.watcher = StateWatcher(keep, self.pool, gatekeeper,
                                     interval=settings.poll_interval, keep_stable=settings.keep_stable)
         self.caller = Caller(threads=settings.threads, timeout=settings.timeout)
+        # hosted versions: costs and budgets flushed and re-read with the serving counts
+        self.spend = Spend(keep, gatekeeper.gateway)
+        gatekeeper.flushers.append(self.spend.flush)
+        self.spend.listener = self.metrics.charged
+        self.upstream = Upstream()
+        self.hosted = HostedCaller(self.meter, self.spend, self.upstream)
+        self._shadows: set[asyncio.Task[Any]] = set()
+
+    def usable(self, ref: str) -> bool:
+        """Whether ``ref`` is loaded and not stopped by a spent budget."""
+        return self.pool.healthy(ref) and ref not in self.spend.blocked
 
     def deployment(self, name: str) -> Deployment:
         found = self.watcher.deployments.get(name)
@@ -118,7 +137,7 @@ class Gateway:
         rollout = deployment.active_rollout
         key, _ = request_key(rollout.by if rollout else None, request.headers, request_id)
         chosen = route(deployment, key)
-        if self.pool.healthy(f"{model}@{chosen.version}"):
+        if self.usable(f"{model}@{chosen.version}"):
             return chosen
         # a candidate not ready gives its share to the stable version; a new stable version
         # not loaded yet leaves the traffic on the last stable one that is loaded
@@ -126,7 +145,7 @@ class Gateway:
         if chosen.arm == "candidate" or not self.pool.failed(f"{model}@{chosen.version}"):
             fallbacks += list(deployment.previous[:self.settings.keep_stable - 1])
         for version in fallbacks:
-            if version and self.pool.healthy(f"{model}@{version}"):
+            if version and self.usable(f"{model}@{version}"):
                 return Routed(version, "stable", chosen.shadow)
         return chosen  # answering says why it cannot (unhealthy, or still loading)
 
@@ -137,14 +156,11 @@ class Gateway:
         try:
             name = request.path_params["name"]
             inputs = await _read_inputs(request)
-            chosen = self.choose(name, request, request_id)
             model_name = name.partition("@")[0]
-            answer = await self.answer(f"{model_name}@{chosen.version}", inputs)
+            chosen, answer = await self.routed_answer(name, request, request_id, inputs)
             shadow = f"{model_name}@{chosen.shadow}"
-            if chosen.shadow and self.pool.healthy(shadow):
-                self.caller.fire(self.pool.get(shadow), inputs,
-                                 lambda seconds, failed: self.meter.record(shadow, seconds,
-                                                                           error=failed, shadow=True))
+            if chosen.shadow and self.usable(shadow):
+                self.shadow_copy(shadow, inputs)
             outputs = canonical_json(answer.outputs)
         except ModelkeepError as exc:
             return _error(exc, request_id)
@@ -162,12 +178,58 @@ class Gateway:
                         headers={"X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
                                  "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
 
-    async def answer(self, ref: str, inputs: Any) -> Answer:
+    async def routed_answer(self, name: str, request: Request, request_id: str,
+                            inputs: Any) -> tuple[Routed, Answer]:
+        """The routed version's answer; when its budget just ran out, the version routing
+        picks instead (a pinned version, or no other choice, is ``BudgetExhaustedError``)."""
+        model_name = name.partition("@")[0]
+        chosen = self.choose(name, request, request_id)
+        try:
+            return chosen, await self.answer(f"{model_name}@{chosen.version}", inputs, chosen.arm)
+        except BudgetExhaustedError:
+            again = self.choose(name, request, request_id)
+            if again.version == chosen.version:
+                raise
+            return again, await self.answer(f"{model_name}@{again.version}", inputs, again.arm)
+
+    def shadow_copy(self, ref: str, inputs: Any) -> None:
+        """Send a copy nobody waits for: a hosted version's through the upstream client (so it
+        is counted, costed and held to its budget), a local one's in a worker thread."""
+        model = self.pool.get(ref)
+        if isinstance(model, HostedModel):
+            task = asyncio.ensure_future(self.hosted.predict(model, inputs, "shadow"))
+            self._shadows.add(task)  # held until done; its outcome is counted, never raised
+            task.add_done_callback(_forget(self._shadows))
+            return
+        self.caller.fire(model, inputs, lambda seconds, failed: self.meter.record(
+            ref, seconds, error=failed, shadow=True))
+
+    async def chat(self, request: Request) -> Response:
+        """``POST /v1/chat/completions`` (``chat.py``)."""
+        started = time.perf_counter()
+        given = request.headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        try:
+            return await chat_completions(self, request, request_id, started)
+        except ModelkeepError as exc:
+            return _error(exc, request_id)
+        except Exception as exc:  # a local model's own error, or outputs that are not JSON
+            return _error(failure(exc, "the model raised"), request_id)
+
+    async def answer(self, ref: str, inputs: Any, arm: str = "") -> Answer:
         """``ref``'s outputs for ``inputs``, counted for the gates: a failure of the version
-        (it raised, hung or is not loaded) is an error; a bad request is not the version's."""
+        (it raised, hung or is not loaded) is an error; a bad request is not the version's.
+        A hosted version is called through the upstream client (``hosted_calls.py``)."""
         started = time.perf_counter()
         try:
-            answer = await self.caller.call(self.pool.get(ref), inputs)
+            model = self.pool.get(ref)
+        except ModelkeepError as exc:  # not loaded (yet, or at all): the version's error too
+            self.meter.record(ref, time.perf_counter() - started, error=True, code=exc.code)
+            raise
+        if isinstance(model, HostedModel):
+            return await self.hosted.predict(model, inputs, arm)  # counted (and costed) there
+        try:
+            answer = await self.caller.call(model, inputs)
         except ModelkeepError as exc:
             if exc.http_status >= 500:
                 self.meter.record(ref, time.perf_counter() - started, error=True,
@@ -223,6 +285,14 @@ class Gateway:
         return JSONResponse(body, status_code=503 if status == "starting" else 200)
 
 
+def _forget(tasks: set[asyncio.Task[Any]]) -> Any:
+    def done(task: asyncio.Task[Any]) -> None:
+        tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a failed shadow copy is no unhandled error
+    return done
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
     return _error(NotDeployedError(f"no such endpoint: {request.method} {request.url.path}",
                                    hint="POST /v1/models/NAME/predict, GET /v1/models, GET /healthz"))
@@ -234,6 +304,8 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with contextlib.suppress(Exception):  # budgets known before the first call (else: at
+            gateway.spend.refresh()           # the first report, with the error in /healthz)
         gateway.watcher.start()
         if gateway.payloads is not None:
             gateway.payloads.start()
@@ -242,12 +314,14 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
         finally:
             gateway.watcher.stop()
             gateway.caller.close()
+            await gateway.upstream.close()
             if gateway.payloads is not None:
                 gateway.payloads.stop()
             gateway.metrics.close()
 
     routes = [Route("/v1/models/{name}/predict", gateway.predict, methods=["POST"]),
               Route("/v1/models", gateway.models, methods=["GET"]),
+              Route("/v1/chat/completions", gateway.chat, methods=["POST"]),
               Route("/v1/feedback", gateway.feedback, methods=["POST"]),
               Route("/healthz", gateway.health, methods=["GET"]),
               Route("/metrics", gateway.metrics.endpoint, methods=["GET"])]

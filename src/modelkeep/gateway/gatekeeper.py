@@ -47,6 +47,7 @@ class GateKeeper:
         self.inbox = inbox
         self.gateway = uuid.uuid4().hex[:16]  # this process, in the stats rows
         self.last_error = ""
+        self.flushers: list[Callable[[], None]] = []  # more to report each time (costs)
 
     def flush(self) -> None:
         """Append the counts since the last flush, by model (a failed append is reported in
@@ -59,6 +60,8 @@ class GateKeeper:
             self._try(self.keep.record_serving_stats, name, versions, self.gateway)
         for name, items in self.inbox.take().items():
             self._try(self.keep.record_feedback, name, items)
+        for flush in self.flushers:
+            self._try(flush)
 
     def _try(self, write: Callable[..., None], *args: object) -> None:
         try:

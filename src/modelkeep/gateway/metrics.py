@@ -96,10 +96,11 @@ class GatewayMetrics:
             child = self._responses[(endpoint, status)] = self.responses.labels(endpoint, str(status))
         child.inc()
 
-    def spent(self, model: str, version: str, currency: str, amount: float) -> None:
-        """Money a call to ``model@version`` cost (hosted models)."""
-        if amount > 0:
-            self.cost.labels(model, version, currency).inc(amount)
+    def charged(self, ref: str, currency: str, micros: int) -> None:
+        """What a call to ``ref`` (a hosted version) cost, in millionths of ``currency``."""
+        if micros > 0:
+            model, _, version = ref.partition("@")
+            self.cost.labels(model, version, currency).inc(micros / 1_000_000)
 
     def render(self) -> bytes:
         """Every metric in the Prometheus text format (summed over workers). A metric with no

@@ -22,11 +22,12 @@ from modelkeep.registry.rollout import Deployment
 from .gatekeeper import GateKeep, GateKeeper
 from .payload_log import PayloadKeep
 from .pool import VersionPool
+from .spend import SpendKeep
 
 STATS_INTERVAL = 1.0  # seconds between reports of this gateway's counts (and gate checks)
 
 
-class ServingKeep(GateKeep, PayloadKeep, Protocol):
+class ServingKeep(GateKeep, PayloadKeep, SpendKeep, Protocol):
     """What a gateway needs of a keep."""
 
     def deployment_revision(self) -> int: ...

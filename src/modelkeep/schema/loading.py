@@ -20,7 +20,7 @@ from pydantic import Field
 from modelkeep.errors import InvalidInputError
 from modelkeep.schema.types import MetadataModel, Text
 
-LoaderKind = Literal["python", "onnx", "skops", "safetensors", "pickle"]
+LoaderKind = Literal["python", "onnx", "skops", "safetensors", "pickle", "hosted"]
 SpecSource = Literal["declared", "inferred"]
 
 LOADER_KINDS: tuple[str, ...] = get_args(LoaderKind)
@@ -32,7 +32,8 @@ ENTRY_POINT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-
 class LoaderSpec(MetadataModel):
     """How the version is loaded and called."""
 
-    kind: LoaderKind | None = Field(None, description="Loader: python, onnx, skops, safetensors, pickle.")
+    kind: LoaderKind | None = Field(
+        None, description="Loader: python, onnx, skops, safetensors, pickle, hosted.")
     file: Text | None = Field(
         None, description="Artifact file the loader reads (path in the artifacts tree); default: "
         "the only file with the kind's suffix.")

@@ -22,6 +22,7 @@ class LoaderKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LOADER_KIND_SKOPS: _ClassVar[LoaderKind]
     LOADER_KIND_SAFETENSORS: _ClassVar[LoaderKind]
     LOADER_KIND_PICKLE: _ClassVar[LoaderKind]
+    LOADER_KIND_HOSTED: _ClassVar[LoaderKind]
 
 class SpecSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -38,6 +39,7 @@ LOADER_KIND_ONNX: LoaderKind
 LOADER_KIND_SKOPS: LoaderKind
 LOADER_KIND_SAFETENSORS: LoaderKind
 LOADER_KIND_PICKLE: LoaderKind
+LOADER_KIND_HOSTED: LoaderKind
 SPEC_SOURCE_UNSPECIFIED: SpecSource
 SPEC_SOURCE_DECLARED: SpecSource
 SPEC_SOURCE_INFERRED: SpecSource

@@ -14,7 +14,7 @@ gateway use::
 from __future__ import annotations
 
 import importlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from modelkeep.errors import LoaderMissingError, UntrustedPickleError
@@ -45,7 +45,8 @@ def snapshot_dict(metadata: Any) -> dict[str, Any]:
 
 
 def load_version(store: ObjectStore, info: VersionInfo, metadata: Any, *,
-                 trusted_pickles: Collection[str] = ()) -> Loaded:
+                 trusted_pickles: Collection[str] = (),
+                 providers: Mapping[str, Mapping[str, Any]] | None = None) -> Loaded:
     """Load version ``info`` through the loader its metadata declares: a ``LoadedModel``
     (``Loaded``, which also has ``close()`` and works as a context manager).
 
@@ -53,19 +54,22 @@ def load_version(store: ObjectStore, info: VersionInfo, metadata: Any, *,
     refused (before a byte is read) unless ``info.name`` is in ``trusted_pickles``.
     """
     return load_tree(store, info.name, info.ref, info.tree_id, snapshot_dict(metadata),
-                     trusted_pickles=trusted_pickles)
+                     trusted_pickles=trusted_pickles, providers=providers)
 
 
 def predict_version(store: ObjectStore, info: VersionInfo, metadata: Any, inputs: Any, *,
-                    trusted_pickles: Collection[str] = ()) -> Prediction:
+                    trusted_pickles: Collection[str] = (),
+                    providers: Mapping[str, Mapping[str, Any]] | None = None) -> Prediction:
     """Load, run once on ``inputs`` and close: the ``predict`` command. ``inputs`` may be the
     bytes of a JSON document (malformed JSON is ``InvalidModelInputError``)."""
-    with load_version(store, info, metadata, trusted_pickles=trusted_pickles) as loaded:
+    with load_version(store, info, metadata, trusted_pickles=trusted_pickles,
+                      providers=providers) as loaded:
         return loaded.prediction(inputs)
 
 
 def load_tree(store: ObjectStore, name: str, ref: str, tree_id: str, meta: dict[str, Any], *,
-              trusted_pickles: Collection[str] = ()) -> Loaded:
+              trusted_pickles: Collection[str] = (),
+              providers: Mapping[str, Mapping[str, Any]] | None = None) -> Loaded:
     """``load_version`` for an artifacts tree that may not be a version yet (register infers
     a signature by running the loader on the example input)."""
     spec = loader_of(meta)
@@ -81,6 +85,10 @@ def load_tree(store: ObjectStore, name: str, ref: str, tree_id: str, meta: dict[
             f"does not trust model '{name}'",
             hint=f'trust it in .modelkeep/config.toml: [loaders] trusted_pickles = ["{name}"]'
                  " (or export it with skops or ONNX)", name=name)
+    if kind == "hosted":  # an upstream endpoint: no checkout, the provider from the config
+        from modelkeep.registry.loaders.hosted import load_hosted
+
+        return load_hosted(store, ref, tree_id, providers or {})  # type: ignore[return-value]
     if kind != "python":
         spec["file"] = model_file(store, tree_id, kind, spec.get("file"))
     code_tree = ((meta.get("components") or {}).get("code") or {}).get("snapshot")

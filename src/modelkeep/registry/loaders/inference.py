@@ -61,6 +61,8 @@ def infer(store: ObjectStore, name: str, tree_id: str, meta: Mapping[str, Any], 
     """
     spec = loader_of(meta)
     kind = spec.get("kind")
+    if kind == "hosted":  # chat messages in, text out: no tensors to describe, no files to read
+        return Inferred(signature=None, fingerprint=None)
     declared_fp = ((meta.get("technical") or {}).get("fingerprint") or {}).get("value")
     want_sig = bool(kind) and need_signature and not declares_signature(meta)
     signature = fingerprint = None

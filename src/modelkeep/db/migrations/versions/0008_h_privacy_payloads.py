@@ -2,15 +2,15 @@
 project turned payload logging on (docs/privacy.md). Rows are deleted when they expire and by
 ``modelkeep purge``; nothing else refers to them, and push/pull never carry them.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

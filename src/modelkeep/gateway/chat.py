@@ -1,0 +1,154 @@
+"""``POST /v1/chat/completions``: the OpenAI-compatible endpoint, routed like predict.
+
+``model`` names a deployed model (or ``NAME@VERSION`` the gateway holds); the request is routed
+by the same rollout (canary, A/B, shadow) as ``/v1/models/NAME/predict``, so a hosted version
+can be compared with another provider's or with a local model. A hosted version answers with
+its upstream's completion, passed through (``stream: true``: the upstream's SSE chunks as
+they come); a local model gets ``{"prompt": the last message's content}`` as its inputs and its outputs
+(text, or an object's ``text``, else the JSON) come back as one completion. Only the caller's messages
+and a few sampling fields reach an upstream, never a URL, a header or a key from the request.
+Answers carry ``X-Request-Id``, ``X-Modelkeep-Version``, ``X-Modelkeep-Arm``,
+``X-Modelkeep-Cost`` (hosted, non-streaming) and ``X-Modelkeep-Overhead-Ms``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from modelkeep.errors import BudgetExhaustedError, InvalidModelInputError
+from modelkeep.registry.hosted import money
+from modelkeep.registry.loaders.hosted import HostedModel, check_messages
+
+from .calls import Answer
+from .hosted_calls import HostedCaller
+from .payload_log import PayloadLog
+from .pool import VersionPool
+from .routing import Route
+
+MAX_CHAT_BODY = 16 * 1024 * 1024
+
+
+class Routing(Protocol):
+    """What the chat endpoint needs of the gateway."""
+
+    pool: VersionPool
+    hosted: HostedCaller
+    payloads: PayloadLog | None  # None: payload logging off (the default)
+
+    def choose(self, name: str, request: Request, request_id: str) -> Route: ...
+
+    def usable(self, ref: str) -> bool: ...
+
+    def shadow_copy(self, ref: str, inputs: Any) -> None: ...
+
+    async def answer(self, ref: str, inputs: Any, arm: str = "") -> Answer: ...
+
+
+async def read_chat(request: Request) -> dict[str, Any]:
+    """The caller's chat request: a JSON object with ``model`` and ``messages``."""
+    body = await request.body()
+    if len(body) > MAX_CHAT_BODY:
+        raise InvalidModelInputError(f"the request body is {len(body)} bytes, over the "
+                                     f"{MAX_CHAT_BODY} allowed")
+    try:
+        chat = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidModelInputError(f"the request body is not valid JSON: {exc}",
+                                     hint='send {"model": NAME, "messages": [...]}') from None
+    if not isinstance(chat, dict) or not isinstance(chat.get("model"), str) or not chat["model"]:
+        raise InvalidModelInputError('the request body must be a JSON object with "model" '
+                                     '(a deployed model) and "messages"',
+                                     hint='send {"model": NAME, "messages": [...]}')
+    check_messages(chat.get("messages"))
+    return chat
+
+
+def _content(outputs: Any) -> str:
+    if isinstance(outputs, str):
+        return outputs
+    if isinstance(outputs, dict) and isinstance(outputs.get("text"), str):
+        return outputs["text"]
+    return json.dumps(outputs, separators=(",", ":"))
+
+
+def _local_completion(ref: str, request_id: str, outputs: Any) -> dict[str, Any]:
+    return {"id": f"chatcmpl-{request_id}", "object": "chat.completion",
+            "created": int(time.time()), "model": ref,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": _content(outputs)}}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
+
+
+async def _local_stream(completion: dict[str, Any]) -> AsyncIterator[bytes]:
+    message = completion["choices"][0]["message"]
+    chunk = {**completion, "object": "chat.completion.chunk",
+             "choices": [{"index": 0, "delta": message, "finish_reason": "stop"}]}
+    yield f"data: {json.dumps(chunk)}\n\n".encode()
+    yield b"data: [DONE]\n\n"
+
+
+def _inputs_for(model: Any, chat: dict[str, Any]) -> Any:
+    """What a version's predict takes for this chat: the messages (hosted) or the prompt."""
+    if isinstance(model, HostedModel):
+        return {"messages": chat["messages"]}
+    return {"prompt": chat["messages"][-1]["content"]}
+
+
+def _shadow(gateway: Routing, ref: str, chat: dict[str, Any]) -> None:
+    if gateway.usable(ref):
+        gateway.shadow_copy(ref, _inputs_for(gateway.pool.get(ref), chat))
+
+
+def _log(gateway: Routing, ref: str, request_id: str, chat: dict[str, Any], answer: Any) -> None:
+    """Queue a non-streamed chat's messages and answer when payload logging is on."""
+    if gateway.payloads is not None:
+        model, _, version = ref.partition("@")
+        gateway.payloads.add(model, version, request_id, {"messages": chat["messages"]}, answer)
+
+
+async def chat_completions(gateway: Routing, request: Request, request_id: str,
+                           started: float) -> Response:
+    """Answer one chat request (errors are raised; the caller renders them)."""
+    chat = await read_chat(request)
+    name = chat["model"]
+    model_name = name.partition("@")[0]
+    for attempt in range(2):  # a second time only when the chosen version's budget ran out
+        chosen = gateway.choose(name, request, request_id)
+        if chosen.shadow and not attempt:
+            _shadow(gateway, f"{model_name}@{chosen.shadow}", chat)
+        ref = f"{model_name}@{chosen.version}"
+        headers = {"X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
+                   "X-Modelkeep-Arm": chosen.arm}
+        model = gateway.pool.get(ref)
+        try:
+            if not isinstance(model, HostedModel):
+                answer = await gateway.answer(ref, _inputs_for(model, chat), chosen.arm)
+                completion = _local_completion(ref, request_id, answer.outputs)
+                if chat.get("stream"):
+                    return StreamingResponse(_local_stream(completion),
+                                             media_type="text/event-stream", headers=headers)
+                _log(gateway, ref, request_id, chat, completion)
+                overhead = (time.perf_counter() - started - answer.model_seconds) * 1000
+                return JSONResponse(completion, headers={
+                    **headers, "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
+            if chat.get("stream"):
+                chunks = await gateway.hosted.open_stream(model, chat, chosen.arm)
+                return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
+            charged = await gateway.hosted.complete(model, chat, chosen.arm)
+        except BudgetExhaustedError:
+            if attempt or chosen.arm == "pinned" or \
+                    gateway.choose(name, request, request_id).version == chosen.version:
+                raise
+            continue  # the budget is marked spent: routing now picks another version
+        _log(gateway, ref, request_id, chat, charged.completion.answer)
+        overhead = (time.perf_counter() - started - charged.completion.upstream_seconds) * 1000
+        return Response(charged.completion.raw, media_type="application/json", headers={
+            **headers, "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}",
+            "X-Modelkeep-Cost": f"{money(charged.micros)} {model.spec.price.currency}"})
+    raise AssertionError("unreachable: the second choice differs from the first")
