@@ -31,7 +31,7 @@ CLI_MAY_IMPORT = {
     "modelkeep.registry.registration", "modelkeep._assignments",
     "modelkeep.registry.gates",  # GatePolicy, the value type of `deploy --max-error-rate ...`
     # `modelkeep gateway` starts one; the gateway itself sees only the interface too
-    "modelkeep.gateway.app", "modelkeep.gateway.serve", "modelkeep.gateway.workers",
+    "modelkeep.gateway.app", "modelkeep.gateway.serve", "modelkeep.gateway.multiprocess",
 }
 
 

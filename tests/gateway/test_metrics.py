@@ -1,8 +1,9 @@
-"""``GET /metrics`` of a real gateway with two uvicorn workers, read with prometheus-client's own
-parser: the counts add up across workers (each worker's share read from its own files), a
-killed worker's counts stay and its live gauge goes, nothing a client made up becomes a label,
-and the metric files go when the gateway stops. Then the Grafana dashboard in docs/ is checked,
-with a real PromQL parser, to query only metrics and labels this gateway exports."""
+"""``GET /metrics`` of a real gateway with two processes (uvicorn workers), read with
+prometheus-client's own parser: the counts add up across processes (each one's share read from
+its own files), a killed process's counts stay and its live gauge goes, nothing a client made
+up becomes a label, and the metric files go when the gateway stops. Then the Grafana dashboard
+in docs/ is checked, with a real PromQL parser, to query only metrics and labels this gateway
+exports."""
 
 from __future__ import annotations
 
@@ -41,31 +42,31 @@ def _sum(samples: dict, name: str, **labels: str) -> float:
 
 
 def _fresh(url: str) -> httpx.Client:
-    """A client that opens a new connection per request, so requests spread over workers."""
+    """A client that opens a new connection per request, so requests spread over processes."""
     return httpx.Client(base_url=url, timeout=30, limits=httpx.Limits(max_keepalive_connections=0))
 
 
-def _workers(gateway: GatewayProcess) -> list[psutil.Process]:
-    """The gateway's worker processes (not multiprocessing's resource tracker)."""
+def _processes(gateway: GatewayProcess) -> list[psutil.Process]:
+    """The gateway's processes (not multiprocessing's resource tracker)."""
     found = []
     for child in psutil.Process(gateway.proc.pid).children():
         try:
             if "resource_tracker" not in " ".join(child.cmdline()):
                 found.append(child)
-        except psutil.Error:  # a killed worker not reaped yet
+        except psutil.Error:  # a killed process not reaped yet
             continue
     return found
 
 
-def _worker_dir(gateway: GatewayProcess) -> tuple[Path, list[int]]:
-    workers = _workers(gateway)
-    dirs = {w.environ().get("PROMETHEUS_MULTIPROC_DIR") for w in workers} - {None}
+def _metrics_dir(gateway: GatewayProcess) -> tuple[Path, list[int]]:
+    found = _processes(gateway)
+    dirs = {w.environ().get("PROMETHEUS_MULTIPROC_DIR") for w in found} - {None}
     assert len(dirs) == 1, dirs
-    return Path(dirs.pop()), [w.pid for w in workers]
+    return Path(dirs.pop()), [w.pid for w in found]
 
 
-def _per_worker(directory: Path, tmp_path: Path) -> dict[int, float]:
-    """pid -> echo requests counted in that worker's own counter file (collected alone)."""
+def _per_process(directory: Path, tmp_path: Path) -> dict[int, float]:
+    """pid -> echo requests counted in that process's own counter file (collected alone)."""
     out = {}
     for path in directory.glob("counter_*.db"):
         alone = tmp_path / path.stem
@@ -85,9 +86,9 @@ def gateway(tmp_path_factory):
     keep.deploy("broken@1.0.0")
     keep.deploy("echo@1.0.1", canary=True, steps=(50, 100))
     keep.change_deployment("echo", "pause")  # the split holds: no gate moves it mid-test
-    gw = GatewayProcess(keep.settings.root, "--workers", "2", "--poll-interval", "0.1")
+    gw = GatewayProcess(keep.settings.root, "--processes", "2", "--poll-interval", "0.1")
     client = _fresh(gw.url)
-    # both workers up and every version tried by each: 30 ready answers in a row
+    # both processes up and every version tried by each: 30 ready answers in a row
     deadline, ready = time.monotonic() + 60, 0
     while ready < 30 and time.monotonic() < deadline:
         try:
@@ -97,7 +98,7 @@ def gateway(tmp_path_factory):
         except (httpx.TransportError, ValueError):
             ready = 0
             time.sleep(0.1)
-    assert ready >= 30, "the workers did not become ready"
+    assert ready >= 30, "the processes did not become ready"
     yield gw, client
     client.close()
     gw.stop()
@@ -132,7 +133,7 @@ def traffic(gateway):
     return client.get("/metrics")
 
 
-def test_metrics_are_prometheus_text_and_counts_add_up_across_workers(gateway, traffic):
+def test_metrics_are_prometheus_text_and_counts_add_up_across_processes(gateway, traffic):
     assert traffic.status_code == 200 and traffic.headers["content-type"].startswith("text/plain")
     samples = _samples(traffic.text)
 
@@ -151,33 +152,33 @@ def test_metrics_are_prometheus_text_and_counts_add_up_across_workers(gateway, t
     assert count("modelkeep_http_responses_total", endpoint="predict", status="503") == BROKEN_REQUESTS
     assert count("modelkeep_http_responses_total", endpoint="predict") == \
         ECHO_REQUESTS + BROKEN_REQUESTS + BAD_REQUESTS
-    assert count("modelkeep_gateway_workers") == 2
+    assert count("modelkeep_gateway_processes") == 2
     # what clients made up (model names in paths) never becomes a label value
     assert "made-up" not in traffic.text
 
 
-def test_each_worker_counted_its_own_share(gateway, traffic, tmp_path):
+def test_each_process_counted_its_own_share(gateway, traffic, tmp_path):
     gw, _ = gateway
-    directory, pids = _worker_dir(gw)
-    shares = _per_worker(directory, tmp_path)
+    directory, pids = _metrics_dir(gw)
+    shares = _per_process(directory, tmp_path)
     assert sorted(shares) == sorted(pids)
     assert sum(shares.values()) == ECHO_REQUESTS
-    assert all(n > 0 for n in shares.values()), shares  # both workers answered
+    assert all(n > 0 for n in shares.values()), shares  # both processes answered
 
 
-def test_a_killed_worker_keeps_its_counts_and_loses_its_live_gauge(gateway, traffic):
+def test_a_killed_process_keeps_its_counts_and_loses_its_live_gauge(gateway, traffic):
     gw, client = gateway
-    directory, pids = _worker_dir(gw)
+    directory, pids = _metrics_dir(gw)
     os.kill(pids[0], signal.SIGKILL)
-    gw.wait_for(lambda: len(_workers(gw)) == 2 and pids[0] not in [c.pid for c in _workers(gw)],
+    gw.wait_for(lambda: len(_processes(gw)) == 2 and pids[0] not in [c.pid for c in _processes(gw)],
                 timeout=30)
     samples: dict = {}
 
     def settled() -> bool:
         samples.update(_samples(client.get("/metrics").text))
-        return _sum(samples, "modelkeep_gateway_workers") == 2
+        return _sum(samples, "modelkeep_gateway_processes") == 2
 
-    gw.wait_for(settled, timeout=30)  # the restarted worker counted, the dead one not
+    gw.wait_for(settled, timeout=30)  # the restarted process counted, the dead one not
     assert _sum(samples, "modelkeep_requests_total", model="echo", traffic="live") == ECHO_REQUESTS
     assert directory.is_dir()
 
@@ -185,11 +186,11 @@ def test_a_killed_worker_keeps_its_counts_and_loses_its_live_gauge(gateway, traf
 def test_the_metric_files_go_when_the_gateway_stops(tmp_path):
     keep = make_keep(tmp_path / "project")
     keep.deploy("echo@1.0.0")
-    gw = GatewayProcess(keep.settings.root, "--workers", "2")
+    gw = GatewayProcess(keep.settings.root, "--processes", "2")
     try:
         gw.wait_ready()
-        gw.wait_for(lambda: len(_workers(gw)) == 2, timeout=30)
-        directory, _ = _worker_dir(gw)
+        gw.wait_for(lambda: len(_processes(gw)) == 2, timeout=30)
+        directory, _ = _metrics_dir(gw)
         assert directory.is_dir()
     finally:
         gw.stop()

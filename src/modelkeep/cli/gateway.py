@@ -23,14 +23,15 @@ from modelkeep.cli._output import open_keep
               help="Worker threads running predictions.")
 @click.option("--keep-stable", type=click.IntRange(1, 10), default=3, show_default=True,
               help="Recent stable versions of each model kept loaded for instant rollback.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes accepting on the port (each loads every served version).")
+@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Gateway processes accepting on the port (uvicorn workers; each loads every "
+              "served version).")
 @click.option("--log-payloads/--no-log-payloads", default=None,
               help="Store request and response payloads, redacted, in the keep (default: "
               "[gateway] payload_logging, off; see docs/privacy.md).")
 @click.pass_context
 def gateway(ctx: click.Context, port: int, host: str, poll_interval: float, timeout: float,
-            threads: int, keep_stable: int, workers: int, log_payloads: bool | None) -> None:
+            threads: int, keep_stable: int, processes: int, log_payloads: bool | None) -> None:
     """Serve deployed versions: POST /v1/models/NAME/predict, GET /v1/models, GET /healthz,
     GET /metrics."""
     from modelkeep.gateway.app import GatewaySettings
@@ -50,19 +51,19 @@ def gateway(ctx: click.Context, port: int, host: str, poll_interval: float, time
     if log_payloads:
         click.echo(f"logging request and response payloads (redacted, kept "
                    f"{policy.retention_days:g} days; modelkeep purge deletes them)", err=True)
-    if workers == 1:
+    if processes == 1:
         serve(keep, sock, settings)
         return
-    from modelkeep.gateway.workers import serve_workers
+    from modelkeep.gateway.multiprocess import serve_processes
 
     keep.close()
     location = (ctx.find_root().obj or {}).get("keep_path")
-    serve_workers(functools.partial(reopen_keep, location), sock, settings, workers)
+    serve_processes(functools.partial(reopen_keep, location), sock, settings, processes)
 
 
 def reopen_keep(location: str | Path | None) -> Any:
-    """The keep a worker process serves: the one the command opened (by --keep, else
-    MODELKEEP_KEEP or the folder, which the worker inherits)."""
+    """The keep a gateway process serves: the one the command opened (by --keep, else
+    MODELKEEP_KEEP or the folder, which the process inherits)."""
     from modelkeep.keep import Keep
 
     return Keep.open(location)

@@ -2,17 +2,18 @@
 
 Counted with prometheus-client: requests, errors and latency per model, version and traffic
 kind (``live`` answers, ``shadow`` copies), HTTP responses per endpoint and status, cost per
-model, version and currency, and the number of live worker processes.
+model, version and currency, and the number of live gateway processes.
 
 Labels carry only names the keep chose (deployed models, their versions, stable error codes,
 a fixed list of endpoints), never anything a client sent: no payload text, no path a client
 made up, no request id (docs/privacy.md).
 
-With several uvicorn workers (``modelkeep gateway --workers N``) each worker counts in its own
-memory-mapped files under ``PROMETHEUS_MULTIPROC_DIR``, which the gateway makes fresh for each
-run (``workers.py``) and removes when it stops; whichever worker answers ``/metrics`` sums every
-worker's files, so the counts add up across workers. A worker that stops marks itself dead (its
-live gauge goes); one that was killed is marked dead by the next scrape.
+With several gateway processes (``modelkeep gateway --processes N``: uvicorn workers) each
+counts in its own memory-mapped files under ``PROMETHEUS_MULTIPROC_DIR``, which the gateway
+makes fresh for each run (``multiprocess.py``) and removes when it stops; whichever process
+answers ``/metrics`` sums every process's files, so the counts add up across processes. A
+process that stops marks itself dead (its live gauge goes); one that was killed is marked dead
+by the next scrape.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def endpoint_of(path: str) -> str:
 
 class GatewayMetrics:
     """The gateway's Prometheus metrics, in this process's registry or, when
-    ``PROMETHEUS_MULTIPROC_DIR`` is set, in files every worker's scrape sums."""
+    ``PROMETHEUS_MULTIPROC_DIR`` is set, in files every process's scrape sums."""
 
     def __init__(self) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -65,13 +66,13 @@ class GatewayMetrics:
                                  "status code.", ["endpoint", "status"], registry=where)
         self.cost = Counter("modelkeep_cost", "Money spent on calls to a version, in its "
                             "price's currency.", ["model", "version", "currency"], registry=where)
-        self.workers = Gauge("modelkeep_gateway_workers", "Worker processes serving.",
+        self.processes = Gauge("modelkeep_gateway_processes", "Gateway processes serving.",
                              multiprocess_mode="livesum", registry=where)
-        self.workers.inc()
+        self.processes.inc()
         self._children: dict[tuple[str, bool], tuple[Any, Any]] = {}
         self._responses: dict[tuple[str, int], Any] = {}
         self._all = (self.requests, self.errors, self.latency, self.responses, self.cost,
-                     self.workers)
+                     self.processes)
 
     def observe(self, ref: str, seconds: float, *, code: str = "", shadow: bool = False) -> None:
         """One answer of ``ref`` (``NAME@VERSION``) that took ``seconds``; ``code``: the error
@@ -103,7 +104,7 @@ class GatewayMetrics:
             self.cost.labels(model, version, currency).inc(micros / 1_000_000)
 
     def render(self) -> bytes:
-        """Every metric in the Prometheus text format (summed over workers). A metric with no
+        """Every metric in the Prometheus text format (summed over processes). A metric with no
         sample yet is still described (HELP and TYPE), so dashboards and alerts can be checked
         against a gateway that has not served yet."""
         from prometheus_client import CollectorRegistry, generate_latest, multiprocess
@@ -129,7 +130,7 @@ class GatewayMetrics:
         return Response(self.render(), media_type=CONTENT_TYPE_LATEST)
 
     def close(self) -> None:
-        """This worker stops: its live gauges go (its counters stay in the sums)."""
+        """This process stops: its live gauges go (its counters stay in the sums)."""
         if self.directory is not None:
             from prometheus_client import multiprocess
 

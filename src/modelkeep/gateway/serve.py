@@ -36,7 +36,7 @@ def serve(keep: ServingKeep, sock: socket.socket, settings: GatewaySettings | No
 
     import uvicorn
 
-    # one process counts /metrics in its own memory (workers.py sets up the shared files)
+    # one process counts /metrics in its own memory (multiprocess.py sets up shared files)
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
     config = uvicorn.Config(create_app(keep, settings), lifespan="on", log_level="warning",
