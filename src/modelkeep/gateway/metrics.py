@@ -67,7 +67,7 @@ class GatewayMetrics:
         self.cost = Counter("modelkeep_cost", "Money spent on calls to a version, in its "
                             "price's currency.", ["model", "version", "currency"], registry=where)
         self.processes = Gauge("modelkeep_gateway_processes", "Gateway processes serving.",
-                             multiprocess_mode="livesum", registry=where)
+                               multiprocess_mode="livesum", registry=where)
         self.processes.inc()
         self._children: dict[tuple[str, bool], tuple[Any, Any]] = {}
         self._responses: dict[tuple[str, int], Any] = {}
