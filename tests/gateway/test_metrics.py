@@ -88,17 +88,17 @@ def gateway(tmp_path_factory):
     keep.change_deployment("echo", "pause")  # the split holds: no gate moves it mid-test
     gw = GatewayProcess(keep.settings.root, "--processes", "2", "--poll-interval", "0.1")
     client = _fresh(gw.url)
-    # both processes up and every version tried by each: 30 ready answers in a row
-    deadline, ready = time.monotonic() + 60, 0
-    while ready < 30 and time.monotonic() < deadline:
+    # both processes up, each having tried every version (/healthz names who answered)
+    deadline, ready = time.monotonic() + 60, set()
+    while len(ready) < 2 and time.monotonic() < deadline:
         try:
             body = client.get("/healthz").json()
-            ready = ready + 1 if all(v["status"] != "loading" for v in body["versions"]) \
-                and len(body["versions"]) == 3 else 0
-        except (httpx.TransportError, ValueError):
-            ready = 0
+            if len(body["versions"]) == 3 and all(v["status"] != "loading" for v in body["versions"]):
+                ready.add(body["process"])
+        except (httpx.TransportError, ValueError, KeyError):
             time.sleep(0.1)
-    assert ready >= 30, "the processes did not become ready"
+    assert len(ready) == 2, "the processes did not become ready"
+    assert ready == {p.pid for p in _processes(gw)}
     yield gw, client
     client.close()
     gw.stop()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import time
 import uuid
@@ -281,6 +282,7 @@ class Gateway:
                 "poll_error": self.watcher.poll_error,
                 "report_error": self.watcher.gatekeeper.last_error,
                 "payload_error": self.payloads.last_error if self.payloads else "",
+                "process": os.getpid(),  # which of a gateway's --processes answered
                 "versions": [v.to_dict() for v in versions]}
         return JSONResponse(body, status_code=503 if status == "starting" else 200)
 
