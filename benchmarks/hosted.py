@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path[:0] = [str(Path(__file__).parents[1] / "tests" / sub) for sub in ("", "gateway", "storage")]
 from _common import machine  # noqa: E402
-from budget_race import race  # noqa: E402
+from budget_race import budget_run  # noqa: E402
 from fake_provider import FakeProvider  # noqa: E402
 from gateway_process import GatewayProcess  # noqa: E402
 from hosted_support import KEY, KEY_ENV, hosted_keep  # noqa: E402
@@ -82,28 +82,11 @@ def latency(work: Path, requests: int) -> None:
 
 
 def overshoot(work: Path, database_url: str | None, label: str) -> None:
-    provider = FakeProvider(key=KEY)
-    keep = hosted_keep(work / label / "project", provider.url, database_url=database_url)
-    keep.deploy("chat@1.0.1")
-    keep.set_budget("chat@1.0.1", "0.30", "USD")
-    provider.script(delay=0.05)
-    gateways = [GatewayProcess(keep.settings.root, env={KEY_ENV: KEY}) for _ in range(3)]
-    try:
-        for gw in gateways:
-            gw.wait_ready()
-        started = time.perf_counter()
-        result = race([gw.url for gw in gateways], clients=64, per_client=10)
-        seconds = time.perf_counter() - started
-        [budget] = keep.budgets("chat")
-        upstream = len(provider.received())
-    finally:
-        for gw in gateways:
-            gw.stop()
-        provider.stop()
-        keep.close()
+    run = budget_run(work / label / "project", database_url)
+    result, budget = run.race, run.budget
     over = budget.spent_micros - budget.limit_micros
-    print(f"budget on {label}: 64 clients, 3 gateways, {seconds:.2f} s: {result.ok} answered "
-          f"({upstream} upstream calls), {result.statuses.get(402, 0)} refused, at most "
+    print(f"budget on {label}: 64 clients, 3 gateways, {run.seconds:.2f} s: {result.ok} answered "
+          f"({run.upstream_calls} upstream calls), {result.statuses.get(402, 0)} refused, at most "
           f"{result.max_in_flight} in flight; spent {budget.spent_micros / 1e6:.2f} of "
           f"{budget.limit_micros / 1e6:.2f} USD, overshoot {max(over, 0) / 1e6:.2f} USD = "
           f"{max(over, 0) // 10_000} calls (bound: {result.max_in_flight} calls), "

@@ -7,9 +7,10 @@ with ``stream_options.include_usage``, then ``[DONE]``). With ``--key`` it wants
 ``Authorization: Bearer KEY`` (else 401).
 
 ``POST /_control`` sets what the next calls do, in order: ``{"script": ["429", "500", "503",
-"timeout", "malformed", "cut", "ok", ...], "hang": SECONDS, "delay": SECONDS, "completion_tokens": N}``
+"timeout", "malformed", "cut", "slow", "ok", ...], "hang": SECONDS, "delay": SECONDS,
+"completion_tokens": N, "cap": BOOL}`` (``cap`` false: report completion_tokens past max_tokens)
 (after the script every call is ``ok``, answered after ``delay``; ``cut`` breaks a stream off
-after two chunks); ``GET /_requests`` lists
+after two chunks, ``slow`` streams a chunk every half second); ``GET /_requests`` lists
 every call received (path, the Host and Authorization headers, the JSON body);
 ``DELETE /_requests`` forgets them.
 
@@ -31,12 +32,14 @@ from collections import deque
 from typing import Any
 
 STATE: dict[str, Any] = {"script": deque(), "hang": 5.0, "completion_tokens": 5, "key": "",
-                         "delay": 0.0, "requests": []}
+                         "delay": 0.0, "cap": True, "requests": []}
 
 
 def _usage(body: dict[str, Any]) -> dict[str, int]:
     prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
-    completion = min(STATE["completion_tokens"], int(body.get("max_tokens") or 10**9))
+    completion = STATE["completion_tokens"]
+    if STATE["cap"]:  # an honest upstream never reports more than max_tokens
+        completion = min(completion, int(body.get("max_tokens") or 10**9))
     return {"prompt_tokens": prompt, "completion_tokens": completion,
             "total_tokens": prompt + completion}
 
@@ -83,7 +86,7 @@ def build_app() -> Any:
     async def control(request: Request) -> Response:
         asked = await request.json()
         STATE["script"] = deque(str(s) for s in asked.get("script", []))
-        for key in ("hang", "completion_tokens", "delay"):
+        for key in ("hang", "completion_tokens", "delay", "cap"):
             if key in asked:
                 STATE[key] = asked[key]
         return JSONResponse({"ok": True})
@@ -114,6 +117,8 @@ async def _chunks(body: dict[str, Any], text: str, step: str) -> Any:
     for n, chunk in enumerate(chunks):
         if step == "cut" and n == 2:
             raise ConnectionAbortedError("the fake provider cuts the stream")
+        if step == "slow" and n:
+            await asyncio.sleep(0.5)
         yield f"data: {json.dumps(chunk)}\n\n".encode()
     yield b"data: [DONE]\n\n"
 
@@ -149,12 +154,14 @@ class FakeProvider:
         raise AssertionError("fake provider did not start")
 
     def script(self, *steps: str, hang: float | None = None, delay: float | None = None,
-               completion_tokens: int | None = None) -> None:
+               completion_tokens: int | None = None, cap: bool | None = None) -> None:
         """What the next calls do (``"429"``, ``"500"``, ``"timeout"``, ``"malformed"``, ``"ok"``);
         ``delay``: seconds every ``ok`` call waits before answering."""
         body: dict[str, Any] = {"script": list(steps)}
         if delay is not None:
             body["delay"] = delay
+        if cap is not None:  # False: report completion_tokens even past max_tokens (a liar)
+            body["cap"] = cap
         if hang is not None:
             body["hang"] = hang
         if completion_tokens is not None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -53,3 +56,50 @@ def race(urls: list[str], *, clients: int = 64, per_client: int = 20, model: str
     """``clients`` concurrent clients, spread over ``urls``, each sending up to ``per_client``
     chat requests (stopping at its first 402)."""
     return asyncio.run(_race(urls, clients, per_client, model))
+
+
+@dataclass(frozen=True)
+class BudgetRun:
+    """A race against one budget: what the clients saw, the budget after, the upstream's calls
+    and the race's seconds."""
+
+    race: Race
+    budget: Any
+    upstream_calls: int
+    seconds: float
+
+
+def budget_run(root: Path, database_url: str | None = None, *, gateways: int = 3,
+               clients: int = 64, ref: str = "chat@1.0.1", amount: str = "0.30",
+               lying_tokens: int | None = None) -> BudgetRun:
+    """``ref`` (chat@1.0.1: 0.01 USD a call) deployed with a budget of ``amount`` USD,
+    ``gateways`` gateway processes on one keep, the fake provider answering after 50 ms,
+    ``clients`` clients. ``lying_tokens``: the provider reports that many completion tokens
+    whatever max_tokens was (more than any reservation assumed)."""
+    from fake_provider import FakeProvider
+    from gateway_process import GatewayProcess
+    from hosted_support import KEY, KEY_ENV, hosted_keep
+
+    provider = FakeProvider(key=KEY)
+    # a generous timeout: a busy machine must not turn slow answers into retried calls
+    keep = hosted_keep(root, provider.url, database_url=database_url, timeout=30)
+    keep.deploy(ref)
+    keep.set_budget(ref, amount, "USD")
+    provider.script(delay=0.05,  # calls overlap: many are in flight at the budget's edge
+                    **({} if lying_tokens is None else {"completion_tokens": lying_tokens,
+                                                        "cap": False}))
+    started = [GatewayProcess(keep.settings.root, env={KEY_ENV: KEY}) for _ in range(gateways)]
+    try:
+        for gw in started:
+            gw.wait_ready()
+        clock = time.perf_counter()
+        result = race([gw.url for gw in started], clients=clients, per_client=10)
+        seconds = time.perf_counter() - clock
+        [budget] = keep.budgets("chat")
+        upstream_calls = len(provider.received())
+    finally:
+        for gw in started:
+            gw.stop()
+        provider.stop()
+        keep.close()
+    return BudgetRun(result, budget, upstream_calls, seconds)

@@ -16,7 +16,7 @@ def run(inputs):
 '''
 
 
-def add_provider(root: Path, name: str, url: str, *, timeout: float = 0.5, retries: int = 2) -> None:
+def add_provider(root: Path, name: str, url: str, *, timeout: float = 2.0, retries: int = 2) -> None:
     """Append ``[providers.NAME]`` to the keep's config.toml (the key named, never written)."""
     config = root / ".modelkeep" / "config.toml"
     config.write_text(config.read_text() + f'\n[providers.{name}]\nbase_url = "{url}"\n'
@@ -35,12 +35,12 @@ CALL_PRICE = "{currency: USD, per_call: 0.01}"
 
 
 def hosted_keep(root: Path, url: str, *, database_url: str | None = None,
-                other_url: str | None = None) -> Keep:
+                other_url: str | None = None, timeout: float = 2.0) -> Keep:
     """chat@1.0.0 (per-token price, max_tokens 16) and chat@1.0.1 (per call) on provider
     ``fake``; with ``other_url``, chat@1.0.2 on provider ``other``; mix@1.0.0 a local model
     answering {"prompt": TEXT} and mix@2.0.0 hosted (a major bump: it takes a prompt, not the signature)."""
     keep = Keep.init(root, database_url=database_url)
-    add_provider(root, "fake", url)
+    add_provider(root, "fake", url, timeout=timeout)
     specs = root.parent / "specs"
     keep.register_hosted("chat", write_spec(specs, "fake", "fake-small", TOKEN_PRICE,
                                             "parameters: {max_tokens: 16}\n"))

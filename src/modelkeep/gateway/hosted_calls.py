@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+
 from modelkeep.errors import UpstreamError, UpstreamTimeoutError
 from modelkeep.registry.loaders.hosted import HostedModel, messages_of, request_body, worst_case
 
@@ -127,7 +129,10 @@ class HostedCaller:
             # a stream cut short by its caller still cost what the upstream reported so far
             micros = self._done(model, arm, seconds, usage[-1] if usage else None, worst) \
                 if failed is None else 0
-            await self.spend.settle(model.ref, reserved, micros)
+            # a caller that hung up cancels this stream: the settlement must still happen, or
+            # the reservation would hold the budget until someone clears it
+            with anyio.CancelScope(shield=True):
+                await self.spend.settle(model.ref, reserved, micros)
 
 
 def _event(exc: UpstreamError) -> str:
