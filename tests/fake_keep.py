@@ -18,9 +18,13 @@ from modelkeep.interface import KeepInterface, Progress
 from modelkeep.registry.aliases import AliasMove
 from modelkeep.registry.candidates import BumpReport
 from modelkeep.registry.costs import Budget, CallCost, CostReport
+from modelkeep.registry.dependency_lock import ServingNeeds
+from modelkeep.registry.deploy_config import DeployConfig
+from modelkeep.registry.deploy_history import ServingPeriod
 from modelkeep.registry.deployments import DeploymentEvent
 from modelkeep.registry.diff import VersionDiff
 from modelkeep.registry.documents import DocsResult
+from modelkeep.registry.drills import DrillReference, DrillResult, DrillStatus
 from modelkeep.registry.feedback import Feedback, FeedbackSummary
 from modelkeep.registry.gates import GatePolicy, GateResult
 from modelkeep.registry.integrity import KeepCheck
@@ -31,6 +35,8 @@ from modelkeep.registry.records import VersionRecord
 from modelkeep.registry.rollout import Deployment
 from modelkeep.registry.roots import GcResult
 from modelkeep.registry.serving import VersionStats
+from modelkeep.registry.shadow_report import ShadowReport
+from modelkeep.registry.shadow_stats import ShadowBatch
 from modelkeep.registry.validation.results import ValidationReport, ValidationStatus
 from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
 from modelkeep.registry.views import VersionView
@@ -344,9 +350,11 @@ class FakeKeep:
         _absent("deployments")
 
     def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
-               shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
+               shadow_percent: float | None = None, steps: tuple[int, ...] | None = None,
                by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
-               reason: str = "") -> DeploymentEvent:
+               reason: str = "", config: DeployConfig | None = None, blue_green: bool = False,
+               shadow_window: float = 0.0, tolerance: float = 0.0, force: bool = False
+               ) -> DeploymentEvent:
         _absent("deployments")
 
     def change_deployment(self, name: str, action: str, reason: str = "", *,
@@ -380,6 +388,34 @@ class FakeKeep:
     def purge_payloads(self, *, model: str | None = None, before: str | None = None,
                        everything: bool = False) -> PurgeResult:
         _absent("payloads")
+
+    # -- deployment configuration and history replay: not kept in memory ---------------
+
+    def deployment_replay(self, name: str, at: str | None = None) -> list[ServingPeriod]:
+        _absent("deployments")
+
+    def serving_needs(self, ref: str) -> ServingNeeds:
+        _absent("deployments")
+
+    # -- shadow tests: not kept in memory -------------------------------------------------------
+
+    def record_shadow_stats(self, name: str, batches: Sequence[ShadowBatch], gateway: str) -> None:
+        _absent("shadow tests")
+
+    def shadow_report(self, name: str, tolerance: float | None = None) -> ShadowReport:
+        _absent("shadow tests")
+
+    def record_drill(self, result: DrillResult, reference: list[Any] | None = None) -> DrillResult:
+        _absent("drills")
+
+    def drills(self, name: str) -> list[DrillResult]:
+        return []
+
+    def drill_reference(self, ref: str) -> DrillReference | None:
+        return None
+
+    def drill_status(self, name: str) -> DrillStatus:
+        return DrillStatus(name, None, 7 * 86400.0, None)
 
     # -- hosted versions and costs: not kept in memory ---------------------------------------
 

@@ -30,8 +30,14 @@ CLI_MAY_IMPORT = {
     # command-line KEY=VALUE parsing: i9-layers moves it down to modelkeep._assignments
     "modelkeep.registry.registration", "modelkeep._assignments",
     "modelkeep.registry.gates",  # GatePolicy, the value type of `deploy --max-error-rate ...`
+    # DeployConfig, the value type of `deploy --config FILE --timeout --env ...` (and its reader)
+    "modelkeep.registry.deploy_config",
     # `modelkeep gateway` starts one; the gateway itself sees only the interface too
     "modelkeep.gateway.app", "modelkeep.gateway.serve", "modelkeep.gateway.multiprocess",
+    # `modelkeep loadtest` and `drill` (docs/loadtest.md)
+    "modelkeep.loadtest.plan", "modelkeep.loadtest.report", "modelkeep.loadtest.runner",
+    "modelkeep.loadtest.drill",
+    "modelkeep.registry.drills",  # Switch, a part of DrillResult (annotations only)
 }
 
 

@@ -48,11 +48,13 @@ _EXPORTS: dict[str, str] = {
     "DatasetSummary": "modelkeep.tracking.views",
     "DatasetVersionUse": "modelkeep.tracking.views",
     "DatasetView": "modelkeep.tracking.views",
+    "DeployConfig": "modelkeep.registry.deploy_config",
     "Deployment": "modelkeep.registry.rollout",
     "DeploymentEvent": "modelkeep.registry.deployments",
     "DiskFullError": "modelkeep.errors",
     "DocsResult": "modelkeep.registry.documents",
     "EntryPointError": "modelkeep.errors",
+    "EnvBuildError": "modelkeep.errors",
     "ExecResult": "modelkeep.tracking.execute",
     "Feedback": "modelkeep.registry.feedback",
     "FeedbackSummary": "modelkeep.registry.feedback",
@@ -63,6 +65,7 @@ _EXPORTS: dict[str, str] = {
     "GcResult": "modelkeep.registry.roots",
     "HistorySummary": "modelkeep.tracking.history",
     "IntegrityError": "modelkeep.errors",
+    "InvalidDeployConfigError": "modelkeep.errors",
     "InvalidInputError": "modelkeep.errors",
     "InvalidMetadataError": "modelkeep.errors",
     "InvalidMetricError": "modelkeep.errors",
@@ -120,10 +123,13 @@ _EXPORTS: dict[str, str] = {
     "SchemaAheadError": "modelkeep.errors",
     "SchemaBehindError": "modelkeep.errors",
     "ServerNotSupportedError": "modelkeep.errors",
+    "ServingNeeds": "modelkeep.registry.dependency_lock",
+    "ServingPeriod": "modelkeep.registry.deploy_history",
     "SignatureUnknownError": "modelkeep.errors",
     "StorageError": "modelkeep.errors",
     "StoreNotSupportedError": "modelkeep.errors",
     "SyncResult": "modelkeep.registry.publish",
+    "TargetUnreachableError": "modelkeep.errors",
     "UnknownFormatError": "modelkeep.errors",
     "UnsafePathError": "modelkeep.errors",
     "UntrustedPickleError": "modelkeep.errors",
@@ -144,6 +150,7 @@ _EXPORTS: dict[str, str] = {
     "VersionStats": "modelkeep.registry.serving",
     "VersionUnhealthyError": "modelkeep.errors",
     "VersionView": "modelkeep.registry.views",
+    "WorkerFailedError": "modelkeep.errors",
     "dump_metadata": "modelkeep.schema.formats",
     "json_schema": "modelkeep.schema.formats",
     "load_metadata": "modelkeep.schema.formats",
@@ -168,8 +175,10 @@ if TYPE_CHECKING:
         DatasetNotFoundError,
         DiskFullError,
         EntryPointError,
+        EnvBuildError,
         FileChangedError,
         IntegrityError,
+        InvalidDeployConfigError,
         InvalidInputError,
         InvalidMetadataError,
         InvalidMetricError,
@@ -207,6 +216,7 @@ if TYPE_CHECKING:
         SignatureUnknownError,
         StorageError,
         StoreNotSupportedError,
+        TargetUnreachableError,
         UnknownFormatError,
         UnsafePathError,
         UntrustedPickleError,
@@ -217,12 +227,16 @@ if TYPE_CHECKING:
         VersionNotFoundError,
         VersionPrunedError,
         VersionUnhealthyError,
+        WorkerFailedError,
     )
     from modelkeep.interface import KeepInterface
     from modelkeep.keep import Keep
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.candidates import BumpReport
     from modelkeep.registry.costs import Budget, CallCost, CostLine, CostReport
+    from modelkeep.registry.dependency_lock import ServingNeeds
+    from modelkeep.registry.deploy_config import DeployConfig
+    from modelkeep.registry.deploy_history import ServingPeriod
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.diff import FieldChange, VersionDiff
     from modelkeep.registry.documents import DocsResult, VersionDocuments

@@ -35,3 +35,25 @@ def parse_timestamp(text: str) -> str:
             value=text,
         ) from exc
     return to_iso(moment)
+
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def parse_duration(text: str, what: str = "duration") -> float:
+    """Seconds in ``30``, ``30s``, ``1.5m``, ``2h``, ``7d``, ``1w`` (or ``500ms``); a one-line
+    error for anything else, negative or not finite."""
+    raw = str(text).strip().lower()
+    number, unit = raw, "s"
+    for suffix in sorted(_UNITS, key=len, reverse=True):
+        if raw.endswith(suffix):
+            number, unit = raw[: -len(suffix)], suffix
+            break
+    try:
+        value = float(number) * _UNITS[unit]
+    except ValueError:
+        value = float("nan")
+    if not (value == value and 0 <= value < float("inf")) or number.strip() != number:
+        raise InvalidInputError(f"{what} {text!r} is not a time such as 30s, 5m, 2h or 7d",
+                                hint="a number with s, m, h, d or w", value=str(text))
+    return value

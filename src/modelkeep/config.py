@@ -211,6 +211,8 @@ class Settings:
     protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES
     # models whose pickle files may be unpickled ([loaders] trusted_pickles): it runs their code
     trusted_pickles: tuple[str, ...] = ()
+    # how old a model's last rollback drill may be before `deploy status` warns (docs/loadtest.md)
+    drill_max_age: str = "7d"
     # upstream providers of hosted versions ([providers.NAME]: base_url, api_key_env or
     # api_key_file, timeout, retries): URLs come from here only, keys are read when a call is made
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -270,6 +272,7 @@ _SHAPE: dict[str, dict[str, tuple[type, ...]]] = {
     "gc": {"keep_stable": (int,), "grace": (int, float)},
     "validation": {"protected_aliases": (list,)},
     "loaders": {"trusted_pickles": (list,)},
+    "gateway": {"drill_max_age": (str,)},
 }
 
 
@@ -392,6 +395,8 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
         # trust is the project's own decision: a user-wide config cannot extend it
         trusted_pickles=tuple(project.get("loaders", {}).get("trusted_pickles", ())),
         protected_aliases=_protected_aliases(project),
+        drill_max_age=str(project.get("gateway", {}).get(
+            "drill_max_age", user.get("gateway", {}).get("drill_max_age", "7d"))),
         providers={**user.get("providers", {}), **project.get("providers", {})},
         budgets=dict(project.get("budgets", {})),
         **_payload_settings(project, keep_dir / CONFIG_FILENAME),

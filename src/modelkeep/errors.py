@@ -22,7 +22,8 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── LoaderMissingError          code=loader_missing
     │   ├── UntrustedPickleError        code=pickle_untrusted        http 403
     │   ├── SignatureUnknownError       code=signature_unknown
-    │   └── InvalidModelInputError      code=invalid_model_input
+    │   ├── InvalidModelInputError      code=invalid_model_input
+    │   └── InvalidDeployConfigError    code=invalid_deploy_config
     ├── NotFoundError                   code=not_found             exit 3   http 404
     │   ├── KeepNotFoundError           code=keep_not_found
     │   ├── ModelNotFoundError          code=model_not_found
@@ -54,14 +55,17 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── DatabaseMissingError        code=database_missing
     │   ├── RemoteError                 code=remote_unreachable
     │   └── RemoteAuthError             code=remote_auth             http 401
-    └── LoaderError                     code=loader_error          exit 1   http 500
-        ├── LoaderFailedError           code=loader_failed
-        ├── EntryPointError             code=entry_point_invalid
-        ├── VersionUnhealthyError       code=version_unhealthy       http 503
-        ├── PredictionTimeoutError      code=prediction_timeout      http 504
-        ├── ProviderNotConfiguredError  code=provider_not_configured http 503
-        └── UpstreamError               code=upstream_failed         http 502
-            └── UpstreamTimeoutError    code=upstream_timeout        http 504
+    ├── LoaderError                     code=loader_error          exit 1   http 500
+    │   ├── LoaderFailedError           code=loader_failed
+    │   ├── EntryPointError             code=entry_point_invalid
+    │   ├── VersionUnhealthyError       code=version_unhealthy       http 503
+    │   ├── PredictionTimeoutError      code=prediction_timeout      http 504
+    │   ├── EnvBuildError               code=env_build_failed        http 503
+    │   ├── WorkerFailedError           code=worker_failed
+    │   ├── ProviderNotConfiguredError  code=provider_not_configured http 503
+    │   └── UpstreamError               code=upstream_failed         http 502
+    │       └── UpstreamTimeoutError    code=upstream_timeout        http 504
+    └── TargetUnreachableError          code=target_unreachable    exit 6   http 502
 
 The message is data (built from fields); presentation (CLI line, JSON body) lives in cli/ and
 server/. Message, hint and string fields pass through ``redact.redact_text``: a URL's password
@@ -525,6 +529,36 @@ class PredictionTimeoutError(LoaderError):
     http_status = 504
 
 
+class InvalidDeployConfigError(InvalidInputError):
+    """A deployment configuration (``--config`` file or flags) that cannot be used."""
+
+    code = "invalid_deploy_config"
+    default_hint = "see the configuration file's keys: docs/gateway.md#deployment-configuration"
+
+
+class EnvBuildError(LoaderError):
+    """uv could not build the environment a version's dependency lock asks for."""
+
+    code = "env_build_failed"
+    default_hint = "check the version's dependencies lock and the package index (UV_INDEX_URL)"
+    http_status = 503
+
+
+class WorkerFailedError(LoaderError):
+    """A version's worker process died or broke the protocol while answering."""
+
+    code = "worker_failed"
+    default_hint = "the gateway starts a new worker; see the gateway's stderr for the worker's"
+# -- load tests and drills (docs/loadtest.md) -----------------------------------------------
+
+
+class TargetUnreachableError(ModelkeepError):
+    """A load test's or drill's target URL (a gateway, any HTTP endpoint) cannot be reached."""
+
+    code = "target_unreachable"
+    default_hint = "check that the server runs and the URL's host and port: curl -v URL"
+    http_status = 502
+    exit_code = 6
 
 class ProviderNotConfiguredError(LoaderError):
     """A hosted version names a provider the keep's config.toml does not define, or whose API

@@ -24,9 +24,13 @@ if TYPE_CHECKING:  # the result types, for annotations only: importing this modu
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.candidates import BumpReport
     from modelkeep.registry.costs import Budget, CallCost, CostReport
+    from modelkeep.registry.dependency_lock import ServingNeeds
+    from modelkeep.registry.deploy_config import DeployConfig
+    from modelkeep.registry.deploy_history import ServingPeriod
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.diff import VersionDiff
     from modelkeep.registry.documents import DocsResult
+    from modelkeep.registry.drills import DrillReference, DrillResult, DrillStatus
     from modelkeep.registry.feedback import Feedback, FeedbackSummary
     from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.integrity import KeepCheck
@@ -37,6 +41,8 @@ if TYPE_CHECKING:  # the result types, for annotations only: importing this modu
     from modelkeep.registry.rollout import Deployment
     from modelkeep.registry.roots import GcResult
     from modelkeep.registry.serving import VersionStats
+    from modelkeep.registry.shadow_report import ShadowReport
+    from modelkeep.registry.shadow_stats import ShadowBatch
     from modelkeep.registry.validation.results import ValidationReport, ValidationStatus
     from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
     from modelkeep.registry.views import VersionView
@@ -334,9 +340,11 @@ class KeepInterface(Protocol):
         ...
 
     def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
-               shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
+               shadow_percent: float | None = None, steps: tuple[int, ...] | None = None,
                by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
-               reason: str = "") -> DeploymentEvent:
+               reason: str = "", config: DeployConfig | None = None, blue_green: bool = False,
+               shadow_window: float = 0.0, tolerance: float = 0.0, force: bool = False
+               ) -> DeploymentEvent:
         """Serve a version at once, or through a shadow and/or canary rollout."""
         ...
 
@@ -379,6 +387,44 @@ class KeepInterface(Protocol):
     def purge_payloads(self, *, model: str | None = None, before: str | None = None,
                        everything: bool = False) -> PurgeResult:
         """Delete stored payloads (of a model, older than a time, or all)."""
+        ...
+
+    # -- deployment configuration, history replay and worker environments (g-ops) ---------
+
+    def deployment_replay(self, name: str, at: str | None = None) -> list[ServingPeriod]:
+        """What served a model when: each change of traffic or configuration, oldest first."""
+        ...
+
+    def serving_needs(self, ref: str) -> ServingNeeds:
+        """A version's dependency lock, where environments are built, how a worker opens the keep."""
+        ...
+
+    # -- shadow tests (docs/gateway.md#shadow-tests) ------------------------------------------
+
+    def record_shadow_stats(self, name: str, batches: Sequence[ShadowBatch], gateway: str) -> None:
+        """Append what a gateway's shadow copies of a model's requests did."""
+        ...
+
+    def shadow_report(self, name: str, tolerance: float | None = None) -> ShadowReport:
+        """A model's latest shadow test: agreement, latency and errors, disagreements."""
+        ...
+
+    # -- rollback drills (docs/loadtest.md) -----------------------------------------------
+
+    def record_drill(self, result: DrillResult, reference: list[Any] | None = None) -> DrillResult:
+        """Append a drill's result (and the restored version's reference outputs)."""
+        ...
+
+    def drills(self, name: str) -> list[DrillResult]:
+        """Every rollback drill of a model, oldest first."""
+        ...
+
+    def drill_reference(self, ref: str) -> DrillReference | None:
+        """The reference outputs recorded for a version by its first drill (or None)."""
+        ...
+
+    def drill_status(self, name: str) -> DrillStatus:
+        """A model's last drill, and a warning when it is older than drill_max_age."""
         ...
 
     # -- hosted versions and costs (docs/hosted.md) ----------------------------------------

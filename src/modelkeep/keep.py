@@ -26,13 +26,19 @@ from modelkeep.tracking.runs import reap_dead_runs
 
 if TYPE_CHECKING:
     from modelkeep.registry.costs import Budget, CallCost, CostReport
+    from modelkeep.registry.dependency_lock import ServingNeeds
+    from modelkeep.registry.deploy_config import DeployConfig
+    from modelkeep.registry.deploy_history import ServingPeriod
     from modelkeep.registry.deployments import DeploymentEvent
     from modelkeep.registry.documents import DocsResult
+    from modelkeep.registry.drills import DrillReference, DrillResult, DrillStatus
     from modelkeep.registry.feedback import Feedback, FeedbackSummary
     from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.payloads import PayloadItem, PayloadPolicy, PurgeResult
     from modelkeep.registry.rollout import Deployment
     from modelkeep.registry.serving import VersionStats
+    from modelkeep.registry.shadow_report import ShadowReport
+    from modelkeep.registry.shadow_stats import ShadowBatch
     from modelkeep.run import Run
 
 if TYPE_CHECKING:  # result types, imported for annotations only (opening a keep stays fast)
@@ -668,21 +674,36 @@ class Keep:
         return history(self.db, name)
 
     def deploy(self, ref: str, *, canary: bool = False, shadow: bool = False,
-               shadow_percent: float = 100.0, steps: tuple[int, ...] | None = None,
+               shadow_percent: float | None = None, steps: tuple[int, ...] | None = None,
                by: str | None = None, window: float | None = None, gates: GatePolicy | None = None,
-               reason: str = "") -> DeploymentEvent:
+               reason: str = "", config: DeployConfig | None = None, blue_green: bool = False,
+               shadow_window: float = 0.0, tolerance: float = 0.0, force: bool = False
+               ) -> DeploymentEvent:
         """Serve version ``ref``: all traffic at once, or through a shadow and/or canary rollout
         from the stable version (``steps`` in percent, default 5,25,50,100; ``by`` the request
         key for sticky assignment, ``header:NAME``; each step watched ``window`` seconds, default
-        24 h, under ``gates``). A ``DeploymentEvent``."""
+        24 h, under ``gates``; the shadow phase ``shadow_window`` seconds, 0: moved by hand), or
+        ``blue_green``: loaded beside the stable version, then all traffic at once. ``config``
+        (routing, gates, loader settings, environment; over the version's registered
+        ``deployment`` metadata; arguments win over its routing and gates) is recorded with the
+        version. A version whose latest validation did not pass is refused unless ``force``
+        (with a ``reason``). A ``DeploymentEvent``."""
+        from modelkeep.registry.deploy_config import DeployConfig, registered_defaults, rollout_shape
         from modelkeep.registry.deployments import deploy_version
         from modelkeep.registry.rollout import DEFAULT_STEPS, DEFAULT_WINDOW
 
-        return deploy_version(self.db, self.resolve(ref), author=self.author, canary=canary,
-                              shadow=shadow, shadow_percent=shadow_percent,
-                              steps=steps or DEFAULT_STEPS, by=by,
-                              window=DEFAULT_WINDOW if window is None else window, gates=gates,
-                              reason=reason)
+        info = self.resolve(ref)
+        given = config or DeployConfig()
+        shape = rollout_shape(given, steps=steps, by=by, shadow_percent=shadow_percent,
+                              window=window, gates=gates)
+        recorded = given.under(registered_defaults(versions.version_metadata(self.db, info.id)))
+        return deploy_version(self.db, info, author=self.author, canary=canary,
+                              shadow=shadow, shadow_percent=shape.shadow_percent,
+                              steps=shape.steps or DEFAULT_STEPS, by=shape.by,
+                              window=DEFAULT_WINDOW if shape.window is None else shape.window,
+                              gates=shape.gates, reason=reason, config=recorded,
+                              blue_green=blue_green, shadow_window=shadow_window,
+                              tolerance=tolerance, force=force)
 
     def change_deployment(self, name: str, action: str, reason: str = "", *,
                           expect_revision: int | None = None) -> DeploymentEvent:
@@ -709,15 +730,11 @@ class Keep:
         return stats_since(self.db, name, self.deployment(name).serving(), since)
 
     def deployment_gates(self, name: str) -> list[GateResult]:
-        """Each gate's verdict on ``name``'s canary step now ([] when no canary step runs)."""
-        from modelkeep.registry.gates import evaluate
+        """Each gate's verdict on ``name``'s canary step or shadow phase now ([] when neither
+        runs): the built-in gates and the metric gates (``--gate``)."""
+        from modelkeep.registry.judging import rollout_verdicts
 
-        state = self.deployment(name)
-        rollout = state.active_rollout
-        if rollout is None or rollout.phase != "canary" or state.stable is None:
-            return []
-        stats = self.serving_stats(name, since=state.step_started)
-        return evaluate(rollout.gates, stats[rollout.candidate], stats[state.stable])
+        return rollout_verdicts(self.db, self.deployment(name))
 
     def record_feedback(self, name: str, items: Sequence[Feedback]) -> None:
         """Append labels and outcome values for answers of ``name`` (gateways call it)."""
@@ -765,6 +782,73 @@ class Keep:
         cutoff = parse_before(before) if before is not None else None
         return purge_payloads(self.db, self.payload_policy(), model=model, before=cutoff,
                               everything=everything)
+
+    # -- deployment configuration, history replay and worker environments (g-ops) ---------
+
+    def deployment_replay(self, name: str, at: str | None = None) -> list[ServingPeriod]:
+        """What served ``name`` when: every change of traffic or configuration as a
+        ``ServingPeriod`` (split, versions involved, changes, configurations), oldest first;
+        with ``at`` (ISO 8601), only the period in force then."""
+        from modelkeep.registry.deploy_history import replay
+        from modelkeep.registry.deployments import history
+
+        return replay(history(self.db, name), at)
+
+    def serving_needs(self, ref: str) -> ServingNeeds:
+        """What version ``ref`` needs to run in a gateway: its dependency lock, where built
+        environments are cached, and how a worker process opens this keep."""
+        from modelkeep.registry.dependency_lock import ServingNeeds, lock_of
+
+        info = self.resolve(ref)
+        return ServingNeeds(ref=info.ref, lock=lock_of(versions.version_metadata(self.db, info.id)),
+                            envs_dir=str(self.settings.keep_dir / "envs"),
+                            reopen_env=self.settings.reopen_env())
+
+    # -- shadow tests (docs/gateway.md#shadow-tests) ------------------------------------------
+
+    def record_shadow_stats(self, name: str, batches: Sequence[ShadowBatch], gateway: str) -> None:
+        """Append what a gateway's shadow copies of ``name``'s requests did (gateways call it)."""
+        from modelkeep.registry.shadow_stats import record_shadow
+
+        record_shadow(self.db, name, batches, gateway)
+
+    def shadow_report(self, name: str, tolerance: float | None = None) -> ShadowReport:
+        """``name``'s latest shadow test: agreement within ``tolerance`` (None: the one the
+        rollout was started with), the candidate's latency and errors beside the stable
+        version's, and a sample of disagreements."""
+        from modelkeep.registry.shadow_report import shadow_report
+
+        return shadow_report(self.db, name, tolerance)
+
+    # -- rollback drills (docs/loadtest.md) -----------------------------------------------
+
+    def record_drill(self, result: DrillResult, reference: list[Any] | None = None) -> DrillResult:
+        """Append a drill's result (and the restored version's reference outputs, when this
+        drill recorded them); the stored ``DrillResult`` with its id and time."""
+        from modelkeep.clock import now_iso
+        from modelkeep.registry.drills import record
+
+        return record(self.db, result, author=self.author, at=now_iso(), reference=reference)
+
+    def drills(self, name: str) -> list[DrillResult]:
+        """Every rollback drill of model ``name``, oldest first."""
+        from modelkeep.registry.drills import history
+
+        return history(self.db, name)
+
+    def drill_reference(self, ref: str) -> DrillReference | None:
+        """The reference outputs recorded for version ``ref`` by its first drill (or None)."""
+        from modelkeep.registry.drills import reference
+
+        info = self.resolve(ref)
+        return reference(self.db, info.name, info.version)
+
+    def drill_status(self, name: str) -> DrillStatus:
+        """Model ``name``'s last drill, and a warning when it is older than ``[gateway]
+        drill_max_age`` (default 7d)."""
+        from modelkeep.registry.drills import status
+
+        return status(self.db, name, self.settings.drill_max_age)
 
     # -- hosted versions and costs (docs/hosted.md) ----------------------------------------
 

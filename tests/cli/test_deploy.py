@@ -7,9 +7,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from support import cli_run, one_line_error
+from support import cli_run, one_line_error, pass_validation
 
 from modelkeep.cli.main import cli
+from modelkeep.keep import Keep
 
 
 @pytest.fixture
@@ -17,6 +18,9 @@ def deployed(project):
     cli_run("register", "m", "model")
     (project / "model" / "model.bin").write_bytes(b"retrained")
     cli_run("register", "m", "model")
+    keep = Keep.open(project)
+    pass_validation(keep, "m@1.0.0", "m@1.0.1")
+    keep.close()
     cli_run("deploy", "m@1.0.0")
     return project
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 from emulators import free_port
+from support import pass_validation
 
 from modelkeep.keep import Keep
 from modelkeep.schema.formats import load_metadata
@@ -66,7 +67,8 @@ technical:
 def register_python(keep: Keep, name: str, folder: Path, code: str, example: dict | None,
                     metadata_text: str | None = None) -> str:
     """Register ``code`` as ``predict.py`` with entry point ``predict:run`` (and an example
-    input, or a metadata file declaring the signature); the version number."""
+    input, or a metadata file declaring the signature), validated with the tests' passing
+    policy so that it may be deployed; the version number."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "predict.py").write_text(textwrap.dedent(code))
     if example is not None:
@@ -76,7 +78,9 @@ def register_python(keep: Keep, name: str, folder: Path, code: str, example: dic
         (folder.parent / f"{name}.yaml").write_text(metadata_text)
         meta = load_metadata(folder.parent / f"{name}.yaml")
     meta = with_loader(meta, name, "python:predict:run", "example.json" if example else None)
-    return keep.register(name, folder, metadata=meta).version
+    version = keep.register(name, folder, metadata=meta).version
+    pass_validation(keep, f"{name}@{version}")
+    return version
 
 
 def make_keep(root: Path, database_url: str | None = None) -> Keep:

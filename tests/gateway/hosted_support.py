@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway_process import register_python
+from support import pass_validation
 
 from modelkeep.keep import Keep
 
@@ -50,5 +51,6 @@ def hosted_keep(root: Path, url: str, *, database_url: str | None = None,
         keep.register_hosted("chat", write_spec(specs, "other", "other-model", CALL_PRICE))
     register_python(keep, "mix", root / "mix", LOCAL, {"prompt": "hi"})
     keep.register_hosted("mix", write_spec(specs, "fake", "fake-mix", CALL_PRICE))
+    pass_validation(keep, *(v.ref for m in keep.models() for v in keep.versions(m.name)))
     keep.close()
     return Keep.open(root)  # with the providers now in its config

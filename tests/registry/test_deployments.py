@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from support import pass_validation
 
 from modelkeep.errors import (
     InvalidInputError,
@@ -23,6 +24,7 @@ def two_versions(any_keep, make_model, tmp_path):
     any_keep.register("m", folder)
     make_model(folder, b"two")
     any_keep.register("m", folder)
+    pass_validation(any_keep, "m@1.0.0", "m@1.0.1")
     return any_keep
 
 

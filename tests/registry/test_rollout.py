@@ -119,3 +119,36 @@ def test_the_state_survives_its_json_form():
     d = rm.pause(rm.promote(_running(shadow=True, shadow_percent=12.5, by="header:X-User-Id")))
     assert Deployment.from_dict(d.to_dict()) == d
     assert Rollout.from_dict(d.rollout.to_dict()) == d.rollout
+
+
+# -- blue-green, shadow windows and tolerances (g-shadow) ---------------------------------------
+
+
+def test_blue_green_takes_no_traffic_until_it_switches_all_at_once():
+    d = _running(blue_green=True)
+    assert d.rollout.phase == "blue-green" and d.split() == {"1.0.0": 1.0}
+    assert d.serving() == ["2.0.0", "1.0.0"]  # green is loaded beside blue
+    d = rm.promote(d)
+    assert d.rollout.phase == "promoted" and d.split() == {"2.0.0": 1.0}
+    assert rm.rollback(d).split() == {"1.0.0": 1.0}
+    assert rm.abort(_running(blue_green=True)).split() == {"1.0.0": 1.0}
+
+
+@pytest.mark.parametrize("changes", [
+    {"blue_green": True, "shadow": True},
+    {"shadow_window": -1.0},
+    {"shadow_window": float("inf")},
+    {"tolerance": -0.1},
+    {"tolerance": float("nan")},
+])
+def test_bad_plans_are_refused(changes):
+    with pytest.raises(InvalidInputError):
+        _running(**changes)
+
+
+def test_a_plan_survives_its_stored_form_and_older_states_still_load():
+    d = _running(shadow=True, shadow_window=3600.0, tolerance=1e-6)
+    back = Rollout.from_dict(d.rollout.to_dict())
+    assert back == d.rollout and back.shadow_window == 3600.0 and back.tolerance == 1e-6
+    old = {k: v for k, v in d.rollout.to_dict().items() if k not in ("shadow_window", "tolerance")}
+    assert Rollout.from_dict(old).shadow_window == 0.0

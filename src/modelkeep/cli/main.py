@@ -40,6 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deploy": ("modelkeep.cli.deploy:deploy", "Serve a version, or roll one out (canary, shadow)."),
     "rollback": ("modelkeep.cli.deploy:rollback", "All traffic back to the last stable version."),
     "purge": ("modelkeep.cli.purge:purge", "Delete logged request/response payloads (privacy)."),
+    "loadtest": ("modelkeep.cli.loadtest:loadtest", "Send load to a URL (Locust); report with plots."),
+    "drill": ("modelkeep.cli.drill:drill", "Rollback drill under load against a live gateway."),
     "cost": ("modelkeep.cli.cost:cost", "What hosted versions cost, per version, day or A/B arm."),
     "budget": ("modelkeep.cli.cost:budget", "Set and list spending limits of hosted versions."),
     "predict": ("modelkeep.cli.running:predict", "Run a version on JSON inputs; print its outputs."),

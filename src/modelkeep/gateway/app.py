@@ -43,15 +43,19 @@ from .chat import chat_completions
 from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
 from .gatekeeper import GateKeeper
 from .hosted_calls import HostedCaller
+from .limits import VersionLimits
 from .meter import Meter
 from .metrics import CountResponses, GatewayMetrics
 from .payload_log import PayloadLog
+from .placement import Placer
 from .pool import VersionPool
 from .routing import Route as Routed
 from .routing import request_key, route
+from .shadow import ShadowMeter, ShadowRunner
 from .spend import Spend
 from .upstream import Upstream
 from .watcher import ServingKeep, StateWatcher
+from .workers import WorkerModel
 
 MAX_BODY = 16 * 1024 * 1024  # a request body larger than this is refused before parsing
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -95,17 +99,25 @@ class Gateway:
 
     def __init__(self, keep: ServingKeep, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.pool = VersionPool(keep.load)
+        # versions load where placement.py says: here, or in worker processes of their own
+        self.placer = Placer(keep, lambda ref: self.watcher.config(ref), timeout=settings.timeout)
+        self.pool = VersionPool(self.placer.load)
         self.meter = Meter()
         self.metrics = GatewayMetrics()
         self.meter.listener = self.metrics.observe
         self.payloads = PayloadLog(keep) if settings.log_payloads else None  # off by default
         self.recent = RecentAnswers()
         self.inbox = FeedbackInbox()
-        gatekeeper = GateKeeper(keep, self.meter, self.inbox)
+        self.shadow_meter = ShadowMeter()
+        self.shadow = ShadowRunner(self.pool, self.shadow_meter, timeout=settings.timeout,
+                                   log_payload=self.payloads.add if self.payloads else None,
+                                   on_answer=lambda ref, s, failed: self.meter.record(
+                                       ref, s, error=failed, shadow=True))
+        gatekeeper = GateKeeper(keep, self.meter, self.inbox, self.shadow_meter)
         self.watcher = StateWatcher(keep, self.pool, gatekeeper,
                                     interval=settings.poll_interval, keep_stable=settings.keep_stable)
         self.caller = Caller(threads=settings.threads, timeout=settings.timeout)
+        self.limits = VersionLimits()
         # hosted versions: costs and budgets flushed and re-read with the serving counts
         self.spend = Spend(keep, gatekeeper.gateway)
         gatekeeper.flushers.append(self.spend.flush)
@@ -159,10 +171,12 @@ class Gateway:
             inputs = await _read_inputs(request)
             model_name = name.partition("@")[0]
             chosen, answer = await self.routed_answer(name, request, request_id, inputs)
-            shadow = f"{model_name}@{chosen.shadow}"
-            if chosen.shadow and self.usable(shadow):
-                self.shadow_copy(shadow, inputs)
             outputs = canonical_json(answer.outputs)
+            rollout = self.deployment(model_name).active_rollout
+            if chosen.shadow and rollout is not None and rollout.candidate == chosen.shadow \
+                    and not self.hosted_shadow(f"{model_name}@{chosen.shadow}", inputs):
+                self.shadow.send(model_name, chosen.version, rollout, request_id, inputs,
+                                 answer.outputs, answer.model_seconds)
         except ModelkeepError as exc:
             return _error(exc, request_id)
         except Exception as exc:  # a LoadedModel that let its own error through, or non-JSON
@@ -193,17 +207,16 @@ class Gateway:
                 raise
             return again, await self.answer(f"{model_name}@{again.version}", inputs, again.arm)
 
-    def shadow_copy(self, ref: str, inputs: Any) -> None:
-        """Send a copy nobody waits for: a hosted version's through the upstream client (so it
-        is counted, costed and held to its budget), a local one's in a worker thread."""
-        model = self.pool.get(ref)
-        if isinstance(model, HostedModel):
-            task = asyncio.ensure_future(self.hosted.predict(model, inputs, "shadow"))
-            self._shadows.add(task)  # held until done; its outcome is counted, never raised
-            task.add_done_callback(_forget(self._shadows))
-            return
-        self.caller.fire(model, inputs, lambda seconds, failed: self.meter.record(
-            ref, seconds, error=failed, shadow=True))
+    def hosted_shadow(self, ref: str, inputs: Any) -> bool:
+        """Send a hosted candidate's shadow copy through the upstream client (so it is counted,
+        costed and held to its budget), nobody waiting for it; False for a local candidate,
+        whose copies the shadow runner sends."""
+        if not self.usable(ref) or not isinstance(model := self.pool.get(ref), HostedModel):
+            return False
+        task = asyncio.ensure_future(self.hosted.predict(model, inputs, "shadow"))
+        self._shadows.add(task)  # held until done; its outcome is counted, never raised
+        task.add_done_callback(_forget(self._shadows))
+        return True
 
     async def chat(self, request: Request) -> Response:
         """``POST /v1/chat/completions`` (``chat.py``)."""
@@ -220,27 +233,37 @@ class Gateway:
     async def answer(self, ref: str, inputs: Any, arm: str = "") -> Answer:
         """``ref``'s outputs for ``inputs``, counted for the gates: a failure of the version
         (it raised, hung or is not loaded) is an error; a bad request is not the version's.
-        A hosted version is called through the upstream client (``hosted_calls.py``)."""
+        A hosted version is called through the upstream client (``hosted_calls.py``), which
+        counts and costs the call itself."""
         started = time.perf_counter()
         try:
             model = self.pool.get(ref)
-        except ModelkeepError as exc:  # not loaded (yet, or at all): the version's error too
-            self.meter.record(ref, time.perf_counter() - started, error=True, code=exc.code)
+        except ModelkeepError as exc:
+            self._count_failure(ref, started, exc)
             raise
         if isinstance(model, HostedModel):
-            return await self.hosted.predict(model, inputs, arm)  # counted (and costed) there
+            return await self.hosted.predict(model, inputs, arm)
+        config = self.watcher.config(ref)
         try:
-            answer = await self.caller.call(model, inputs)
+            # a version in worker processes caps itself: one request per worker
+            cap = None if isinstance(model, WorkerModel) else config.threads
+            answer = await self.limits.run(
+                ref, cap, config.timeout or self.caller.timeout,
+                lambda left: self.caller.call(model, inputs, left))
         except ModelkeepError as exc:
-            if exc.http_status >= 500:
-                self.meter.record(ref, time.perf_counter() - started, error=True,
-                                  timeout=isinstance(exc, PredictionTimeoutError), code=exc.code)
+            self._count_failure(ref, started, exc)
             raise
         except Exception:
             self.meter.record(ref, time.perf_counter() - started, error=True, code="loader_failed")
             raise
         self.meter.record(ref, time.perf_counter() - started)
         return answer
+
+    def _count_failure(self, ref: str, started: float, exc: ModelkeepError) -> None:
+        """A failure of the version itself (5xx) counts as its error; a bad request does not."""
+        if exc.http_status >= 500:
+            self.meter.record(ref, time.perf_counter() - started, error=True,
+                              timeout=isinstance(exc, PredictionTimeoutError), code=exc.code)
 
     async def feedback(self, request: Request) -> Response:
         """``POST /v1/feedback``: joined to the version that answered, stored within a second."""
@@ -266,7 +289,9 @@ class Gateway:
             refs = [f"{name}@{v}" for v in d.serving(self.settings.keep_stable)]
             out.append({**d.to_dict(), "versions": [
                 {**(health[r].to_dict() if r in health else {"ref": r, "status": "loading"}),
-                 "served_here": totals[r].to_dict() if r in totals else None}
+                 "served_here": totals[r].to_dict() if r in totals else None,
+                 "placement": (self.placer.placements[r].to_dict()
+                               if r in self.placer.placements else None)}
                 for r in refs]})
         return JSONResponse({"models": out, "revision": self.watcher.revision})
 
@@ -316,6 +341,7 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
         finally:
             gateway.watcher.stop()
             gateway.caller.close()
+            gateway.shadow.close()
             await gateway.upstream.close()
             if gateway.payloads is not None:
                 gateway.payloads.stop()

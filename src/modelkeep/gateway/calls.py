@@ -77,17 +77,18 @@ class Caller:
         self.timeout = timeout
         self._pool = DaemonPool(threads, "modelkeep-predict")
 
-    async def call(self, model: LoadedModel, inputs: Any) -> Answer:
-        """``model.predict(inputs)`` in a worker thread; ``PredictionTimeoutError`` past the
-        timeout (the model's own errors propagate as they are)."""
+    async def call(self, model: LoadedModel, inputs: Any, timeout: float | None = None) -> Answer:
+        """``model.predict(inputs)`` in a worker thread; ``PredictionTimeoutError`` past
+        ``timeout`` (default the caller's; the model's own errors propagate as they are)."""
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._pool, _timed, model, inputs)
+        limit = self.timeout if timeout is None else timeout
         try:
-            return await asyncio.wait_for(future, self.timeout)
+            return await asyncio.wait_for(future, limit)
         except TimeoutError:
             raise PredictionTimeoutError(
-                f"{model.ref} did not answer within {self.timeout:g} s", ref=model.ref,
-                timeout=self.timeout) from None
+                f"{model.ref} did not answer within {limit:g} s", ref=model.ref,
+                timeout=limit) from None
 
     def fire(self, model: LoadedModel, inputs: Any,
              done: Callable[[float, bool], None] | None = None) -> None:

@@ -45,7 +45,7 @@ class Routing(Protocol):
 
     def usable(self, ref: str) -> bool: ...
 
-    def shadow_copy(self, ref: str, inputs: Any) -> None: ...
+    def hosted_shadow(self, ref: str, inputs: Any) -> bool: ...
 
     async def answer(self, ref: str, inputs: Any, arm: str = "") -> Answer: ...
 
@@ -101,8 +101,10 @@ def _inputs_for(model: Any, chat: dict[str, Any]) -> Any:
 
 
 def _shadow(gateway: Routing, ref: str, chat: dict[str, Any]) -> None:
+    """A hosted candidate shadows chat requests (a local one shadows predict requests only:
+    the shadow runner compares predict outputs)."""
     if gateway.usable(ref):
-        gateway.shadow_copy(ref, _inputs_for(gateway.pool.get(ref), chat))
+        gateway.hosted_shadow(ref, _inputs_for(gateway.pool.get(ref), chat))
 
 
 def _log(gateway: Routing, ref: str, request_id: str, chat: dict[str, Any], answer: Any) -> None:

@@ -20,9 +20,11 @@ from modelkeep.registry.feedback import Feedback
 from modelkeep.registry.gates import GateResult, decide
 from modelkeep.registry.rollout import Deployment
 from modelkeep.registry.serving import VersionStats
+from modelkeep.registry.shadow_stats import ShadowBatch
 
 from .feedback import FeedbackInbox
 from .meter import Meter
+from .shadow import ShadowMeter
 
 
 class GateKeep(Protocol):
@@ -37,12 +39,16 @@ class GateKeep(Protocol):
     def change_deployment(self, name: str, action: str, reason: str = "", *,
                           expect_revision: int | None = None) -> object: ...
 
+    def record_shadow_stats(self, name: str, batches: Sequence[ShadowBatch], gateway: str) -> None: ...
+
 
 class GateKeeper:
     """Flushes ``meter`` to ``keep`` and applies the gates' verdicts."""
 
-    def __init__(self, keep: GateKeep, meter: Meter, inbox: FeedbackInbox) -> None:
+    def __init__(self, keep: GateKeep, meter: Meter, inbox: FeedbackInbox,
+                 shadow: ShadowMeter | None = None) -> None:
         self.keep = keep
+        self.shadow = shadow
         self.meter = meter
         self.inbox = inbox
         self.gateway = uuid.uuid4().hex[:16]  # this process, in the stats rows
@@ -60,6 +66,8 @@ class GateKeeper:
             self._try(self.keep.record_serving_stats, name, versions, self.gateway)
         for name, items in self.inbox.take().items():
             self._try(self.keep.record_feedback, name, items)
+        for name, batches in (self.shadow.take() if self.shadow else {}).items():
+            self._try(self.keep.record_shadow_stats, name, batches, self.gateway)
         for flush in self.flushers:
             self._try(flush)
 
@@ -77,7 +85,7 @@ class GateKeeper:
         now = datetime.now(UTC)
         for name, d in deployments.items():
             rollout = d.active_rollout
-            if rollout is None or rollout.phase != "canary" or rollout.paused:
+            if rollout is None or rollout.phase not in ("canary", "shadow") or rollout.paused:
                 continue
             try:
                 move = decide(rollout, self.keep.deployment_gates(name), d.step_started, now)

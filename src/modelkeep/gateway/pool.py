@@ -9,13 +9,15 @@ on a request's path; requests only look up what is loaded.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from modelkeep.clock import now_iso
 from modelkeep.errors import ModelkeepError, NotDeployedError, VersionUnhealthyError
 from modelkeep.registry.loaders import LoadedModel
+
+RETIRE_AFTER = 30.0  # seconds a replaced model may finish the requests it is answering
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,12 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _close(model: object) -> None:
+    close = getattr(model, "close", None)
+    if callable(close):
+        close()
+
+
 class VersionPool:
     """Loaded versions by ref (``NAME@VERSION``), loaded with ``load`` when ``sync`` asks."""
 
@@ -46,20 +54,26 @@ class VersionPool:
         self._lock = threading.Lock()
         self._models: dict[str, LoadedModel] = {}
         self._health: dict[str, VersionHealth] = {}
+        self._tokens: dict[str, str] = {}
+        self._retiring: dict[threading.Timer, LoadedModel] = {}
 
-    def sync(self, wanted: Iterable[str]) -> None:
-        """Load every ref in ``wanted`` not yet tried, and unload those no longer wanted."""
+    def sync(self, wanted: Iterable[str], tokens: Mapping[str, str] | None = None) -> None:
+        """Load every ref in ``wanted`` not yet tried, and unload those no longer wanted;
+        ``tokens`` (ref -> what its loading depends on): a ref whose token changed is loaded
+        again (its configuration changed) while the old one keeps answering, then swapped."""
         wanted = list(dict.fromkeys(wanted))
+        tokens = tokens or {}
         with self._lock:
             for ref in set(self._health) - set(wanted):
                 self._health.pop(ref)
-                model = self._models.pop(ref, None)
-                close = getattr(model, "close", None)
-                if callable(close):
-                    close()
-            todo = [ref for ref in wanted if ref not in self._health]
+                _close(self._models.pop(ref, None))
+            changed = [ref for ref in wanted if ref in self._health
+                       and self._tokens.get(ref, "") != tokens.get(ref, "")]
+            todo = [ref for ref in wanted if ref not in self._health] + changed
+            self._tokens = {ref: tokens.get(ref, "") for ref in wanted}
             for ref in todo:
-                self._health[ref] = VersionHealth(ref, "loading", since=now_iso())
+                if ref not in self._models:
+                    self._health[ref] = VersionHealth(ref, "loading", since=now_iso())
         for ref in todo:
             try:
                 model = self._load(ref)
@@ -68,11 +82,28 @@ class VersionPool:
                 with self._lock:
                     if ref in self._health:
                         self._health[ref] = health
+                        self._retire(self._models.pop(ref, None))
                 continue
             with self._lock:
                 if ref in self._health:  # still wanted
+                    self._retire(self._models.get(ref))
                     self._models[ref] = model
                     self._health[ref] = VersionHealth(ref, "healthy", since=now_iso())
+                else:
+                    _close(model)
+
+    def _retire(self, model: LoadedModel | None) -> None:
+        """Close a model replaced by a new load once the requests it answers are done."""
+        if model is None:
+            return
+
+        def close() -> None:
+            self._retiring.pop(timer, None)
+            _close(model)
+        timer = threading.Timer(RETIRE_AFTER, close)
+        timer.daemon = True
+        self._retiring[timer] = model
+        timer.start()
 
     def healthy(self, ref: str) -> bool:
         """Whether ``ref`` is loaded and can answer."""
@@ -103,5 +134,9 @@ class VersionPool:
             return [self._health[ref] for ref in sorted(self._health)]
 
     def close(self) -> None:
-        """Unload everything."""
+        """Unload everything (replaced models waiting to finish too)."""
         self.sync([])
+        for timer, model in list(self._retiring.items()):
+            timer.cancel()
+            _close(model)
+        self._retiring.clear()

@@ -16,9 +16,12 @@ import threading
 import time
 from typing import Protocol
 
+from modelkeep.registry.dependency_lock import ServingNeeds
+from modelkeep.registry.deploy_config import DeployConfig
 from modelkeep.registry.loaders import LoadedModel
 from modelkeep.registry.rollout import Deployment
 
+from .bluegreen import switch_ready
 from .gatekeeper import GateKeep, GateKeeper
 from .payload_log import PayloadKeep
 from .pool import VersionPool
@@ -35,6 +38,9 @@ class ServingKeep(GateKeep, PayloadKeep, SpendKeep, Protocol):
     def deployments(self) -> list[Deployment]: ...
 
     def load(self, ref: str) -> LoadedModel: ...
+
+    def serving_needs(self, ref: str) -> ServingNeeds: ...
+    def example_inputs(self, ref: str) -> list[object]: ...
 
 
 class StateWatcher:
@@ -77,10 +83,23 @@ class StateWatcher:
         self._changed.set()
         return True
 
+    def config(self, ref: str) -> DeployConfig:
+        """The configuration ``ref`` was deployed with, in the current state."""
+        name, _, version = ref.partition("@")
+        found = self.deployments.get(name)
+        return found.config(version) if found is not None else DeployConfig()
+
     def load_once(self) -> None:
-        """Bring the pool in line with the current state."""
+        """Bring the pool in line with the current state (a version whose configuration
+        changed is loaded again with the new one)."""
         self._changed.clear()
-        self.pool.sync(self.wanted())
+        wanted = self.wanted()
+        self.pool.sync(wanted, {ref: self.config(ref).process_key() for ref in wanted})
+        try:
+            if switch_ready(self.keep, self.pool, self.deployments):  # blue-green, once loaded
+                self.poll_once()
+        except Exception as exc:  # the database unreachable: tried again at the next change
+            self.gatekeeper.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
 
     def start(self) -> None:
         """Read the state once, then poll and load in two daemon threads."""

@@ -1,7 +1,7 @@
 """What hosted versions cost: aggregated call rows, spend reports and budgets.
 
 Gateways add up each hosted version's calls, tokens and cost in memory and append one
-``call_costs`` row per (version, arm, day, currency) about once a second (migration 0007):
+``call_costs`` row per (version, arm, day, currency) about once a second (migration 0009):
 counts and money only, never a prompt or an answer. ``report`` sums them by version, day or
 A/B arm, with the cost per 1,000 requests.
 

@@ -19,6 +19,8 @@ from modelkeep.clock import now_iso
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, RolloutStateError
 from modelkeep.registry import rollout
+from modelkeep.registry.deploy_config import DeployConfig
+from modelkeep.registry.deploy_guard import deploy_reason
 from modelkeep.registry.gates import GatePolicy
 from modelkeep.registry.rollout import Deployment
 from modelkeep.registry.versions import VersionInfo, model_id_of
@@ -106,7 +108,7 @@ def apply(db: Database, name: str, action: str, transition: Transition, *, autho
         if expect_revision is not None and before.revision != expect_revision:
             raise RolloutStateError(f"cannot {action} {name}: its deployment changed meanwhile",
                                     name=name, action=action)
-        after = transition(before)
+        after = _remembered_configs(transition(before))
         at = now_iso()
         if _step_of(after) != _step_of(before):
             after = replace(after, step_started=at)
@@ -124,27 +126,84 @@ def apply(db: Database, name: str, action: str, transition: Transition, *, autho
                            replace(after, revision=event_id, changed_at=at))
 
 
+def _remembered_configs(d: Deployment) -> Deployment:
+    """Keep the configurations of the versions the state still names (stable, earlier stable,
+    candidate); the others stay in the older events that carried them."""
+    named = {v for v in (d.stable, *d.previous) if v}
+    if d.rollout is not None:
+        named.add(d.rollout.candidate)
+    return replace(d, configs={v: c for v, c in d.configs.items() if v in named})
+
+
+def _configured(version: str, config: DeployConfig | None, transition: Transition) -> Transition:
+    """``transition``, then ``version``'s configuration recorded in the state it reaches."""
+    if config is None:
+        return transition
+
+    def apply_config(d: Deployment) -> Deployment:
+        after = transition(d)
+        return replace(after, configs={**after.configs, version: config})
+    return apply_config
+
+
+def _configure(version: str, config: DeployConfig) -> Transition:
+    """A new configuration for the stable version, its traffic unchanged."""
+    def configure(d: Deployment) -> Deployment:
+        if d.active_rollout is not None or d.stable != version:
+            return rollout.deploy(d, version)  # raises: why it cannot be done
+        if d.config(version) == config:
+            raise RolloutStateError(f"cannot deploy {d.model}: {version} is already the stable "
+                                    "version, with this configuration", name=d.model,
+                                    action="configure")
+        return replace(d, configs={**d.configs, version: config})
+    return configure
+
+
 def deploy_version(db: Database, info: VersionInfo, *, author: str, canary: bool = False,
                    shadow: bool = False, shadow_percent: float = 100.0,
                    steps: tuple[int, ...] = rollout.DEFAULT_STEPS, by: str | None = None,
                    window: float = rollout.DEFAULT_WINDOW, gates: GatePolicy | None = None,
-                   reason: str = "") -> DeploymentEvent:
-    """Serve version ``info``: at once, or (``canary``/``shadow``) through a rollout from the
-    stable version, with a fresh seed for the sticky hash of the request key ``by``."""
+                   reason: str = "", config: DeployConfig | None = None,
+                   blue_green: bool = False, shadow_window: float = 0.0, tolerance: float = 0.0,
+                   force: bool = False) -> DeploymentEvent:
+    """Serve version ``info``: at once, or (``canary``/``shadow``/``blue_green``) through a
+    rollout from the stable version, with a fresh seed for the sticky hash of the request key
+    ``by``. ``config`` is recorded with the version in the state reached; deploying the stable
+    version again with another configuration is the ``configure`` action (traffic unchanged).
+    Any other deploy of a version whose latest validation did not pass is refused unless
+    ``force``."""
     shaped = (by or steps != rollout.DEFAULT_STEPS or shadow_percent != 100.0
-              or window != rollout.DEFAULT_WINDOW or gates not in (None, GatePolicy()))
+              or window != rollout.DEFAULT_WINDOW or gates not in (None, GatePolicy())
+              or shadow_window or tolerance)
     if not (canary or shadow) and shaped:
-        raise InvalidInputError("--steps, --by, --shadow-percent, --window and the gate limits "
-                                "shape a rollout: add --canary or --shadow",
-                                hint=f"modelkeep deploy {info.ref} --canary")
-    if not (canary or shadow):
-        return apply(db, info.name, "deploy", lambda d: rollout.deploy(d, info.version),
+        raise InvalidInputError("--steps, --by, --shadow-percent, --window, --shadow-window, "
+                                "--tolerance and the gates shape a rollout: add --canary or "
+                                "--shadow", hint=f"modelkeep deploy {info.ref} --canary")
+    if blue_green and canary:
+        raise InvalidInputError("--blue-green switches all traffic at once; --canary moves it "
+                                "in steps: choose one", hint=f"modelkeep deploy {info.ref} --blue-green")
+    plain = not (canary or shadow or blue_green)
+    if plain and config is not None and current(db, info.name).stable == info.version:
+        return apply(db, info.name, "configure", _configure(info.version, config),
+                     author=author, reason=reason)
+    reason = deploy_reason(db, info, force=force, reason=reason)
+    if plain:
+        return apply(db, info.name, "deploy",
+                     _configured(info.version, config, lambda d: rollout.deploy(d, info.version)),
                      author=author, reason=reason)
     seed = secrets.token_hex(8)
+    key = rollout.check_key(by)
+    if config is not None:  # what the rollout runs with is what the configuration records
+        config = replace(config, gates=(gates or GatePolicy()).to_dict(), routing={
+            "steps": list(steps), "by": key, "shadow_percent": shadow_percent, "window": window})
     return apply(db, info.name, "start",
-                 lambda d: rollout.start(d, info.version, seed=seed, steps=steps, shadow=shadow,
-                                         shadow_percent=shadow_percent, by=rollout.check_key(by),
-                                         window=window, gates=gates),
+                 _configured(info.version, config,
+                             lambda d: rollout.start(d, info.version, seed=seed, steps=steps,
+                                                     shadow=shadow, shadow_percent=shadow_percent,
+                                                     by=key, window=window, gates=gates,
+                                                     blue_green=blue_green,
+                                                     shadow_window=shadow_window,
+                                                     tolerance=tolerance)),
                  author=author, reason=reason)
 
 

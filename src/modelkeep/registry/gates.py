@@ -31,8 +31,17 @@ class GatePolicy:
     max_p99_ratio: float = 1.5
     min_requests: int = 100
     p99_slack_ms: float = 5.0
+    expressions: tuple[str, ...] = ()  # metric gates: 'accuracy >= stable - 0.01'
+    min_feedback: int = 30  # judged labels (outcome values) before accuracy (value) gates judge
 
     def __post_init__(self) -> None:
+        from modelkeep.registry.metric_gates import parse_gate
+
+        object.__setattr__(self, "expressions", tuple(self.expressions))
+        for text in self.expressions:
+            parse_gate(text)
+        if self.min_feedback < 1:
+            raise InvalidInputError("--min-feedback is at least 1", hint="e.g. --min-feedback 30")
         if not 0 <= self.max_error_rate <= 1 or not self.max_p99_ratio >= 1 \
                 or self.min_requests < 1 or not 0 <= self.p99_slack_ms < math.inf:
             raise InvalidInputError(
@@ -41,7 +50,9 @@ class GatePolicy:
                 hint="e.g. --max-error-rate 0.01 --max-p99-ratio 1.5")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["expressions"] = list(self.expressions)
+        return data
 
 
 @dataclass(frozen=True)
@@ -97,17 +108,22 @@ def overall(results: list[GateResult]) -> str:
 
 def decide(rollout: Rollout, results: list[GateResult], step_started: str,
            now: datetime) -> tuple[str, str] | None:
-    """What the gates ask of a running canary step now: ``("abort", why)`` when one failed,
-    ``("promote", why)`` when all held for the step's whole window, else None (by hand only
-    when the window is 0; a paused rollout is never moved)."""
-    if rollout.phase != "canary" or rollout.paused:
+    """What the gates ask of a running canary step, or of a shadow phase watched for a
+    ``shadow_window``, now: ``("abort", why)`` when one failed, ``("promote", why)`` when all
+    held for the whole window, else None (by hand only when the window is 0: a shadow test
+    without a window is never moved nor aborted by its gates; a paused rollout never moves)."""
+    if rollout.phase not in ("canary", "shadow") or rollout.paused:
+        return None
+    window = rollout.window if rollout.phase == "canary" else rollout.shadow_window
+    if rollout.phase == "shadow" and window <= 0:
         return None
     failed = [r for r in results if r.verdict == "fail"]
     if failed:
         return "abort", "gate " + "; ".join(f"{r.gate} failed: {r.detail}" for r in failed)
-    if rollout.window <= 0 or not step_started or overall(results) != "pass":
+    if window <= 0 or not step_started or overall(results) != "pass":
         return None
     began = datetime.fromisoformat(step_started.replace("Z", "+00:00"))
-    if (now - began).total_seconds() < rollout.window:
+    if (now - began).total_seconds() < window:
         return None
-    return "promote", f"gates held for the {rollout.window:g} s window"
+    where = "" if rollout.phase == "canary" else " of the shadow phase"
+    return "promote", f"gates held for the {window:g} s window{where}"

@@ -3,7 +3,7 @@
 Payload logging is off unless the project turns it on (``[gateway] payload_logging = true``
 or ``modelkeep gateway --log-payloads``): nothing a client sends or a model answers is written
 anywhere then. When it is on, each answered request becomes one row of ``payloads``
-(migration 0008) in the keep's own database: never a version record, so ``push`` and ``pull``
+(migration 0010) in the keep's own database: never a version record, so ``push`` and ``pull``
 never carry it. Every text is redacted first (``redaction.py``) and cut to
 ``payload_max_bytes``; rows older than the retention period are deleted by every write and by
 ``modelkeep purge``.
@@ -102,7 +102,7 @@ def record_payloads(db: Database, items: Sequence[PayloadItem], policy: PayloadP
         rows.append({"m": ids[item.model], "v": item.version, "r": item.request_id,
                      "at": now_iso(), "req": _redacted_json(policy, item.inputs),
                      "res": None if item.error else _redacted_json(policy, item.outputs),
-                     "err": item.error or None})
+                     "err": _cut(policy.redactor.text(item.error), 1024) if item.error else None})
     _secure_delete(db)
     with db.write():
         db.executemany("INSERT INTO payloads (model_id, version, request_id, at, request_json, "

@@ -6,8 +6,10 @@ and the current or last rollout. Each transition takes a deployment and returns 
 or raises ``RolloutStateError`` when the move is not allowed from where it stands::
 
     deploy (no rollout)       stable := VERSION at once
-    start                     -> shadow (with --shadow) or canary step 0
+    start                     -> shadow (with --shadow), blue-green, or canary step 0
     promote                   shadow -> canary step 0 -> ... -> last step -> promoted
+                              blue-green -> promoted (the candidate, loaded beside the
+                              stable one with no traffic, takes all of it at once)
     promote --full            shadow | canary -> promoted           (stable := candidate)
     pause / resume            shadow | canary <-> paused (the split stays as it was)
     abort                     shadow | canary -> aborted             (all traffic to stable)
@@ -20,27 +22,32 @@ to it; the gateway routes by the latest.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from modelkeep.errors import InvalidInputError, RolloutStateError
+from modelkeep.registry.deploy_config import DeployConfig
 from modelkeep.registry.gates import GatePolicy
 
 DEFAULT_STEPS: tuple[int, ...] = (5, 25, 50, 100)
 DEFAULT_WINDOW = 24 * 3600.0  # seconds each canary step is watched before it may advance
 # stable versions remembered for rollback (the gateway keeps the first three loaded)
 STABLE_MEMORY = 10
-ACTIVE = ("shadow", "canary")
+ACTIVE = ("shadow", "canary", "blue-green")
 
 
 @dataclass(frozen=True)
 class Rollout:
     """A move of traffic from the stable version to ``candidate``.
 
-    ``phase`` is shadow, canary, promoted or aborted; ``step`` indexes ``steps`` (percent of
-    traffic on the candidate) during the canary phase; ``by`` names the request key that makes
-    assignment sticky (``header:X-User-Id``; None: each request drawn afresh); ``seed`` makes the
-    hash of that key the same in every gateway process.
+    ``phase`` is shadow, canary, blue-green, promoted or aborted; ``step`` indexes ``steps``
+    (percent of traffic on the candidate) during the canary phase; ``by`` names the request key
+    that makes assignment sticky (``header:X-User-Id``; None: each request drawn afresh);
+    ``seed`` makes the hash of that key the same in every gateway process. ``shadow_window``:
+    seconds the shadow phase is watched before the gates may move it on to the canary steps by
+    themselves (0: a shadow test, moved by hand only); ``tolerance``: numbers in the shadow's
+    outputs agree with the stable version's within it (relative, or absolute below 1).
     """
 
     candidate: str
@@ -53,6 +60,8 @@ class Rollout:
     seed: str = ""
     window: float = DEFAULT_WINDOW
     gates: GatePolicy = GatePolicy()
+    shadow_window: float = 0.0
+    tolerance: float = 0.0
 
     @property
     def active(self) -> bool:
@@ -95,6 +104,13 @@ class Deployment:
     revision: int = 0  # id of the event that produced this state (0: never deployed)
     changed_at: str = ""
     step_started: str = ""  # when the rollout's current phase or step began (gates judge since)
+    # version -> the configuration deployed with it (registry/deploy_config.py), for every
+    # version this state remembers: a rollback restores the one that went with its version
+    configs: Mapping[str, DeployConfig] = field(default_factory=dict)
+
+    def config(self, version: str) -> DeployConfig:
+        """The configuration ``version`` was deployed with (the defaults when none)."""
+        return self.configs.get(version) or DeployConfig()
 
     @property
     def active_rollout(self) -> Rollout | None:
@@ -124,7 +140,8 @@ class Deployment:
         return {"model": self.model, "stable": self.stable, "previous": list(self.previous),
                 "rollout": self.rollout.to_dict() if self.rollout else None,
                 "split": self.split(), "revision": self.revision, "changed_at": self.changed_at,
-                "step_started": self.step_started}
+                "step_started": self.step_started,
+                "configs": {v: c.to_dict() for v, c in sorted(self.configs.items())}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deployment:
@@ -134,7 +151,9 @@ class Deployment:
                    previous=tuple(data.get("previous") or ()),
                    rollout=Rollout.from_dict(rollout) if rollout else None,
                    revision=int(data.get("revision") or 0), changed_at=data.get("changed_at", ""),
-                   step_started=data.get("step_started", ""))
+                   step_started=data.get("step_started", ""),
+                   configs={v: DeployConfig.from_dict(c)
+                            for v, c in (data.get("configs") or {}).items()})
 
 
 def check_steps(steps: tuple[int, ...]) -> tuple[int, ...]:
@@ -189,8 +208,11 @@ def deploy(d: Deployment, version: str) -> Deployment:
 
 def start(d: Deployment, candidate: str, *, seed: str, steps: tuple[int, ...] = DEFAULT_STEPS,
           shadow: bool = False, shadow_percent: float = 100.0, by: str | None = None,
-          window: float = DEFAULT_WINDOW, gates: GatePolicy | None = None) -> Deployment:
-    """Begin moving traffic to ``candidate``: a shadow phase first when ``shadow``."""
+          window: float = DEFAULT_WINDOW, gates: GatePolicy | None = None,
+          blue_green: bool = False, shadow_window: float = 0.0,
+          tolerance: float = 0.0) -> Deployment:
+    """Begin moving traffic to ``candidate``: a shadow phase first when ``shadow``; with
+    ``blue_green`` the candidate is loaded beside the stable version and switched to at once."""
     if d.stable is None:
         raise _refuse(d, "start a rollout of", "no stable version is deployed to compare with",
                       hint=f"deploy one first: modelkeep deploy {d.model}@VERSION")
@@ -202,11 +224,21 @@ def start(d: Deployment, candidate: str, *, seed: str, steps: tuple[int, ...] = 
     if not 0 < shadow_percent <= 100:
         raise InvalidInputError(f"shadow percent {shadow_percent} is not in (0, 100]",
                                 hint="e.g. --shadow-percent 10")
-    if not 0 <= window < math.inf:
-        raise InvalidInputError(f"window {window} is not a number of seconds", hint="e.g. --window 3600")
-    rollout = Rollout(candidate=candidate, phase="shadow" if shadow else "canary",
-                      steps=check_steps(steps), shadow_percent=shadow_percent, by=by, seed=seed,
-                      window=window, gates=gates or GatePolicy())
+    for what, seconds in (("window", window), ("shadow window", shadow_window)):
+        if not 0 <= seconds < math.inf:
+            raise InvalidInputError(f"{what} {seconds} is not a number of seconds",
+                                    hint="e.g. --window 3600")
+    if not 0 <= tolerance < math.inf:
+        raise InvalidInputError(f"tolerance {tolerance} is not a number at least 0",
+                                hint="e.g. --tolerance 1e-6")
+    if blue_green and shadow:
+        raise InvalidInputError("a blue-green deploy switches at once: it has no shadow phase",
+                                hint="use --canary --shadow-first for a shadow phase first")
+    phase = "blue-green" if blue_green else "shadow" if shadow else "canary"
+    rollout = Rollout(candidate=candidate, phase=phase, steps=check_steps(steps),
+                      shadow_percent=shadow_percent, by=by, seed=seed, window=window,
+                      gates=gates or GatePolicy(), shadow_window=shadow_window,
+                      tolerance=tolerance)
     return replace(d, rollout=rollout)
 
 
@@ -215,6 +247,8 @@ def promote(d: Deployment, *, full: bool = False) -> Deployment:
     rollout = _running(d, "promote")
     if rollout.paused:
         raise _refuse(d, "promote", "the rollout is paused", hint=f"modelkeep deploy resume {d.model}")
+    if rollout.phase == "blue-green":
+        full = True
     if not full and rollout.phase == "shadow":
         return replace(d, rollout=replace(rollout, phase="canary", step=0))
     if not full and rollout.step + 1 < len(rollout.steps) - 1:

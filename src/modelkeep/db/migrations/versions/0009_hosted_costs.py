@@ -2,15 +2,15 @@
 day and gateway (no payload text), and budgets with the spend and in-flight reservations that
 hold them under concurrency (docs/hosted.md).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

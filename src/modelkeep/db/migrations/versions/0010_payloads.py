@@ -2,15 +2,15 @@
 project turned payload logging on (docs/privacy.md). Rows are deleted when they expire and by
 ``modelkeep purge``; nothing else refers to them, and push/pull never carry them.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("at", sa.String(40), nullable=False),
         sa.Column("request_json", sa.Text, nullable=False),
         sa.Column("response_json", sa.Text, nullable=True),
-        sa.Column("error", sa.String(64), nullable=True),
+        sa.Column("error", sa.Text, nullable=True),  # a code, or a shadow copy's failure
     )
     op.create_index("ix_payloads_at", "payloads", ["at"])
     op.create_index("ix_payloads_model", "payloads", ["model_id", "at"])
