@@ -167,3 +167,23 @@ def test_no_log_payloads_wins_over_the_config(tmp_path):
     assert "payload" not in gateway.err
     assert keep.db.scalar("SELECT COUNT(*) FROM payloads") == 0
     keep.close()
+
+
+def test_a_disagreeing_shadow_copy_is_logged_under_the_candidate(tmp_path):
+    keep = _keep(tmp_path / "project", logging=True)
+    register_python(keep, "parrot", keep.settings.root / "parrot2",
+                    PARROT.replace('"said": inputs["text"]', '"said": "other"'), {"text": "hello"})
+    keep.deploy("parrot@1.0.1", shadow=True)
+    gateway = RecordedGateway(keep.settings.root, "--poll-interval", "0.1")
+    try:
+        gateway.wait_ready()
+        assert gateway.predict("parrot", {"text": "shadowed zed@example.com"}).status_code == 200
+        gateway.wait_for(lambda: keep.db.scalar(
+            "SELECT COUNT(*) FROM payloads WHERE version = '1.0.1'") == 1, timeout=10)
+    finally:
+        gateway.stop()
+    rows = {r["version"]: r for r in keep.db.query("SELECT * FROM payloads")}
+    assert sorted(rows) == ["1.0.0", "1.0.1"]
+    assert '"said": "other"' in rows["1.0.1"]["response_json"]
+    assert "[redacted:email]" in rows["1.0.1"]["request_json"]
+    keep.close()
