@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine  # noqa: E402
+from _common import compile_modelkeep, machine  # noqa: E402
 from storage import Times, make_model  # noqa: E402
 
 MIB = 1 << 20
@@ -165,10 +165,7 @@ def main() -> None:
     a = ap.parse_args()
     globals()["WARM"] = a.warm
     if not a.no_compile:
-        import modelkeep
-
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(modelkeep.__file__).parent)],
-                       check=True)
+        compile_modelkeep()
     work = a.dir or Path(tempfile.mkdtemp(prefix="mk-bench-cli-", dir="/var/tmp"))
     work.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]

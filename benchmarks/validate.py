@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine  # noqa: E402
+from _common import compile_modelkeep, machine  # noqa: E402
 
 TARGET_S = 5.0
 FEATURES = 4
@@ -137,6 +137,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--requests", type=int, default=1000)
     args = parser.parse_args()
+    compile_modelkeep()
     root = args.dir or Path(tempfile.mkdtemp(prefix="modelkeep-bench-validate-"))
     root.mkdir(parents=True, exist_ok=True)
     prepare(root, args.requests)

@@ -15,6 +15,8 @@ from typing import IO, Any, NoReturn
 from modelkeep.db.migrate import Migration
 from modelkeep.errors import ModelNotFoundError, RunNotFoundError, VersionNotFoundError
 from modelkeep.interface import KeepInterface, Progress
+from modelkeep.registry.ab_report import AbReport
+from modelkeep.registry.ab_tally import ArmTally, SeenUser, TallyKey
 from modelkeep.registry.aliases import AliasMove
 from modelkeep.registry.candidates import BumpReport
 from modelkeep.registry.costs import Budget, CallCost, CostReport
@@ -446,6 +448,22 @@ class FakeKeep:
     def settle_budget(self, ref: str, reserved: int, spent: int) -> None:
         _absent("budgets")
 
+    def start_ab_test(self, name: str, arms: str, split: str | None = None, *, by: str | None = None,
+                      reason: str = "") -> DeploymentEvent:
+        _absent("deployments")
+
+    def split_ab_test(self, name: str, split: str, reason: str = "") -> DeploymentEvent:
+        _absent("deployments")
+
+    def end_ab_test(self, name: str, winner: str, reason: str = "") -> DeploymentEvent:
+        _absent("deployments")
+
+    def record_ab_tallies(self, name: str, test: str, tallies: Mapping[TallyKey, ArmTally],
+                          gateway: str, users: Sequence[SeenUser] = ()) -> None:
+        _absent("deployments")
+
+    def ab_report(self, name: str, alpha: float = 0.05) -> AbReport:
+        _absent("deployments")
 
 def open_fake(keep: FakeKeep) -> KeepInterface:
     """The fake as the CLI sees it (mypy checks here that it satisfies the interface)."""

@@ -27,9 +27,14 @@ from modelkeep import _lazy
 # error class, result type and the interface are here). The modules themselves are internal:
 # users import from ``modelkeep``, never from ``modelkeep.registry.versions``.
 _EXPORTS: dict[str, str] = {
+    "AbReport": "modelkeep.registry.ab_report",
     "AddedPath": "modelkeep.storage.pointer_results",
     "AliasMove": "modelkeep.registry.aliases",
     "AliasNotFoundError": "modelkeep.errors",
+    "ArmComparison": "modelkeep.registry.ab_report",
+    "ArmMetric": "modelkeep.registry.ab_report",
+    "ArmReport": "modelkeep.registry.ab_report",
+    "ArmTally": "modelkeep.registry.ab_tally",
     "ArtifactsMismatchError": "modelkeep.errors",
     "Budget": "modelkeep.registry.costs",
     "BudgetExhaustedError": "modelkeep.errors",
@@ -90,6 +95,7 @@ _EXPORTS: dict[str, str] = {
     "ModelNotFoundError": "modelkeep.errors",
     "ModelSummary": "modelkeep.registry.versions",
     "ModelkeepError": "modelkeep.errors",
+    "Moments": "modelkeep.registry.ab_tally",
     "NotDeployedError": "modelkeep.errors",
     "NotFoundError": "modelkeep.errors",
     "ObjectNotFoundError": "modelkeep.errors",
@@ -120,6 +126,7 @@ _EXPORTS: dict[str, str] = {
     "RunNotFoundError": "modelkeep.errors",
     "RunSummary": "modelkeep.tracking.views",
     "RunView": "modelkeep.tracking.views",
+    "SampleRatio": "modelkeep.registry.ab_report",
     "SchemaAheadError": "modelkeep.errors",
     "SchemaBehindError": "modelkeep.errors",
     "ServerNotSupportedError": "modelkeep.errors",
@@ -231,6 +238,8 @@ if TYPE_CHECKING:
     )
     from modelkeep.interface import KeepInterface
     from modelkeep.keep import Keep
+    from modelkeep.registry.ab_report import AbReport, ArmComparison, ArmMetric, ArmReport, SampleRatio
+    from modelkeep.registry.ab_tally import ArmTally, Moments
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.candidates import BumpReport
     from modelkeep.registry.costs import Budget, CallCost, CostLine, CostReport

@@ -75,7 +75,6 @@ or a ``password=...`` never reaches a terminal, a log or an HTTP body.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -604,5 +603,7 @@ def error_from_code(code: str) -> type[ModelkeepError]:
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A 'did you mean X?' fragment for a near-miss name, or None when nothing is close."""
+    import difflib  # only when a name was not found: every process imports this module
+
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None

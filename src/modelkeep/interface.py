@@ -21,6 +21,8 @@ from modelkeep.tracking.values import Condition, check_name, parse_condition
 
 if TYPE_CHECKING:  # the result types, for annotations only: importing this module stays cheap
     from modelkeep.db.migrate import Migration
+    from modelkeep.registry.ab_report import AbReport
+    from modelkeep.registry.ab_tally import ArmTally, SeenUser, TallyKey
     from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.candidates import BumpReport
     from modelkeep.registry.costs import Budget, CallCost, CostReport
@@ -462,4 +464,28 @@ class KeepInterface(Protocol):
 
     def settle_budget(self, ref: str, reserved: int, spent: int) -> None:
         """Release a call's reservation and add its real cost."""
+        ...
+
+    # -- A/B/n tests (docs/gateway.md, "A/B/n tests") -------------------------------------
+
+    def start_ab_test(self, name: str, arms: str, split: str | None = None, *, by: str | None = None,
+                      reason: str = "") -> DeploymentEvent:
+        """Start an A/B/n test: arms ``A=VERSION,B=VERSION``, split ``50/50``, sticky by ``by``."""
+        ...
+
+    def split_ab_test(self, name: str, split: str, reason: str = "") -> DeploymentEvent:
+        """Change the running test's split, moving as few users as possible."""
+        ...
+
+    def end_ab_test(self, name: str, winner: str, reason: str = "") -> DeploymentEvent:
+        """End the running test with the winning arm's version as the stable one."""
+        ...
+
+    def record_ab_tallies(self, name: str, test: str, tallies: Mapping[TallyKey, ArmTally],
+                          gateway: str, users: Sequence[SeenUser] = ()) -> None:
+        """Append what a gateway counted for each arm of a test."""
+        ...
+
+    def ab_report(self, name: str, alpha: float = 0.05) -> AbReport:
+        """The latest test's metrics per arm, sample-ratio check and sequential tests."""
         ...

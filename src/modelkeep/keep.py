@@ -15,16 +15,18 @@ from modelkeep.db.database import Database
 from modelkeep.db.migrate import Migration, check_schema
 from modelkeep.db.migrate import migrate as migrate_schema
 from modelkeep.errors import InvalidInputError, KeepExistsError
-from modelkeep.registry import aliases, records, versions
-from modelkeep.registry.aliases import AliasMove
+from modelkeep.registry import versions
 from modelkeep.registry.refs import parse_ref
 from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
 from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.pins import PINS_DIRNAME
-from modelkeep.tracking.runs import reap_dead_runs
 
 if TYPE_CHECKING:
+    from modelkeep.registry import records
+    from modelkeep.registry.ab_report import AbReport
+    from modelkeep.registry.ab_tally import ArmTally, SeenUser, TallyKey
+    from modelkeep.registry.aliases import AliasMove
     from modelkeep.registry.costs import Budget, CallCost, CostReport
     from modelkeep.registry.dependency_lock import ServingNeeds
     from modelkeep.registry.deploy_config import DeployConfig
@@ -159,6 +161,8 @@ class Keep:
     def killed_runs(self) -> list[str]:
         """Mark ``killed`` the running runs whose owner process on this host is gone; their
         ids (runs are also marked wherever they are read or written)."""
+        from modelkeep.tracking.runs import reap_dead_runs
+
         return reap_dead_runs(self.db)
 
     @property
@@ -233,28 +237,40 @@ class Keep:
         """Point ``alias`` at ``version``; the previous target stays in the history. A protected
         alias (config ``[validation] protected_aliases``) needs a passing validation of
         ``version``, unless ``force`` with a ``reason`` (recorded as forced)."""
+        from modelkeep.registry import aliases
+
         return aliases.set_alias(self.db, name, alias, version, self.author, reason,
                                  protected=self.settings.protected_aliases, force=force)
 
     def remove_alias(self, name: str, alias: str, reason: str = "") -> AliasMove:
         """Unset ``alias`` (recorded in its history)."""
+        from modelkeep.registry import aliases
+
         return aliases.remove_alias(self.db, name, alias, self.author, reason)
 
     def aliases(self, name: str) -> dict[str, str]:
         """alias -> version for every alias of ``name`` set now."""
+        from modelkeep.registry import aliases
+
         return aliases.current_aliases(self.db, name)
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         """Every move of an alias (or all aliases) of ``name``, oldest first."""
+        from modelkeep.registry import aliases
+
         return aliases.alias_history(self.db, name, alias)
 
     def add_note(self, ref: str, text: str) -> records.VersionRecord:
         """Append a dated note to a registered version."""
+        from modelkeep.registry import records
+
         return records.append_record(self.db, self.resolve(ref).id, "note", "note", text,
                                      self.author)
 
     def add_metric(self, ref: str, key: str, value: Any) -> records.VersionRecord:
         """Append a dated metric to a registered version (the registered snapshot is untouched)."""
+        from modelkeep.registry import records
+
         return records.append_record(self.db, self.resolve(ref).id, "metric", key, value,
                                      self.author)
 
@@ -911,6 +927,49 @@ class Keep:
 
         name, _, version = ref.partition("@")
         settle(self.db, name, version, reserved, spent)
+
+    # -- A/B/n tests (docs/gateway.md, "A/B/n tests") -------------------------------------
+
+    def start_ab_test(self, name: str, arms: str, split: str | None = None, *, by: str | None = None,
+                      reason: str = "") -> DeploymentEvent:
+        """Start an A/B/n test of model ``name``: ``arms`` ``A=VERSION,B=VERSION[,...]`` (the
+        first is the control), ``split`` ``50/50[/...]`` in percent (None: equal), users kept on their arm
+        by the request key ``by`` (``header:NAME``, ``cookie:NAME`` or ``query:NAME``)."""
+        from modelkeep.registry.ab_rollout import start_test
+        from modelkeep.registry.ab_split import parse_arms
+
+        parsed = parse_arms(arms)
+        infos = [self.resolve(f"{name}@{version}") for _, version in parsed]
+        return start_test(self.db, name, parsed, infos, split, by, author=self.author,
+                          reason=reason)
+
+    def split_ab_test(self, name: str, split: str, reason: str = "") -> DeploymentEvent:
+        """Change the split of ``name``'s running test, moving as few users as possible."""
+        from modelkeep.registry.ab_rollout import split_test
+
+        return split_test(self.db, name, split, author=self.author, reason=reason)
+
+    def end_ab_test(self, name: str, winner: str, reason: str = "") -> DeploymentEvent:
+        """End ``name``'s running test: arm ``winner``'s version becomes the stable one."""
+        from modelkeep.registry.ab_rollout import end_test
+
+        return end_test(self.db, name, winner, author=self.author, reason=reason)
+
+    def record_ab_tallies(self, name: str, test: str, tallies: Mapping[TallyKey, ArmTally],
+                          gateway: str, users: Sequence[SeenUser] = ()) -> None:
+        """Append what a gateway counted for each arm of ``name``'s test, and the users it
+        saw on each (gateways call it)."""
+        from modelkeep.registry.ab_tally import record_tallies
+
+        record_tallies(self.db, name, test, tallies, gateway, users)
+
+    def ab_report(self, name: str, alpha: float = 0.05) -> AbReport:
+        """``name``'s latest A/B/n test: each metric per arm with its interval, the
+        sample-ratio check and each arm's sequential test against the control."""
+        from modelkeep.registry.ab_report import report
+
+        return report(self.db, name, alpha=alpha)
+
 
 if TYPE_CHECKING:
     from modelkeep.interface import KeepInterface

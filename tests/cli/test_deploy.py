@@ -75,7 +75,7 @@ def test_rollback_after_promotion_and_abort_of_a_running_rollout(deployed):
     (["deploy", "nope@1.0.0"], 3, "model 'nope' not found"),
     (["deploy", "status", "nope"], 3, "model 'nope' not found"),
     (["deploy", "m@1.0.1", "--canary", "--steps", "50,25,100"], 2, "not rising percents"),
-    (["deploy", "m@1.0.1", "--canary", "--by", "cookie:uid"], 2, "is not header:NAME"),
+    (["deploy", "m@1.0.1", "--canary", "--by", "body:uid"], 2, "is not header:NAME"),
     (["deploy", "m@1.0.1", "--by", "header:X-User-Id"], 2, "add --canary or --shadow"),
     (["deploy", "m@1.0.1", "--window", "60"], 2, "add --canary or --shadow"),
     (["deploy", "m@1.0.1", "--min-requests", "5"], 2, "add --canary or --shadow"),

@@ -100,7 +100,7 @@ def test_bad_steps_are_refused(steps):
         _running(steps=steps)
 
 
-@pytest.mark.parametrize("by", ["cookie:x", "header:", "header:X User", "header:a;b", ""])
+@pytest.mark.parametrize("by", ["body:x", "cookie:", "header:", "header:X User", "header:a;b", ""])
 def test_bad_keys_are_refused(by):
     with pytest.raises(InvalidInputError, match="is not header:NAME"):
         rm.check_key(by)

@@ -7,12 +7,14 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from modelkeep.interface import KeepInterface
 from modelkeep.results import json_ready
+
+if TYPE_CHECKING:  # the protocol, for annotations: importing it costs every command's start-up
+    from modelkeep.interface import KeepInterface
 
 
 def open_keep(ctx: click.Context, near: Path | None = None) -> KeepInterface:

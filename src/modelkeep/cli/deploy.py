@@ -1,7 +1,8 @@
 """``modelkeep deploy`` and ``modelkeep rollback``: which version a gateway serves, and rollouts.
 
-``modelkeep deploy NAME@VERSION [--canary]`` is short for ``modelkeep deploy start ...``; the
-other subcommands (status, promote, pause, resume, abort, history) name a model.
+``modelkeep deploy NAME@VERSION [--canary]`` (and ``deploy NAME --ab ...``) is short for
+``modelkeep deploy start ...``; the other subcommands (status, promote, pause, resume, abort,
+history, and split, end, report from ab.py) name a model.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from typing import Any
 
 import click
 
+from modelkeep.cli import ab
 from modelkeep.cli._output import emit_json, fields, json_option, open_keep, table
 from modelkeep.cli.deploy_shadow import shadow_report
 from modelkeep.registry.deploy_config import DeployConfig, load_config_file
 from modelkeep.registry.gates import GatePolicy
 
-SUBCOMMANDS_HELP = "status, promote, pause, resume, abort, history, shadow-report"
+SUBCOMMANDS_HELP = ("status, promote, pause, resume, abort, history, shadow-report, split, end, "
+                    "report")
 
 
 class DeployGroup(click.Group):
@@ -24,9 +27,10 @@ class DeployGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         first = args[0] if args else ""
         if first and first not in self.commands and not first.startswith("-"):
-            # neither a subcommand nor NAME@VERSION (nor NAME --shadow VERSION): a typo, most likely
+            # neither a subcommand nor NAME@VERSION (nor NAME --shadow VERSION, nor NAME --ab
+            # ...): a typo, most likely
             shadow_test = any(a == "--shadow" or a.startswith("--shadow=") for a in args)
-            if "@" not in first and not shadow_test:
+            if "@" not in first and not shadow_test and "--ab" not in args:
                 from modelkeep.errors import did_you_mean
 
                 hint = did_you_mean(first, self.commands)
@@ -61,8 +65,11 @@ def _describe(state: Any, gates: list[Any], extra: tuple[tuple[str, Any], ...] =
         where = rollout.phase + (" (paused)" if rollout.paused else "")
         if rollout.phase == "canary":
             where += f", step {rollout.step + 1} of {len(rollout.steps)}"
-        rows += [("rollout", f"{rollout.candidate}: {where}"),
-                 ("steps", " -> ".join(f"{s}%" for s in rollout.steps))]
+        if rollout.arms:
+            rows.append(("A/B test", f"{ab.arms_text(state)} ({where})"))
+        else:
+            rows += [("rollout", f"{rollout.candidate}: {where}"),
+                     ("steps", " -> ".join(f"{s}%" for s in rollout.steps))]
         if rollout.phase == "shadow":
             watch = (f", watched {rollout.shadow_window:g} s before the canary steps"
                      if rollout.shadow_window else ", moved on by hand")
@@ -102,8 +109,9 @@ def _report(event: Any, as_json: bool) -> None:
 
 @click.group(cls=DeployGroup)
 def deploy() -> None:
-    """Serve a version (NAME@VERSION), or roll one out (--canary, --shadow); then status,
-    promote, pause, resume, abort, history."""
+    """Serve a version (NAME@VERSION), roll one out (--canary, --shadow) or A/B test several
+    (NAME --ab A=V,B=V); then status, promote, pause, resume, abort, history, split, end,
+    report."""
 
 
 @deploy.command("start")
@@ -125,7 +133,13 @@ def deploy() -> None:
 @click.option("--blue-green", is_flag=True, help="Load the version beside the stable one, then "
               "switch all traffic at once once a gateway has it answering.")
 @click.option("--steps", metavar="P,P,...", help="Canary steps in percent, ending at 100.")
-@click.option("--by", metavar="header:NAME", help="Sticky assignment by this request header.")
+@click.option("--by", metavar="header:NAME", help="Sticky assignment by this request header "
+              "(or cookie:NAME, query:NAME).")
+@click.option("--ab", "arms", metavar="A=VERSION,B=VERSION[,...]",
+              help="Start an A/B/n test of these arms instead (the first is the control); "
+                   "give NAME, not NAME@VERSION.")
+@click.option("--split", "split", metavar="P/P[/...]",
+              help="With --ab: each arm's percent of the users, in the arms' order (default equal).")
 @click.option("--window", type=float, default=None, metavar="SECONDS",
               help="How long each canary step is watched before it advances (default 86400, "
                    "a day; 0: by hand only).")
@@ -167,10 +181,24 @@ def start(ctx: click.Context, ref: str, canary: bool, shadow: str | None, shadow
           max_error_rate: float | None, max_p99_ratio: float | None, min_requests: int | None,
           expressions: tuple[str, ...], min_feedback: int | None, force: bool,
           config_file: str | None, timeout: float | None, threads: int | None,
-          isolation: str | None, env: tuple[str, ...], reason: str, as_json: bool) -> None:
+          isolation: str | None, env: tuple[str, ...], reason: str, as_json: bool,
+          arms: str | None, split: str | None) -> None:
     """Serve NAME@VERSION: all traffic at once, blue-green, or through a shadow and/or canary
     rollout, with the deployment configuration recorded for the version; NAME --shadow VERSION
-    starts a shadow test."""
+    starts a shadow test, NAME --ab an A/B/n test."""
+    if arms is not None:
+        rollout_options = (canary, shadow, shadow_first, shadow_percent, shadow_window,
+                           blue_green, steps, window, max_error_rate, max_p99_ratio,
+                           min_requests, min_feedback, config_file, timeout, threads, isolation)
+        if env or expressions or tolerance or any(option not in (None, False)
+                                                  for option in rollout_options):
+            raise click.UsageError("--ab starts an A/B test of versions as they are: --canary, "
+                                   "--shadow, --blue-green, --steps, --window, the gates and the "
+                                   "configuration options are for NAME@VERSION")
+        ab.start(ctx, ref, arms, split, by, reason, as_json)
+        return
+    if split is not None:
+        raise click.UsageError("--split sets the arms' shares of an A/B test: add --ab")
     ref = _shadow_ref(ref, shadow)
     if shadow_first and not canary:
         raise click.UsageError("--shadow-first comes before canary steps: add --canary")
@@ -310,3 +338,5 @@ rollback = _change_command(
     "aborted, otherwise the stable version before the current one serves again.")
 
 deploy.add_command(shadow_report)
+for _command in (ab.split, ab.end, ab.report):
+    deploy.add_command(_command)

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from modelkeep.cli import _startup
+
 # command name -> "module:attribute"; modules import only when their command runs
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("modelkeep.cli.init:init", "Create a keep in a folder."),
@@ -37,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("modelkeep.cli.runs:runs", "List, show and compare runs; export metric history."),
     "datasets": ("modelkeep.cli.datasets:datasets", "Dataset versions and the models that used them."),
     "gateway": ("modelkeep.cli.gateway:gateway", "Serve deployed versions over HTTP (predict, health)."),
-    "deploy": ("modelkeep.cli.deploy:deploy", "Serve a version, or roll one out (canary, shadow)."),
+    "deploy": ("modelkeep.cli.deploy:deploy", "Serve a version, roll one out (canary, shadow), or A/B test."),
     "rollback": ("modelkeep.cli.deploy:rollback", "All traffic back to the last stable version."),
     "purge": ("modelkeep.cli.purge:purge", "Delete logged request/response payloads (privacy)."),
     "loadtest": ("modelkeep.cli.loadtest:loadtest", "Send load to a URL (Locust); report with plots."),
@@ -61,9 +63,12 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
         if target is None:
-            return super().get_command(ctx, cmd_name)
-        module_name, attr = target[0].split(":")
-        return getattr(importlib.import_module(module_name), attr)
+            command = super().get_command(ctx, cmd_name)
+        else:
+            module_name, attr = target[0].split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+        _startup.end()  # the command's module is in: collect garbage again
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # short help from the table above: --help imports no command module
@@ -117,4 +122,5 @@ def cli(ctx: click.Context, keep_path: str | None) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    _startup.begin()
     sys.exit(cli.main(prog_name="modelkeep", standalone_mode=True))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from modelkeep.cli import _startup
 from modelkeep.cli._output import emit_json, json_option, open_keep, progress_bar
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ def candidate_metadata(name: str, metadata_file: Path | None, loader: str | None
                        example_input: str | None) -> ModelMetadata | None:
     """The metadata file (if any) with --loader and --example-input set over it."""
     meta = None
+    if metadata_file is None and loader is None and example_input is None:
+        return None  # the schema's models (pydantic) stay unloaded: register's fixed cost
     if metadata_file is not None:
         from modelkeep.schema import load_metadata
 
@@ -65,7 +68,10 @@ def predict(ctx: click.Context, ref: str, input_path: str, as_json: bool) -> Non
                                     hint="give a JSON file, or - to read standard input",
                                     path=input_path)
         data = path.read_bytes()
-    with open_keep(ctx).load(ref) as loaded:  # printed before the checkout is removed
+    keep = open_keep(ctx)
+    with _startup.collector_paused():  # the framework's import makes no garbage
+        loaded = keep.load(ref)
+    with loaded:  # printed before the checkout is removed
         result = loaded.prediction(data)
         if as_json:
             emit_json(result)

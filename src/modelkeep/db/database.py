@@ -9,7 +9,6 @@ behind. Queries are plain SQL with ``:name`` parameters, which both drivers run 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import threading
@@ -295,6 +294,8 @@ class Database:
         if not self.in_transaction:
             raise RuntimeError("lock_named() needs an open write() transaction")
         if self.dialect == "postgresql":
+            import hashlib
+
             key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
                                  signed=True)
             self.execute("SELECT pg_advisory_xact_lock(:key)", {"key": key})

@@ -38,6 +38,7 @@ from modelkeep.registry.loaders.base import failure
 from modelkeep.registry.loaders.hosted import HostedModel
 from modelkeep.registry.rollout import Deployment
 
+from .ab_meter import ArmMeter, Trial, arm_of, check_outcome
 from .calls import Answer, Caller
 from .chat import chat_completions
 from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
@@ -125,6 +126,8 @@ class Gateway:
         self.upstream = Upstream()
         self.hosted = HostedCaller(self.meter, self.spend, self.upstream)
         self._shadows: set[asyncio.Task[Any]] = set()
+        self.arms = ArmMeter()  # A/B/n tests: each arm's counts (ab_meter.py)
+        gatekeeper.flushers.append(lambda: self.arms.flush(keep, gatekeeper.gateway))
 
     def usable(self, ref: str) -> bool:
         """Whether ``ref`` is loaded and not stopped by a spent budget."""
@@ -148,14 +151,15 @@ class Gateway:
                                        hint="GET /v1/models lists them", name=model)
             return Routed(pinned, "pinned")
         rollout = deployment.active_rollout
-        key, _ = request_key(rollout.by if rollout else None, request.headers, request_id)
+        key, _ = request_key(rollout.by if rollout else None, request.headers, request_id,
+                             request.query_params)
         chosen = route(deployment, key)
         if self.usable(f"{model}@{chosen.version}"):
             return chosen
         # a candidate not ready gives its share to the stable version; a new stable version
         # not loaded yet leaves the traffic on the last stable one that is loaded
-        fallbacks = [deployment.stable] if chosen.arm == "candidate" else []
-        if chosen.arm == "candidate" or not self.pool.failed(f"{model}@{chosen.version}"):
+        fallbacks = [deployment.stable] if chosen.arm != "stable" else []  # candidate or A/B arm
+        if chosen.arm != "stable" or not self.pool.failed(f"{model}@{chosen.version}"):
             fallbacks += list(deployment.previous[:self.settings.keep_stable - 1])
         for version in fallbacks:
             if version and self.usable(f"{model}@{version}"):
@@ -170,7 +174,7 @@ class Gateway:
             name = request.path_params["name"]
             inputs = await _read_inputs(request)
             model_name = name.partition("@")[0]
-            chosen, answer = await self.routed_answer(name, request, request_id, inputs)
+            chosen, trial, answer = await self.routed_answer(name, request, request_id, inputs)
             outputs = canonical_json(answer.outputs)
             rollout = self.deployment(model_name).active_rollout
             if chosen.shadow and rollout is not None and rollout.candidate == chosen.shadow \
@@ -182,6 +186,8 @@ class Gateway:
         except Exception as exc:  # a LoadedModel that let its own error through, or non-JSON
             return _error(failure(exc, f"{name} raised"), request_id)
         self.recent.remember(request_id, model_name, chosen.version, outputs)
+        if trial is not None:
+            self.arms.remember(request_id, trial)
         if self.payloads is not None:
             self.payloads.add(model_name, chosen.version, request_id, inputs, answer.outputs)
         head = json.dumps({"model": model_name, "version": chosen.version,
@@ -194,18 +200,24 @@ class Gateway:
                                  "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
 
     async def routed_answer(self, name: str, request: Request, request_id: str,
-                            inputs: Any) -> tuple[Routed, Answer]:
-        """The routed version's answer; when its budget just ran out, the version routing
-        picks instead (a pinned version, or no other choice, is ``BudgetExhaustedError``)."""
+                            inputs: Any) -> tuple[Routed, Trial | None, Answer]:
+        """The routed version's answer (and its A/B trial, if any); when its budget just ran
+        out, the version routing picks instead (a pinned version, or no other choice, is
+        ``BudgetExhaustedError``)."""
         model_name = name.partition("@")[0]
         chosen = self.choose(name, request, request_id)
         try:
-            return chosen, await self.answer(f"{model_name}@{chosen.version}", inputs, chosen.arm)
+            return chosen, *await self._answer_route(model_name, chosen, request, request_id, inputs)
         except BudgetExhaustedError:
             again = self.choose(name, request, request_id)
             if again.version == chosen.version:
                 raise
-            return again, await self.answer(f"{model_name}@{again.version}", inputs, again.arm)
+            return again, *await self._answer_route(model_name, again, request, request_id, inputs)
+
+    async def _answer_route(self, model_name: str, chosen: Routed, request: Request,
+                            request_id: str, inputs: Any) -> tuple[Trial | None, Answer]:
+        trial = arm_of(self.watcher.deployments.get(model_name), chosen, request, request_id)
+        return trial, await self.answer(f"{model_name}@{chosen.version}", inputs, chosen.arm, trial)
 
     def hosted_shadow(self, ref: str, inputs: Any) -> bool:
         """Send a hosted candidate's shadow copy through the upstream client (so it is counted,
@@ -230,16 +242,17 @@ class Gateway:
         except Exception as exc:  # a local model's own error, or outputs that are not JSON
             return _error(failure(exc, "the model raised"), request_id)
 
-    async def answer(self, ref: str, inputs: Any, arm: str = "") -> Answer:
-        """``ref``'s outputs for ``inputs``, counted for the gates: a failure of the version
-        (it raised, hung or is not loaded) is an error; a bad request is not the version's.
-        A hosted version is called through the upstream client (``hosted_calls.py``), which
-        counts and costs the call itself."""
+    async def answer(self, ref: str, inputs: Any, arm: str = "",
+                     trial: Trial | None = None) -> Answer:
+        """``ref``'s outputs for ``inputs``, counted for the gates (and the A/B ``trial``): a
+        failure of the version (it raised, hung or is not loaded) is an error; a bad request is
+        not the version's. A hosted version is called through the upstream client
+        (``hosted_calls.py``), which counts and costs the call itself (by ``arm``)."""
         started = time.perf_counter()
         try:
             model = self.pool.get(ref)
         except ModelkeepError as exc:
-            self._count_failure(ref, started, exc)
+            self._count_failure(ref, trial, started, exc)
             raise
         if isinstance(model, HostedModel):
             return await self.hosted.predict(model, inputs, arm)
@@ -251,19 +264,27 @@ class Gateway:
                 ref, cap, config.timeout or self.caller.timeout,
                 lambda left: self.caller.call(model, inputs, left))
         except ModelkeepError as exc:
-            self._count_failure(ref, started, exc)
+            self._count_failure(ref, trial, started, exc)
             raise
         except Exception:
-            self.meter.record(ref, time.perf_counter() - started, error=True, code="loader_failed")
+            self._count(ref, trial, started, error=True, code="loader_failed")
             raise
-        self.meter.record(ref, time.perf_counter() - started)
+        self._count(ref, trial, started)
         return answer
 
-    def _count_failure(self, ref: str, started: float, exc: ModelkeepError) -> None:
+    def _count_failure(self, ref: str, trial: Trial | None, started: float,
+                       exc: ModelkeepError) -> None:
         """A failure of the version itself (5xx) counts as its error; a bad request does not."""
         if exc.http_status >= 500:
-            self.meter.record(ref, time.perf_counter() - started, error=True,
-                              timeout=isinstance(exc, PredictionTimeoutError), code=exc.code)
+            self._count(ref, trial, started, error=True,
+                        timeout=isinstance(exc, PredictionTimeoutError), code=exc.code)
+
+    def _count(self, ref: str, trial: Trial | None, started: float, *, error: bool = False,
+               timeout: bool = False, code: str = "") -> None:
+        seconds = time.perf_counter() - started
+        self.meter.record(ref, seconds, error=error, timeout=timeout, code=code)
+        if trial is not None:
+            self.arms.record(trial, seconds, error=error, timeout=timeout)
 
     async def feedback(self, request: Request) -> Response:
         """``POST /v1/feedback``: joined to the version that answered, stored within a second."""
@@ -276,10 +297,13 @@ class Gateway:
                                         hint='send {"request_id": ID, "label": ...}') from None
             model, item = join(payload, self.recent, self.watcher.deployments,
                                self.settings.keep_stable)
+            outcome = check_outcome(payload.get("outcome"))
         except ModelkeepError as exc:
             return _error(exc)
         self.inbox.add(model, item)
-        return JSONResponse({"model": model, **item.to_dict()}, status_code=202)
+        arm = self.arms.feedback(model, item, outcome, self.watcher.deployments.get(model))
+        extra = {"outcome": outcome, "arm": arm} if outcome or arm else {}
+        return JSONResponse({"model": model, **item.to_dict(), **extra}, status_code=202)
 
     def models(self, request: Request) -> Response:
         health = {h.ref: h for h in self.pool.health()}

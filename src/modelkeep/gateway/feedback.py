@@ -83,8 +83,8 @@ def join(payload: Any, recent: RecentAnswers, deployments: dict[str, Deployment]
     """The model and the feedback item for a ``POST /v1/feedback`` body (already JSON)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("request_id"), str):
         raise _bad('feedback is a JSON object with a "request_id" string')
-    if "label" not in payload and "value" not in payload:
-        raise _bad('feedback needs a "label" or a "value"')
+    if "label" not in payload and "value" not in payload and "outcome" not in payload:
+        raise _bad('feedback needs a "label", a "value" or an "outcome"')
     try:
         value = check_value(payload.get("value"))
     except ValueError:

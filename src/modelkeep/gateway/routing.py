@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from modelkeep.registry.ab_split import arm_at
 from modelkeep.registry.rollout import Deployment
 
 _SCALE = float(2**64)
@@ -46,13 +47,28 @@ def pick(arms: Sequence[tuple[str, float]], point: float) -> str:
     return live[-1][0]  # a point within rounding of 1.0
 
 
-def request_key(by: str | None, headers: Mapping[str, str], request_id: str) -> tuple[str, bool]:
-    """The key a request is routed by, and whether it is sticky (came from the ``by`` header)."""
-    if by and by.startswith("header:"):
-        value = headers.get(by.split(":", 1)[1].lower()) or headers.get(by.split(":", 1)[1])
-        if value:
-            return value, True
-    return request_id, False
+def request_key(by: str | None, headers: Mapping[str, str], request_id: str,
+                query: Mapping[str, str] | None = None) -> tuple[str, bool]:
+    """The key a request is routed by, and whether it is sticky (came from the ``by`` header,
+    cookie or query parameter)."""
+    kind, _, name = (by or "").partition(":")
+    value: str | None = None
+    if kind == "header":
+        value = headers.get(name.lower()) or headers.get(name)
+    elif kind == "cookie":
+        value = _cookie(headers.get("cookie") or "", name)
+    elif kind == "query" and query is not None:
+        value = query.get(name)
+    return (value, True) if value else (request_id, False)
+
+
+def _cookie(header: str, name: str) -> str | None:
+    """The value of cookie ``name`` in a ``Cookie`` header (quotes around it dropped)."""
+    for part in header.split(";"):
+        key, eq, value = part.strip().partition("=")
+        if eq and key == name:
+            return value.strip().strip('"') or None
+    return None
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,9 @@ def route(deployment: Deployment, key: str) -> Route:
     rollout = deployment.active_rollout
     if rollout is None:
         return Route(stable, "stable")
+    if rollout.phase == "ab":  # the arm owning the key's point (registry/ab_split.py)
+        label = arm_at(rollout.segments, unit_point(rollout.seed, key))
+        return Route(dict(rollout.arms)[label], label)
     if rollout.phase == "shadow":
         sampled = unit_point(rollout.seed + ":shadow", key) * 100 < rollout.shadow_percent
         return Route(stable, "stable", rollout.candidate if sampled else None)

@@ -21,6 +21,7 @@ from modelkeep.registry.deploy_config import DeployConfig
 from modelkeep.registry.loaders import LoadedModel
 from modelkeep.registry.rollout import Deployment
 
+from .ab_meter import TallyKeep
 from .bluegreen import switch_ready
 from .gatekeeper import GateKeep, GateKeeper
 from .payload_log import PayloadKeep
@@ -30,7 +31,7 @@ from .spend import SpendKeep
 STATS_INTERVAL = 1.0  # seconds between reports of this gateway's counts (and gate checks)
 
 
-class ServingKeep(GateKeep, PayloadKeep, SpendKeep, Protocol):
+class ServingKeep(GateKeep, PayloadKeep, SpendKeep, TallyKeep, Protocol):
     """What a gateway needs of a keep."""
 
     def deployment_revision(self) -> int: ...

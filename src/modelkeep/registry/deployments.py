@@ -91,9 +91,10 @@ def history(db: Database, name: str) -> list[DeploymentEvent]:
                             _state_of(r, name)) for r in rows]
 
 
-def _step_of(d: Deployment) -> tuple[str, str, int] | None:
-    rollout = d.active_rollout
-    return None if rollout is None else (rollout.candidate, rollout.phase, rollout.step)
+def _step_of(d: Deployment) -> tuple[str, str, int, object] | None:
+    rollout = d.active_rollout  # an A/B test's "step" is its split
+    return None if rollout is None else (rollout.candidate, rollout.phase, rollout.step,
+                                         rollout.segments)
 
 
 def apply(db: Database, name: str, action: str, transition: Transition, *, author: str,
@@ -132,6 +133,7 @@ def _remembered_configs(d: Deployment) -> Deployment:
     named = {v for v in (d.stable, *d.previous) if v}
     if d.rollout is not None:
         named.add(d.rollout.candidate)
+        named.update(version for _, version in d.rollout.arms)  # an A/B test's arms
     return replace(d, configs={v: c for v, c in d.configs.items() if v in named})
 
 

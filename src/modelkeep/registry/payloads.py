@@ -3,7 +3,7 @@
 Payload logging is off unless the project turns it on (``[gateway] payload_logging = true``
 or ``modelkeep gateway --log-payloads``): nothing a client sends or a model answers is written
 anywhere then. When it is on, each answered request becomes one row of ``payloads``
-(migration 0010) in the keep's own database: never a version record, so ``push`` and ``pull``
+(migration 0011) in the keep's own database: never a version record, so ``push`` and ``pull``
 never carry it. Every text is redacted first (``redaction.py``) and cut to
 ``payload_max_bytes``; rows older than the retention period are deleted by every write and by
 ``modelkeep purge``.

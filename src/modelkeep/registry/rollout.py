@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from modelkeep.errors import InvalidInputError, RolloutStateError
+from modelkeep.registry.ab_split import UNITS, shares
 from modelkeep.registry.deploy_config import DeployConfig
 from modelkeep.registry.gates import GatePolicy
 
@@ -34,7 +35,8 @@ DEFAULT_STEPS: tuple[int, ...] = (5, 25, 50, 100)
 DEFAULT_WINDOW = 24 * 3600.0  # seconds each canary step is watched before it may advance
 # stable versions remembered for rollback (the gateway keeps the first three loaded)
 STABLE_MEMORY = 10
-ACTIVE = ("shadow", "canary", "blue-green")
+ACTIVE = ("shadow", "canary", "blue-green", "ab")
+KEY_KINDS = ("header", "cookie", "query")  # where a request's sticky key may come from
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,11 @@ class Rollout:
     shadow_window: float = 0.0
     tolerance: float = 0.0
 
+    # an A/B/n test (phase "ab", registry/ab_rollout.py): (label, version) per arm, the control
+    # first, and the [start, end) segments of the unit interval (in ab_split.UNITS) each owns
+    arms: tuple[tuple[str, str], ...] = ()
+    segments: tuple[tuple[int, int, str], ...] = ()
+
     @property
     def active(self) -> bool:
         """Whether the rollout still moves traffic (shadow or canary, paused or not)."""
@@ -79,6 +86,8 @@ class Rollout:
         data = asdict(self)
         data["steps"] = list(self.steps)
         data["gates"] = self.gates.to_dict()
+        data["arms"] = [list(a) for a in self.arms]
+        data["segments"] = [list(s) for s in self.segments]
         data["active"] = self.active
         data["canary_percent"] = self.canary_percent
         return data
@@ -89,6 +98,8 @@ class Rollout:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["steps"] = tuple(int(s) for s in known.get("steps", DEFAULT_STEPS))
         known["gates"] = GatePolicy(**(known.get("gates") or {}))
+        known["arms"] = tuple((str(a), str(v)) for a, v in known.get("arms") or ())
+        known["segments"] = tuple((int(s), int(e), str(a)) for s, e, a in known.get("segments") or ())
         return cls(**known)
 
 
@@ -122,6 +133,9 @@ class Deployment:
         if self.stable is None:
             return {}
         rollout = self.active_rollout
+        if rollout is not None and rollout.phase == "ab":
+            versions = dict(rollout.arms)
+            return {versions[a]: units / UNITS for a, units in shares(rollout.segments).items()}
         if rollout is None or rollout.phase != "canary":
             return {self.stable: 1.0}
         share = rollout.canary_percent / 100.0
@@ -134,6 +148,9 @@ class Deployment:
         rollout = self.active_rollout
         if rollout is not None and rollout.candidate not in found:
             found.insert(0, rollout.candidate)
+        for _, version in reversed(rollout.arms if rollout is not None else ()):
+            if version not in found:
+                found.insert(0, version)
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,20 +184,34 @@ def check_steps(steps: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def check_key(by: str | None) -> str | None:
-    """The request key that makes assignment sticky: ``header:NAME`` (None: no key)."""
+    """The request key that makes assignment sticky: ``header:NAME``, ``cookie:NAME`` or
+    ``query:NAME`` (None: no key)."""
     if by is None:
         return None
     kind, _, name = by.partition(":")
-    if kind != "header" or not name or not all(c.isalnum() or c in "-_" for c in name):
-        raise InvalidInputError(f"--by {by!r} is not header:NAME",
+    if kind not in KEY_KINDS or not name or not all(c.isalnum() or c in "-_" for c in name):
+        raise InvalidInputError(f"--by {by!r} is not header:NAME, cookie:NAME or query:NAME",
                                 hint="e.g. --by header:X-User-Id")
-    return f"header:{name}"
+    return f"{kind}:{name}"
 
 
 def _refuse(d: Deployment, action: str, why: str, hint: str | None = None) -> RolloutStateError:
     return RolloutStateError(f"cannot {action} {d.model}: {why}",
                              hint=hint or f"modelkeep deploy status {d.model}",
                              name=d.model, action=action)
+
+
+def running_text(rollout: Rollout) -> str:
+    """``a rollout to 1.1.0`` or ``an A/B test of A=1.0.0, B=1.1.0``, for messages."""
+    if rollout.arms:
+        return "an A/B test of " + ", ".join(f"{a}={v}" for a, v in rollout.arms)
+    return f"a rollout to {rollout.candidate}"
+
+
+def finish(d: Deployment) -> str:
+    """The commands that end ``d``'s running rollout."""
+    ab = d.active_rollout is not None and d.active_rollout.phase == "ab"
+    return f"modelkeep deploy {'end --winner LABEL|abort' if ab else 'promote|abort'} {d.model}"
 
 
 def _running(d: Deployment, action: str) -> Rollout:
@@ -198,8 +229,8 @@ def _new_stable(d: Deployment, version: str) -> tuple[str | None, tuple[str, ...
 def deploy(d: Deployment, version: str) -> Deployment:
     """Serve ``version`` with all traffic at once (the first deployment, or a direct switch)."""
     if d.active_rollout is not None:
-        raise _refuse(d, "deploy", f"a rollout to {d.active_rollout.candidate} is running",
-                      hint=f"finish it first: modelkeep deploy promote|abort {d.model}")
+        raise _refuse(d, "deploy", f"{running_text(d.active_rollout)} is running",
+                      hint=f"finish it first: {finish(d)}")
     if version == d.stable:
         raise _refuse(d, "deploy", f"{version} is already the stable version")
     stable, previous = _new_stable(d, version)
@@ -217,8 +248,8 @@ def start(d: Deployment, candidate: str, *, seed: str, steps: tuple[int, ...] = 
         raise _refuse(d, "start a rollout of", "no stable version is deployed to compare with",
                       hint=f"deploy one first: modelkeep deploy {d.model}@VERSION")
     if d.active_rollout is not None:
-        raise _refuse(d, "start a rollout of", f"a rollout to {d.active_rollout.candidate} is "
-                      "already running", hint=f"modelkeep deploy promote|abort {d.model}")
+        raise _refuse(d, "start a rollout of", f"{running_text(d.active_rollout)} is already "
+                      "running", hint=finish(d))
     if candidate == d.stable:
         raise _refuse(d, "start a rollout of", f"{candidate} is already the stable version")
     if not 0 < shadow_percent <= 100:
@@ -245,6 +276,9 @@ def start(d: Deployment, candidate: str, *, seed: str, steps: tuple[int, ...] = 
 def promote(d: Deployment, *, full: bool = False) -> Deployment:
     """The next step (shadow -> first canary step -> ... -> promoted), or straight to promoted."""
     rollout = _running(d, "promote")
+    if rollout.phase == "ab":
+        raise _refuse(d, "promote", "an A/B test has no steps: name the arm that won",
+                      hint=f"modelkeep deploy end {d.model} --winner LABEL")
     if rollout.paused:
         raise _refuse(d, "promote", "the rollout is paused", hint=f"modelkeep deploy resume {d.model}")
     if rollout.phase == "blue-green":

@@ -12,12 +12,12 @@ Signatures and fingerprints say where they came from: ``declared`` (the user wro
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal, get_args
 
 from pydantic import Field
 
 from modelkeep.errors import InvalidInputError
+from modelkeep.schema.entry_point import ENTRY_POINT
 from modelkeep.schema.types import MetadataModel, Text
 
 LoaderKind = Literal["python", "onnx", "skops", "safetensors", "pickle", "hosted"]
@@ -26,7 +26,6 @@ SpecSource = Literal["declared", "inferred"]
 LOADER_KINDS: tuple[str, ...] = get_args(LoaderKind)
 # kinds whose TARGET on the command line is an entry point rather than an artifact file
 ENTRY_POINT_KINDS = ("python", "safetensors")
-ENTRY_POINT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
 
 
 class LoaderSpec(MetadataModel):

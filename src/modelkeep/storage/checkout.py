@@ -25,33 +25,27 @@ import stat
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from modelkeep.errors import InvalidInputError, PathNotFoundError, StorageError
-from modelkeep.storage.chunkers import is_safetensors
 from modelkeep.storage.copier import check_object, copy_chunks, copy_chunks_verified, reflink
 from modelkeep.storage.durable import remove_stale_tmp, storage_errors, unlink_quietly
 from modelkeep.storage.hashing import Progress, hash_file
 from modelkeep.storage.manifest import read_manifest
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.paths import Destination
-from modelkeep.storage.shard_index import is_shard_index, limit_index, written_shard
 from modelkeep.storage.statcache import StatCache
-from modelkeep.storage.tensors import (
-    TensorSelection,
-    chunks_for_ranges,
-    read_range,
-    select_tensors,
-    write_selection,
-)
 from modelkeep.storage.tree import TreeEntry, read_tree
 from modelkeep.storage.verify import lie
 
+if TYPE_CHECKING:  # partial checkouts only: loaded when asked for (start-up of predict)
+    from modelkeep.storage.tensors import TensorSelection
+
 LinkMode = Literal["copy", "reflink", "hardlink", "auto"]
 LINK_MODES = ("copy", "reflink", "hardlink", "auto")
+INLINE_FILES, INLINE_BYTES = 16, 4 << 20  # a checkout this small runs without threads
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -147,14 +141,7 @@ def checkout(
         restorer = _Restorer(store, link, verify, cache, sum(job.size for job in jobs), progress)
         restorer.names = {os.fspath(job.target) for job in jobs}
         restorer.destination = destination
-        pool = ThreadPoolExecutor(store.workers)
-        try:
-            list(pool.map(restorer.restore, jobs))
-        except BaseException:  # Ctrl-C included: writers stop at their next chunk, remove their tmp
-            restorer.cancelled.set()
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        _restore_all(restorer, jobs, store.workers)
     if cache is not None:
         cache.save()
     return restorer.stats
@@ -203,10 +190,15 @@ class _Job:
     def needed(self) -> set[str]:
         if self.selection is None:
             return {oid for oid, _ in self.chunks}
+        from modelkeep.storage.tensors import chunks_for_ranges
+
         return chunks_for_ranges(self.chunks, self.selection.ranges)
 
 
 def _select_tensors(store: ObjectStore, jobs: list[_Job], patterns: list[str]) -> list[_Job]:
+    from modelkeep.storage.chunkers import is_safetensors
+    from modelkeep.storage.tensors import select_tensors
+
     kept: list[_Job] = []
     used: set[str] = set()
     for job in jobs:
@@ -223,12 +215,37 @@ def _select_tensors(store: ObjectStore, jobs: list[_Job], patterns: list[str]) -
 
 def _limit_shard_indexes(store: ObjectStore, jobs: list[_Job]) -> None:
     """Make each sharded checkpoint index of a partial checkout name only what is written."""
+    from modelkeep.storage.chunkers import is_safetensors
+    from modelkeep.storage.shard_index import is_shard_index, limit_index, written_shard
+    from modelkeep.storage.tensors import read_range
+
     shards = {job.entry.path: written_shard(store, job.chunks, job.entry.size, job.selection)
               for job in jobs if is_safetensors(job.entry.path)}
     for job in jobs:
         if is_shard_index(job.entry.path, job.entry.size):
             raw = read_range(store, job.chunks, 0, job.entry.size)
             job.content = limit_index(raw, job.entry.path, shards)
+
+
+def _restore_all(restorer: _Restorer, jobs: list[_Job], workers: int) -> None:
+    """Restore the jobs in parallel; a few small files (a model loaded for ``predict``, an
+    example input) are restored in this thread: a pool's start and hand-offs cost more than
+    they save, most of all on a busy machine."""
+    if len(jobs) <= 1 or workers <= 1 or (len(jobs) <= INLINE_FILES
+                                          and sum(job.size for job in jobs) < INLINE_BYTES):
+        for job in jobs:
+            restorer.restore(job)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(workers)
+    try:
+        list(pool.map(restorer.restore, jobs))
+    except BaseException:  # Ctrl-C included: writers stop at their next chunk, remove their tmp
+        restorer.cancelled.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _chunks_of(store: ObjectStore, e: TreeEntry) -> list[tuple[str, int]]:
@@ -305,6 +322,8 @@ class _Restorer:
         remove_stale_tmp(folder, self.names)
 
     def _write_selection(self, job: _Job, folder: int, tmp: str) -> None:
+        from modelkeep.storage.tensors import write_selection
+
         assert job.selection is not None
         fd = os.open(tmp, _CREATE, 0o600, dir_fd=folder)
         try:

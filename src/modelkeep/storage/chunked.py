@@ -19,7 +19,6 @@ file truncated under us into a clean FileChangedError instead of a SIGBUS.
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 import os
 import queue
@@ -94,7 +93,11 @@ class ChunkedWriter:
     ) -> None:
         self.batch, self.fd, self.path, self.workers = batch, fd, path, workers
         self.whole = Hasher(1)
-        self.sha = hashlib.sha256() if sha256 else None
+        self.sha = None
+        if sha256:  # OpenSSL's hashlib loads only for SHA-256 (LFS, --sha256)
+            import hashlib
+
+            self.sha = hashlib.sha256()
         self.on_bytes = on_bytes
         self.chunks: list[tuple[str, int] | None] = []
         self._free: queue.Queue[mmap.mmap] = queue.Queue()

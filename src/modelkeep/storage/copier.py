@@ -16,7 +16,7 @@ import mmap
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from modelkeep.errors import CorruptObjectError
 from modelkeep.storage.durable import write_all_at
@@ -24,6 +24,9 @@ from modelkeep.storage.hashing import Hasher
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.tree import TreeEntry
 from modelkeep.storage.verify import lie
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 FICLONE = 0x40049409  # _IOW(0x94, 9, int): share the source's extents (btrfs, xfs, bcachefs)
 _NO_REFLINK = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS}
@@ -182,7 +185,11 @@ class _HashedWriter:
         self.whole = Hasher(1)
         self._views = _buffers()
         self._current = 0
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="modelkeep-verify") if threaded else None
+        self._pool = None
+        if threaded:  # large files only: small ones hash inline (and import no thread pool)
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="modelkeep-verify")
         self._pending: Future[None] | None = None
 
     @property

@@ -7,7 +7,6 @@ threads (BLAKE3 splits one ``update`` across cores).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -109,6 +108,8 @@ def hash_file(path: Path, *, threads: int = 2, progress: Progress | None = None)
 
 def sha256_file(path: Path, *, progress: Progress | None = None) -> str:
     """The SHA-256 hex digest of a file (what Git LFS and the Hugging Face Hub key files by)."""
+    import hashlib  # OpenSSL's, loaded only when a SHA-256 is asked for
+
     total = path.stat().st_size
     h = hashlib.sha256()
     done = 0

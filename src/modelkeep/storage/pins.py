@@ -10,7 +10,6 @@ absolute path, when). gc keeps a pin while its pointer file still names that tre
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import time
@@ -45,6 +44,8 @@ class Pin:
 
 def pin(pins_dir: Path, tree_id: str, pointer: Path) -> Pin:
     """Record that ``pointer`` names ``tree_id`` (idempotent: re-pinning refreshes the date)."""
+    import hashlib
+
     where = str(Path(pointer).resolve())
     digest = hashlib.blake2b(where.encode(), digest_size=8).hexdigest()
     file = Path(pins_dir) / f"{tree_id}.{digest}.json"

@@ -24,16 +24,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from modelkeep.errors import InvalidInputError, ObjectNotFoundError, PathNotFoundError
-from modelkeep.storage.checkout import CheckoutStats, LinkMode, checkout
 from modelkeep.storage.durable import write_file_atomic
 from modelkeep.storage.hashing import Progress, is_object_id
-from modelkeep.storage.lfs import file_sha256s
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.paths import Destination, check_restore_path
 from modelkeep.storage.pins import pin
-from modelkeep.storage.sha256index import Sha256Index
 from modelkeep.storage.statcache import StatCache
 from modelkeep.storage.tree import add_path, read_tree
+
+if TYPE_CHECKING:  # restoring and LFS load when used: register reads pointers only
+    from modelkeep.storage.checkout import CheckoutStats, LinkMode
+    from modelkeep.storage.sha256index import Sha256Index
 
 if TYPE_CHECKING:
     from modelkeep.storage.remotes import Remote
@@ -202,7 +203,11 @@ def track(
         store, target, progress=progress, stat_cache=stat_cache, exclude=[".git", "*/.git"],
         sha256=sha256 is not None,
     )
-    shas = file_sha256s(store, info.tree_id, sha256) if sha256 is not None else {}
+    shas: dict[str, str] = {}
+    if sha256 is not None:
+        from modelkeep.storage.lfs import file_sha256s
+
+        shas = file_sha256s(store, info.tree_id, sha256)
     if target.is_dir():
         pointer = Pointer("folder", info.tree_id, info.size, info.files)
     else:
@@ -230,6 +235,8 @@ def restore(
     Nothing is written outside ``root`` (default: the pointer's folder), through a symlink, into
     a ``.git`` or ``.modelkeep`` folder or into ``protected`` folders (UnsafePathError).
     """
+    from modelkeep.storage.checkout import checkout
+
     pointer_path = Path(pointer_path)
     root = pointer_path.parent if root is None else Path(root)
     target = restore_target(pointer_path, root)

@@ -12,19 +12,20 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _str  # type: ignore[attr-defined]
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from modelkeep.errors import InvalidInputError, ModelkeepError, UnsafePathError
 from modelkeep.storage.hashing import Progress, is_object_id
-from modelkeep.storage.ingest import Stored, ingest_file, is_chunked, known
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.paths import check_tree_path
 from modelkeep.storage.statcache import StatCache
-from modelkeep.storage.walk import SourceFile, scan
+
+if TYPE_CHECKING:  # the ingest pipeline loads with add_path: reading a tree needs none of it
+    from modelkeep.storage.ingest import Stored
+    from modelkeep.storage.walk import SourceFile
 
 TREE_FORMAT = "modelkeep.tree"
 Kind = Literal["blob", "manifest"]
@@ -170,6 +171,11 @@ def add_path(
     ``select`` may drop or replace files the scan found (same tree paths, sorted), before
     anything is read.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from modelkeep.storage.ingest import ingest_file, is_chunked, known
+    from modelkeep.storage.walk import scan
+
     files = scan(path, exclude=exclude)
     if select is not None:
         files = select(files)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import uuid
 import weakref
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -70,6 +68,12 @@ def run_info(row: dict[str, Any]) -> RunInfo:
     return RunInfo(**row)
 
 
+def host_name() -> str:
+    """This machine's host name, as ``socket.gethostname()`` gives it (without importing
+    socket, which every process that opens a keep would pay for)."""
+    return os.uname().nodename
+
+
 @cache
 def _own_start_time(pid: int) -> float | None:
     return process_start_time(pid, cached=False)
@@ -95,6 +99,8 @@ def create_run(db: Database, *, model: str | None, name: str | None, author: str
     """Insert a new ``running`` run; ``owned`` records this process as its owner."""
     if model is not None:
         check_model_name(model)
+    import uuid
+
     run_uuid = str(uuid.uuid4())
     if name is not None:
         check_name(name, "run")
@@ -102,7 +108,7 @@ def create_run(db: Database, *, model: str | None, name: str | None, author: str
     started = process_start_time(pid) if pid else None
     now = now_iso()
     row = {"uuid": run_uuid, "model": model, "name": name or f"{model or 'run'}-{run_uuid[:8]}",
-           "author": author, "at": now, "host": socket.gethostname(), "pid": pid, "ps": started}
+           "author": author, "at": now, "host": host_name(), "pid": pid, "ps": started}
     with db.write():
         pk = db.scalar(
             "INSERT INTO runs (uuid, model, name, status, author, started_at, heartbeat_at, host, "
@@ -161,7 +167,7 @@ def end_run(db: Database, pk: int, status: str, *, at: str | None = None) -> boo
 
 def _alive_or_marked(db: Database, info: RunInfo) -> RunInfo:
     """``info``, or as it is once marked killed when its owner process on this host is gone."""
-    if info.status != "running" or info.pid is None or info.host != socket.gethostname():
+    if info.status != "running" or info.pid is None or info.host != host_name():
         return info
     if info.id in reap_dead_runs(db):
         return get_run(db, info.id)
@@ -185,7 +191,7 @@ def mark_killed_runs(db: Database) -> list[str]:
     rows = db.query(
         "SELECT id, uuid, pid, proc_start, heartbeat_at FROM runs "
         "WHERE status = 'running' AND host = :host AND pid IS NOT NULL",
-        {"host": socket.gethostname()},
+        {"host": host_name()},
     )
     killed = []
     for r in rows:

@@ -119,3 +119,21 @@ def test_a_version_without_a_loader_fails_measured_checks(keep, make_model, tmp_
     assert not load.passed and load.detail.startswith(
         "could not measure: LoaderMissingError: m@1.0.0 declares no loader")
     assert size.passed and not report.passed
+
+
+def test_versions_forked_side_by_side_stay_apart(keep, tmp_path, write_policy):
+    """Both versions are forked by one fork server: a candidate that crashes at load leaves
+    production's figures whole (each child is a process of its own)."""
+    python_version(keep, tmp_path / "a", DOUBLE, example=EXAMPLE)
+    keep.set_alias("m", "production", "1.0.0", force=True, reason="first")
+    ref = python_version(keep, tmp_path / "b", "import os\nos.abort()\n" + DOUBLE,
+                         example=EXAMPLE)
+    report = keep.validate(ref, write_policy(
+        "metrics: ['latency_p95_ms <= 100 * production.latency_p95_ms + 5']\n"
+        "measure: {runs: 5}\n"))
+    measured = {m.ref: m for m in report.measurements}
+    assert "killed by SIGABRT" in measured[ref].error
+    production = measured["m@1.0.0"]
+    assert production.error is None and production.calls == 5
+    assert production.load_time_s > 0 and production.peak_memory_mb > 5
+    assert not report.checks[0].passed and "SIGABRT" in report.checks[0].detail

@@ -21,7 +21,7 @@ from typing import Any
 
 from modelkeep.errors import EntryPointError, ModelkeepError
 from modelkeep.registry.loaders.base import failure
-from modelkeep.schema.loading import ENTRY_POINT
+from modelkeep.schema.entry_point import ENTRY_POINT
 
 _IMPORT_LOCK = threading.Lock()  # sys.path and sys.modules are process-wide
 

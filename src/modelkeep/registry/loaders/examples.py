@@ -16,7 +16,6 @@ from modelkeep.errors import InvalidMetadataError
 from modelkeep.registry.loaders.inputs import parse_input_text
 from modelkeep.registry.loaders.workspace import loader_of, safe_relative, unrecorded
 from modelkeep.registry.versions import VersionInfo
-from modelkeep.storage.checkout import checkout
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.tree import read_tree
 
@@ -28,6 +27,8 @@ def read_examples(store: ObjectStore, tree_id: str, path: str) -> list[Any]:
         raise InvalidMetadataError(f"the example input '{path}' is not in the version's artifacts",
                                    hint="name a JSON file the version holds (technical.loader."
                                         "example_input)", path=path)
+    from modelkeep.storage.checkout import checkout
+
     folder = Path(tempfile.mkdtemp(prefix="modelkeep-example-"))
     try:
         checkout(store, tree_id, folder, link="auto", verify=True, stat_cache=unrecorded(),

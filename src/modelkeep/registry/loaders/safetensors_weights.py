@@ -20,8 +20,6 @@ from typing import Any
 
 from modelkeep.errors import InvalidMetadataError
 from modelkeep.registry.loaders.base import Loaded, failure, require
-from modelkeep.registry.loaders.entry_points import import_entry_point
-from modelkeep.registry.loaders.python_entry import callable_of
 from modelkeep.registry.loaders.workspace import Workspace
 from modelkeep.storage.chunkers import (
     MAX_HEADER,
@@ -67,6 +65,9 @@ def load(ref: str, workspace: Workspace, spec: Mapping[str, Any],
         raise InvalidMetadataError(
             f"{ref}: a safetensors loader needs the user loader function (technical.loader."
             "entry_point)", hint="e.g. --loader safetensors:model:build")
+    from modelkeep.registry.loaders.entry_points import import_entry_point
+    from modelkeep.registry.loaders.python_entry import callable_of
+
     build = import_entry_point(target, workspace.roots)
     path = workspace.artifacts / str(spec["file"])
     try:

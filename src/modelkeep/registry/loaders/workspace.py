@@ -19,7 +19,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from modelkeep.errors import InvalidMetadataError, UnsafePathError
-from modelkeep.storage.checkout import checkout
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.statcache import StatCache
 from modelkeep.storage.tree import read_tree
@@ -99,6 +98,8 @@ def open_workspace(store: ObjectStore, tree_id: str, code_tree: str | None,
                    patterns: Sequence[str] | None = None) -> Workspace:
     """Check out (verified) the artifacts tree, or the files matching ``patterns``, and the
     code snapshot into a new private temporary folder."""
+    from modelkeep.storage.checkout import checkout  # loaded with the first version
+
     folder = Path(tempfile.mkdtemp(prefix="modelkeep-load-"))
     os.chmod(folder, 0o700)
     try:

@@ -1,10 +1,11 @@
-"""The child process that loads and calls one version for ``validate``.
+"""What runs in the child process that loads and calls one version for ``validate``.
 
-Run as ``python -m modelkeep.registry.validation.runner JOB RESULT``: it reads the job (JSON),
+Each child is forked by the fork server (``forkserver.py``), which calls ``run_job``; the same
+work also runs on its own as ``python -m modelkeep.registry.validation.runner JOB RESULT``. It
 limits its own address space first (``resource.setrlimit``), loads the version through the
 loaders ``Keep.load`` uses, times the load, calls the version on its example inputs (latency),
 runs the replay requests, and writes what it found to RESULT as JSON. Anything the model does
-(raise, hang, leak, crash) happens here, where the parent can time it out or see it die.
+(raise, hang, leak, crash) happens there, where the parent can time it out or see it die.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _open_version(job: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], tuple[str, ...]]:
+def open_version(job: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], tuple[str, ...]]:
     """(store, info, metadata, trusted pickles) of the job's version, read as ``Keep.load``
     reads them (this layer may not import Keep itself)."""
     from modelkeep import config
@@ -95,13 +96,16 @@ def _replay(model: Any, path: str) -> list[dict[str, Any]]:
     return answers
 
 
-def run_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Load, time and call the version as ``job`` asks; errors are reported, not raised."""
+def run_job(job: dict[str, Any], opened: Any = None) -> dict[str, Any]:
+    """Load, time and call the version as ``job`` asks; errors are reported, not raised.
+    ``opened``: what ``open_version(job)`` gave (or raised) in the fork server, else None."""
     from modelkeep.registry.loaders import example_inputs, load_version
 
     result: dict[str, Any] = {"ref": job["ref"]}
     try:
-        store, info, metadata, trusted = _open_version(job)
+        if isinstance(opened, BaseException):
+            raise opened
+        store, info, metadata, trusted = opened or open_version(job)
         start = time.perf_counter()
         model = load_version(store, info, metadata, trusted_pickles=trusted)
         result["load_time_s"] = time.perf_counter() - start
@@ -134,9 +138,13 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     job = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
     limit_memory(int(job["memory_limit_mb"]))
-    result = run_job(job)
-    Path(argv[2]).write_text(json.dumps(result, allow_nan=True), encoding="utf-8")
+    write_result(Path(argv[2]), run_job(job))
     return 0
+
+
+def write_result(path: Path, result: dict[str, Any]) -> None:
+    """What a run found, as JSON (NaN allowed: a model may answer it)."""
+    path.write_text(json.dumps(result, allow_nan=True), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -2,15 +2,15 @@
 project turned payload logging on (docs/privacy.md). Rows are deleted when they expire and by
 ``modelkeep purge``; nothing else refers to them, and push/pull never carry them.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
