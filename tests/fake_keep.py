@@ -31,6 +31,7 @@ from modelkeep.registry.feedback import Feedback, FeedbackSummary
 from modelkeep.registry.gates import GatePolicy, GateResult
 from modelkeep.registry.integrity import KeepCheck
 from modelkeep.registry.loaders import Loaded, Prediction
+from modelkeep.registry.payloads import PayloadItem, PayloadPolicy, PurgeResult
 from modelkeep.registry.publish import SyncResult
 from modelkeep.registry.records import VersionRecord
 from modelkeep.registry.rollout import Deployment
@@ -377,6 +378,20 @@ class FakeKeep:
 
     def feedback_summary(self, name: str, since: str = "") -> dict[str, FeedbackSummary]:
         _absent("deployments")
+
+    # -- payloads: never logged by the fake ---------------------------------------------------
+
+    def payload_policy(self) -> PayloadPolicy:
+        return PayloadPolicy()
+
+    def record_payloads(self, items: Sequence[PayloadItem]) -> int:
+        _absent("payloads")
+
+    def purge_payloads(self, *, model: str | None = None, before: str | None = None,
+                       everything: bool = False) -> PurgeResult:
+        _absent("payloads")
+
+    # -- deployment configuration and history replay: not kept in memory ---------------
 
     def deployment_replay(self, name: str, at: str | None = None) -> list[ServingPeriod]:
         _absent("deployments")

@@ -48,6 +48,7 @@ RESULT_MODULES: dict[str, set[str]] = {
     "modelkeep.registry.deployments": set(),
     "modelkeep.registry.feedback": set(),
     "modelkeep.registry.costs": set(),
+    "modelkeep.registry.payloads": set(),
     "modelkeep.registry.gates": set(),
     "modelkeep.registry.serving": set(),
     "modelkeep.registry.roots": {"Roots"},  # gc's working set of reachable roots

@@ -33,8 +33,8 @@ CLI_MAY_IMPORT = {
     # DeployConfig, the value type of `deploy --config FILE --timeout --env ...` (and its reader)
     "modelkeep.registry.deploy_config",
     # `modelkeep gateway` starts one; the gateway itself sees only the interface too
-    "modelkeep.gateway.app", "modelkeep.gateway.serve",
-    "modelkeep.gateway.uvicorn_workers", "modelkeep.gateway.memory",  # --workers, --memory-limit
+    "modelkeep.gateway.app", "modelkeep.gateway.serve", "modelkeep.gateway.multiprocess",
+    "modelkeep.gateway.memory",  # --memory-limit
     # `modelkeep loadtest` and `drill` (docs/loadtest.md)
     "modelkeep.loadtest.plan", "modelkeep.loadtest.report", "modelkeep.loadtest.runner",
     "modelkeep.loadtest.drill",

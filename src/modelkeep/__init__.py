@@ -101,11 +101,14 @@ _EXPORTS: dict[str, str] = {
     "ObjectNotFoundError": "modelkeep.errors",
     "OutputExistsError": "modelkeep.errors",
     "PathNotFoundError": "modelkeep.errors",
+    "PayloadItem": "modelkeep.registry.payloads",
+    "PayloadPolicy": "modelkeep.registry.payloads",
     "Pointer": "modelkeep.storage.pointers",
     "Prediction": "modelkeep.registry.loaders.base",
     "PredictionMemoryError": "modelkeep.errors",
     "PredictionTimeoutError": "modelkeep.errors",
     "ProviderNotConfiguredError": "modelkeep.errors",
+    "PurgeResult": "modelkeep.registry.payloads",
     "RemoteAuthError": "modelkeep.errors",
     "RemoteError": "modelkeep.errors",
     "RemoteInfo": "modelkeep.storage.remotes",
@@ -254,6 +257,7 @@ if TYPE_CHECKING:
     from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.integrity import KeepCheck
     from modelkeep.registry.loaders.base import LoadedModel, Prediction
+    from modelkeep.registry.payloads import PayloadItem, PayloadPolicy, PurgeResult
     from modelkeep.registry.publish import SyncResult
     from modelkeep.registry.records import VersionRecord
     from modelkeep.registry.rollout import Deployment, Rollout

@@ -219,6 +219,12 @@ class Settings:
     # budgets of hosted versions ([budgets] "NAME@VERSION" = {amount, currency}), set in the
     # keep by each gateway at start (docs/hosted.md)
     budgets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # [gateway] payload logging (docs/privacy.md): off unless the project turns it on
+    payload_logging: bool = False
+    payload_retention_days: float = 7.0
+    payload_max_bytes: int = 64 * 1024
+    payload_redact: tuple[str, ...] = ("email", "key", "number")
+    payload_patterns: tuple[tuple[str, str], ...] = ()
 
     @property
     def keep_dir(self) -> Path:
@@ -393,7 +399,49 @@ def load_settings(root: Path, *, database_url: str | None = None, author: str | 
             "drill_max_age", user.get("gateway", {}).get("drill_max_age", "7d"))),
         providers={**user.get("providers", {}), **project.get("providers", {})},
         budgets=dict(project.get("budgets", {})),
+        **_payload_settings(project, keep_dir / CONFIG_FILENAME),
     )
+
+
+def _payload_settings(project: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``[gateway]`` payload logging, retention, size cap and redaction of the project config
+    only: like trust, what is logged about users is the project's decision (docs/privacy.md).
+    A wrong type is one line naming the key; the patterns are checked when they are used."""
+    section = project.get("gateway", {})
+    if not isinstance(section, dict):
+        raise InvalidInputError(f"config file {path}: [gateway] must be a table",
+                                hint=f"fix {path} (see docs/privacy.md)", path=str(path))
+
+    def bad(key: str, want: str) -> InvalidInputError:
+        return InvalidInputError(f"config file {path}: [gateway] {key} must be {want}, got "
+                                 f"{section[key]!r}", hint=f"fix {path} (see docs/privacy.md)",
+                                 path=str(path))
+
+    out: dict[str, Any] = {}
+    if "payload_logging" in section:
+        if not isinstance(section["payload_logging"], bool):
+            raise bad("payload_logging", "true or false")
+        out["payload_logging"] = section["payload_logging"]
+    for key, kind, least in (("payload_retention_days", float, 0.0), ("payload_max_bytes", int, 64)):
+        value = section.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value \
+                or value < least or value == float("inf") or (kind is int and not isinstance(value, int)):
+            raise bad(key, f"a {'whole ' if kind is int else ''}number of at least {least:g}")
+        out[key] = kind(value)
+    if "redact" in section:
+        names = section["redact"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise bad("redact", "a list of pattern names")
+        out["payload_redact"] = tuple(names)
+    patterns = section.get("redact_patterns", {})
+    if not isinstance(patterns, dict) or not all(isinstance(v, str) for v in patterns.values()):
+        raise InvalidInputError(f"config file {path}: [gateway.redact_patterns] must map names to "
+                                "regular expressions (strings)", hint=f"fix {path} (see "
+                                "docs/privacy.md)", path=str(path))
+    out["payload_patterns"] = tuple((str(k), v) for k, v in patterns.items())
+    return out
 
 
 def _protected_aliases(project: dict[str, Any]) -> tuple[str, ...]:

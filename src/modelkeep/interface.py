@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # the result types, for annotations only: importing this modu
     from modelkeep.registry.gates import GatePolicy, GateResult
     from modelkeep.registry.integrity import KeepCheck
     from modelkeep.registry.loaders import Loaded, Prediction
+    from modelkeep.registry.payloads import PayloadItem, PayloadPolicy, PurgeResult
     from modelkeep.registry.publish import SyncResult
     from modelkeep.registry.records import VersionRecord
     from modelkeep.registry.rollout import Deployment
@@ -373,6 +374,21 @@ class KeepInterface(Protocol):
 
     def feedback_summary(self, name: str, since: str = "") -> dict[str, FeedbackSummary]:
         """version -> feedback items, accuracy and mean outcome value since a time."""
+        ...
+
+    # -- payloads (privacy by default: docs/privacy.md) -----------------------------------
+
+    def payload_policy(self) -> PayloadPolicy:
+        """Whether payloads are logged, for how long, and how they are redacted."""
+        ...
+
+    def record_payloads(self, items: Sequence[PayloadItem]) -> int:
+        """Store answered requests' payloads redacted; delete expired ones."""
+        ...
+
+    def purge_payloads(self, *, model: str | None = None, before: str | None = None,
+                       everything: bool = False) -> PurgeResult:
+        """Delete stored payloads (of a model, older than a time, or all)."""
         ...
 
     # -- deployment configuration, history replay and worker environments (g-ops) ---------

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from modelkeep.registry.drills import DrillReference, DrillResult, DrillStatus
     from modelkeep.registry.feedback import Feedback, FeedbackSummary
     from modelkeep.registry.gates import GatePolicy, GateResult
+    from modelkeep.registry.payloads import PayloadItem, PayloadPolicy, PurgeResult
     from modelkeep.registry.rollout import Deployment
     from modelkeep.registry.serving import VersionStats
     from modelkeep.registry.shadow_report import ShadowReport
@@ -763,6 +764,40 @@ class Keep:
         from modelkeep.registry.feedback import summary
 
         return summary(self.db, name, self.deployment(name).serving(), since)
+
+    # -- payloads (privacy by default: docs/privacy.md) -----------------------------------
+
+    def payload_policy(self) -> PayloadPolicy:
+        """Whether gateways log payloads (off unless ``[gateway] payload_logging``), the
+        retention period, size cap and redaction patterns."""
+        from modelkeep.registry.payloads import PayloadPolicy
+        from modelkeep.registry.redaction import check_patterns
+
+        s = self.settings
+        redactor = check_patterns(s.payload_redact, dict(s.payload_patterns),
+                                  f"config file {s.keep_dir / config.CONFIG_FILENAME}")
+        return PayloadPolicy(s.payload_logging, s.payload_retention_days, redactor,
+                             s.payload_max_bytes)
+
+    def record_payloads(self, items: Sequence[PayloadItem]) -> int:
+        """Store answered requests' payloads redacted, and delete expired ones (gateways call
+        it, only with logging on); how many were stored."""
+        from modelkeep.registry.payloads import record_payloads
+
+        return record_payloads(self.db, items, self.payload_policy())
+
+    def purge_payloads(self, *, model: str | None = None, before: str | None = None,
+                       everything: bool = False) -> PurgeResult:
+        """Delete stored payloads: of ``model`` (default all models), older than ``before``
+        (ISO 8601 or an age such as ``3d``; default: the retention period), or all of them."""
+        from modelkeep.registry.payloads import parse_before, purge_payloads
+
+        if everything and before is not None:
+            raise InvalidInputError("give --before or --all, not both",
+                                    hint="modelkeep purge --all deletes every payload")
+        cutoff = parse_before(before) if before is not None else None
+        return purge_payloads(self.db, self.payload_policy(), model=model, before=cutoff,
+                              everything=everything)
 
     # -- deployment configuration, history replay and worker environments (g-ops) ---------
 

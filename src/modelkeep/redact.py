@@ -43,6 +43,8 @@ SAFE_OPTION_KEYS = frozenset({
     # config.toml [core], [gc] and [validation]
     "database_url", "store", "hash", "author", "workers", "flush_interval", "remote",
     "keep_stable", "grace", "protected_aliases",
+    # config.toml [gateway] (docs/privacy.md)
+    "payload_logging", "payload_retention_days", "payload_max_bytes", "redact",
 })
 _SECRET_WORDS = frozenset({
     "key", "apikey", "token", "secret", "secrets", "pass", "passwd", "password", "passwords",

@@ -146,3 +146,14 @@ class GatewayProcess:
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+class RecordedGateway(GatewayProcess):
+    """A gateway whose stdout and stderr are read whole when it stops (``out``, ``err``), for
+    tests that search them."""
+
+    def stop(self) -> None:
+        self.client.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.out, self.err = self.proc.communicate(timeout=15)

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gateway": ("modelkeep.cli.gateway:gateway", "Serve deployed versions over HTTP (predict, health)."),
     "deploy": ("modelkeep.cli.deploy:deploy", "Serve a version, roll one out (canary, shadow), or A/B test."),
     "rollback": ("modelkeep.cli.deploy:rollback", "All traffic back to the last stable version."),
+    "purge": ("modelkeep.cli.purge:purge", "Delete logged request/response payloads (privacy)."),
     "loadtest": ("modelkeep.cli.loadtest:loadtest", "Send load to a URL (Locust); report with plots."),
     "drill": ("modelkeep.cli.drill:drill", "Rollback drill under load against a live gateway."),
     "cost": ("modelkeep.cli.cost:cost", "What hosted versions cost, per version, day or A/B arm."),

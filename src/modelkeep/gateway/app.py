@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import time
 import uuid
@@ -45,6 +46,8 @@ from .gatekeeper import GateKeeper
 from .hosted_calls import HostedCaller
 from .limits import VersionLimits
 from .meter import Meter
+from .metrics import CountResponses, GatewayMetrics
+from .payload_log import PayloadLog
 from .placement import Placer
 from .pool import VersionPool
 from .routing import Route as Routed
@@ -61,14 +64,15 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    """How a gateway serves: poll interval (s), per-request timeout (s), worker threads, and
-    how many recent stable versions of each model stay loaded."""
+    """How a gateway serves: poll interval (s), per-request timeout (s), worker threads, how
+    many recent stable versions of each model stay loaded, and whether it stores payloads."""
 
     poll_interval: float = 0.2
     timeout: float = 30.0
     threads: int = 32
     keep_stable: int = 3
     load_before_serving: bool = False  # a worker sharing a port joins it once its versions load
+    log_payloads: bool = False  # store request/response payloads (redacted) in the keep
 
 
 def _error(exc: ModelkeepError, request_id: str | None = None) -> JSONResponse:
@@ -101,11 +105,16 @@ class Gateway:
         self.placer = Placer(keep, lambda ref: self.watcher.config(ref), timeout=settings.timeout)
         self.pool = VersionPool(self.placer.load)
         self.meter = Meter()
+        self.metrics = GatewayMetrics()
+        self.meter.listener = self.metrics.observe
+        self.payloads = PayloadLog(keep) if settings.log_payloads else None  # off by default
         self.recent = RecentAnswers()
         self.inbox = FeedbackInbox()
         self.shadow_meter = ShadowMeter()
         self.shadow = ShadowRunner(self.pool, self.shadow_meter, timeout=settings.timeout,
-                                   on_answer=lambda ref, s, failed: self.meter.record(ref, s, error=failed))
+                                   log_payload=self.payloads.add if self.payloads else None,
+                                   on_answer=lambda ref, s, failed: self.meter.record(
+                                       ref, s, error=failed, shadow=True))
         gatekeeper = GateKeeper(keep, self.meter, self.inbox, self.shadow_meter)
         self.watcher = StateWatcher(keep, self.pool, gatekeeper,
                                     interval=settings.poll_interval, keep_stable=settings.keep_stable)
@@ -114,6 +123,7 @@ class Gateway:
         # hosted versions: costs and budgets flushed and re-read with the serving counts
         self.spend = Spend(keep, gatekeeper.gateway)
         gatekeeper.flushers.append(self.spend.flush)
+        self.spend.listener = self.metrics.charged
         self.upstream = Upstream()
         self.hosted = HostedCaller(self.meter, self.spend, self.upstream)
         self._shadows: set[asyncio.Task[Any]] = set()
@@ -179,6 +189,8 @@ class Gateway:
         self.recent.remember(request_id, model_name, chosen.version, outputs)
         if trial is not None:
             self.arms.remember(request_id, trial)
+        if self.payloads is not None:
+            self.payloads.add(model_name, chosen.version, request_id, inputs, answer.outputs)
         head = json.dumps({"model": model_name, "version": chosen.version,
                            "ref": f"{model_name}@{chosen.version}", "arm": chosen.arm,
                            "request_id": request_id}, separators=(",", ":"))
@@ -256,7 +268,7 @@ class Gateway:
             self._count_failure(ref, trial, started, exc)
             raise
         except Exception:
-            self._count(ref, trial, started, error=True)
+            self._count(ref, trial, started, error=True, code="loader_failed")
             raise
         self._count(ref, trial, started)
         return answer
@@ -266,12 +278,12 @@ class Gateway:
         """A failure of the version itself (5xx) counts as its error; a bad request does not."""
         if exc.http_status >= 500:
             self._count(ref, trial, started, error=True,
-                        timeout=isinstance(exc, PredictionTimeoutError))
+                        timeout=isinstance(exc, PredictionTimeoutError), code=exc.code)
 
     def _count(self, ref: str, trial: Trial | None, started: float, *, error: bool = False,
-               timeout: bool = False) -> None:
+               timeout: bool = False, code: str = "") -> None:
         seconds = time.perf_counter() - started
-        self.meter.record(ref, seconds, error=error, timeout=timeout)
+        self.meter.record(ref, seconds, error=error, timeout=timeout, code=code)
         if trial is not None:
             self.arms.record(trial, seconds, error=error, timeout=timeout)
 
@@ -319,6 +331,8 @@ class Gateway:
         body = {"status": status, "revision": self.watcher.revision,
                 "poll_error": self.watcher.poll_error,
                 "report_error": self.watcher.gatekeeper.last_error,
+                "payload_error": self.payloads.last_error if self.payloads else "",
+                "process": os.getpid(),  # which of a gateway's --workers answered
                 "versions": [v.to_dict() for v in versions]}
         return JSONResponse(body, status_code=503 if status == "starting" else 200)
 
@@ -347,6 +361,8 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
         gateway.watcher.start()
         if gateway.settings.load_before_serving:
             await asyncio.to_thread(gateway.watcher.ready.wait, 300)
+        if gateway.payloads is not None:
+            gateway.payloads.start()
         try:
             yield
         finally:
@@ -354,12 +370,17 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
             gateway.caller.close()
             gateway.shadow.close()
             await gateway.upstream.close()
+            if gateway.payloads is not None:
+                gateway.payloads.stop()
+            gateway.metrics.close()
 
     routes = [Route("/v1/models/{name}/predict", gateway.predict, methods=["POST"]),
               Route("/v1/models", gateway.models, methods=["GET"]),
               Route("/v1/chat/completions", gateway.chat, methods=["POST"]),
               Route("/v1/feedback", gateway.feedback, methods=["POST"]),
-              Route("/healthz", gateway.health, methods=["GET"])]
+              Route("/healthz", gateway.health, methods=["GET"]),
+              Route("/metrics", gateway.metrics.endpoint, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found})
     app.state.gateway = gateway
+    app.add_middleware(CountResponses, metrics=gateway.metrics)
     return app

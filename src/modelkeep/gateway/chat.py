@@ -27,6 +27,7 @@ from modelkeep.registry.loaders.hosted import HostedModel, check_messages
 
 from .calls import Answer
 from .hosted_calls import HostedCaller
+from .payload_log import PayloadLog
 from .pool import VersionPool
 from .routing import Route
 
@@ -38,6 +39,7 @@ class Routing(Protocol):
 
     pool: VersionPool
     hosted: HostedCaller
+    payloads: PayloadLog | None  # None: payload logging off (the default)
 
     def choose(self, name: str, request: Request, request_id: str) -> Route: ...
 
@@ -105,6 +107,13 @@ def _shadow(gateway: Routing, ref: str, chat: dict[str, Any]) -> None:
         gateway.hosted_shadow(ref, _inputs_for(gateway.pool.get(ref), chat))
 
 
+def _log(gateway: Routing, ref: str, request_id: str, chat: dict[str, Any], answer: Any) -> None:
+    """Queue a non-streamed chat's messages and answer when payload logging is on."""
+    if gateway.payloads is not None:
+        model, _, version = ref.partition("@")
+        gateway.payloads.add(model, version, request_id, {"messages": chat["messages"]}, answer)
+
+
 async def chat_completions(gateway: Routing, request: Request, request_id: str,
                            started: float) -> Response:
     """Answer one chat request (errors are raised; the caller renders them)."""
@@ -126,6 +135,7 @@ async def chat_completions(gateway: Routing, request: Request, request_id: str,
                 if chat.get("stream"):
                     return StreamingResponse(_local_stream(completion),
                                              media_type="text/event-stream", headers=headers)
+                _log(gateway, ref, request_id, chat, completion)
                 overhead = (time.perf_counter() - started - answer.model_seconds) * 1000
                 return JSONResponse(completion, headers={
                     **headers, "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
@@ -138,6 +148,7 @@ async def chat_completions(gateway: Routing, request: Request, request_id: str,
                     gateway.choose(name, request, request_id).version == chosen.version:
                 raise
             continue  # the budget is marked spent: routing now picks another version
+        _log(gateway, ref, request_id, chat, charged.completion.answer)
         overhead = (time.perf_counter() - started - charged.completion.upstream_seconds) * 1000
         return Response(charged.completion.raw, media_type="application/json", headers={
             **headers, "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}",

@@ -44,14 +44,15 @@ class HostedCaller:
 
     def _failed(self, model: HostedModel, arm: str, seconds: float, exc: BaseException) -> None:
         self.meter.record(model.ref, seconds, error=True,
-                          timeout=isinstance(exc, UpstreamTimeoutError))
+                          timeout=isinstance(exc, UpstreamTimeoutError),
+                          code=getattr(exc, "code", "upstream_failed"), shadow=arm == "shadow")
         self.spend.add(model.ref, arm, model.spec.price.currency, error=True)
 
     def _done(self, model: HostedModel, arm: str, seconds: float,
               usage: tuple[int, int] | None, worst: int) -> int:
         micros = model.spec.price.cost(*usage) if usage else worst
         inp, out = usage or (0, 0)
-        self.meter.record(model.ref, seconds)
+        self.meter.record(model.ref, seconds, shadow=arm == "shadow")
         self.spend.add(model.ref, arm, model.spec.price.currency, input_tokens=inp,
                        output_tokens=out, micros=micros)
         return micros

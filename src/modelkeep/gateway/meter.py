@@ -4,6 +4,7 @@ few additions), handed to the keep about once a second (``take``) to judge canar
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from modelkeep.registry.serving import BUCKETS, VersionStats, bucket_of
 
@@ -23,12 +24,16 @@ class Meter:
     """Per-ref (``NAME@VERSION``) counts since the last ``take``, and since start."""
 
     def __init__(self) -> None:
+        # also told of every answer (the /metrics counters): ref, seconds, error code, shadow
+        self.listener: Callable[..., None] | None = None
         self._lock = threading.Lock()
         self._pending: dict[str, _Counts] = {}
         self._total: dict[str, _Counts] = {}
 
-    def record(self, ref: str, seconds: float, *, error: bool = False, timeout: bool = False) -> None:
-        """One answer of ``ref`` that took ``seconds`` (failed: ``error``; timed out: both)."""
+    def record(self, ref: str, seconds: float, *, error: bool = False, timeout: bool = False,
+               code: str = "", shadow: bool = False) -> None:
+        """One answer of ``ref`` that took ``seconds`` (failed: ``error``, with its error
+        ``code``; timed out: both; ``shadow``: a copy nobody waited for)."""
         bucket = bucket_of(seconds * 1000)
         with self._lock:
             for table in (self._pending, self._total):
@@ -37,6 +42,9 @@ class Meter:
                 counts.errors += error or timeout
                 counts.timeouts += timeout
                 counts.latency[bucket] += 1
+        if self.listener is not None:
+            self.listener(ref, seconds, code=code or ("failed" if error or timeout else ""),
+                          shadow=shadow)
 
     def take(self) -> dict[str, VersionStats]:
         """The counts since the last call, by ref; the counter starts again from zero."""

@@ -32,7 +32,12 @@ def listen(host: str, port: int) -> socket.socket:
 
 def serve(keep: ServingKeep, sock: socket.socket, settings: GatewaySettings | None = None) -> None:
     """Serve the gateway for ``keep`` on ``sock`` until SIGINT or SIGTERM (uvicorn's handlers)."""
+    import os
+
     import uvicorn
+
+    # one process counts /metrics in its own memory (multiprocess.py sets up shared files)
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
     config = uvicorn.Config(create_app(keep, settings), lifespan="on", log_level="warning",
                             access_log=False)

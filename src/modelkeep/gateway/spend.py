@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -45,6 +45,8 @@ class Spend:
         self._pending: dict[tuple[str, str, str, str], list[int]] = {}
         self.budgeted: dict[str, Budget] = {}
         self.blocked: frozenset[str] = frozenset()  # refs whose budget is spent
+        # also told of every call's cost (the /metrics cost counter): ref, currency, micros
+        self.listener: Callable[[str, str, int], None] | None = None
 
     def add(self, ref: str, arm: str, currency: str, *, error: bool = False,
             input_tokens: int = 0, output_tokens: int = 0, micros: int = 0) -> None:
@@ -57,6 +59,8 @@ class Spend:
             sums[2] += input_tokens
             sums[3] += output_tokens
             sums[4] += micros
+        if self.listener is not None and micros:
+            self.listener(ref, currency, micros)
 
     def flush(self) -> None:
         """Append the sums since the last flush (one row per version, arm and day), then

@@ -24,13 +24,14 @@ from modelkeep.registry.rollout import Deployment
 from .ab_meter import TallyKeep
 from .bluegreen import switch_ready
 from .gatekeeper import GateKeep, GateKeeper
+from .payload_log import PayloadKeep
 from .pool import VersionPool
 from .spend import SpendKeep
 
 STATS_INTERVAL = 1.0  # seconds between reports of this gateway's counts (and gate checks)
 
 
-class ServingKeep(GateKeep, SpendKeep, TallyKeep, Protocol):
+class ServingKeep(GateKeep, PayloadKeep, SpendKeep, TallyKeep, Protocol):
     """What a gateway needs of a keep."""
 
     def deployment_revision(self) -> int: ...
