@@ -35,6 +35,7 @@ CLI_MAY_IMPORT = {
     # `modelkeep gateway` starts one; the gateway itself sees only the interface too
     "modelkeep.gateway.app", "modelkeep.gateway.serve", "modelkeep.gateway.multiprocess",
     "modelkeep.gateway.memory",  # --memory-limit
+    "modelkeep.gateway.fake_provider",  # `modelkeep demo` starts it as its hosted model's upstream
     # `modelkeep loadtest` and `drill` (docs/loadtest.md)
     "modelkeep.loadtest.plan", "modelkeep.loadtest.report", "modelkeep.loadtest.runner",
     "modelkeep.loadtest.drill",

@@ -29,6 +29,7 @@ def test_demo_runs_end_to_end(tmp_path):
                      "reproduced demo-classifier@1.0.1: artifacts by id"]:
         assert expected in out, expected
     _check_serving(out)
+    _check_hosted(out)
     history = json.loads(subprocess.run(
         [sys.executable, "-m", "modelkeep", "--keep", str(folder), "deploy", "history",
          "demo-classifier", "--json"], capture_output=True, text=True, check=True).stdout)
@@ -81,7 +82,7 @@ def _check_serving(out: str) -> None:
     assert "demo-classifier@1.1.0" in canary
     assert "500 loader_failed" in canary  # users that met the candidate saw its errors
     assert "1.1.0: aborted" in canary  # deploy status
-    rollback = serving.split("# 27.", 1)[1]
+    rollback = serving.split("# 27.", 1)[1].split("# 28.", 1)[0]
     assert "demo-classifier: rollback -> 1.0.0 100%" in rollback
     waited = int(rollback.split("answered by 1.0.0 ", 1)[1].split(" ms", 1)[0])
     assert waited < 5000  # under a second on a quiet machine; loaded CI machines vary
@@ -90,6 +91,33 @@ def _check_serving(out: str) -> None:
     assert "20 requests: 20 1.0.0" in rollback
     pid = int(serving.split("(pid ", 1)[1].split(")", 1)[0])
     assert not Path(f"/proc/{pid}").exists()  # the demo stopped its gateway
+
+
+def _check_hosted(out: str) -> None:
+    """Issue 12: a hosted model (the fake provider) in an A/B test, its cost per arm shown."""
+    hosted = out.split("# 28. A hosted model", 1)[1]
+    assert "Registered demo-assistant@1.0.0 (hosted, spec small.yaml)" in hosted
+    assert "Registered demo-assistant@1.0.1 (hosted, spec large.yaml)" in hosted
+    assert hosted.count("PASSED: ") == 2  # validated before the deploy
+    assert "A/B test started: A=1.0.0 50%, B=1.0.1 50%" in hosted
+    answer = json.loads(hosted.split("/predict -H 'X-User-Id: user-0' -d ", 1)[1].splitlines()[1])
+    assert answer["outputs"]["text"] == "echo: what is a canary"  # the provider answered
+    users = hosted.split("12 users, one request each: ", 1)[1].splitlines()[0]
+    cost = hosted.split("$ modelkeep cost demo-assistant --by arm", 1)[1].split("\n$ ", 1)[0]
+    for arm, version in (("A", "1.0.0"), ("B", "1.0.1")):
+        served = int(users.split(f" on arm {arm} ({version})")[0].split(" ")[-1])
+        line = next(row for row in cost.splitlines() if f" {arm} {version} " in row)
+        cells = [c.strip() for c in line.replace("│", "|").split("|")]
+        # model, arm version, calls, errors, tokens in, tokens out, cost (rich narrows the
+        # table to 80 columns when stdout is no terminal: the currency may be cut off)
+        assert cells[0].startswith("demo-ass") and int(cells[2]) == served > 0, line
+        assert int(cells[3]) == 0 and float(cells[6].split()[0]) > 0, line
+    report = hosted.split("$ modelkeep deploy report demo-assistant", 1)[1].split("\n$ ", 1)[0]
+    assert "error_rate" in report and "latency_ms" in report  # the arms' answers were counted
+    assert "A/B test ended, B won: 1.0.1 serves all traffic" in hosted
+    for what in ("fake OpenAI-compatible provider on", "gateway serving on"):
+        pid = int(hosted.split(what, 1)[1].split("(pid ", 1)[1].split(")", 1)[0])
+        assert not Path(f"/proc/{pid}").exists()  # the demo stopped it
 
 
 def _check_yaml_listing_is_whole_lines(out: str, yaml_text: str) -> None:

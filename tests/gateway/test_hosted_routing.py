@@ -116,3 +116,26 @@ def test_a_candidate_whose_budget_is_spent_gives_its_traffic_to_the_stable_versi
     assert pinned.status_code == 402
     assert pinned.json()["error"]["code"] == "budget_exhausted"
     assert "modelkeep budget set chat@1.0.2" in pinned.json()["error"]["hint"]
+
+
+def test_an_ab_test_of_two_providers_counts_each_arm_and_costs_it(setup, providers):
+    """Hosted answers count in the A/B test's arms (requests, latency) as local ones do, and
+    their spend is kept per arm: what `modelkeep demo` shows."""
+    keep, gateway = setup
+    keep.start_ab_test("chat", "A=1.0.1,B=1.0.2", "50/50", by="header:X-User-Id")
+    gw = gateway()
+    arms: dict[str, int] = {}
+    for i in range(20):
+        response = gw.predict("chat", {"messages": HI}, **{"X-User-Id": f"ab{i}"})
+        assert response.status_code == 200, response.text
+        arm = response.json()["arm"]
+        arms[arm] = arms.get(arm, 0) + 1
+    assert set(arms) == {"A", "B"}
+
+    def counted() -> dict[str, int]:
+        return {a["arm"]: a["requests"] for a in keep.ab_report("chat").to_dict()["arms"]}
+
+    gw.wait_for(lambda: counted() == arms, timeout=5)
+    gw.wait_for(lambda: {line.group: line.calls for line in
+                         keep.cost_report("chat", by="arm").lines}
+                == {"A 1.0.1": arms["A"], "B 1.0.2": arms["B"]}, timeout=5)

@@ -99,7 +99,8 @@ def demo(folder: Path | None) -> None:
     """Build a small project in FOLDER (default: a new temporary folder) and walk through
     modelkeep: runs, versions, aliases, diff, export, checkout, Git pointers, remotes, gc,
     predict, bump, validation gates, a protected alias, the model card, reproduce; then a
-    gateway: a shadow test, a canary its gate aborts, a rollback."""
+    gateway: a shadow test, an A/B test, a canary its gate aborts, a rollback, and a hosted
+    model (a fake provider) in an A/B test with its cost."""
     root = (folder or Path(tempfile.mkdtemp(prefix="modelkeep-demo-"))).resolve()
     _refuse_used(root)
     root.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """The demo's serving block: a gateway in the background, a shadow test, an A/B test, a canary
-of a bad release that its gate aborts, and a rollback (docs/gateway.md).
+of a bad release that its gate aborts, a rollback (docs/gateway.md), and a hosted model in an
+A/B test with its cost (demo_hosted.py, docs/hosted.md).
 
 The gateway is a real ``modelkeep gateway`` process on a free loopback port; the deploy
 commands run in-process like the demo's other steps, and the requests are plain HTTP.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import http.client
 import importlib.util
 import json
+import os
 import shlex
 import signal
 import socket
@@ -26,6 +28,7 @@ from typing import Any
 import click
 
 from modelkeep.cli import _demo_project as project
+from modelkeep.cli.demo_hosted import hosted_ab_step
 from modelkeep.interface import KeepInterface
 
 NAME = project.NAME
@@ -66,13 +69,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _gateway(root: Path) -> Iterator[Client]:
-    """``modelkeep gateway`` in the background until the block ends (SIGTERM, then kill)."""
+def _gateway(root: Path, env: dict[str, str] | None = None) -> Iterator[Client]:
+    """``modelkeep gateway`` in the background until the block ends (SIGTERM, then kill);
+    ``env``: variables added to its environment (a provider's key)."""
     port = _free_port()
     click.secho(f"$ modelkeep gateway --port {port} --poll-interval 0.1 &", fg="green")
     proc = subprocess.Popen([sys.executable, "-m", "modelkeep", "--keep", str(root), "gateway",
                              "--port", str(port), "--poll-interval", "0.1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, **(env or {})})
     try:
         client = _wait_healthy(proc, port)
         click.echo(f"gateway serving on http://127.0.0.1:{port} (pid {proc.pid})")
@@ -155,7 +160,7 @@ class _Tour:
 def serving_steps(root: Path, run: Callable[..., None], say: Callable[[str], None],
                   open_keep: Callable[[Path], KeepInterface], first: int) -> None:
     """Steps ``first``.. of the demo: serve, shadow test, A/B test, a canary its gate aborts,
-    rollback."""
+    rollback, a hosted model in an A/B test and its cost."""
     if importlib.util.find_spec("uvicorn") is None or importlib.util.find_spec("starlette") is None:
         say(f"{first}. Serving is left out: pip install 'modelkeep[gateway]' to see it")
         return
@@ -173,6 +178,8 @@ def serving_steps(root: Path, run: Callable[..., None], say: Callable[[str], Non
             for step, stage in enumerate((_shadow_and_promote, _ab_test, _failed_canary,
                                           _rollback), start=first + 1):
                 stage(tour, step)
+        # a second gateway: it reads the new [providers.fake] table and has the key
+        hosted_ab_step(root, first + 5, run, say, keep, lambda env: _gateway(root, env), _wait)
     finally:
         keep.close()
 

@@ -33,6 +33,7 @@ from modelkeep.errors import (
     ModelkeepError,
     NotDeployedError,
     PredictionTimeoutError,
+    UpstreamTimeoutError,
 )
 from modelkeep.registry.loaders.base import failure
 from modelkeep.registry.loaders.hosted import HostedModel
@@ -255,8 +256,17 @@ class Gateway:
         except ModelkeepError as exc:
             self._count_failure(ref, trial, started, exc)
             raise
-        if isinstance(model, HostedModel):
-            return await self.hosted.predict(model, inputs, arm)
+        if isinstance(model, HostedModel):  # the caller counts it for the gates and costs
+            try:
+                hosted = await self.hosted.predict(model, inputs, arm)
+            except ModelkeepError as exc:
+                if trial is not None and exc.http_status >= 500:
+                    self.arms.record(trial, time.perf_counter() - started, error=True,
+                                     timeout=isinstance(exc, UpstreamTimeoutError))
+                raise
+            if trial is not None:  # and the A/B test's arm, like a local answer
+                self.arms.record(trial, time.perf_counter() - started)
+            return hosted
         config = self.watcher.config(ref)
         try:
             # a version in worker processes caps itself: one request per worker
