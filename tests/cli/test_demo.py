@@ -102,7 +102,7 @@ def _check_hosted(out: str) -> None:
     assert "A/B test started: A=1.0.0 50%, B=1.0.1 50%" in hosted
     answer = json.loads(hosted.split("/predict -H 'X-User-Id: user-0' -d ", 1)[1].splitlines()[1])
     assert answer["outputs"]["text"] == "echo: what is a canary"  # the provider answered
-    users = hosted.split("12 users, one request each: ", 1)[1].splitlines()[0]
+    users = hosted.split("32 users, one request each: ", 1)[1].splitlines()[0]
     cost = hosted.split("$ modelkeep cost demo-assistant --by arm", 1)[1].split("\n$ ", 1)[0]
     for arm, version in (("A", "1.0.0"), ("B", "1.0.1")):
         served = int(users.split(f" on arm {arm} ({version})")[0].split(" ")[-1])

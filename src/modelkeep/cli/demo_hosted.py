@@ -81,11 +81,11 @@ def hosted_ab_step(root: Path, step: int, run: Callable[..., None], say: Callabl
         run(root, "deploy", NAME, "--ab", "A=1.0.0,B=1.0.1", "--split", "50/50", "--by",
             "header:X-User-Id")
         with gateway({KEY_ENV: KEY}) as client:  # a new gateway reads the new provider table
-            _requests(client, len(QUESTIONS) * 3)
+            _requests(client, len(QUESTIONS) * 8)
             wait(lambda: sum(line.calls for line in keep.cost_report(NAME, by="arm").lines)
-                 >= len(QUESTIONS) * 3, "the calls' costs to be recorded")
+                 >= len(QUESTIONS) * 8, "the calls' costs to be recorded")
             wait(lambda: sum(arm["requests"] for arm in keep.ab_report(NAME).to_dict()["arms"])
-                 >= len(QUESTIONS) * 3, "the A/B test's requests to be counted")
+                 >= len(QUESTIONS) * 8, "the A/B test's requests to be counted")
             run(root, "cost", NAME, "--by", "arm")
             run(root, "deploy", "report", NAME)
             run(root, "deploy", "end", NAME, "--winner", "B", "--reason",
