@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, ValidationRequiredError
-from modelkeep.registry.validation.protection import FORCED_PREFIX, latest_validation
+from modelkeep.registry.validation.protection import FORCED_PREFIX, unvalidated_because
 from modelkeep.registry.versions import VersionInfo
 
 
@@ -26,12 +26,9 @@ def deploy_reason(db: Database, info: VersionInfo, *, force: bool, reason: str) 
                 hint=f"modelkeep deploy {info.ref} --force --reason 'why it cannot wait for a "
                 "validation'", name=info.name)
         return FORCED_PREFIX + reason.strip()
-    status = latest_validation(db, info)
-    if status is not None and status.passed:
+    why = unvalidated_because(db, info)
+    if why is None:
         return reason
-    why = ("has never been validated" if status is None else
-           f"failed its latest validation ({status.validated_at}: "
-           f"{', '.join(status.failures) or 'no checks'})")
     raise ValidationRequiredError(
         f"cannot deploy {info.ref}: it {why}",
         hint=f"modelkeep validate {info.ref} --policy POLICY, or deploy it anyway with "

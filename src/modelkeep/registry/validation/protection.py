@@ -51,13 +51,22 @@ def guarded_reason(db: Database, target: VersionInfo, alias: str, *, protected: 
         return reason
     if force:
         return FORCED_PREFIX + reason.strip()
-    status = latest_validation(db, target)
-    if status is not None and status.passed:
+    why = unvalidated_because(db, target)
+    if why is None:
         return reason
-    why = ("has never been validated" if status is None else
-           f"failed its latest validation ({status.validated_at}: "
-           f"{', '.join(status.failures) or 'no checks'})")
     raise ValidationRequiredError(
         f"{target.name}@{alias} is protected: {target.ref} {why}",
         hint=f"modelkeep validate {target.ref} --policy POLICY, or move it anyway with "
         "--force --reason TEXT", name=target.name, alias=alias, version=target.version)
+
+
+def unvalidated_because(db: Database, info: VersionInfo) -> str | None:
+    """Why ``info`` does not count as validated ("has never been validated", "failed its latest
+    validation (...)"); None when its latest validation passed. Protected aliases and deploys
+    both ask it."""
+    status = latest_validation(db, info)
+    if status is not None and status.passed:
+        return None
+    return ("has never been validated" if status is None else
+            f"failed its latest validation ({status.validated_at}: "
+            f"{', '.join(status.failures) or 'no checks'})")
