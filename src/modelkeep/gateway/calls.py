@@ -107,16 +107,6 @@ class Caller:
                 f"{model.ref} did not answer within {limit:g} s", ref=model.ref,
                 timeout=limit) from None
 
-    def fire(self, model: LoadedModel, inputs: Any,
-             done: Callable[[float, bool], None] | None = None) -> None:
-        """Run a prediction nobody waits for (a shadow copy): its outputs are dropped, and
-        ``done(seconds, failed)`` hears how it went."""
-        started = time.perf_counter()
-        future = self._pool.submit(_timed, model, inputs)
-        if done is not None:
-            future.add_done_callback(
-                lambda f: done(time.perf_counter() - started, f.exception() is not None))
-
     def close(self) -> None:
         """Stop taking work; hung calls are left to finish on their own."""
         self._pool.shutdown(wait=False)
