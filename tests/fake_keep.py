@@ -449,7 +449,7 @@ class FakeKeep:
         _absent("budgets")
 
     def start_ab_test(self, name: str, arms: str, split: str | None = None, *, by: str | None = None,
-                      reason: str = "") -> DeploymentEvent:
+                      reason: str = "", force: bool = False) -> DeploymentEvent:
         _absent("deployments")
 
     def split_ab_test(self, name: str, split: str, reason: str = "") -> DeploymentEvent:

@@ -469,8 +469,9 @@ class KeepInterface(Protocol):
     # -- A/B/n tests (docs/gateway.md, "A/B/n tests") -------------------------------------
 
     def start_ab_test(self, name: str, arms: str, split: str | None = None, *, by: str | None = None,
-                      reason: str = "") -> DeploymentEvent:
-        """Start an A/B/n test: arms ``A=VERSION,B=VERSION``, split ``50/50``, sticky by ``by``."""
+                      reason: str = "", force: bool = False) -> DeploymentEvent:
+        """Start an A/B/n test: arms ``A=VERSION,B=VERSION``, split ``50/50``, sticky by ``by``;
+        arms not validated are refused unless ``force`` (with a ``reason``)."""
         ...
 
     def split_ab_test(self, name: str, split: str, reason: str = "") -> DeploymentEvent:

@@ -931,17 +931,19 @@ class Keep:
     # -- A/B/n tests (docs/gateway.md, "A/B/n tests") -------------------------------------
 
     def start_ab_test(self, name: str, arms: str, split: str | None = None, *, by: str | None = None,
-                      reason: str = "") -> DeploymentEvent:
+                      reason: str = "", force: bool = False) -> DeploymentEvent:
         """Start an A/B/n test of model ``name``: ``arms`` ``A=VERSION,B=VERSION[,...]`` (the
         first is the control), ``split`` ``50/50[/...]`` in percent (None: equal), users kept on their arm
-        by the request key ``by`` (``header:NAME``, ``cookie:NAME`` or ``query:NAME``)."""
+        by the request key ``by`` (``header:NAME``, ``cookie:NAME`` or ``query:NAME``). An arm
+        whose version's latest validation did not pass is refused unless ``force`` (with a
+        ``reason``), as for ``deploy``."""
         from modelkeep.registry.ab_rollout import start_test
         from modelkeep.registry.ab_split import parse_arms
 
         parsed = parse_arms(arms)
         infos = [self.resolve(f"{name}@{version}") for _, version in parsed]
         return start_test(self.db, name, parsed, infos, split, by, author=self.author,
-                          reason=reason)
+                          reason=reason, force=force)
 
     def split_ab_test(self, name: str, split: str, reason: str = "") -> DeploymentEvent:
         """Change the split of ``name``'s running test, moving as few users as possible."""

@@ -92,6 +92,18 @@ def test_bad_commands_are_one_line_with_their_exit_code(three, args, code, fragm
     assert json.loads(cli_run("deploy", "status", "m", "--json").stdout)["rollout"] is None
 
 
+def test_an_arm_not_validated_is_refused_unless_forced_with_a_reason(three):
+    (three / "model" / "model.bin").write_bytes(b"four")
+    cli_run("register", "m", "model")  # 1.0.3: never validated
+    one_line_error(cli_run("deploy", "m", "--ab", "A=1.0.0,B=1.0.3", code=4),
+                   "cannot deploy m@1.0.3: it has never been validated")
+    assert "--reason" in cli_run("deploy", "m", "--ab", "A=1.0.0,B=1.0.3", "--force", code=2).output
+    assert json.loads(cli_run("deploy", "status", "m", "--json").stdout)["rollout"] is None
+    cli_run("deploy", "m", "--ab", "A=1.0.0,B=1.0.3", "--force", "--reason", "a quick look")
+    started = json.loads(cli_run("deploy", "history", "m", "--json").stdout)[-1]
+    assert started["action"] == "ab-start" and started["reason"] == "[forced] a quick look"
+
+
 def test_a_second_test_or_rollout_while_one_runs_is_refused(three):
     cli_run("deploy", "m", "--ab", "A=1.0.0,B=1.0.1")
     assert "already running" in cli_run("deploy", "m", "--ab", "A=1.0.0,B=1.0.2", code=4).output

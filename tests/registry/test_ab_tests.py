@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 from support import pass_validation
 
-from modelkeep.errors import InvalidInputError, RolloutStateError, VersionNotFoundError
+from modelkeep.errors import (
+    InvalidInputError,
+    RolloutStateError,
+    ValidationRequiredError,
+    VersionNotFoundError,
+)
 from modelkeep.gateway.routing import route
 from modelkeep.registry.ab_tally import ArmTally, Moments
 from modelkeep.registry.serving import VersionStats, bucket_of
@@ -67,6 +72,29 @@ def test_an_ab_test_on_a_model_never_deployed_makes_the_control_stable(any_keep,
     assert state.stable == "1.0.0"
     any_keep.change_deployment("n", "abort")
     assert any_keep.deployment("n").split() == {"1.0.0": 1.0}
+
+
+def test_every_arm_but_the_stable_version_needs_a_passed_validation(any_keep, make_model,
+                                                                     tmp_path):
+    folder = make_model(tmp_path / "v", b"one")
+    for weights in (b"one", b"two", b"three"):
+        make_model(folder, weights)
+        any_keep.register("v", folder)
+    any_keep.deploy("v@1.0.0", force=True, reason="serving before validations existed")
+    pass_validation(any_keep, "v@1.0.1")
+    revision = any_keep.deployment_revision()
+    with pytest.raises(ValidationRequiredError, match="cannot deploy v@1.0.2: it has never been validated"):
+        any_keep.start_ab_test("v", "A=1.0.0,B=1.0.1,C=1.0.2")
+    with pytest.raises(InvalidInputError, match="needs a --reason"):
+        any_keep.start_ab_test("v", "A=1.0.0,B=1.0.2", force=True)
+    assert any_keep.deployment_revision() == revision  # nothing appended
+    # the stable control (forced in earlier) and a validated arm need nothing more
+    started = any_keep.start_ab_test("v", "A=1.0.0,B=1.0.1")
+    assert started.reason == "" and started.state.split() == {"1.0.0": 0.5, "1.0.1": 0.5}
+    any_keep.change_deployment("v", "abort")
+    forced = any_keep.start_ab_test("v", "A=1.0.0,B=1.0.2", force=True, reason="a quick look")
+    assert forced.reason == "[forced] a quick look"
+    assert any_keep.deployment_history("v")[-1].reason == "[forced] a quick look"
 
 
 @pytest.mark.parametrize("call, error, fragment", [

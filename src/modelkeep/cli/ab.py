@@ -104,12 +104,12 @@ def report(ctx: click.Context, name: str, alpha: float, as_json: bool) -> None:
 
 
 def start(ctx: click.Context, name: str, arms: str, split: str | None, by: str | None,
-          reason: str, as_json: bool) -> None:
+          reason: str, as_json: bool, *, force: bool = False) -> None:
     """``deploy NAME --ab ...``: start an A/B/n test."""
     if "@" in name:
         raise click.UsageError(f"with --ab, name the model only (not {name!r}); the arms name "
                                "the versions: --ab A=1.0.0,B=1.1.0")
-    event = open_keep(ctx).start_ab_test(name, arms, split, by=by, reason=reason)
+    event = open_keep(ctx).start_ab_test(name, arms, split, by=by, reason=reason, force=force)
     key = event.state.rollout.by if event.state.rollout else None
     _say(event, as_json, f"{name}: A/B test started: {arms_text(event.state)}"
          + (f", sticky by {key}" if key else ""))

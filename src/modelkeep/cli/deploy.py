@@ -190,12 +190,12 @@ def start(ctx: click.Context, ref: str, canary: bool, shadow: str | None, shadow
         rollout_options = (canary, shadow, shadow_first, shadow_percent, shadow_window,
                            blue_green, steps, window, max_error_rate, max_p99_ratio,
                            min_requests, min_feedback, config_file, timeout, threads, isolation)
-        if env or expressions or tolerance or force or any(
+        if env or expressions or tolerance or any(
                 option not in (None, False) for option in rollout_options):
             raise click.UsageError("--ab starts an A/B test of versions as they are: --canary, "
                                    "--shadow, --blue-green, --steps, --window, the gates and the "
                                    "configuration options are for NAME@VERSION")
-        ab.start(ctx, ref, arms, split, by, reason, as_json)
+        ab.start(ctx, ref, arms, split, by, reason, as_json, force=force)
         return
     if split is not None:
         raise click.UsageError("--split sets the arms' shares of an A/B test: add --ab")

@@ -18,7 +18,8 @@ from modelkeep.db.database import Database
 from modelkeep.errors import InvalidInputError, RolloutStateError
 from modelkeep.registry import ab_split, rollout
 from modelkeep.registry.deploy_config import DeployConfig, registered_defaults
-from modelkeep.registry.deployments import DeploymentEvent, apply
+from modelkeep.registry.deploy_guard import deploy_reason
+from modelkeep.registry.deployments import DeploymentEvent, apply, current
 from modelkeep.registry.rollout import STABLE_MEMORY, Deployment, Rollout
 from modelkeep.registry.versions import VersionInfo, version_metadata
 
@@ -71,9 +72,15 @@ def end(d: Deployment, winner: str) -> Deployment:
 
 def start_test(db: Database, name: str, arms: tuple[tuple[str, str], ...],
                infos: list[VersionInfo], split_text: str | None, by: str | None, *, author: str,
-               reason: str = "") -> DeploymentEvent:
+               reason: str = "", force: bool = False) -> DeploymentEvent:
     """Store the start of an A/B/n test of ``arms`` (``infos``: their resolved versions),
-    each arm's version served with the configuration its metadata declares."""
+    each arm's version served with the configuration its metadata declares. Every arm serves
+    real users, so each version but the stable one (it serves them already) must have passed
+    its latest validation, as for a deploy, unless ``force`` (with a ``reason``)."""
+    stable = current(db, name).stable
+    reasons = [deploy_reason(db, info, force=force, reason=reason)
+               for info in infos if info.version != stable]
+    reason = reasons[0] if reasons else reason
     labels = [label for label, _ in arms]
     split = ab_split.parse_split(split_text, labels) if split_text else ab_split.equal(labels)
     resolved = tuple((label, info.version) for (label, _), info in zip(arms, infos, strict=True))
