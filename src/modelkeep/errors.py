@@ -47,7 +47,8 @@ an ``exit_code``, structured ``fields`` and a ``hint`` naming the next command t
     │   ├── SchemaBehindError           code=schema_behind
     │   ├── SchemaAheadError            code=schema_ahead
     │   ├── RolloutStateError           code=rollout_state
-    │   └── BudgetExhaustedError        code=budget_exhausted        http 402
+    │   ├── BudgetExhaustedError        code=budget_exhausted        http 402
+    │   └── FeedbackExistsError         code=feedback_exists
     ├── MissingDependencyError          code=missing_dependency    exit 1   http 500
     ├── IntegrityError                  code=integrity             exit 5   http 500
     │   └── CorruptObjectError          code=object_corrupt
@@ -519,6 +520,14 @@ class BudgetExhaustedError(ConflictError):
     code = "budget_exhausted"
     default_hint = "raise it with modelkeep budget set NAME@VERSION AMOUNT, or route elsewhere"
     http_status = 402
+
+
+class FeedbackExistsError(ConflictError):
+    """Feedback for a request that already has feedback: one item per answer, so a retried
+    or repeated post never counts twice toward the gates or an A/B arm."""
+
+    code = "feedback_exists"
+    default_hint = "each answer takes one feedback item; the first one sent is the one counted"
 
 
 class VersionUnhealthyError(LoaderError):

@@ -131,27 +131,37 @@ def test_a_model_that_raises_is_500_with_the_exception(gateway):
 
 
 def test_feedback_is_joined_to_the_version_that_answered_and_stored(gateway, keep):
-    answered = gateway.predict("echo", {"x": [4]}, **{"X-Request-Id": "fb-1"}).json()
+    answers = {f"fb-{n}": gateway.predict("echo", {"x": [4]}, **{"X-Request-Id": f"fb-{n}"}).json()
+               for n in range(1, 6)}
+    outputs = answers["fb-1"]["outputs"]
     post = gateway.client.post
-    right = post("/v1/feedback", json={"request_id": "fb-1", "label": answered["outputs"]})
+    right = post("/v1/feedback", json={"request_id": "fb-1", "label": outputs})
     assert right.status_code == 202
     assert right.json() == {"model": "echo", "version": "1.0.0", "request_id": "fb-1",
-                            "label": answered["outputs"], "value": None, "correct": True}
-    reordered = dict(reversed(list(answered["outputs"].items())))  # key order does not matter
-    assert post("/v1/feedback", json={"request_id": "fb-1", "label": reordered}).json()["correct"]
-    assert post("/v1/feedback", json={"request_id": "fb-1", "label": {"tag": "x"}}).json()["correct"] is False
-    assert post("/v1/feedback", json={"request_id": "fb-1", "value": 12.5}).json()["correct"] is None
-    elsewhere = post("/v1/feedback", json={"request_id": "answered-by-a-replica", "value": 1,
-                                           "model": "echo", "version": "1.0.0"})
-    assert elsewhere.status_code == 202 and elsewhere.json()["version"] == "1.0.0"
+                            "label": outputs, "value": None, "correct": True}
+    reordered = dict(reversed(list(outputs.items())))  # key order does not matter
+    assert post("/v1/feedback", json={"request_id": "fb-2", "label": reordered}).json()["correct"]
+    assert post("/v1/feedback", json={"request_id": "fb-3", "label": {"tag": "x"}}).json()["correct"] is False
+    assert post("/v1/feedback", json={"request_id": "fb-4", "value": 12.5}).json()["correct"] is None
+    elsewhere = {"request_id": "answered-by-a-replica", "value": 1, "model": "echo",
+                 "version": "1.0.0"}
+    assert post("/v1/feedback", json=elsewhere).json()["version"] == "1.0.0"
+    # one item per answer: a repeat here is refused, a repeat via a replica is not counted
+    again = post("/v1/feedback", json={"request_id": "fb-1", "label": {"tag": "x"}})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "feedback_exists"
+    assert post("/v1/feedback", json=elsewhere).status_code == 202
+    # a refused item does not use up the answer's feedback
+    bad = post("/v1/feedback", json={"request_id": "fb-5", "value": 1, "outcome": {"": 1}})
+    assert bad.status_code == 400
+    assert post("/v1/feedback", json={"request_id": "fb-5", "value": 2.5}).status_code == 202
 
     def stored() -> bool:
-        summary = keep.feedback_summary("echo")["1.0.0"]
-        return summary.items == 5
+        return keep.feedback_summary("echo")["1.0.0"].items == 6
     gateway.wait_for(stored, timeout=5)
+    time.sleep(1.5)  # a repeat would be stored within a second: it must not be counted
     summary = keep.feedback_summary("echo")["1.0.0"]
-    assert (summary.judged, summary.correct) == (3, 2)
-    assert (summary.values, summary.value_mean) == (2, 6.75)
+    assert summary.items == 6 and (summary.judged, summary.correct) == (3, 2)
+    assert (summary.values, summary.value_mean) == (3, 16 / 3)
 
 
 @pytest.mark.parametrize("body, status, code", [

@@ -163,3 +163,8 @@ def test_feedback_is_summed_per_version(two_versions):
     assert (summary.items, summary.judged, summary.correct, summary.accuracy) == (3, 2, 1, 0.5)
     assert summary.value_mean == 4.0
     assert summary.to_dict()["accuracy"] == 0.5
+    # repeats of r1 and r3 (posted twice, or to two replicas) are kept but not counted again
+    keep.record_feedback("m", [Feedback("1.0.0", "r1", {"y": 0}, 100.0, False)])
+    keep.record_feedback("m", [Feedback("1.0.0", "r3", None, 100.0, None)])
+    again = keep.feedback_summary("m")["1.0.0"]
+    assert (again.items, again.judged, again.correct, again.value_mean) == (3, 2, 1, 4.0)

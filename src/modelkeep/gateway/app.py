@@ -306,9 +306,10 @@ class Gateway:
             except (ValueError, UnicodeDecodeError) as exc:
                 raise InvalidInputError(f"the feedback is not valid JSON: {exc}",
                                         hint='send {"request_id": ID, "label": ...}') from None
+            # checked before the join, which marks the answer as having its feedback
+            outcome = check_outcome(payload.get("outcome") if isinstance(payload, dict) else None)
             model, item = join(payload, self.recent, self.watcher.deployments,
                                self.settings.keep_stable)
-            outcome = check_outcome(payload.get("outcome"))
         except ModelkeepError as exc:
             return _error(exc)
         self.inbox.add(model, item)

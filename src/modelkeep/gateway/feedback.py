@@ -6,7 +6,9 @@ feedback names only the request id; feedback for an answer it no longer remember
 another replica gave) names the ``model`` and ``version`` the answer carried. A label is judged
 against the remembered outputs (equal canonical JSON: keys sorted, so key order does not
 matter, but ``1`` and ``1.0`` differ); items are handed to the keep in batches
-by the gate keeper, about once a second.
+by the gate keeper, about once a second. Each answer takes one item: a repeat for a request
+this gateway remembers is refused (``FeedbackExistsError``), and the keep counts only the first
+item per request id (``registry/feedback.py``), which also covers repeats sent to replicas.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from modelkeep.errors import InvalidInputError, RequestNotFoundError
+from modelkeep.errors import FeedbackExistsError, InvalidInputError, RequestNotFoundError
 from modelkeep.registry.feedback import Feedback, check_value
 from modelkeep.registry.rollout import Deployment
 
@@ -40,6 +42,7 @@ class RecentAnswers:
         self._limit = limit
         self._lock = threading.Lock()
         self._answers: OrderedDict[str, tuple[str, str, bytes]] = OrderedDict()
+        self._judged: set[str] = set()  # remembered answers that have their feedback
 
     def remember(self, request_id: str, model: str, version: str, outputs_json: str) -> None:
         """Remember an answer; ``outputs_json`` is its outputs' ``canonical_json``."""
@@ -47,13 +50,26 @@ class RecentAnswers:
         with self._lock:
             self._answers[request_id] = entry
             self._answers.move_to_end(request_id)
+            self._judged.discard(request_id)  # a client's own request id, used again
             while len(self._answers) > self._limit:
-                self._answers.popitem(last=False)
+                self._judged.discard(self._answers.popitem(last=False)[0])
 
     def get(self, request_id: str) -> tuple[str, str, bytes] | None:
         """(model, version, outputs digest) of a remembered answer."""
         with self._lock:
             return self._answers.get(request_id)
+
+    def claim(self, request_id: str) -> tuple[str, str, bytes] | None:
+        """Like ``get``, and marks the answer as having its feedback; ``FeedbackExistsError``
+        when it had it already."""
+        with self._lock:
+            known = self._answers.get(request_id)
+            if known is not None:
+                if request_id in self._judged:
+                    raise FeedbackExistsError(
+                        f"request {request_id!r} already has its feedback", request_id=request_id)
+                self._judged.add(request_id)
+            return known
 
 
 class FeedbackInbox:
@@ -96,7 +112,7 @@ def join(payload: Any, recent: RecentAnswers, deployments: dict[str, Deployment]
     request_id, label = payload["request_id"], payload.get("label")
     if not 0 < len(request_id) <= 128:
         raise _bad("a request id is 1 to 128 characters")
-    known = recent.get(request_id)
+    known = recent.claim(request_id)
     if known is not None:
         model, version, digest = known
         correct = None if label is None else _digest(canonical_json(label)) == digest

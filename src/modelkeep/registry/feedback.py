@@ -4,7 +4,7 @@ A gateway receives ``POST /v1/feedback`` for a request it (or another replica) a
 appends one ``feedback`` row (migration 0006) per item, in batches about once a second. A label
 is compared with the answer's outputs when the gateway still holds them (exact JSON equality),
 which gives the version's accuracy; an outcome value (a click, a sale, a rating) is summed for
-business metrics. ``summary`` reads them back per version.
+business metrics. ``summary`` reads them back per version, one item per request id (the first).
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def record_feedback(db: Database, name: str, items: Sequence[Feedback]) -> None:
 
 
 def summary(db: Database, name: str, versions: Iterable[str], since: str = "") -> dict[str, FeedbackSummary]:
-    """version -> its feedback since time ``since`` (all time: "")."""
+    """version -> its feedback since time ``since`` (all time: ""), counting the first item per
+    request id only: a repeat (sent twice, or to two replicas) is kept but never counted again."""
     model_id = model_id_of(db, name)
     out = {}
     for version in versions:
@@ -83,7 +84,8 @@ def summary(db: Database, name: str, versions: Iterable[str], since: str = "") -
             "SELECT COUNT(*) AS items, COUNT(correct) AS judged, "
             "COALESCE(SUM(CASE WHEN correct THEN 1 ELSE 0 END), 0) AS correct, "
             "COUNT(value) AS n_values, COALESCE(SUM(value), 0) AS value_sum FROM feedback "
-            "WHERE model_id = :m AND version = :v AND at >= :since",
+            "WHERE id IN (SELECT MIN(id) FROM feedback WHERE model_id = :m AND version = :v "
+            "GROUP BY request_id) AND at >= :since",
             {"m": model_id, "v": version, "since": since})
         assert row is not None
         out[version] = FeedbackSummary(int(row["items"]), int(row["judged"]), int(row["correct"]),
