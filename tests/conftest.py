@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import skip_outside_ci
+from support import pass_validation, skip_outside_ci
 
 from modelkeep.keep import Keep
 
@@ -72,3 +72,14 @@ def _make_model(folder: Path, weights: bytes = b"weights-v1",
 def make_model():  # -> Callable[..., Path]
     """Factory for a small model folder with real files: make_model(path, weights=b"...")."""
     return _make_model
+
+
+@pytest.fixture
+def validated_pair(any_keep: Keep, tmp_path: Path) -> Keep:
+    """``any_keep`` with m@1.0.0 and m@1.0.1 registered and validated (deploys need it)."""
+    folder = _make_model(tmp_path / "m", b"one")
+    any_keep.register("m", folder)
+    _make_model(folder, b"two")
+    any_keep.register("m", folder)
+    pass_validation(any_keep, "m@1.0.0", "m@1.0.1")
+    return any_keep

@@ -733,10 +733,13 @@ class Keep:
 
     def record_serving_stats(self, name: str, stats: Mapping[str, VersionStats],
                              gateway: str) -> None:
-        """Append what a gateway's requests to each version of ``name`` did (gateways call it)."""
+        """Append what a gateway's requests to each version of ``name`` did (gateways call it);
+        about once a minute, rows a few minutes old are folded into one per minute."""
         from modelkeep.registry.serving import record_stats
+        from modelkeep.registry.stats_folding import fold_if_due
 
         record_stats(self.db, name, stats, gateway)
+        fold_if_due(self.db, name)
 
     def serving_stats(self, name: str, since: str = "") -> dict[str, VersionStats]:
         """version -> requests, errors and latency of every gateway since ``since``, for the
@@ -823,10 +826,13 @@ class Keep:
     # -- shadow tests (docs/gateway.md#shadow-tests) ------------------------------------------
 
     def record_shadow_stats(self, name: str, batches: Sequence[ShadowBatch], gateway: str) -> None:
-        """Append what a gateway's shadow copies of ``name``'s requests did (gateways call it)."""
+        """Append what a gateway's shadow copies of ``name``'s requests did (gateways call it);
+        folded like the serving counts."""
         from modelkeep.registry.shadow_stats import record_shadow
+        from modelkeep.registry.stats_folding import fold_if_due
 
         record_shadow(self.db, name, batches, gateway)
+        fold_if_due(self.db, name)
 
     def shadow_report(self, name: str, tolerance: float | None = None) -> ShadowReport:
         """``name``'s latest shadow test: agreement within ``tolerance`` (None: the one the
@@ -960,10 +966,12 @@ class Keep:
     def record_ab_tallies(self, name: str, test: str, tallies: Mapping[TallyKey, ArmTally],
                           gateway: str, users: Sequence[SeenUser] = ()) -> None:
         """Append what a gateway counted for each arm of ``name``'s test, and the users it
-        saw on each (gateways call it)."""
+        saw on each (gateways call it); folded like the serving counts."""
         from modelkeep.registry.ab_tally import record_tallies
+        from modelkeep.registry.stats_folding import fold_if_due
 
         record_tallies(self.db, name, test, tallies, gateway, users)
+        fold_if_due(self.db, name)
 
     def ab_report(self, name: str, alpha: float = 0.05) -> AbReport:
         """``name``'s latest A/B/n test: each metric per arm with its interval, the

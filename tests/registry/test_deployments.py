@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from support import pass_validation
 
 from modelkeep.errors import (
     InvalidInputError,
@@ -19,13 +18,8 @@ from modelkeep.registry.gates import GatePolicy
 
 
 @pytest.fixture
-def two_versions(any_keep, make_model, tmp_path):
-    folder = make_model(tmp_path / "m", b"one")
-    any_keep.register("m", folder)
-    make_model(folder, b"two")
-    any_keep.register("m", folder)
-    pass_validation(any_keep, "m@1.0.0", "m@1.0.1")
-    return any_keep
+def two_versions(validated_pair):
+    return validated_pair
 
 
 def test_a_canary_rollout_is_recorded_step_by_step(two_versions):

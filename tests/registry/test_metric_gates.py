@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support import pass_validation
 
 from modelkeep.clock import to_iso
 from modelkeep.errors import InvalidInputError
@@ -91,12 +90,8 @@ def test_a_shadow_phase_moves_on_only_with_a_window():
 
 
 @pytest.fixture
-def canary(any_keep, make_model, tmp_path):
-    folder = make_model(tmp_path / "m", b"one")
-    any_keep.register("m", folder)
-    make_model(folder, b"two")
-    any_keep.register("m", folder)
-    pass_validation(any_keep, "m@1.0.0", "m@1.0.1")
+def canary(validated_pair):
+    any_keep = validated_pair
     any_keep.deploy("m@1.0.0")
     any_keep.deploy("m@1.0.1", canary=True, gates=GatePolicy(
         min_requests=2, min_feedback=4,

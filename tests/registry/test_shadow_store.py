@@ -14,12 +14,8 @@ from modelkeep.registry.shadow_stats import Disagreement, ShadowBatch, ShadowSta
 
 
 @pytest.fixture
-def shadowed(any_keep, make_model, tmp_path):
-    folder = make_model(tmp_path / "m", b"one")
-    any_keep.register("m", folder)
-    make_model(folder, b"two")
-    any_keep.register("m", folder)
-    pass_validation(any_keep, "m@1.0.0", "m@1.0.1")
+def shadowed(validated_pair):
+    any_keep = validated_pair
     any_keep.deploy("m@1.0.0")
     any_keep.deploy("m@1.0.1", shadow=True, shadow_percent=10)
     return any_keep
