@@ -261,21 +261,20 @@ class HTTP1Pool:
         Accept-Encoding); the answer's head, its body to be read inside the block. Time limits
         are the caller's (``asyncio.timeout``): a cancelled call closes its connection."""
         target = target_of(url)
+        try:
+            request = h11.Request(method=b"POST", target=target.path, headers=[
+                (b"host", target.host_header), *headers, (b"accept-encoding", b"identity"),
+                (b"content-length", str(len(body)).encode())])
+        except h11.LocalProtocolError:  # its message would quote the value (a key)
+            raise BadRequestHeaders("was not called: a request header is not one line of "
+                                    "text (is the API key one line?)") from None
         async with self._slots:
             loop = asyncio.get_running_loop()
             conn = self._take(target.origin, loop.time()) or await self._connect(target)
             response: Response | None = None
             try:
-                request = h11.Request(method=b"POST", target=target.path, headers=[
-                    (b"host", target.host_header), *headers,
-                    (b"accept-encoding", b"identity"),
-                    (b"content-length", str(len(body)).encode())])
-                try:
-                    data = conn.h11.send(request) or b""
-                except h11.LocalProtocolError:  # its message would quote the value (a key)
-                    raise BadRequestHeaders("was not called: a request header is not one line "
-                                            "of text (is the API key one line?)") from None
-                data += (conn.h11.send(h11.Data(data=body)) or b"") + \
+                data = (conn.h11.send(request) or b"") + \
+                    (conn.h11.send(h11.Data(data=body)) or b"") + \
                     (conn.h11.send(h11.EndOfMessage()) or b"")
                 if conn.transport is None or conn.transport.is_closing():
                     raise ConnectionBroken("broke off the connection (before the request was "
