@@ -14,7 +14,8 @@ differences. Beside them: the gateway's own ``X-Modelkeep-Overhead-Ms`` (time ou
 upstream call), and the CPU each process spent per request (less load-dependent than the
 latency). Target: under 2 ms added at p50. The three processes share 2 cores: the cores each
 may run on are printed; ``--pin`` puts the gateway on core 1 and the client and the provider on
-core 0 (they never run at once: the client waits for the answer).
+core 0 (they never run at once: the client waits for the answer). Pin only on a quiet machine:
+on a shared one a pinned process waits for its core while other work runs there.
 
 Outbound hop: in this process, against the same provider, the gateway's upstream client
 (``Upstream.complete``: http1.py, with its retries and checks) and an ``httpx.AsyncClient``
