@@ -399,3 +399,36 @@ def test_https_upstreams_are_verified(tmp_path):
     assert "could not be reached (SSLCertVerificationError)" in str(refused)
     assert isinstance(accepted, Completion) and accepted.raw == ANSWER
 
+
+
+def test_a_stream_that_stalls_after_its_first_chunk_ends_with_a_timeout():
+    first = b'data: {"choices": [{"delta": {"content": "he"}}]}\n\n'
+
+    async def behave(writer: asyncio.StreamWriter, n: int) -> bool:
+        writer.write(chunked(first, end=False, kind=b"text/event-stream"))
+        await writer.drain()
+        await asyncio.sleep(5)
+        return False
+
+    (lines,), server, seconds = run(behave, stream=True, timeout=0.5)
+    assert lines[0] == first and isinstance(lines[1], UpstreamTimeoutError)
+    assert "did not answer within 0.5 s (1 try)" in str(lines[1]) and seconds < 2.0
+    assert len(server.requests) == 1
+
+
+def test_calls_in_flight_never_use_more_connections_than_the_pool_allows():
+    async def behave(writer: asyncio.StreamWriter, n: int) -> bool:
+        await asyncio.sleep(0.05)
+        writer.write(answer())
+        return True
+
+    async def go() -> tuple[list[Any], int]:
+        async with Hostile(behave) as server:
+            client = Upstream(max_connections=2)
+            model = model_at(server.url)
+            got = await asyncio.gather(*(client.complete(model, BODY) for _ in range(8)))
+            await client.close()
+            return got, server.connections
+
+    got, connections = asyncio.run(go())
+    assert all(c.raw == ANSWER for c in got) and connections == 2
