@@ -248,18 +248,24 @@ def test_a_connection_closed_mid_body_is_an_error_never_a_short_answer(stream):
     assert len(server.requests) == 3
 
 
-def test_a_stream_closed_after_its_first_chunk_ends_with_the_error_untried():
-    first = b'data: {"choices": [{"delta": {"content": "he"}}]}\n\n'
+FIRST = b'data: {"choices": [{"delta": {"content": "he"}}]}\n\n'
 
+
+async def first_chunk(writer: asyncio.StreamWriter, then: float) -> None:
+    """A stream's head and its first chunk, then ``then`` seconds of silence."""
+    writer.write(chunked(FIRST, end=False, kind=b"text/event-stream"))
+    await writer.drain()
+    await asyncio.sleep(then)
+
+
+def test_a_stream_closed_after_its_first_chunk_ends_with_the_error_untried():
     async def behave(writer: asyncio.StreamWriter, n: int) -> bool:
-        writer.write(chunked(first, end=False, kind=b"text/event-stream"))
-        await writer.drain()
-        await asyncio.sleep(0.05)
+        await first_chunk(writer, 0.05)
         writer.write(b"40\r\ndata: {\"cho")  # half a chunk, then the connection goes
         return False
 
     (lines,), server, _ = run(behave, stream=True)
-    assert lines[0] == b'data: {"choices": [{"delta": {"content": "he"}}]}\n\n'
+    assert lines[0] == FIRST
     assert isinstance(lines[1], UpstreamError) and "(1 try)" in str(lines[1])
     assert len(lines) == 2 and len(server.requests) == 1
 
@@ -402,16 +408,12 @@ def test_https_upstreams_are_verified(tmp_path):
 
 
 def test_a_stream_that_stalls_after_its_first_chunk_ends_with_a_timeout():
-    first = b'data: {"choices": [{"delta": {"content": "he"}}]}\n\n'
-
     async def behave(writer: asyncio.StreamWriter, n: int) -> bool:
-        writer.write(chunked(first, end=False, kind=b"text/event-stream"))
-        await writer.drain()
-        await asyncio.sleep(5)
+        await first_chunk(writer, 5)
         return False
 
     (lines,), server, seconds = run(behave, stream=True, timeout=0.5)
-    assert lines[0] == first and isinstance(lines[1], UpstreamTimeoutError)
+    assert lines[0] == FIRST and isinstance(lines[1], UpstreamTimeoutError)
     assert "did not answer within 0.5 s (1 try)" in str(lines[1]) and seconds < 2.0
     assert len(server.requests) == 1
 
