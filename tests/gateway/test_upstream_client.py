@@ -434,3 +434,15 @@ def test_calls_in_flight_never_use_more_connections_than_the_pool_allows():
 
     got, connections = asyncio.run(go())
     assert all(c.raw == ANSWER for c in got) and connections == 2
+
+
+def test_a_head_that_never_ends_is_a_broken_answer_not_a_memory_sink():
+    async def behave(writer: asyncio.StreamWriter, n: int) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(64):  # 4 MiB of one header line, never ended
+            writer.write(b"x-filler: " + b"y" * 65536)
+            await writer.drain()
+        return False
+
+    (error,), server, _ = run(behave, retries=0)
+    assert isinstance(error, UpstreamError) and "broke off the connection" in str(error)

@@ -1,8 +1,8 @@
 """A lean pooled HTTP/1.1 client on asyncio for the gateway's upstream calls (h11 parses).
 
-Why not httpx here: on this machine one keep-alive POST through ``httpx.AsyncClient`` cost the
-gateway about 1.9 ms of CPU, this client about 0.3 ms (``benchmarks/hosted.py``, "outbound
-hop"); httpx builds a Request, runs anyio's stream layers and sends headers and body in two
+Why not httpx here: on this machine one keep-alive POST through ``httpx.AsyncClient`` cost
+1.2-1.8 ms of CPU, through this client 0.3-0.4 ms (``benchmarks/hosted.py``, "outbound hop";
+docs/architecture.md); httpx builds a Request, runs anyio's stream layers and sends headers and body in two
 writes, each waking the upstream. Here a call is one write of the whole request and one
 ``asyncio.Protocol`` feeding h11, which checks the response as strictly as httpx did
 (Content-Length and chunked bodies, a malformed or cut-off body is an error).
@@ -12,8 +12,9 @@ use, an idle one dropped after ``keepalive_expiry`` s or as soon as its peer clo
 anything unasked), TCP_NODELAY, https with the certificates httpx trusted (certifi's), no
 proxy or ``.netrc`` (it reads no environment), no redirect followed (a 3xx is an answer like
 any other), ``Accept-Encoding: identity`` (an answer in another encoding is refused), and every
-read bounded: a head over 64 KiB, a body over ``limit`` bytes is ``TooLarge`` before it is
-held in memory. A connection is given back to the pool only after a whole, clean exchange.
+read bounded: a head over 64 KiB is a broken answer, a body over ``limit`` bytes is
+``TooLarge`` before it is held in memory. A connection is given back to the pool only after a
+whole, clean exchange.
 """
 
 from __future__ import annotations
