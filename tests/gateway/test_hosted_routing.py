@@ -139,3 +139,39 @@ def test_an_ab_test_of_two_providers_counts_each_arm_and_costs_it(setup, provide
     gw.wait_for(lambda: {line.group: line.calls for line in
                          keep.cost_report("chat", by="arm").lines}
                 == {"A 1.0.1": arms["A"], "B 1.0.2": arms["B"]}, timeout=5)
+
+
+def test_chat_answers_count_in_the_ab_test_and_take_feedback(setup, providers):
+    """Chat requests, streamed or not, count for their arm as predict requests do, and their
+    request ids take feedback: outcomes for the arm, labels judged against the answer's text
+    (a streamed answer's labels are not judged: the gateway does not hold its text)."""
+    keep, gateway = setup
+    keep.start_ab_test("chat", "A=1.0.1,B=1.0.2", "50/50", by="header:X-User-Id")
+    gw = gateway()
+    arms: dict[str, int] = {}
+    judged = []
+    for i in range(16):
+        streamed = i % 4 == 0
+        response = gw.client.post("/v1/chat/completions", headers={"X-User-Id": f"chat{i}"},
+                                  json={"model": "chat", "messages": HI, "stream": streamed})
+        assert response.status_code == 200, response.text
+        arm = response.headers["X-Modelkeep-Arm"]
+        arms[arm] = arms.get(arm, 0) + 1
+        label = "not the answer" if streamed else \
+            response.json()["choices"][0]["message"]["content"]
+        feedback = gw.client.post("/v1/feedback", json={
+            "request_id": response.headers["X-Request-Id"], "label": label,
+            "outcome": {"click": 1}})
+        assert feedback.status_code == 202, feedback.text
+        assert feedback.json()["arm"] == arm and feedback.json()["version"] == \
+            response.headers["X-Modelkeep-Version"]
+        judged.append(feedback.json()["correct"])
+    assert set(arms) == {"A", "B"}
+    assert judged == [None if i % 4 == 0 else True for i in range(16)]
+
+    def counted() -> tuple[dict[str, int], int]:
+        report = keep.ab_report("chat").to_dict()["arms"]
+        clicks = sum(m["n"] for a in report for m in a["metrics"] if m["metric"] == "outcome:click")
+        return {a["arm"]: a["requests"] for a in report}, clicks
+
+    gw.wait_for(lambda: counted() == (arms, 16), timeout=5)

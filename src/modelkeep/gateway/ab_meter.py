@@ -9,18 +9,20 @@ the sums to the keep (``registry/ab_tally.py``), which adds up every gateway's.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import re
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from starlette.requests import Request
 
-from modelkeep.errors import InvalidInputError
+from modelkeep.errors import InvalidInputError, ModelkeepError, UpstreamTimeoutError
 from modelkeep.registry.ab_tally import ArmTally, Moments, SeenUser, TallyKey
 from modelkeep.registry.feedback import Feedback
 from modelkeep.registry.rollout import Deployment
@@ -182,3 +184,20 @@ class ArmMeter:
         serving counts are)."""
         for (model, test), (tallies, users) in self.take().items():
             keep.record_ab_tallies(model, test, tallies, gateway, users)
+
+
+@contextlib.contextmanager
+def counted(arms: ArmMeter, trial: Trial | None) -> Iterator[None]:
+    """Count a hosted call for ``trial``'s arm (nothing without a trial): its time, and a
+    failure of the version (a 5xx: the upstream failed or timed out) as an error; a refused
+    request (a 4xx, a spent budget) is not the arm's."""
+    started = time.perf_counter()
+    try:
+        yield
+    except ModelkeepError as exc:
+        if trial is not None and exc.http_status >= 500:
+            arms.record(trial, time.perf_counter() - started, error=True,
+                        timeout=isinstance(exc, UpstreamTimeoutError))
+        raise
+    if trial is not None:
+        arms.record(trial, time.perf_counter() - started)

@@ -33,13 +33,12 @@ from modelkeep.errors import (
     ModelkeepError,
     NotDeployedError,
     PredictionTimeoutError,
-    UpstreamTimeoutError,
 )
 from modelkeep.registry.loaders.base import failure
 from modelkeep.registry.loaders.hosted import HostedModel
 from modelkeep.registry.rollout import Deployment
 
-from .ab_meter import ArmMeter, Trial, arm_of, check_outcome
+from .ab_meter import ArmMeter, Trial, arm_of, check_outcome, counted
 from .calls import Answer, Caller
 from .chat import chat_completions
 from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
@@ -257,16 +256,8 @@ class Gateway:
             self._count_failure(ref, trial, started, exc)
             raise
         if isinstance(model, HostedModel):  # the caller counts it for the gates and costs
-            try:
-                hosted = await self.hosted.predict(model, inputs, arm)
-            except ModelkeepError as exc:
-                if trial is not None and exc.http_status >= 500:
-                    self.arms.record(trial, time.perf_counter() - started, error=True,
-                                     timeout=isinstance(exc, UpstreamTimeoutError))
-                raise
-            if trial is not None:  # and the A/B test's arm, like a local answer
-                self.arms.record(trial, time.perf_counter() - started)
-            return hosted
+            with counted(self.arms, trial):  # and the A/B test's arm, like a local answer
+                return await self.hosted.predict(model, inputs, arm)
         config = self.watcher.config(ref)
         try:
             # a version in worker processes caps itself: one request per worker

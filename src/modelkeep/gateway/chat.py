@@ -9,10 +9,16 @@ they come); a local model gets ``{"prompt": the last message's content}`` as its
 and a few sampling fields reach an upstream, never a URL, a header or a key from the request.
 Answers carry ``X-Request-Id``, ``X-Modelkeep-Version``, ``X-Modelkeep-Arm``,
 ``X-Modelkeep-Cost`` (hosted, non-streaming) and ``X-Modelkeep-Overhead-Ms``.
+
+An A/B test counts chat answers for their arm like predict answers (a streamed hosted answer
+is timed to its first chunk, and counted failed only when it could not start), and the answer
+is remembered for ``POST /v1/feedback`` by its request id: a label is judged against the
+answer's text.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -25,11 +31,14 @@ from modelkeep.errors import BudgetExhaustedError, InvalidModelInputError
 from modelkeep.registry.hosted import money
 from modelkeep.registry.loaders.hosted import HostedModel, check_messages
 
+from .ab_meter import ArmMeter, Trial, arm_of, counted
 from .calls import Answer
+from .feedback import RecentAnswers, canonical_json
 from .hosted_calls import HostedCaller
 from .payload_log import PayloadLog
 from .pool import VersionPool
 from .routing import Route
+from .watcher import StateWatcher
 
 MAX_CHAT_BODY = 16 * 1024 * 1024
 
@@ -40,6 +49,9 @@ class Routing(Protocol):
     pool: VersionPool
     hosted: HostedCaller
     payloads: PayloadLog | None  # None: payload logging off (the default)
+    watcher: StateWatcher
+    arms: ArmMeter
+    recent: RecentAnswers
 
     def choose(self, name: str, request: Request, request_id: str) -> Route: ...
 
@@ -47,7 +59,8 @@ class Routing(Protocol):
 
     def hosted_shadow(self, ref: str, inputs: Any) -> bool: ...
 
-    async def answer(self, ref: str, inputs: Any, arm: str = "") -> Answer: ...
+    async def answer(self, ref: str, inputs: Any, arm: str = "",
+                     trial: Trial | None = None) -> Answer: ...
 
 
 async def read_chat(request: Request) -> dict[str, Any]:
@@ -107,6 +120,21 @@ def _shadow(gateway: Routing, ref: str, chat: dict[str, Any]) -> None:
         gateway.hosted_shadow(ref, _inputs_for(gateway.pool.get(ref), chat))
 
 
+def _remember(gateway: Routing, ref: str, request_id: str, trial: Trial | None,
+              completion: dict[str, Any] | None) -> None:
+    """Remember the answer for its feedback: the version, the arm, and the answer's text
+    (``completion`` None: a stream, whose text the gateway does not hold, so labels for it are
+    not judged)."""
+    model, _, version = ref.partition("@")
+    text = None
+    if completion is not None:
+        with contextlib.suppress(KeyError, IndexError, TypeError, ValueError):  # not as expected
+            text = canonical_json(completion["choices"][0]["message"]["content"])
+    gateway.recent.remember(request_id, model, version, text)
+    if trial is not None:
+        gateway.arms.remember(request_id, trial)
+
+
 def _log(gateway: Routing, ref: str, request_id: str, chat: dict[str, Any], answer: Any) -> None:
     """Queue a non-streamed chat's messages and answer when payload logging is on."""
     if gateway.payloads is not None:
@@ -128,10 +156,12 @@ async def chat_completions(gateway: Routing, request: Request, request_id: str,
         headers = {"X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
                    "X-Modelkeep-Arm": chosen.arm}
         model = gateway.pool.get(ref)
+        trial = arm_of(gateway.watcher.deployments.get(model_name), chosen, request, request_id)
         try:
             if not isinstance(model, HostedModel):
-                answer = await gateway.answer(ref, _inputs_for(model, chat), chosen.arm)
+                answer = await gateway.answer(ref, _inputs_for(model, chat), chosen.arm, trial)
                 completion = _local_completion(ref, request_id, answer.outputs)
+                _remember(gateway, ref, request_id, trial, completion)
                 if chat.get("stream"):
                     return StreamingResponse(_local_stream(completion),
                                              media_type="text/event-stream", headers=headers)
@@ -139,10 +169,14 @@ async def chat_completions(gateway: Routing, request: Request, request_id: str,
                 overhead = (time.perf_counter() - started - answer.model_seconds) * 1000
                 return JSONResponse(completion, headers={
                     **headers, "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
-            if chat.get("stream"):
-                chunks = await gateway.hosted.open_stream(model, chat, chosen.arm)
-                return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
-            charged = await gateway.hosted.complete(model, chat, chosen.arm)
+            with counted(gateway.arms, trial):
+                if chat.get("stream"):
+                    chunks = await gateway.hosted.open_stream(model, chat, chosen.arm)
+                    _remember(gateway, ref, request_id, trial, None)
+                    return StreamingResponse(chunks, media_type="text/event-stream",
+                                             headers=headers)
+                charged = await gateway.hosted.complete(model, chat, chosen.arm)
+            _remember(gateway, ref, request_id, trial, charged.completion.answer)
         except BudgetExhaustedError:
             if attempt or chosen.arm == "pinned" or \
                     gateway.choose(name, request, request_id).version == chosen.version:

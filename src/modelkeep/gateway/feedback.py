@@ -44,9 +44,11 @@ class RecentAnswers:
         self._answers: OrderedDict[str, tuple[str, str, bytes]] = OrderedDict()
         self._judged: set[str] = set()  # remembered answers that have their feedback
 
-    def remember(self, request_id: str, model: str, version: str, outputs_json: str) -> None:
-        """Remember an answer; ``outputs_json`` is its outputs' ``canonical_json``."""
-        entry = (model, version, _digest(outputs_json))
+    def remember(self, request_id: str, model: str, version: str,
+                 outputs_json: str | None) -> None:
+        """Remember an answer; ``outputs_json`` is its outputs' ``canonical_json`` (None: not
+        known, as for a streamed answer, so its labels are not judged)."""
+        entry = (model, version, b"" if outputs_json is None else _digest(outputs_json))
         with self._lock:
             self._answers[request_id] = entry
             self._answers.move_to_end(request_id)
@@ -115,7 +117,8 @@ def join(payload: Any, recent: RecentAnswers, deployments: dict[str, Deployment]
     known = recent.claim(request_id)
     if known is not None:
         model, version, digest = known
-        correct = None if label is None else _digest(canonical_json(label)) == digest
+        judged = label is not None and digest
+        correct = _digest(canonical_json(label)) == digest if judged else None
         return model, Feedback(version, request_id, label, value, correct)
     named, claimed = payload.get("model"), payload.get("version")
     d = deployments.get(named) if isinstance(named, str) else None
