@@ -1,26 +1,36 @@
 """Issue 11 benchmark: ``modelkeep gateway`` against the same model in a bare Starlette app.
 
-Run: python benchmarks/gateway.py [--seconds 8] [--connections 8] [--dir DIR]
+Run: python benchmarks/gateway.py [--seconds 8] [--connections 8] [--rounds 3] [--dir DIR]
 
 One run, on loopback, with wrk (Debian's ``wrk``) pinned to core 0 and every server pinned to
 core 1 (this script pins itself to core 0 too). The model is trivial (``{"y": 2x}`` on three
 numbers), registered twice (1.0.0, 1.0.1) as a python entry point. Each row is wrk for
 ``--seconds`` after a 1 s warm-up, at 1 connection (latency: one request at a time) and at
-``--connections`` (throughput: the server core saturated):
+``--connections`` (throughput: the server core saturated).
+
+The targets are judged over ``--rounds`` rounds: the bare app and the gateway both run, and
+each round measures bare, bare with the model in threads, gateway, in turn, so a shared
+machine's drift falls on both; each round's ratios are printed and their median is the figure:
 
 * bare: the same function in an ``async`` Starlette endpoint on uvicorn, on a listening socket
-  made as the gateway makes its own (the baseline of the targets); and the same app started as
-  usual, ``uvicorn bare_app:app``, which binds its own socket (slower here: see the docs);
-* gateway: ``modelkeep gateway`` serving ``bench@1.0.0``; also the gateway's own per-response
-  overhead header (``X-Modelkeep-Overhead-Ms``: time spent outside the model), p50 and p99;
-* gateway with a 10% shadow (``deploy bench@1.0.1 --shadow --shadow-percent 10``);
-* gateway ``--workers 2`` and bare ``uvicorn --workers 2`` (both on the one server core: this
-  shows what the extra process costs, and whether the ~44 ms stall of uvicorn#3149 appears);
-* the bare row again at the end, to show how much the shared machine moved during the run;
+  made as the gateway makes its own (the baseline of the targets);
+* bare with the model in Starlette's threads (``run_in_threadpool``, what Starlette does with a
+  ``def`` endpoint): for context only, what a bare app pays to keep blocking code off its loop;
+* gateway: ``modelkeep gateway`` serving ``bench@1.0.0`` (its default path: the model in a
+  worker thread with a timeout); also its per-response overhead header
+  (``X-Modelkeep-Overhead-Ms``: time spent outside the model), p50 and p99.
+
+Then, once each:
+
+* gateway with a 10% shadow (``deploy bench@1.0.1 --shadow --shadow-percent 10``), and the bare
+  row right after it;
 * rollback under steady load: wrk at ``--connections`` on the gateway serving 1.0.1 while
   ``modelkeep rollback bench`` runs, and a probe (one keep-alive connection, back to back)
   noting which version answered each request: the time from launching the command to the
-  first probe request after which every answer came from 1.0.0, and every failed request.
+  first probe request after which every answer came from 1.0.0, and every failed request;
+* the bare app started as usual, ``uvicorn bare_app:app``, which binds its own socket;
+* gateway ``--workers 2`` and bare ``uvicorn --workers 2`` (both on the one server core: this
+  shows what the extra process costs, and whether the ~44 ms stall of uvicorn#3149 appears).
 
 The figures go to docs/benchmarks.md by hand, with the date, the machine and its load.
 """
@@ -33,6 +43,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,6 +71,7 @@ def run(inputs):
 '''
 BARE_APP = '''
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -72,7 +84,16 @@ async def predict(request: Request) -> JSONResponse:
     return JSONResponse({"outputs": run(payload["inputs"])})
 
 
-app = Starlette(routes=[Route("/v1/models/bench/predict", predict, methods=["POST"])])
+async def predict_in_thread(request: Request) -> JSONResponse:
+    # the model in Starlette's thread pool, as Starlette runs a def endpoint (which cannot
+    # read the body itself): what a bare app does with blocking code
+    payload = await request.json()
+    return JSONResponse({"outputs": await run_in_threadpool(run, payload["inputs"])})
+
+
+app = Starlette(routes=[Route("/v1/models/bench/predict", predict, methods=["POST"]),
+                        Route("/thread/v1/models/bench/predict", predict_in_thread,
+                              methods=["POST"])])
 '''
 # the bare app served on a listening socket made as the gateway makes its own (serve.listen:
 # proto IPPROTO_TCP, so asyncio sets TCP_NODELAY), so the two differ only in the app
@@ -253,10 +274,34 @@ def rollback_under_load(url: str, root: Path, args: argparse.Namespace, script: 
     return row
 
 
+def ratios(gateway: dict, bare: dict) -> dict:
+    """The targets' figures of one round: p50 overhead (ms, 1 connection), throughput ratio
+    (N connections), p99 ratios (1 and N connections)."""
+    return {"p50_plus_ms": gateway["c1"]["p50_ms"] - bare["c1"]["p50_ms"],
+            "throughput": gateway["cN"]["rps"] / bare["cN"]["rps"],
+            "p99_c1": gateway["c1"]["p99_ms"] / bare["c1"]["p99_ms"],
+            "p99_cN": gateway["cN"]["p99_ms"] / bare["cN"]["p99_ms"]}
+
+
+def summary(label: str, rounds: list[dict], connections: int) -> None:
+    """One line per round and the median of each ratio over the rounds."""
+    print(f"{label}:")
+    for i, r in enumerate(rounds, 1):
+        print(f"  round {i}: p50 {r['p50_plus_ms']:+.3f} ms, throughput {r['throughput']:.2f}x, "
+              f"p99 {r['p99_c1']:.2f}x (1 connection), {r['p99_cN']:.2f}x ({connections})")
+    med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+    print(f"  median of {len(rounds)}: p50 {med['p50_plus_ms']:+.3f} ms (target < 1 ms), "
+          f"throughput {med['throughput']:.2f}x (target >= 0.8x), p99 {med['p99_c1']:.2f}x "
+          f"(1 connection; target <= 2x), {med['p99_cN']:.2f}x ({connections} connections)",
+          flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="bare and gateway rows measured in turn this many times")
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -277,32 +322,45 @@ def main() -> None:
     uvicorn = [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1",
                "--log-level", "warning", "--no-access-log"]
     gateway = [sys.executable, "-m", "modelkeep", "--keep", str(root), "gateway"]
-    results: dict = {"load_before": os.getloadavg()}
+    results: dict = {"load_before": os.getloadavg(), "rounds": []}
     try:
+        # the headline: bare and gateway in turn, both servers up (idle while the other is
+        # measured), so a shared machine's drift falls on both alike
         port = free_port()
         bare = Server([*runner, str(port)], port, work / "bare")
-        results["bare"] = measure("bare Starlette + uvicorn", bare.url, args, script)
-        bare.stop()
-        port = free_port()
-        bare = Server([*uvicorn, "--port", str(port)], port, work / "bare")
-        results["bare_cli"] = measure("bare, uvicorn's own socket", bare.url, args, script)
-        bare.stop()
-
         port = free_port()
         gw = Server([*gateway, "--port", str(port)], port, work)
         try:
-            results["gateway"] = measure("modelkeep gateway", gw.url, args, script)
+            for i in range(args.rounds):
+                print(f"round {i + 1} of {args.rounds}; load average "
+                      f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+                one = {"load": os.getloadavg(),
+                       "bare": measure("bare Starlette + uvicorn", bare.url, args, script),
+                       "bare_thread": measure("bare, model in Starlette's threads",
+                                              f"{bare.url}/thread", args, script),
+                       "gateway": measure("modelkeep gateway", gw.url, args, script)}
+                one["ratios"] = ratios(one["gateway"], one["bare"])
+                one["thread_ratios"] = ratios(one["bare_thread"], one["bare"])
+                results["rounds"].append(one)
             keep.deploy("bench@1.0.1", shadow=True, shadow_percent=10.0, force=True,
                         reason="benchmark")
             wait_revision(gw.url, keep)
             results["shadow"] = measure("gateway, 10% shadow", gw.url, args, script)
+            results["shadow_bare"] = measure("bare Starlette + uvicorn", bare.url, args, script)
             keep.change_deployment("bench", "abort", "benchmark")
             keep.deploy("bench@1.0.1", force=True, reason="benchmark")
             wait_revision(gw.url, keep)
             results["rollback"] = rollback_under_load(gw.url, root, args, script)
         finally:
             gw.stop()
+            bare.stop()
 
+        port = free_port()
+        bare = Server([*uvicorn, "--port", str(port)], port, work / "bare")
+        try:
+            results["bare_cli"] = measure("bare, uvicorn's own socket", bare.url, args, script)
+        finally:
+            bare.stop()
         port = free_port()
         gw = Server([*gateway, "--port", str(port), "--workers", "2"], port, work)
         try:
@@ -316,21 +374,13 @@ def main() -> None:
             results["bare_workers"] = measure("bare uvicorn --workers 2", bare.url, args, script)
         finally:
             bare.stop()
-        port = free_port()  # the first row again: how much the machine moved during the run
-        bare = Server([*runner, str(port)], port, work / "bare")
-        try:
-            results["bare_again"] = measure("bare Starlette + uvicorn, again", bare.url, args,
-                                            script)
-        finally:
-            bare.stop()
     finally:
         keep.close()
     results["load_after"] = os.getloadavg()
-    g, b = results["gateway"], results["bare"]
-    print(f"gateway/bare: p50 {g['c1']['p50_ms'] - b['c1']['p50_ms']:+.3f} ms (1 connection), "
-          f"throughput {g['cN']['rps'] / b['cN']['rps']:.2f}x, "
-          f"p99 {g['c1']['p99_ms'] / b['c1']['p99_ms']:.2f}x (1 connection), "
-          f"{g['cN']['p99_ms'] / b['cN']['p99_ms']:.2f}x ({args.connections} connections)")
+    summary("gateway / bare (the targets)", [r["ratios"] for r in results["rounds"]],
+            args.connections)
+    summary("for context, bare with the model in Starlette's threads / bare",
+            [r["thread_ratios"] for r in results["rounds"]], args.connections)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in results['load_after'])}")
     (work / "results.json").write_text(json.dumps(results, indent=2))
     print(f"results: {work / 'results.json'}")

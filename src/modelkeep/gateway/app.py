@@ -16,7 +16,6 @@ import json
 import os
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelkeep.errors import (
     BudgetExhaustedError,
@@ -61,6 +61,7 @@ from .workers import WorkerModel
 
 MAX_BODY = 16 * 1024 * 1024  # a request body larger than this is refused before parsing
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+_PREDICT_PREFIX, _PREDICT_SUFFIX = "/v1/models/", "/predict"
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,26 @@ def _error(exc: ModelkeepError, request_id: str | None = None) -> JSONResponse:
     return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
 
-async def _read_inputs(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise InvalidModelInputError(f"the request body is {len(body)} bytes, over the "
-                                     f"{MAX_BODY} allowed", hint="send smaller batches")
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request body, refused past ``MAX_BODY`` while it arrives; None when the client went
+    away before sending all of it."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise InvalidModelInputError(f"the request body is over the {MAX_BODY} bytes "
+                                         "allowed", hint="send smaller batches")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _parse_inputs(body: bytes) -> Any:
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -95,6 +111,30 @@ async def _read_inputs(request: Request) -> Any:
         raise InvalidModelInputError('the request body must be a JSON object with "inputs"',
                                      hint='send {"inputs": ...} as JSON')
     return payload["inputs"]
+
+
+def _given_request_id(scope: Scope) -> str:
+    """The client's own ``X-Request-Id`` when it is a valid one, else a fresh 32-hex id."""
+    for key, value in scope["headers"]:
+        if key == b"x-request-id":
+            given = value.decode("latin-1")
+            if _REQUEST_ID.fullmatch(given):
+                return given
+            break
+    return os.urandom(16).hex()  # 32 hex digits like uuid4().hex, without building a UUID
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-length", str(len(body)).encode()), (b"content-type", b"application/json"),
+        *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _send_error(send: Send, exc: ModelkeepError, request_id: str) -> None:
+    body = json.dumps(exc.to_dict(), ensure_ascii=False, allow_nan=False,
+                      separators=(",", ":")).encode()  # as JSONResponse renders it
+    await _send(send, exc.http_status, body, [(b"x-request-id", request_id.encode())])
 
 
 class Gateway:
@@ -153,8 +193,9 @@ class Gateway:
                                        hint="GET /v1/models lists them", name=model)
             return Routed(pinned, "pinned")
         rollout = deployment.active_rollout
-        key, _ = request_key(rollout.by if rollout else None, request.headers, request_id,
-                             request.query_params)
+        key = request_id  # a rollout that names no key draws each request afresh
+        if rollout is not None and rollout.by:
+            key, _ = request_key(rollout.by, request.headers, request_id, request.query_params)
         chosen = route(deployment, key)
         if self.usable(f"{model}@{chosen.version}"):
             return chosen
@@ -168,25 +209,32 @@ class Gateway:
                 return Routed(version, "stable", chosen.shadow)
         return chosen  # answering says why it cannot (unhealthy, or still loading)
 
-    async def predict(self, request: Request) -> Response:
+    async def serve_predict(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
+        """``POST /v1/models/NAME/predict``, in plain ASGI: the hot path, so it skips Starlette's
+        router, ``Request`` and ``Response`` (docs/gateway.md, "What a request costs")."""
         started = time.perf_counter()
-        given = request.headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = _given_request_id(scope)
         try:
-            name = request.path_params["name"]
-            inputs = await _read_inputs(request)
+            body = await _read_body(receive)
+            if body is None:
+                return  # the client left: nobody to answer
+            inputs = _parse_inputs(body)
             model_name = name.partition("@")[0]
-            chosen, trial, answer = await self.routed_answer(name, request, request_id, inputs)
+            chosen, trial, answer = await self.routed_answer(name, Request(scope), request_id,
+                                                             inputs)
             outputs = canonical_json(answer.outputs)
-            rollout = self.deployment(model_name).active_rollout
-            if chosen.shadow and rollout is not None and rollout.candidate == chosen.shadow \
-                    and not self.hosted_shadow(f"{model_name}@{chosen.shadow}", inputs):
-                self.shadow.send(model_name, chosen.version, rollout, request_id, inputs,
-                                 answer.outputs, answer.model_seconds)
+            if chosen.shadow:
+                rollout = self.deployment(model_name).active_rollout
+                if rollout is not None and rollout.candidate == chosen.shadow \
+                        and not self.hosted_shadow(f"{model_name}@{chosen.shadow}", inputs):
+                    self.shadow.send(model_name, chosen.version, rollout, request_id, inputs,
+                                     answer.outputs, answer.model_seconds)
         except ModelkeepError as exc:
-            return _error(exc, request_id)
+            await _send_error(send, exc, request_id)
+            return
         except Exception as exc:  # a LoadedModel that let its own error through, or non-JSON
-            return _error(failure(exc, f"{name} raised"), request_id)
+            await _send_error(send, failure(exc, f"{name} raised"), request_id)
+            return
         self.recent.remember(request_id, model_name, chosen.version, outputs)
         if trial is not None:
             self.arms.remember(request_id, trial)
@@ -197,9 +245,10 @@ class Gateway:
                            "request_id": request_id}, separators=(",", ":"))
         overhead = (time.perf_counter() - started - answer.model_seconds) * 1000
         # the outputs are serialised once: for the body and for judging feedback labels later
-        return Response(f'{head[:-1]},"outputs":{outputs}}}', media_type="application/json",
-                        headers={"X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
-                                 "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
+        await _send(send, 200, f'{head[:-1]},"outputs":{outputs}}}'.encode(), [
+            (b"x-request-id", request_id.encode()),
+            (b"x-modelkeep-version", chosen.version.encode()),
+            (b"x-modelkeep-overhead-ms", f"{overhead:.3f}".encode())])
 
     async def routed_answer(self, name: str, request: Request, request_id: str,
                             inputs: Any) -> tuple[Routed, Trial | None, Answer]:
@@ -235,8 +284,7 @@ class Gateway:
     async def chat(self, request: Request) -> Response:
         """``POST /v1/chat/completions`` (``chat.py``)."""
         started = time.perf_counter()
-        given = request.headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = _given_request_id(request.scope)
         try:
             return await chat_completions(self, request, request_id, started)
         except ModelkeepError as exc:
@@ -355,6 +403,36 @@ def _forget(tasks: set[asyncio.Task[Any]]) -> Any:
     return done
 
 
+class PredictFirst:
+    """ASGI middleware sending ``POST /v1/models/NAME/predict`` straight to the gateway, past
+    Starlette's router and exception middleware; every other request goes on to the app."""
+
+    def __init__(self, app: ASGIApp, gateway: Gateway) -> None:
+        self.app = app
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path: str = scope["path"]
+            if path.startswith(_PREDICT_PREFIX) and path.endswith(_PREDICT_SUFFIX):
+                name = path[len(_PREDICT_PREFIX):-len(_PREDICT_SUFFIX)]
+                if name and "/" not in name:  # what the route's {name} matches
+                    await self.gateway.serve_predict(scope, receive, send, name)
+                    return
+        await self.app(scope, receive, send)
+
+
+class _PredictRoute:
+    """The predict route for the requests ``PredictFirst`` leaves to the router (a method
+    other than POST is refused there, 405)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.gateway.serve_predict(scope, receive, send, scope["path_params"]["name"])
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
     return _error(NotDeployedError(f"no such endpoint: {request.method} {request.url.path}",
                                    hint="POST /v1/models/NAME/predict, GET /v1/models, GET /healthz"))
@@ -384,7 +462,7 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
                 gateway.payloads.stop()
             gateway.metrics.close()
 
-    routes = [Route("/v1/models/{name}/predict", gateway.predict, methods=["POST"]),
+    routes = [Route("/v1/models/{name}/predict", _PredictRoute(gateway), methods=["POST"]),
               Route("/v1/models", gateway.models, methods=["GET"]),
               Route("/v1/chat/completions", gateway.chat, methods=["POST"]),
               Route("/v1/feedback", gateway.feedback, methods=["POST"]),
@@ -392,5 +470,6 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
               Route("/metrics", gateway.metrics.endpoint, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found})
     app.state.gateway = gateway
+    app.add_middleware(PredictFirst, gateway=gateway)  # the hot path, inside the counting
     app.add_middleware(CountResponses, metrics=gateway.metrics)
     return app
