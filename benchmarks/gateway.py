@@ -9,8 +9,9 @@ numbers), registered twice (1.0.0, 1.0.1) as a python entry point. Each row is w
 ``--connections`` (throughput: the server core saturated).
 
 The targets are judged over ``--rounds`` rounds: the bare app and the gateway both run, and
-each round measures bare, bare with the model in threads, gateway, in turn, so a shared
-machine's drift falls on both; each round's ratios are printed and their median is the figure:
+each round measures bare, bare with the model in threads, gateway, gateway inline, in turn,
+so a shared machine's drift falls on all alike; each round's ratios are printed and their
+median is the figure:
 
 * bare: the same function in an ``async`` Starlette endpoint on uvicorn, on a listening socket
   made as the gateway makes its own (the baseline of the targets);
@@ -18,7 +19,10 @@ machine's drift falls on both; each round's ratios are printed and their median 
   ``def`` endpoint): for context only, what a bare app pays to keep blocking code off its loop;
 * gateway: ``modelkeep gateway`` serving ``bench@1.0.0`` (its default path: the model in a
   worker thread with a timeout); also its per-response overhead header
-  (``X-Modelkeep-Overhead-Ms``: time spent outside the model), p50 and p99.
+  (``X-Modelkeep-Overhead-Ms``: time spent outside the model), p50 and p99;
+* gateway, inline version: the same gateway answering ``inline@1.0.0``, the same model
+  deployed ``isolation: inline`` (opt-in: called on the event loop, no thread hop, no
+  timeout; a hang blocks the gateway), reported beside the default path, never instead.
 
 Then, once each:
 
@@ -58,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine  # noqa: E402
 
 from modelkeep.keep import Keep  # noqa: E402
+from modelkeep.registry.deploy_config import DeployConfig  # noqa: E402
 from modelkeep.schema.loading import with_loader  # noqa: E402
 
 LOAD_CORE, SERVER_CORE = "0", "1"
@@ -146,7 +151,8 @@ def free_port() -> int:
 
 
 def make_keep(root: Path) -> Keep:
-    """A keep with bench@1.0.0 and bench@1.0.1 (python entry points, inferred signature)."""
+    """A keep with bench@1.0.0 and bench@1.0.1 (python entry points, inferred signature), and
+    inline@1.0.0 (the model of bench@1.0.1, deployed ``isolation: inline``)."""
     keep = Keep.init(root)
     for tag in ("one", "two"):
         folder = root / "bench"
@@ -156,6 +162,11 @@ def make_keep(root: Path) -> Keep:
         keep.register("bench", folder, metadata=with_loader(None, "bench", "python:predict:run",
                                                             "example.json"))
     keep.deploy("bench@1.0.0", force=True, reason="benchmark")
+    # the same model again, deployed inline (opt-in: called on the event loop, no timeout)
+    keep.register("inline", folder, metadata=with_loader(None, "inline", "python:predict:run",
+                                                         "example.json"))
+    keep.deploy("inline@1.0.0", force=True, reason="benchmark",
+                config=DeployConfig(isolation="inline"))
     return keep
 
 
@@ -188,11 +199,11 @@ class Server:
             self.proc.wait()
 
 
-def wrk(url: str, connections: int, seconds: float, script: Path) -> dict:
+def wrk(url: str, connections: int, seconds: float, script: Path, model: str = "bench") -> dict:
     """One wrk run on the load core; its RESULT line as a dict."""
     out = subprocess.run(["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}",
                           f"-d{seconds:g}s", "--latency", "-s", str(script),
-                          f"{url}/v1/models/bench/predict"],
+                          f"{url}/v1/models/{model}/predict"],
                          capture_output=True, text=True, check=True).stdout
     line = next(x for x in out.splitlines() if x.startswith("RESULT "))
     result = json.loads(line[len("RESULT "):])
@@ -200,11 +211,12 @@ def wrk(url: str, connections: int, seconds: float, script: Path) -> dict:
     return result
 
 
-def measure(label: str, url: str, args: argparse.Namespace, script: Path) -> dict:
+def measure(label: str, url: str, args: argparse.Namespace, script: Path,
+            model: str = "bench") -> dict:
     """Warm up, then the latency row (1 connection) and the throughput row."""
-    wrk(url, args.connections, 1, script)
-    rows = {"label": label, "c1": wrk(url, 1, args.seconds, script),
-            "cN": wrk(url, args.connections, args.seconds, script)}
+    wrk(url, args.connections, 1, script, model)
+    rows = {"label": label, "c1": wrk(url, 1, args.seconds, script, model),
+            "cN": wrk(url, args.connections, args.seconds, script, model)}
     for key in ("c1", "cN"):
         r = rows[key]
         print(f"{label:32} {key:3} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:7.3f} ms  "
@@ -331,6 +343,7 @@ def main() -> None:
         port = free_port()
         gw = Server([*gateway, "--port", str(port)], port, work)
         try:
+            wait_revision(gw.url, keep)  # the inline version loaded too
             for i in range(args.rounds):
                 print(f"round {i + 1} of {args.rounds}; load average "
                       f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
@@ -338,9 +351,12 @@ def main() -> None:
                        "bare": measure("bare Starlette + uvicorn", bare.url, args, script),
                        "bare_thread": measure("bare, model in Starlette's threads",
                                               f"{bare.url}/thread", args, script),
-                       "gateway": measure("modelkeep gateway", gw.url, args, script)}
+                       "gateway": measure("modelkeep gateway", gw.url, args, script),
+                       "inline": measure("gateway, inline version (opt-in)", gw.url, args,
+                                         script, "inline")}
                 one["ratios"] = ratios(one["gateway"], one["bare"])
                 one["thread_ratios"] = ratios(one["bare_thread"], one["bare"])
+                one["inline_ratios"] = ratios(one["inline"], one["bare"])
                 results["rounds"].append(one)
             keep.deploy("bench@1.0.1", shadow=True, shadow_percent=10.0, force=True,
                         reason="benchmark")
@@ -379,6 +395,8 @@ def main() -> None:
     results["load_after"] = os.getloadavg()
     summary("gateway / bare (the targets)", [r["ratios"] for r in results["rounds"]],
             args.connections)
+    summary("opt-in: gateway, version deployed inline / bare",
+            [r["inline_ratios"] for r in results["rounds"]], args.connections)
     summary("for context, bare with the model in Starlette's threads / bare",
             [r["thread_ratios"] for r in results["rounds"]], args.connections)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in results['load_after'])}")

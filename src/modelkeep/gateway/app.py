@@ -40,7 +40,7 @@ from modelkeep.registry.loaders.hosted import HostedModel
 from modelkeep.registry.rollout import Deployment
 
 from .ab_meter import ArmMeter, Trial, arm_of, check_outcome
-from .calls import Answer, Caller
+from .calls import Answer, Caller, timed
 from .chat import chat_completions
 from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
 from .gatekeeper import GateKeeper
@@ -317,11 +317,16 @@ class Gateway:
             return hosted
         config = self.watcher.config(ref)
         try:
-            # a version in worker processes caps itself: one request per worker
-            cap = None if isinstance(model, WorkerModel) else config.threads
-            answer = await self.limits.run(
-                ref, cap, config.timeout or self.caller.timeout,
-                lambda left: self.caller.call(model, inputs, left))
+            if config.isolation == "inline" and not isinstance(model, WorkerModel):
+                # opt-in: on the event loop, no thread hop and no timeout (a hang blocks the
+                # gateway; docs/gateway.md, "Inline versions")
+                answer = timed(model, inputs)
+            else:
+                # a version in worker processes caps itself: one request per worker
+                cap = None if isinstance(model, WorkerModel) else config.threads
+                answer = await self.limits.run(
+                    ref, cap, config.timeout or self.caller.timeout,
+                    lambda left: self.caller.call(model, inputs, left))
         except ModelkeepError as exc:
             self._count_failure(ref, trial, started, exc)
             raise

@@ -31,7 +31,9 @@ class Answer:
     model_seconds: float
 
 
-def _timed(model: LoadedModel, inputs: Any) -> Answer:
+def timed(model: LoadedModel, inputs: Any) -> Answer:
+    """``model.predict(inputs)`` on this thread, with the seconds it took: what a worker thread
+    runs, and what the gateway runs on its event loop for a version deployed ``inline``."""
     started = time.perf_counter()
     try:
         outputs = model.predict(inputs)
@@ -134,7 +136,7 @@ class Caller:
             if future.done():  # timed out or cancelled while it waited for a thread
                 continue
             try:
-                outcome: Answer | BaseException = _timed(model, inputs)
+                outcome: Answer | BaseException = timed(model, inputs)
             except BaseException as exc:  # handed to the awaiting request
                 outcome = exc
             # RuntimeError: the loop closed while the model ran, so nobody is waiting
