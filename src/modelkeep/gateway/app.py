@@ -5,7 +5,8 @@
 ``X-Request-Id``, ``X-Modelkeep-Version`` and ``X-Modelkeep-Overhead-Ms`` (the time spent in the
 gateway outside the model's ``predict``). ``{name}`` may be ``NAME@VERSION`` to ask for one of
 the versions the gateway holds. Every error is the one JSON shape of ``ModelkeepError.to_dict``
-with its ``http_status``.
+with its ``http_status``. Predict is the hot path: it is served in plain ASGI (``PredictFirst``,
+``Gateway.serve_predict``); the other endpoints go through Starlette.
 """
 
 from __future__ import annotations
