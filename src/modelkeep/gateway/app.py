@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,12 +24,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from modelkeep.errors import (
     BudgetExhaustedError,
     InvalidInputError,
-    InvalidModelInputError,
     ModelkeepError,
     NotDeployedError,
     PredictionTimeoutError,
@@ -52,6 +50,15 @@ from .metrics import CountResponses, GatewayMetrics
 from .payload_log import PayloadLog
 from .placement import Placer
 from .pool import VersionPool
+from .predict_asgi import (
+    PredictFirst,
+    PredictRoute,
+    given_request_id,
+    parse_inputs,
+    read_body,
+    send_error,
+    send_json,
+)
 from .routing import Route as Routed
 from .routing import request_key, route
 from .shadow import ShadowMeter, ShadowRunner
@@ -59,10 +66,6 @@ from .spend import Spend
 from .upstream import Upstream
 from .watcher import ServingKeep, StateWatcher
 from .workers import WorkerModel
-
-MAX_BODY = 16 * 1024 * 1024  # a request body larger than this is refused before parsing
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
-_PREDICT_PREFIX, _PREDICT_SUFFIX = "/v1/models/", "/predict"
 
 
 @dataclass(frozen=True)
@@ -81,61 +84,6 @@ class GatewaySettings:
 def _error(exc: ModelkeepError, request_id: str | None = None) -> JSONResponse:
     headers = {"X-Request-Id": request_id} if request_id else None
     return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    """The request body, refused past ``MAX_BODY`` while it arrives; None when the client went
-    away before sending all of it."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # http.disconnect
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise InvalidModelInputError(f"the request body is over the {MAX_BODY} bytes "
-                                         "allowed", hint="send smaller batches")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def _parse_inputs(body: bytes) -> Any:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidModelInputError(f"the request body is not valid JSON: {exc}",
-                                     hint='send {"inputs": ...} as JSON') from None
-    if not isinstance(payload, dict) or "inputs" not in payload:
-        raise InvalidModelInputError('the request body must be a JSON object with "inputs"',
-                                     hint='send {"inputs": ...} as JSON')
-    return payload["inputs"]
-
-
-def _given_request_id(scope: Scope) -> str:
-    """The client's own ``X-Request-Id`` when it is a valid one, else a fresh 32-hex id."""
-    for key, value in scope["headers"]:
-        if key == b"x-request-id":
-            given = value.decode("latin-1")
-            if _REQUEST_ID.fullmatch(given):
-                return given
-            break
-    return os.urandom(16).hex()  # 32 hex digits like uuid4().hex, without building a UUID
-
-
-async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-length", str(len(body)).encode()), (b"content-type", b"application/json"),
-        *headers]})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _send_error(send: Send, exc: ModelkeepError, request_id: str) -> None:
-    body = json.dumps(exc.to_dict(), ensure_ascii=False, allow_nan=False,
-                      separators=(",", ":")).encode()  # as JSONResponse renders it
-    await _send(send, exc.http_status, body, [(b"x-request-id", request_id.encode())])
 
 
 class Gateway:
@@ -214,12 +162,12 @@ class Gateway:
         """``POST /v1/models/NAME/predict``, in plain ASGI: the hot path, so it skips Starlette's
         router, ``Request`` and ``Response`` (docs/gateway.md, "What a request costs")."""
         started = time.perf_counter()
-        request_id = _given_request_id(scope)
+        request_id = given_request_id(scope)
         try:
-            body = await _read_body(receive)
+            body = await read_body(receive)
             if body is None:
                 return  # the client left: nobody to answer
-            inputs = _parse_inputs(body)
+            inputs = parse_inputs(body)
             model_name = name.partition("@")[0]
             chosen, trial, answer = await self.routed_answer(name, Request(scope), request_id,
                                                              inputs)
@@ -231,10 +179,10 @@ class Gateway:
                     self.shadow.send(model_name, chosen.version, rollout, request_id, inputs,
                                      answer.outputs, answer.model_seconds)
         except ModelkeepError as exc:
-            await _send_error(send, exc, request_id)
+            await send_error(send, exc, request_id)
             return
         except Exception as exc:  # a LoadedModel that let its own error through, or non-JSON
-            await _send_error(send, failure(exc, f"{name} raised"), request_id)
+            await send_error(send, failure(exc, f"{name} raised"), request_id)
             return
         self.recent.remember(request_id, model_name, chosen.version, outputs)
         if trial is not None:
@@ -246,7 +194,7 @@ class Gateway:
                            "request_id": request_id}, separators=(",", ":"))
         overhead = (time.perf_counter() - started - answer.model_seconds) * 1000
         # the outputs are serialised once: for the body and for judging feedback labels later
-        await _send(send, 200, f'{head[:-1]},"outputs":{outputs}}}'.encode(), [
+        await send_json(send, 200, f'{head[:-1]},"outputs":{outputs}}}'.encode(), [
             (b"x-request-id", request_id.encode()),
             (b"x-modelkeep-version", chosen.version.encode()),
             (b"x-modelkeep-overhead-ms", f"{overhead:.3f}".encode())])
@@ -285,7 +233,7 @@ class Gateway:
     async def chat(self, request: Request) -> Response:
         """``POST /v1/chat/completions`` (``chat.py``)."""
         started = time.perf_counter()
-        request_id = _given_request_id(request.scope)
+        request_id = given_request_id(request.scope)
         try:
             return await chat_completions(self, request, request_id, started)
         except ModelkeepError as exc:
@@ -409,36 +357,6 @@ def _forget(tasks: set[asyncio.Task[Any]]) -> Any:
     return done
 
 
-class PredictFirst:
-    """ASGI middleware sending ``POST /v1/models/NAME/predict`` straight to the gateway, past
-    Starlette's router and exception middleware; every other request goes on to the app."""
-
-    def __init__(self, app: ASGIApp, gateway: Gateway) -> None:
-        self.app = app
-        self.gateway = gateway
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            path: str = scope["path"]
-            if path.startswith(_PREDICT_PREFIX) and path.endswith(_PREDICT_SUFFIX):
-                name = path[len(_PREDICT_PREFIX):-len(_PREDICT_SUFFIX)]
-                if name and "/" not in name:  # what the route's {name} matches
-                    await self.gateway.serve_predict(scope, receive, send, name)
-                    return
-        await self.app(scope, receive, send)
-
-
-class _PredictRoute:
-    """The predict route for the requests ``PredictFirst`` leaves to the router (a method
-    other than POST is refused there, 405)."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.gateway.serve_predict(scope, receive, send, scope["path_params"]["name"])
-
-
 async def _not_found(request: Request, exc: Exception) -> Response:
     return _error(NotDeployedError(f"no such endpoint: {request.method} {request.url.path}",
                                    hint="POST /v1/models/NAME/predict, GET /v1/models, GET /healthz"))
@@ -468,7 +386,7 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
                 gateway.payloads.stop()
             gateway.metrics.close()
 
-    routes = [Route("/v1/models/{name}/predict", _PredictRoute(gateway), methods=["POST"]),
+    routes = [Route("/v1/models/{name}/predict", PredictRoute(gateway), methods=["POST"]),
               Route("/v1/models", gateway.models, methods=["GET"]),
               Route("/v1/chat/completions", gateway.chat, methods=["POST"]),
               Route("/v1/feedback", gateway.feedback, methods=["POST"]),
