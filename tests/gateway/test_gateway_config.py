@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -160,3 +161,37 @@ def test_a_version_with_its_own_lock_answers_from_its_own_interpreter(setup):
         assert json.loads(gateway.client.get("/healthz").text)["status"] in ("ok", "degraded")
     finally:
         gateway.stop()
+
+
+def test_an_inline_version_answers_on_the_event_loop_and_a_slow_one_blocks_it(tmp_path):
+    """``isolation: inline`` (opt-in): answered without the thread hop, its errors as usual, and
+    the risk the docs name: while an inline model runs, the gateway answers nobody else."""
+    keep = Keep.init(tmp_path / "project")
+    register_python(keep, "fast", tmp_path / "project" / "fast", ECHO.format(tag="f"), {"x": [1]})
+    register_python(keep, "slow", tmp_path / "project" / "slow", CONFIGURED.format(tag="s"),
+                    {"sleep": [0.0]})
+    keep.deploy("fast@1.0.0", config=DeployConfig(isolation="inline"))
+    keep.deploy("slow@1.0.0", config=DeployConfig(isolation="inline", timeout=0.2))
+    gateway = GatewayProcess(keep.settings.root, "--poll-interval", "0.1")
+    try:
+        gateway.wait_ready(60)
+        placements = {v["ref"]: v["placement"]["mode"] for m in gateway.client.get(
+            "/v1/models").json()["models"] for v in m["versions"]}
+        assert placements == {"fast@1.0.0": "inline", "slow@1.0.0": "inline"}
+        answer = gateway.predict("fast", {"x": [1, 2]})
+        assert answer.status_code == 200 and answer.json()["outputs"]["doubled"] == [2, 4]
+        assert float(answer.headers["x-modelkeep-overhead-ms"]) >= 0
+        bad = gateway.predict("fast", {"x": ["a"]})  # the loader's checks run inline too
+        assert bad.status_code == 422
+        with ThreadPoolExecutor(2) as pool:
+            slow = pool.submit(gateway.predict, "slow", {"sleep": [0.6]})
+            time.sleep(0.15)
+            started = time.monotonic()
+            fast = gateway.predict("fast", {"x": [3]})
+            waited = time.monotonic() - started
+            # no timeout inline: the slow call answers after 0.6 s, past its 0.2 s timeout
+            assert slow.result().status_code == 200
+        assert fast.status_code == 200 and waited > 0.3  # it waited for the loop
+    finally:
+        gateway.stop()
+        keep.close()

@@ -86,6 +86,25 @@ def test_malformed_requests_are_400_with_one_clear_message(gateway, body, fragme
     assert "\n" not in error["message"] and response.headers["x-request-id"]
 
 
+def test_a_body_in_chunks_is_read_whole_and_one_over_the_limit_is_refused(gateway):
+    def chunks():
+        yield b'{"inputs": {"x": ['
+        yield b"1, 2, 3"
+        yield b"]}}"
+    response = gateway.client.post("/v1/models/echo/predict", content=chunks())  # chunked
+    assert response.status_code == 200 and response.json()["outputs"]["doubled"] == [2, 4, 6]
+    big = b'{"inputs": {"x": [' + b"1," * (8 * 1024 * 1024) + b"1]}}"  # over 16 MiB
+    response = gateway.client.post("/v1/models/echo/predict", content=big)
+    assert response.status_code == 400
+    assert "over the 16777216 bytes allowed" in response.json()["error"]["message"]
+    assert gateway.predict("echo", {"x": [1]}).status_code == 200
+
+
+def test_predict_wants_post(gateway):
+    response = gateway.client.get("/v1/models/echo/predict")
+    assert response.status_code == 405
+
+
 @pytest.mark.parametrize("path, code", [
     ("/v1/models/nope/predict", "not_deployed"),
     ("/v1/models/echo@9.9.9/predict", "not_deployed"),

@@ -122,6 +122,7 @@ HOSTILE = [
     ("loader: {threads: 0}\n", "whole number"),
     ("loader: {threads: 2.5}\n", "whole number"),
     ("loader: {isolation: vm}\n", "isolation"),
+    ("loader: {isolation: inline}\nenvironment: {FOO: x}\n", "cannot have environment"),
     ("loader: {memory: 3}\n", "unknown key loader.memory"),
     ("routes: {}\n", "unknown key routes"),
     ("environment: {FOO: 1}\n", "quote numbers"),

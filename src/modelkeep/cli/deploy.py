@@ -167,9 +167,10 @@ def deploy() -> None:
               help="Seconds a prediction of this version may take (default: the gateway's).")
 @click.option("--threads", type=int, default=None,
               help="Requests this version answers at once (worker processes when it runs in them).")
-@click.option("--isolation", type=click.Choice(["auto", "process"]), default=None,
+@click.option("--isolation", type=click.Choice(["auto", "process", "inline"]), default=None,
               help="process: run the version in a worker process even when it could run "
-                   "inside the gateway (default auto).")
+                   "inside the gateway; inline: call it on the gateway's event loop (faster; "
+                   "a model that hangs blocks the gateway, no timeout) (default auto).")
 @click.option("--env", "env", multiple=True, metavar="KEY=VALUE",
               help="Environment variable for the version's worker process (repeatable).")
 @click.option("--reason", default="", help="Why (kept in the deployment history).")

@@ -5,7 +5,8 @@
 ``X-Request-Id``, ``X-Modelkeep-Version`` and ``X-Modelkeep-Overhead-Ms`` (the time spent in the
 gateway outside the model's ``predict``). ``{name}`` may be ``NAME@VERSION`` to ask for one of
 the versions the gateway holds. Every error is the one JSON shape of ``ModelkeepError.to_dict``
-with its ``http_status``.
+with its ``http_status``. Predict is the hot path: it is served in plain ASGI (``PredictFirst``,
+``Gateway.serve_predict``); the other endpoints go through Starlette.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,11 +24,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from modelkeep.errors import (
     BudgetExhaustedError,
     InvalidInputError,
-    InvalidModelInputError,
     ModelkeepError,
     NotDeployedError,
     PredictionTimeoutError,
@@ -39,7 +38,7 @@ from modelkeep.registry.loaders.hosted import HostedModel
 from modelkeep.registry.rollout import Deployment
 
 from .ab_meter import ArmMeter, Trial, arm_of, check_outcome, counted
-from .calls import Answer, Caller
+from .calls import Answer, Caller, timed
 from .chat import chat_completions
 from .feedback import FeedbackInbox, RecentAnswers, canonical_json, join
 from .gatekeeper import GateKeeper
@@ -50,6 +49,15 @@ from .metrics import CountResponses, GatewayMetrics
 from .payload_log import PayloadLog
 from .placement import Placer
 from .pool import VersionPool
+from .predict_asgi import (
+    PredictFirst,
+    PredictRoute,
+    given_request_id,
+    parse_inputs,
+    read_body,
+    send_error,
+    send_json,
+)
 from .routing import Route as Routed
 from .routing import request_key, route
 from .shadow import ShadowMeter, ShadowRunner
@@ -57,9 +65,6 @@ from .spend import Spend
 from .upstream import Upstream
 from .watcher import ServingKeep, StateWatcher
 from .workers import WorkerModel
-
-MAX_BODY = 16 * 1024 * 1024  # a request body larger than this is refused before parsing
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -78,22 +83,6 @@ class GatewaySettings:
 def _error(exc: ModelkeepError, request_id: str | None = None) -> JSONResponse:
     headers = {"X-Request-Id": request_id} if request_id else None
     return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
-
-
-async def _read_inputs(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise InvalidModelInputError(f"the request body is {len(body)} bytes, over the "
-                                     f"{MAX_BODY} allowed", hint="send smaller batches")
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidModelInputError(f"the request body is not valid JSON: {exc}",
-                                     hint='send {"inputs": ...} as JSON') from None
-    if not isinstance(payload, dict) or "inputs" not in payload:
-        raise InvalidModelInputError('the request body must be a JSON object with "inputs"',
-                                     hint='send {"inputs": ...} as JSON')
-    return payload["inputs"]
 
 
 class Gateway:
@@ -152,8 +141,9 @@ class Gateway:
                                        hint="GET /v1/models lists them", name=model)
             return Routed(pinned, "pinned")
         rollout = deployment.active_rollout
-        key, _ = request_key(rollout.by if rollout else None, request.headers, request_id,
-                             request.query_params)
+        key = request_id  # a rollout that names no key draws each request afresh
+        if rollout is not None and rollout.by:
+            key, _ = request_key(rollout.by, request.headers, request_id, request.query_params)
         chosen = route(deployment, key)
         if self.usable(f"{model}@{chosen.version}"):
             return chosen
@@ -167,25 +157,32 @@ class Gateway:
                 return Routed(version, "stable", chosen.shadow)
         return chosen  # answering says why it cannot (unhealthy, or still loading)
 
-    async def predict(self, request: Request) -> Response:
+    async def serve_predict(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
+        """``POST /v1/models/NAME/predict``, in plain ASGI: the hot path, so it skips Starlette's
+        router, ``Request`` and ``Response`` (docs/gateway.md, "What a request costs")."""
         started = time.perf_counter()
-        given = request.headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = given_request_id(scope)
         try:
-            name = request.path_params["name"]
-            inputs = await _read_inputs(request)
+            body = await read_body(receive)
+            if body is None:
+                return  # the client left: nobody to answer
+            inputs = parse_inputs(body)
             model_name = name.partition("@")[0]
-            chosen, trial, answer = await self.routed_answer(name, request, request_id, inputs)
+            chosen, trial, answer = await self.routed_answer(name, Request(scope), request_id,
+                                                             inputs)
             outputs = canonical_json(answer.outputs)
-            rollout = self.deployment(model_name).active_rollout
-            if chosen.shadow and rollout is not None and rollout.candidate == chosen.shadow \
-                    and not self.hosted_shadow(f"{model_name}@{chosen.shadow}", inputs):
-                self.shadow.send(model_name, chosen.version, rollout, request_id, inputs,
-                                 answer.outputs, answer.model_seconds)
+            if chosen.shadow:
+                rollout = self.deployment(model_name).active_rollout
+                if rollout is not None and rollout.candidate == chosen.shadow \
+                        and not self.hosted_shadow(f"{model_name}@{chosen.shadow}", inputs):
+                    self.shadow.send(model_name, chosen.version, rollout, request_id, inputs,
+                                     answer.outputs, answer.model_seconds)
         except ModelkeepError as exc:
-            return _error(exc, request_id)
+            await send_error(send, exc, request_id)
+            return
         except Exception as exc:  # a LoadedModel that let its own error through, or non-JSON
-            return _error(failure(exc, f"{name} raised"), request_id)
+            await send_error(send, failure(exc, f"{name} raised"), request_id)
+            return
         self.recent.remember(request_id, model_name, chosen.version, outputs)
         if trial is not None:
             self.arms.remember(request_id, trial)
@@ -196,9 +193,10 @@ class Gateway:
                            "request_id": request_id}, separators=(",", ":"))
         overhead = (time.perf_counter() - started - answer.model_seconds) * 1000
         # the outputs are serialised once: for the body and for judging feedback labels later
-        return Response(f'{head[:-1]},"outputs":{outputs}}}', media_type="application/json",
-                        headers={"X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
-                                 "X-Modelkeep-Overhead-Ms": f"{overhead:.3f}"})
+        await send_json(send, 200, f'{head[:-1]},"outputs":{outputs}}}'.encode(), [
+            (b"x-request-id", request_id.encode()),
+            (b"x-modelkeep-version", chosen.version.encode()),
+            (b"x-modelkeep-overhead-ms", f"{overhead:.3f}".encode())])
 
     async def routed_answer(self, name: str, request: Request, request_id: str,
                             inputs: Any) -> tuple[Routed, Trial | None, Answer]:
@@ -234,8 +232,7 @@ class Gateway:
     async def chat(self, request: Request) -> Response:
         """``POST /v1/chat/completions`` (``chat.py``)."""
         started = time.perf_counter()
-        given = request.headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = given_request_id(request.scope)
         try:
             return await chat_completions(self, request, request_id, started)
         except ModelkeepError as exc:
@@ -260,11 +257,16 @@ class Gateway:
                 return await self.hosted.predict(model, inputs, arm)
         config = self.watcher.config(ref)
         try:
-            # a version in worker processes caps itself: one request per worker
-            cap = None if isinstance(model, WorkerModel) else config.threads
-            answer = await self.limits.run(
-                ref, cap, config.timeout or self.caller.timeout,
-                lambda left: self.caller.call(model, inputs, left))
+            if config.isolation == "inline" and not isinstance(model, WorkerModel):
+                # opt-in: on the event loop, no thread hop and no timeout (a hang blocks the
+                # gateway; docs/gateway.md, "Inline versions")
+                answer = timed(model, inputs)
+            else:
+                # a version in worker processes caps itself: one request per worker
+                cap = None if isinstance(model, WorkerModel) else config.threads
+                answer = await self.limits.run(
+                    ref, cap, config.timeout or self.caller.timeout,
+                    lambda left: self.caller.call(model, inputs, left))
         except ModelkeepError as exc:
             self._count_failure(ref, trial, started, exc)
             raise
@@ -376,7 +378,7 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
                 gateway.payloads.stop()
             gateway.metrics.close()
 
-    routes = [Route("/v1/models/{name}/predict", gateway.predict, methods=["POST"]),
+    routes = [Route("/v1/models/{name}/predict", PredictRoute(gateway), methods=["POST"]),
               Route("/v1/models", gateway.models, methods=["GET"]),
               Route("/v1/chat/completions", gateway.chat, methods=["POST"]),
               Route("/v1/feedback", gateway.feedback, methods=["POST"]),
@@ -384,5 +386,6 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
               Route("/metrics", gateway.metrics.endpoint, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found})
     app.state.gateway = gateway
+    app.add_middleware(PredictFirst, gateway=gateway)  # the hot path, inside the counting
     app.add_middleware(CountResponses, metrics=gateway.metrics)
     return app

@@ -33,12 +33,15 @@ class VersionLimits:
             return await call(timeout)
         slots = self._slots.setdefault((ref, threads), asyncio.Semaphore(threads))
         started = time.monotonic()
-        try:
-            await asyncio.wait_for(slots.acquire(), timeout)
-        except TimeoutError:
-            raise PredictionTimeoutError(
-                f"{ref} did not answer within {timeout:g} s (all {threads} of its threads were "
-                "busy)", ref=ref, timeout=timeout) from None
+        if not slots.locked():
+            await slots.acquire()  # a free slot is taken at once: no timer, no task
+        else:
+            try:
+                await asyncio.wait_for(slots.acquire(), timeout)
+            except TimeoutError:
+                raise PredictionTimeoutError(
+                    f"{ref} did not answer within {timeout:g} s (all {threads} of its threads "
+                    "were busy)", ref=ref, timeout=timeout) from None
         try:
             return await call(max(timeout - (time.monotonic() - started), 0.001))
         finally:

@@ -5,8 +5,9 @@ A version runs in worker processes (``gateway/workers.py``) when its requirement
 environment uv builds for its lock, ``gateway/envs.py``), when its deployment configuration
 sets environment variables (they belong to a process), or when it asks for
 ``isolation: process``; otherwise it is loaded in the gateway (``Keep.load``), the cheapest way
-to call it. Building an environment happens here, in the gateway's loader thread: a failure
-marks that version unhealthy with uv's reason and leaves the others serving.
+to call it (``isolation: inline``, opt-in: cheaper still, called on the event loop, ``app.py``).
+Building an environment happens here, in the gateway's loader thread: a failure marks that
+version unhealthy with uv's reason and leaves the others serving.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ class PlacingKeep(Protocol):
 
 @dataclass(frozen=True)
 class Placement:
-    """How a version is served: ``in-process``, or ``worker`` with ``python`` (``env``: the
+    """How a version is served: ``in-process`` (called in a prediction thread), ``inline``
+    (called on the event loop, opt-in), or ``worker`` with ``python`` (``env``: the
     hash of the environment built for its lock, empty for the gateway's own interpreter;
     ``prefix``: the workers' ``sys.prefix``, ``workers`` how many answer it)."""
 
@@ -60,7 +62,7 @@ def place(needs: ServingNeeds, config: DeployConfig) -> Placement:
         return Placement("worker", str(python), python.parent.parent.parent.name)
     if config.needs_process:
         return Placement("worker", sys.executable)
-    return Placement("in-process")
+    return Placement("inline" if config.isolation == "inline" else "in-process")
 
 
 class Placer:
@@ -82,7 +84,7 @@ class Placer:
         needs = self.keep.serving_needs(ref)
         placement = place(needs, config)
         self.placements[ref] = placement
-        if placement.mode == "in-process":
+        if placement.mode != "worker":  # in-process or inline: loaded here alike
             return self.keep.load(ref)
         env = {**os.environ, **needs.reopen_env, **expand(config.environment, os.environ)}
         cwd = Path(needs.envs_dir)

@@ -27,7 +27,7 @@ from typing import Any
 from modelkeep.errors import InvalidDeployConfigError
 from modelkeep.registry.gates import GatePolicy
 
-ISOLATIONS = ("auto", "process")
+ISOLATIONS = ("auto", "process", "inline")
 MAX_THREADS = 1024
 MAX_ENV_VALUE = 32 * 1024
 MAX_FILE = 1024 * 1024
@@ -45,8 +45,10 @@ class DeployConfig:
     (predictions at once; worker processes for a version in a worker) fall back to the
     gateway's own when None; ``isolation`` ``process`` runs the version in a worker process even
     when it could run inside the gateway (``auto``: a worker only when its dependency lock
-    differs from the gateway's or it sets environment variables). ``routing`` and ``gates``
-    shape a rollout (the keys of ``--steps``, ``--by``, ... and of the gate flags)."""
+    differs from the gateway's or it sets environment variables); ``inline`` (opt-in) calls it
+    on the gateway's event loop, with no thread hop and no timeout: a hang blocks the process.
+    ``routing`` and ``gates`` shape a rollout (the keys of ``--steps``, ``--by``, ... and of
+    the gate flags)."""
 
     timeout: float | None = None
     threads: int | None = None
@@ -59,6 +61,7 @@ class DeployConfig:
         check_loader(self.timeout, self.threads, self.isolation, "the configuration")
         for name, value in self.environment.items():
             check_env(name, value, "the configuration")
+        check_inline(self.isolation, self.environment, "the configuration")
 
     @property
     def needs_process(self) -> bool:
@@ -107,6 +110,7 @@ class DeployConfig:
         timeout, threads = loader.get("timeout"), loader.get("threads")
         isolation = loader.get("isolation") or "auto"
         check_loader(timeout, threads, isolation, source)
+        check_inline(isolation, env, source)
         return cls(timeout=None if timeout is None else float(timeout), threads=threads,
                    isolation=isolation, environment={str(k): v for k, v in env.items()},
                    routing=routing, gates=gates)
@@ -170,6 +174,13 @@ def check_loader(timeout: Any, threads: Any, isolation: Any, source: str) -> Non
         raise _bad(source, f"loader threads {threads!r} is not a whole number in 1..{MAX_THREADS}")
     if isolation not in ISOLATIONS:
         raise _bad(source, f"loader isolation {isolation!r} is not one of {', '.join(ISOLATIONS)}")
+
+
+def check_inline(isolation: str, environment: Mapping[str, Any], source: str) -> None:
+    """``isolation: inline`` runs the version in the gateway's own process: no environment."""
+    if isolation == "inline" and environment:
+        raise _bad(source, "loader isolation inline runs the version in the gateway's own "
+                   "process, so it cannot have environment variables (they need a worker process)")
 
 
 def _section(data: Mapping[str, Any], name: str, keys: tuple[str, ...] | None,

@@ -38,6 +38,9 @@ STABLE_MEMORY = 10
 ACTIVE = ("shadow", "canary", "blue-green", "ab")
 KEY_KINDS = ("header", "cookie", "query")  # where a request's sticky key may come from
 
+# the configuration of a version deployed without one (a gateway asks on every request)
+_DEFAULT_CONFIG = DeployConfig()
+
 
 @dataclass(frozen=True)
 class Rollout:
@@ -121,7 +124,7 @@ class Deployment:
 
     def config(self, version: str) -> DeployConfig:
         """The configuration ``version`` was deployed with (the defaults when none)."""
-        return self.configs.get(version) or DeployConfig()
+        return self.configs.get(version) or _DEFAULT_CONFIG  # frozen: one shared instance
 
     @property
     def active_rollout(self) -> Rollout | None:

@@ -52,9 +52,17 @@ def failure(exc: BaseException, what: str) -> LoaderFailedError:
                              exception=type(exc).__name__)
 
 
+_AS_THEY_ARE = frozenset({str, int, bool, type(None)})  # exact types, JSON already
+
+
 def to_json(value: Any) -> Any:
     """Numpy arrays, scalars and tuples as lists and Python numbers; NaN and infinity as the
     strings "NaN", "Infinity", "-Infinity" (JSON has no literal for them)."""
+    kind = type(value)  # plain Python values first: no ABC checks on every leaf of every answer
+    if kind in _AS_THEY_ARE or (kind is float and math.isfinite(value)):
+        return value
+    if kind is list:
+        return [to_json(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): to_json(v) for k, v in value.items()}
     if hasattr(value, "tolist") and callable(value.tolist):  # numpy arrays and scalars
