@@ -12,6 +12,8 @@ For each size (MiB) a safetensors checkpoint of 200 tensors (v1) and a fine-tune
 * the store alone: ``add_path`` of v1 into an empty store, then of v2, timed inside a fresh
   process (what the process spends beyond it is start-up, imports, the keep and the version);
 * ``modelkeep register`` of a 1-byte file: the fixed cost of a register process;
+* ``modelkeep register`` of a safetensors file of one small tensor: the fixed cost as every
+  safetensors register pays it (the registry reads the header and records a fingerprint);
 * ``python -c pass``: the interpreter's own start-up.
 
 Method: each step's wall time and the CPU time (user + system) of its processes; the steps of
@@ -47,6 +49,7 @@ MIB = 1 << 20
 CLI = str(Path(sys.executable).with_name("modelkeep"))
 
 
+TINY_ST = "register a 16-byte tensor"
 CPU: dict[str, list[float]] = {}  # user + system seconds of the step's processes
 
 
@@ -130,6 +133,12 @@ def bench_size(work: Path, mib: int, repeat: int, t: Times) -> list[str]:
     tiny = work / "tiny" / "one-byte.bin"
     tiny.parent.mkdir(exist_ok=True)
     tiny.write_bytes(b"x")
+    tiny_st = work / "tiny" / "one-tensor.safetensors"
+    if not tiny_st.exists():
+        import numpy as np
+        from safetensors.numpy import save_file
+
+        save_file({"w": np.arange(4, dtype=np.float32)}, str(tiny_st))
     for _ in range(repeat):
         copy = work / "copy"
         run(t, cp, durable_copy, v1, copy)
@@ -143,6 +152,7 @@ def bench_size(work: Path, mib: int, repeat: int, t: Times) -> list[str]:
         warm()
         store_only(t, (in_add, in_tune), work / "store-only", v1, v2)
         run(t, "register a 1-byte file", cli, keep, "register", "tiny", str(tiny))
+        run(t, TINY_ST, cli, keep, "register", "tiny-st", str(tiny_st))
         t.run("python -c pass", subprocess.run, [sys.executable, "-c", "pass"], check=True)
     shutil.rmtree(work / "keep", ignore_errors=True)
     return [
@@ -177,6 +187,7 @@ def main() -> None:
     for mib in (int(s) for s in a.sizes.split(",")):
         lines += bench_size(work, mib, a.repeat, t)
     for name, what in (("register a 1-byte file", "start-up, imports, keep, version: in every register"),
+                       (TINY_ST, "the same for a safetensors file (header read, fingerprint)"),
                        ("python -c pass", "the interpreter's start-up, in every process")):
         cpu = f", CPU {statistics.median(CPU[name]):.2f} s" if name in CPU else ""
         lines.append(f"{name:28s} median {t.median(name):6.3f} s{cpu} ({what})")

@@ -103,3 +103,17 @@ def test_a_command_runs_with_the_collector_on_wherever_it_was_registered():
              "sys.argv = ['modelkeep', 'probe-gc']\nmain()\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
     assert out.strip() == "GC True"
+
+
+def test_register_of_a_safetensors_file_loads_no_pydantic(project):
+    """Its inferred fingerprint goes into the snapshot without the schema's models (issue 7:
+    pydantic was ~0.2 CPU-s of every such register)."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    save_file({"w": np.arange(6, dtype=np.float32)}, str(project / "model.safetensors"))
+    modules, _ = modules_after("register", "w", str(project / "model.safetensors"))
+    assert "modelkeep.registry.registration" in modules  # it did run
+    assert not [m for m in modules if m.startswith(("pydantic", "modelkeep.schema.metadata", "hashlib"))]
+    shown = json.loads(cli_run("show", "w@1.0.0", "--json").output)
+    assert shown["metadata"]["technical"]["fingerprint"]["inferred_from"] == "safetensors header"

@@ -32,6 +32,10 @@ GOOD = {
         lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")),
     "tree": st.binary(min_size=32, max_size=32).map(bytes.hex),
     "size": st.integers(0, 2**63 - 1),
+    "inferred": st.none() | st.just({}) | st.fixed_dictionaries({"fingerprint": st.fixed_dictionaries(
+        {}, optional={"value": st.none() | st.text(max_size=6),
+                      "source": st.sampled_from([None, "declared", "inferred"]),
+                      "inferred_from": st.none() | st.text(max_size=6)})}),
 }
 BAD = {
     "text": st.sampled_from(["\ud800", "a\udfff", ""]),
@@ -43,6 +47,11 @@ BAD = {
                               "2026-01-01T00:00:00.5+01:00"]),
     "tree": st.sampled_from(["A" * 64, "a" * 63, "g" * 64]),
     "size": st.integers(-(2**64), -1) | st.integers(2**63, 2**64),
+    "inferred": st.sampled_from([
+        {"fingerprint": {"value": "\ud800"}}, {"fingerprint": {"source": "guessed"}},
+        {"fingerprint": {"value": 5}}, {"fingerprint": {"other": "x"}}, {"fingerprint": "x"},
+        {"signature": {"inputs": [], "source": "inferred"}},  # valid, but left to the models
+    ]),
 }
 
 
@@ -53,6 +62,7 @@ def fields(kinds: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[s
         "tree_id": kinds["tree"], "size": kinds["size"],
         "params": st.dictionaries(text, kinds["scalar"], max_size=4),
         "metrics": st.dictionaries(text, kinds["metric"], max_size=4),
+        "inferred": kinds["inferred"],
     })
 
 
@@ -157,12 +167,25 @@ def test_a_schema_edit_makes_the_document_stale(
     assert blank.blank_document() is None
 
 
+def test_plain_snapshot_takes_a_safetensors_fingerprint() -> None:
+    found = {"fingerprint": {"value": "cd" * 32, "source": "inferred",
+                             "inferred_from": "safetensors header"}}
+    plain, models = both(name="m", version="1.0.0", created="2026-01-01T00:00:00.000000Z",
+                         author="a", tree_id="0" * 64, size=1, params={}, metrics={},
+                         inferred=found)
+    assert plain is not None
+    assert json.dumps(plain) == json.dumps(models)
+    assert plain["technical"]["fingerprint"] == found["fingerprint"]
+
+
 def test_registering_without_metadata_imports_no_pydantic() -> None:
     probe = (
         "import sys\n"
         "from modelkeep.registry.snapshot import build_snapshot\n"
         "s = build_snapshot(None, name='m', version='1.0.0', created='2026-01-01T00:00:00.000000Z',"
-        " author='a', tree_id='0' * 64, size=1, params={'lr': 0.1}, metrics={'acc': 0.5})\n"
+        " author='a', tree_id='0' * 64, size=1, params={'lr': 0.1}, metrics={'acc': 0.5},"
+        " inferred={'fingerprint': {'value': '0' * 64, 'source': 'inferred',"
+        " 'inferred_from': 'safetensors header'}})\n"
         "assert s['identity']['id'] == 'm@1.0.0'\n"
         "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'modelkeep.schema.'))))\n"
     )

@@ -22,6 +22,7 @@ _INT64 = 2**63
 _OBJECT_ID = re.compile(r"[0-9a-f]{64}")
 _CREATED = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 _NONFINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+_FINGERPRINT_KEYS = ("value", "source", "inferred_from")  # the schema's field order
 
 
 def params_of(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -51,10 +52,11 @@ def build_snapshot(
 ) -> dict[str, Any]:
     """A validated metadata snapshot (JSON-ready dict) for version ``name@version``;
     ``inferred`` technical fields (signature, fingerprint) fill in what the user left out."""
-    # no user document and nothing inferred: no need for the pydantic models
-    if base is None and not lineage and not inferred:
+    # no user document, nothing inferred but a fingerprint: no need for the pydantic models
+    if base is None and not lineage:
         plain = _plain_snapshot(name=name, version=version, created=created, author=author,
-                                tree_id=tree_id, size=size, params=params, metrics=metrics)
+                                tree_id=tree_id, size=size, params=params, metrics=metrics,
+                                inferred=inferred)
         if plain is not None:
             return redact_metadata(plain)
     from modelkeep.schema.validation import metadata_from_data
@@ -82,14 +84,19 @@ def build_snapshot(
 
 
 def _plain_snapshot(*, name: str, version: str, created: str, author: str, tree_id: str,
-                    size: int, params: Mapping[str, Any], metrics: Mapping[str, float]
-                    ) -> dict[str, Any] | None:
+                    size: int, params: Mapping[str, Any], metrics: Mapping[str, float],
+                    inferred: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
     """The snapshot ``metadata_from_data`` would give for these registry-made fields, built on
     the schema's default document without importing pydantic (~0.18 CPU-s a process), or None
     when a value is not plainly valid or the default document is stale: the models decide
-    those (and word the error). tests/registry/test_snapshot_plain.py holds the two equal."""
+    those (and word the error). ``inferred`` may hold a fingerprint only (what every
+    safetensors register infers); a signature goes to the models.
+    tests/registry/test_snapshot_plain.py holds the two equal."""
     from modelkeep.schema.blank import blank_document
 
+    fingerprint = _plain_fingerprint(inferred)
+    if fingerprint is None:
+        return None
     texts = (f"{name}@{version}", name, version, author, *params, *metrics)
     if not all(type(t) is str and t and not has_surrogate(t) for t in texts):
         return None
@@ -107,7 +114,25 @@ def _plain_snapshot(*, name: str, version: str, created: str, author: str, tree_
     components["hyperparameters"] = dict(sorted(params.items()))
     components["artifacts"].update(tree=tree_id, size_bytes=size)
     doc["performance"]["metrics"] = {k: _plain_metric(v) for k, v in sorted(metrics.items())}
+    doc["technical"]["fingerprint"].update(fingerprint)
     return doc
+
+
+def _plain_fingerprint(inferred: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The inferred fields as the schema's ``Fingerprint`` keeps them ({} when none), or None
+    when ``inferred`` holds anything else or a value the model might refuse or change."""
+    if not inferred:
+        return {}
+    if set(inferred) != {"fingerprint"} or type(inferred["fingerprint"]) is not dict:
+        return None
+    found = inferred["fingerprint"]
+    if not set(found) <= set(_FINGERPRINT_KEYS):
+        return None
+    text_ok = all(v is None or (type(v) is str and not has_surrogate(v))
+                  for v in (found.get("value"), found.get("inferred_from")))
+    if not text_ok or found.get("source") not in (None, "declared", "inferred"):
+        return None
+    return {k: found.get(k) for k in _FINGERPRINT_KEYS}
 
 
 def _plain_scalar(value: Any) -> bool:
