@@ -95,6 +95,10 @@ def test_every_arm_but_the_stable_version_needs_a_passed_validation(any_keep, ma
     forced = any_keep.start_ab_test("v", "A=1.0.0,B=1.0.2", force=True, reason="a quick look")
     assert forced.reason == "[forced] a quick look"
     assert any_keep.deployment_history("v")[-1].reason == "[forced] a quick look"
+    # nor does a stable version a rollback returns to (1.0.0, forced in, after 1.0.1 took over)
+    any_keep.change_deployment("v", "abort")
+    any_keep.deploy("v@1.0.1")
+    assert any_keep.start_ab_test("v", "A=1.0.0,B=1.0.1").state.stable == "1.0.1"
 
 
 @pytest.mark.parametrize("call, error, fragment", [

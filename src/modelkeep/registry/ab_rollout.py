@@ -75,11 +75,13 @@ def start_test(db: Database, name: str, arms: tuple[tuple[str, str], ...],
                reason: str = "", force: bool = False) -> DeploymentEvent:
     """Store the start of an A/B/n test of ``arms`` (``infos``: their resolved versions),
     each arm's version served with the configuration its metadata declares. Every arm serves
-    real users, so each version but the stable one (it serves them already) must have passed
-    its latest validation, as for a deploy, unless ``force`` (with a ``reason``)."""
-    stable = current(db, name).stable
+    real users, so each version must have passed its latest validation, as for a deploy,
+    unless ``force`` (with a ``reason``), or be one that served them all as the stable version
+    (now, or one of those a rollback returns to, which needs no validation either)."""
+    state = current(db, name)
+    served = {state.stable, *state.previous}
     reasons = [deploy_reason(db, info, force=force, reason=reason)
-               for info in infos if info.version != stable]
+               for info in infos if info.version not in served]
     reason = reasons[0] if reasons else reason
     labels = [label for label, _ in arms]
     split = ab_split.parse_split(split_text, labels) if split_text else ab_split.equal(labels)
