@@ -141,7 +141,9 @@ def test_two_processes_folding_at_once_count_every_row_once(rolled):
 
 def test_the_keep_folds_after_a_gateways_append_about_once_a_minute(rolled):
     keep, rng = rolled, random.Random(10)
-    old = datetime.now().astimezone() - timedelta(minutes=30)
+    # 40 rows a second apart within one minute (a minute boundary between them would leave a
+    # group of one row, which stays as it was appended)
+    old = (datetime.now().astimezone() - timedelta(minutes=30)).replace(second=5, microsecond=0)
     for i in range(40):
         _append(keep, "serving_stats", to_iso(old + timedelta(seconds=i)), rng)
     before = _totals(keep, [""])
