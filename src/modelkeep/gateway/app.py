@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelkeep.errors import (
     BudgetExhaustedError,
@@ -177,11 +177,10 @@ class Gateway:
                         and not self.hosted_shadow(f"{model_name}@{chosen.shadow}", inputs):
                     self.shadow.send(model_name, chosen.version, rollout, request_id, inputs,
                                      answer.outputs, answer.model_seconds)
-        except ModelkeepError as exc:
-            await send_error(send, exc, request_id)
-            return
-        except Exception as exc:  # a LoadedModel that let its own error through, or non-JSON
-            await send_error(send, failure(exc, f"{name} raised"), request_id)
+        except Exception as exc:  # ours, or a LoadedModel's own error, or outputs not JSON
+            error = exc if isinstance(exc, ModelkeepError) else failure(exc, f"{name} raised")
+            self.metrics.responded("predict", error.http_status)
+            await send_error(send, error, request_id)
             return
         self.recent.remember(request_id, model_name, chosen.version, outputs)
         if trial is not None:
@@ -192,6 +191,7 @@ class Gateway:
                            "ref": f"{model_name}@{chosen.version}", "arm": chosen.arm,
                            "request_id": request_id}, separators=(",", ":"))
         overhead = (time.perf_counter() - started - answer.model_seconds) * 1000
+        self.metrics.responded("predict", 200)
         # the outputs are serialised once: for the body and for judging feedback labels later
         await send_json(send, 200, f'{head[:-1]},"outputs":{outputs}}}'.encode(), [
             (b"x-request-id", request_id.encode()),
@@ -354,7 +354,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
                                    hint="POST /v1/models/NAME/predict, GET /v1/models, GET /healthz"))
 
 
-def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> Starlette:
+def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> ASGIApp:
     """The gateway app for ``keep``: it starts polling the keep's deployments when served."""
     gateway = Gateway(keep, settings or GatewaySettings())
 
@@ -385,7 +385,6 @@ def create_app(keep: ServingKeep, settings: GatewaySettings | None = None) -> St
               Route("/healthz", gateway.health, methods=["GET"]),
               Route("/metrics", gateway.metrics.endpoint, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found})
-    app.state.gateway = gateway
-    app.add_middleware(PredictFirst, gateway=gateway)  # the hot path, inside the counting
-    app.add_middleware(CountResponses, metrics=gateway.metrics)
-    return app
+    # predict goes first, past Starlette and the response counting wrapper (it counts its own
+    # responses); the counting wraps Starlette whole, so its own 500s are counted too
+    return PredictFirst(CountResponses(app, metrics=gateway.metrics), gateway=gateway)

@@ -26,10 +26,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from .app import GatewaySettings, create_app
 from .metrics import MULTIPROC_ENV
+from .serve import uvicorn_config
 from .watcher import ServingKeep
 
 
@@ -50,7 +51,7 @@ def metrics_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def process_app(open_keep: Callable[[], ServingKeep], settings: GatewaySettings) -> Starlette:
+def process_app(open_keep: Callable[[], ServingKeep], settings: GatewaySettings) -> ASGIApp:
     """The app of one gateway process, on a keep it opens itself."""
     return create_app(open_keep(), settings)
 
@@ -59,12 +60,10 @@ def serve_processes(open_keep: Callable[[], ServingKeep], sock: socket.socket,
                     settings: GatewaySettings, processes: int) -> None:
     """Serve on ``sock`` from ``processes`` processes until SIGINT or SIGTERM (uvicorn's
     supervisor replaces one that dies)."""
-    import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     settings = replace(settings, load_before_serving=True)
     with metrics_dir():
-        config = uvicorn.Config(functools.partial(process_app, open_keep, settings), factory=True,
-                                workers=processes, lifespan="on", log_level="warning",
-                                access_log=False)
+        config = uvicorn_config(functools.partial(process_app, open_keep, settings),
+                                factory=True, workers=processes)
         Multiprocess(config, sockets=[sock]).run()

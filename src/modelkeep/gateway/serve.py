@@ -4,11 +4,22 @@ clear error (before any model loads) and ``--port 0`` can name the port it got."
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 from modelkeep.errors import InvalidInputError
 
 from .app import GatewaySettings, create_app
 from .watcher import ServingKeep
+
+
+def uvicorn_config(app: Any, **extra: Any) -> Any:
+    """uvicorn's configuration for a gateway: no access log (docs/privacy.md), no
+    forwarded-for parsing (the gateway uses no client address), no ``server: uvicorn``
+    header (a ``Date`` header stays)."""
+    import uvicorn
+
+    return uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False,
+                          proxy_headers=False, server_header=False, **extra)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -39,6 +50,4 @@ def serve(keep: ServingKeep, sock: socket.socket, settings: GatewaySettings | No
     # one process counts /metrics in its own memory (multiprocess.py sets up shared files)
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
-    config = uvicorn.Config(create_app(keep, settings), lifespan="on", log_level="warning",
-                            access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.Server(uvicorn_config(create_app(keep, settings))).run(sockets=[sock])
