@@ -8,8 +8,8 @@ import time
 
 import pytest
 from fake_provider import FakeProvider
-from gateway_process import GatewayProcess
-from hosted_support import KEY, KEY_ENV, hosted_keep
+from gateway_process import GatewayProcess, register_python
+from hosted_support import KEY, KEY_ENV, LOCAL, hosted_keep
 
 from modelkeep.gateway.routing import route
 
@@ -175,3 +175,24 @@ def test_chat_answers_count_in_the_ab_test_and_take_feedback(setup, providers):
         return {a["arm"]: a["requests"] for a in report}, clicks
 
     gw.wait_for(lambda: counted() == (arms, 16), timeout=5)
+
+
+def test_a_local_candidate_gets_shadow_copies_of_chat_requests(setup, tmp_path):
+    """Chat requests answered by a local stable version are copied to a local shadow
+    candidate, and the shadow report compares the two answers."""
+    keep, gateway = setup
+    register_python(keep, "talk", tmp_path / "talk", LOCAL, {"prompt": "hi"})
+    register_python(keep, "talk", tmp_path / "talk",
+                    LOCAL.replace('"local: "', '"other: "'), {"prompt": "hi"})
+    keep.deploy("talk@1.0.0")
+    keep.deploy("talk@1.0.1", shadow=True)
+    gw = gateway()
+    for i in range(8):
+        response = gw.client.post("/v1/chat/completions", json={
+            "model": "talk", "messages": [{"role": "user", "content": f"hello {i}"}]})
+        assert response.status_code == 200, response.text
+        assert response.headers["X-Modelkeep-Version"] == "1.0.0"
+        assert response.json()["choices"][0]["message"]["content"] == f"local: hello {i}"
+    gw.wait_for(lambda: keep.shadow_report("talk").to_dict()["compared"] == 8, timeout=5)
+    report = keep.shadow_report("talk").to_dict()
+    assert report["copies"] == 8 and report["agreeing"] == 0  # "other: ..." never agrees

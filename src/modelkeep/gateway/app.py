@@ -171,12 +171,8 @@ class Gateway:
             chosen, trial, answer = await self.routed_answer(name, Request(scope), request_id,
                                                              inputs)
             outputs = canonical_json(answer.outputs)
-            if chosen.shadow:
-                rollout = self.deployment(model_name).active_rollout
-                if rollout is not None and rollout.candidate == chosen.shadow \
-                        and not self.hosted_shadow(f"{model_name}@{chosen.shadow}", inputs):
-                    self.shadow.send(model_name, chosen.version, rollout, request_id, inputs,
-                                     answer.outputs, answer.model_seconds)
+            if chosen.shadow and not self.hosted_shadow(f"{model_name}@{chosen.shadow}", inputs):
+                self.shadow_copy(model_name, chosen, request_id, inputs, answer)
         except Exception as exc:  # ours, or a LoadedModel's own error, or outputs not JSON
             error = exc if isinstance(exc, ModelkeepError) else failure(exc, f"{name} raised")
             self.metrics.responded("predict", error.http_status)
@@ -217,6 +213,16 @@ class Gateway:
                             request_id: str, inputs: Any) -> tuple[Trial | None, Answer]:
         trial = arm_of(self.watcher.deployments.get(model_name), chosen, request, request_id)
         return trial, await self.answer(f"{model_name}@{chosen.version}", inputs, chosen.arm, trial)
+
+    def shadow_copy(self, model_name: str, chosen: Routed, request_id: str, inputs: Any,
+                    answer: Answer) -> None:
+        """Hand a copy of a request the stable version answered to the shadow runner, which
+        sends it to a local candidate and compares the two answers (a hosted candidate's
+        copies go through ``hosted_shadow``)."""
+        rollout = self.deployment(model_name).active_rollout
+        if rollout is not None and rollout.candidate == chosen.shadow:
+            self.shadow.send(model_name, chosen.version, rollout, request_id, inputs,
+                             answer.outputs, answer.model_seconds)
 
     def hosted_shadow(self, ref: str, inputs: Any) -> bool:
         """Send a hosted candidate's shadow copy through the upstream client (so it is counted,

@@ -59,6 +59,9 @@ class Routing(Protocol):
 
     def hosted_shadow(self, ref: str, inputs: Any) -> bool: ...
 
+    def shadow_copy(self, model_name: str, chosen: Route, request_id: str, inputs: Any,
+                    answer: Answer) -> None: ...
+
     async def answer(self, ref: str, inputs: Any, arm: str = "",
                      trial: Trial | None = None) -> Answer: ...
 
@@ -113,11 +116,13 @@ def _inputs_for(model: Any, chat: dict[str, Any]) -> Any:
     return {"prompt": chat["messages"][-1]["content"]}
 
 
-def _shadow(gateway: Routing, ref: str, chat: dict[str, Any]) -> None:
-    """A hosted candidate shadows chat requests (a local one shadows predict requests only:
-    the shadow runner compares predict outputs)."""
-    if gateway.usable(ref):
-        gateway.hosted_shadow(ref, _inputs_for(gateway.pool.get(ref), chat))
+def _hosted_shadow(gateway: Routing, ref: str, chat: dict[str, Any]) -> bool:
+    """Send a hosted candidate its copy of the chat request; False for a local candidate,
+    whose copy goes out once a local stable version has answered (``shadow_copy``: the shadow
+    runner compares the two local answers; a hosted stable version's answer, a completion,
+    is not compared with a local model's outputs, so that pair gets no copies)."""
+    return gateway.usable(ref) and gateway.hosted_shadow(ref, _inputs_for(gateway.pool.get(ref),
+                                                                          chat))
 
 
 def _remember(gateway: Routing, ref: str, request_id: str, trial: Trial | None,
@@ -150,8 +155,8 @@ async def chat_completions(gateway: Routing, request: Request, request_id: str,
     model_name = name.partition("@")[0]
     for attempt in range(2):  # a second time only when the chosen version's budget ran out
         chosen = gateway.choose(name, request, request_id)
-        if chosen.shadow and not attempt:
-            _shadow(gateway, f"{model_name}@{chosen.shadow}", chat)
+        local_shadow = bool(chosen.shadow) and not attempt and \
+            not _hosted_shadow(gateway, f"{model_name}@{chosen.shadow}", chat)
         ref = f"{model_name}@{chosen.version}"
         headers = {"X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
                    "X-Modelkeep-Arm": chosen.arm}
@@ -159,7 +164,10 @@ async def chat_completions(gateway: Routing, request: Request, request_id: str,
         trial = arm_of(gateway.watcher.deployments.get(model_name), chosen, request, request_id)
         try:
             if not isinstance(model, HostedModel):
-                answer = await gateway.answer(ref, _inputs_for(model, chat), chosen.arm, trial)
+                inputs = _inputs_for(model, chat)
+                answer = await gateway.answer(ref, inputs, chosen.arm, trial)
+                if local_shadow:
+                    gateway.shadow_copy(model_name, chosen, request_id, inputs, answer)
                 completion = _local_completion(ref, request_id, answer.outputs)
                 _remember(gateway, ref, request_id, trial, completion)
                 if chat.get("stream"):
