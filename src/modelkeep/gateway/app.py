@@ -178,9 +178,7 @@ class Gateway:
             self.metrics.responded("predict", error.http_status)
             await send_error(send, error, request_id)
             return
-        self.recent.remember(request_id, model_name, chosen.version, outputs)
-        if trial is not None:
-            self.arms.remember(request_id, trial)
+        self.remember_answer(request_id, model_name, chosen.version, outputs, trial)
         if self.payloads is not None:
             self.payloads.add(model_name, chosen.version, request_id, inputs, answer.outputs)
         head = json.dumps({"model": model_name, "version": chosen.version,
@@ -211,8 +209,21 @@ class Gateway:
 
     async def _answer_route(self, model_name: str, chosen: Routed, request: Request,
                             request_id: str, inputs: Any) -> tuple[Trial | None, Answer]:
-        trial = arm_of(self.watcher.deployments.get(model_name), chosen, request, request_id)
+        trial = self.trial_of(model_name, chosen, request, request_id)
         return trial, await self.answer(f"{model_name}@{chosen.version}", inputs, chosen.arm, trial)
+
+    def trial_of(self, model_name: str, chosen: Routed, request: Request,
+                 request_id: str) -> Trial | None:
+        """The A/B arm ``chosen`` answers for (None: no test runs, or the stable stood in)."""
+        return arm_of(self.watcher.deployments.get(model_name), chosen, request, request_id)
+
+    def remember_answer(self, request_id: str, model_name: str, version: str,
+                        outputs_json: str | None, trial: Trial | None) -> None:
+        """Remember an answer for its feedback: the version, its outputs' canonical JSON
+        (None: not held, so labels are not judged) and the A/B arm that gave it."""
+        self.recent.remember(request_id, model_name, version, outputs_json)
+        if trial is not None:
+            self.arms.remember(request_id, trial)
 
     def shadow_copy(self, model_name: str, chosen: Routed, request_id: str, inputs: Any,
                     answer: Answer) -> None:

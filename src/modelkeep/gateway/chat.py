@@ -31,14 +31,13 @@ from modelkeep.errors import BudgetExhaustedError, InvalidModelInputError
 from modelkeep.registry.hosted import money
 from modelkeep.registry.loaders.hosted import HostedModel, check_messages
 
-from .ab_meter import ArmMeter, Trial, arm_of, counted
+from .ab_meter import ArmMeter, Trial, counted
 from .calls import Answer
-from .feedback import RecentAnswers, canonical_json
+from .feedback import canonical_json
 from .hosted_calls import HostedCaller
 from .payload_log import PayloadLog
 from .pool import VersionPool
 from .routing import Route
-from .watcher import StateWatcher
 
 MAX_CHAT_BODY = 16 * 1024 * 1024
 
@@ -49,9 +48,7 @@ class Routing(Protocol):
     pool: VersionPool
     hosted: HostedCaller
     payloads: PayloadLog | None  # None: payload logging off (the default)
-    watcher: StateWatcher
     arms: ArmMeter
-    recent: RecentAnswers
 
     def choose(self, name: str, request: Request, request_id: str) -> Route: ...
 
@@ -61,6 +58,12 @@ class Routing(Protocol):
 
     def shadow_copy(self, model_name: str, chosen: Route, request_id: str, inputs: Any,
                     answer: Answer) -> None: ...
+
+    def trial_of(self, model_name: str, chosen: Route, request: Request,
+                 request_id: str) -> Trial | None: ...
+
+    def remember_answer(self, request_id: str, model_name: str, version: str,
+                        outputs_json: str | None, trial: Trial | None) -> None: ...
 
     async def answer(self, ref: str, inputs: Any, arm: str = "",
                      trial: Trial | None = None) -> Answer: ...
@@ -135,9 +138,7 @@ def _remember(gateway: Routing, ref: str, request_id: str, trial: Trial | None,
     if completion is not None:
         with contextlib.suppress(KeyError, IndexError, TypeError, ValueError):  # not as expected
             text = canonical_json(completion["choices"][0]["message"]["content"])
-    gateway.recent.remember(request_id, model, version, text)
-    if trial is not None:
-        gateway.arms.remember(request_id, trial)
+    gateway.remember_answer(request_id, model, version, text, trial)
 
 
 def _log(gateway: Routing, ref: str, request_id: str, chat: dict[str, Any], answer: Any) -> None:
@@ -161,7 +162,7 @@ async def chat_completions(gateway: Routing, request: Request, request_id: str,
         headers = {"X-Request-Id": request_id, "X-Modelkeep-Version": chosen.version,
                    "X-Modelkeep-Arm": chosen.arm}
         model = gateway.pool.get(ref)
-        trial = arm_of(gateway.watcher.deployments.get(model_name), chosen, request, request_id)
+        trial = gateway.trial_of(model_name, chosen, request, request_id)
         try:
             if not isinstance(model, HostedModel):
                 inputs = _inputs_for(model, chat)

@@ -56,14 +56,9 @@ class RecentAnswers:
             while len(self._answers) > self._limit:
                 self._judged.discard(self._answers.popitem(last=False)[0])
 
-    def get(self, request_id: str) -> tuple[str, str, bytes] | None:
-        """(model, version, outputs digest) of a remembered answer."""
-        with self._lock:
-            return self._answers.get(request_id)
-
     def claim(self, request_id: str) -> tuple[str, str, bytes] | None:
-        """Like ``get``, and marks the answer as having its feedback; ``FeedbackExistsError``
-        when it had it already."""
+        """(model, version, outputs digest) of a remembered answer, now marked as having its
+        feedback; ``FeedbackExistsError`` when it had it already."""
         with self._lock:
             known = self._answers.get(request_id)
             if known is not None:
