@@ -62,14 +62,14 @@ TABLES = (
 )
 
 _lock = threading.Lock()
-# (database, model) -> (when this process last folded, the end of what it folded)
-_last: dict[tuple[str, int], tuple[float, datetime | None]] = {}
+# (database, model name) -> (when this process last folded, the end of what it folded)
+_last: dict[tuple[str, str], tuple[float, datetime | None]] = {}
 
 
 def fold_if_due(db: Database, name: str) -> int:
     """Fold ``name``'s counters when this process has not done so for ``EVERY`` seconds
     (the keep calls it after a gateway's append); the number of rows removed."""
-    key = (db.location, model_id_of(db, name))
+    key = (db.location, name)  # a model's name is unique in its keep: no query to skip a fold
     with _lock:
         last = _last.get(key)
         if last is not None and time.monotonic() - last[0] < EVERY:
