@@ -7,6 +7,7 @@ project config (``.modelkeep/config.toml``) > user config (``~/.config/modelkeep
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import re
@@ -453,8 +454,11 @@ def _protected_aliases(project: dict[str, Any]) -> tuple[str, ...]:
     return DEFAULT_PROTECTED_ALIASES
 
 
-# a remote name is one bare TOML key: no dots (they would nest tables), nothing after a newline
-_REMOTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+@functools.cache
+def _remote_name_re() -> re.Pattern[str]:
+    """A remote name is one bare TOML key: no dots (they would nest tables), nothing after a
+    newline (compiled on first use: only the remote commands need it)."""
+    return re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 
 def remote_section(settings: Settings, name: str | None) -> tuple[str, dict[str, Any]]:
@@ -480,7 +484,7 @@ def add_remote_section(root: Path, name: str, url: str, options: dict[str, Any])
     keeping the file's comments and layout (tomlkit)."""
     import tomlkit
 
-    if not isinstance(name, str) or not _REMOTE_NAME.fullmatch(name):
+    if not isinstance(name, str) or not _remote_name_re().fullmatch(name):
         raise InvalidInputError(f"invalid remote name {name!r}",
                                 hint="letters, digits, '-' and '_', starting with a letter: e.g. origin, "
                                 "s3-backup", remote=name)

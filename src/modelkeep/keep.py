@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +19,6 @@ from modelkeep.registry.refs import parse_ref
 from modelkeep.registry.versions import Bump, ModelSummary, VersionInfo
 from modelkeep.storage.hashing import Progress
 from modelkeep.storage.objects import ObjectStore
-from modelkeep.storage.pins import PINS_DIRNAME
 
 if TYPE_CHECKING:
     from modelkeep.registry import records
@@ -115,6 +113,8 @@ class Keep:
                 path=str(root),
             )
         root.mkdir(parents=True, exist_ok=True)
+        import shutil  # init only: shutil pulls bz2 and lzma, which other commands skip
+
         staging = root / f"{config.KEEP_DIRNAME}.init-tmp"
         shutil.rmtree(staging, ignore_errors=True)
         (staging / "objects").mkdir(parents=True)
@@ -395,6 +395,8 @@ class Keep:
     @property
     def pins_dir(self) -> Path:
         """Where ``modelkeep add`` records the trees its pointer files name."""
+        from modelkeep.storage.pins import PINS_DIRNAME
+
         return self.settings.keep_dir / PINS_DIRNAME
 
     def add(self, path: Path | str, progress: Progress | None = None, *, sha256: bool = False

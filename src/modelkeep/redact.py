@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 MASK = "***"
@@ -56,19 +56,53 @@ _SECRET_FRAGMENTS = ("password", "passwd", "passphrase", "secret", "apikey", "ac
                      "privatekey", "credential", "connectionstring", "bearer")
 _SECRET_SUFFIXES = ("token", "key")
 _FLAG_PREFIXES = ("no", "use", "enable", "disable", "with", "without", "require", "skip")
-_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
-_ASSIGNMENT = re.compile(r"(?<![\w.-])([A-Za-z_][\w.-]*)=([^\s&;,'\"]*)")
-_BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}")
-_QUERY = re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
-_PLAIN_USER = re.compile(r"^[a-z_][a-z0-9._-]{0,31}$")
-_METAVAR = re.compile(r"[A-Z][A-Z_]*")
-_PORT = re.compile(r"^\d{1,5}(?:[/?#]|$)")
+
+
+# Patterns compiled on first use: most commands redact nothing, and compiling all eight at
+# import cost every start-up ~1.5 ms.
+@cache
+def _camel_re() -> re.Pattern[str]:
+    return re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+@cache
+def _url_re() -> re.Pattern[str]:
+    return re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+@cache
+def _assignment_re() -> re.Pattern[str]:
+    return re.compile(r"(?<![\w.-])([A-Za-z_][\w.-]*)=([^\s&;,'\"]*)")
+
+
+@cache
+def _bearer_re() -> re.Pattern[str]:
+    return re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}")
+
+
+@cache
+def _query_re() -> re.Pattern[str]:
+    return re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
+
+
+@cache
+def _plain_user_re() -> re.Pattern[str]:
+    return re.compile(r"^[a-z_][a-z0-9._-]{0,31}$")
+
+
+@cache
+def _metavar_re() -> re.Pattern[str]:
+    return re.compile(r"[A-Z][A-Z_]*")
+
+
+@cache
+def _port_re() -> re.Pattern[str]:
+    return re.compile(r"^\d{1,5}(?:[/?#]|$)")
 
 
 def name_words(name: str) -> list[str]:
     """``"TORCH_HUB_PW"`` -> ["torch", "hub", "pw"]; ``"apiKey"`` -> ["api", "key"]."""
-    return [w.lower() for part in re.split(r"[^A-Za-z0-9]+", name) for w in _CAMEL.findall(part)]
+    return [w.lower() for part in re.split(r"[^A-Za-z0-9]+", name) for w in _camel_re().findall(part)]
 
 
 @lru_cache(maxsize=4096)
@@ -99,9 +133,9 @@ def redact_url(url: str, *, drop_credentials: bool = False) -> str:
     userinfo, hostpart = rest[:split], rest[split + 1:]
     user, colon, _password = userinfo.partition(":")
     if colon:
-        shown = f"{user}:{MASK}" if _PLAIN_USER.match(user) else f"{MASK}:{MASK}"
+        shown = f"{user}:{MASK}" if _plain_user_re().match(user) else f"{MASK}:{MASK}"
     else:
-        shown = user if _PLAIN_USER.match(user) else MASK
+        shown = user if _plain_user_re().match(user) else MASK
     if drop_credentials and shown != userinfo:
         return f"{head}{sep}{_redact_query(hostpart)}"
     return f"{head}{sep}{shown}@{_redact_query(hostpart)}"
@@ -118,7 +152,7 @@ def _userinfo_end(rest: str) -> int | None:
     while (at := rest.rfind("@", 0, at)) > 0:
         left = rest[:at]
         user, colon, password = left.partition(":")
-        if colon and "/" not in user and not _PORT.match(password):
+        if colon and "/" not in user and not _port_re().match(password):
             return at
         if not colon and "/" not in left and "?" not in left and "#" not in left:
             return at
@@ -136,7 +170,7 @@ def url_secrets(url: str) -> list[str]:
         return []
     user, colon, password = rest[:split].partition(":")
     if not colon:  # a bare token is a secret, a bare user name is not
-        return [] if _PLAIN_USER.match(user) else [user]
+        return [] if _plain_user_re().match(user) else [user]
     found = {password, unquote(password)} - {""}
     found.update(p for whole in list(found) for p in re.split(r"[/@:]", whole) if len(p) >= 4)
     return sorted(found, key=len, reverse=True)
@@ -154,7 +188,7 @@ def _redact_query(hostpart: str) -> str:
     if "?" not in hostpart:
         return hostpart
     path, _, query = hostpart.partition("?")
-    return path + _QUERY.sub(
+    return path + _query_re().sub(
         lambda m: f"{m[1]}{m[2]}={MASK}" if is_secret_name(m[2]) else m[0], "?" + query)
 
 
@@ -164,16 +198,16 @@ def redact_text(text: str) -> str:
     ``Bearer``/``Basic`` tokens."""
     if not text:
         return text
-    text = _URL.sub(lambda m: redact_url(m[0]), text)
-    text = _ASSIGNMENT.sub(
+    text = _url_re().sub(lambda m: redact_url(m[0]), text)
+    text = _assignment_re().sub(
         lambda m: f"{m[1]}={MASK}" if is_secret_name(m[1]) and m[2] and not _metavars(m) else m[0],
         text)
-    return _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
+    return _bearer_re().sub(lambda m: f"{m[1]} {MASK}", text)
 
 
 def _metavars(m: re.Match[str]) -> bool:
     """``KEY=VALUE`` in a hint or usage line: two placeholders, no secret."""
-    return bool(_METAVAR.fullmatch(m[1]) and _METAVAR.fullmatch(m[2]))
+    return bool(_metavar_re().fullmatch(m[1]) and _metavar_re().fullmatch(m[2]))
 
 
 def redact_argv(argv: Sequence[str]) -> list[str]:

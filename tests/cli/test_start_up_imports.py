@@ -117,3 +117,19 @@ def test_register_of_a_safetensors_file_loads_no_pydantic(project):
     assert not [m for m in modules if m.startswith(("pydantic", "modelkeep.schema.metadata", "hashlib"))]
     shown = json.loads(cli_run("show", "w@1.0.0", "--json").output)
     assert shown["metadata"]["technical"]["fingerprint"]["inferred_from"] == "safetensors header"
+
+
+def test_register_of_a_small_file_loads_only_what_storing_it_needs(project):
+    """A one-file register's fixed cost (issue 7) is mostly imports: no thread pool (and its
+    logging), no shutil or tempfile (bz2, lzma, random), no ctypes (libc is looked up for a
+    large write only), no pointer, pin, loader or chunking module, no redaction regexes."""
+    (project / "model.bin").write_bytes(b"x")
+    modules, collecting = modules_after("register", "m", str(project / "model.bin"))
+    assert "modelkeep.registry.registration" in modules  # it did run
+    unneeded = ("concurrent", "logging", "shutil", "tempfile", "ctypes", "lzma", "bz2",
+                "modelkeep.storage.chunked", "modelkeep.storage.manifest",
+                "modelkeep.storage.tensors", "modelkeep.storage.pointers",
+                "modelkeep.storage.pins", "modelkeep.registry.loaders.base",
+                "modelkeep.registry.loaders.examples", "modelkeep.db.backup")
+    assert not [m for m in modules if m.startswith(unneeded)]
+    assert collecting

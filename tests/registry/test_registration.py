@@ -26,3 +26,11 @@ def test_identical_content_makes_no_new_version(any_keep, make_model, tmp_path):
     assert not forced.unchanged and forced.version == "1.0.1"
     other = any_keep.register("bert", model, params={"lr": 0.2})  # new params: a new version
     assert other.version == "1.0.2"
+
+
+def test_model_files_knows_the_pointer_suffix():
+    """model_files keeps its own copy (so a register imports no pointer module): it must agree."""
+    from modelkeep.registry import model_files
+    from modelkeep.storage import pointers
+
+    assert model_files.POINTER_SUFFIX == pointers.POINTER_SUFFIX

@@ -87,6 +87,28 @@ def test_single_file_is_a_one_entry_tree(store: ObjectStore, tmp_path: Path) -> 
     assert [(e.path, e.oid) for e in entries] == [("model.onnx", hash_bytes(b"onnx"))]
 
 
+def test_many_files_and_a_large_one_go_through_the_thread_pool(store: ObjectStore, tmp_path: Path) -> None:
+    """Several groups of small files, or a large file, use the pool (one small group does not:
+    a one-file register starts no thread); the tree is the same either way."""
+    from modelkeep.storage.chunkers import CHUNK_THRESHOLD
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    contents = {f"f{i:03}.txt": f"file {i}".encode() for i in range(300)}  # three groups
+    for name, data in contents.items():
+        (folder / name).write_bytes(data)
+    entries = read_tree(store, add_path(store, folder).tree_id)
+    assert [(e.path, e.oid, e.kind) for e in entries] == [
+        (name, hash_bytes(data), "blob") for name, data in sorted(contents.items())]
+    big = os.urandom(CHUNK_THRESHOLD + 1)
+    (folder / "weights.bin").write_bytes(big)
+    with_big = {e.path: e for e in read_tree(store, add_path(store, folder).tree_id)}
+    assert with_big["weights.bin"].kind == "manifest"
+    assert with_big["weights.bin"].file_id == hash_bytes(big)
+    assert {p: e.oid for p, e in with_big.items() if p != "weights.bin"} == {
+        name: hash_bytes(data) for name, data in contents.items()}
+
+
 def test_empty_folder_is_an_empty_tree(store: ObjectStore, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     info = add_path(store, tmp_path / "empty")

@@ -28,7 +28,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from modelkeep.db.backup import backup_sqlite
 from modelkeep.db.database import Database
 from modelkeep.db.sqlite import BACKUP_HINT
 from modelkeep.errors import (
@@ -174,6 +173,8 @@ def migrate(db: Database, lock_path: Path | None = None, *, create: bool = False
             raise ahead_error(db, revision)
         backup = None
         if revision is not None and revision != head and db.dialect == "sqlite":
+            from modelkeep.db.backup import backup_sqlite  # only a migration backs up
+
             backup = str(backup_sqlite(db.location, revision))
         if revision != head:
             try:

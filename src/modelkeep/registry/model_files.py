@@ -10,15 +10,17 @@ is left out only when nothing else remains.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from modelkeep.config import KEEP_DIRNAME
 from modelkeep.errors import ModelkeepError
-from modelkeep.storage.pointers import POINTER_SUFFIX, gitignore_line, read_pointer, target_for
 from modelkeep.storage.walk import SourceFile
+
+# storage.pointers.POINTER_SUFFIX (tests/registry checks they agree): pointers (and the pins
+# it imports) load only when a folder holds a file with this suffix, not on every register
+POINTER_SUFFIX = ".mk"
 
 
 class ModelFiles:
@@ -36,6 +38,8 @@ class ModelFiles:
         pointers = set()
         for f in files:
             if f.rel.endswith(POINTER_SUFFIX) and _is_pointer(f.path):
+                from modelkeep.storage.pointers import gitignore_line, target_for
+
                 pointers.add(f.rel)
                 folder, _, _ = f.rel.rpartition("/")
                 ours.setdefault(folder, set()).add(gitignore_line(target_for(Path(f.rel))))
@@ -59,6 +63,8 @@ class ModelFiles:
             return f
         if not any(line.strip() for line in kept):
             return None
+        import tempfile  # here: tempfile pulls shutil (bz2, lzma) and random into start-up
+
         handle, name = tempfile.mkstemp(dir=self._tmp_dir, suffix=".gitignore")
         with os.fdopen(handle, "w", encoding="utf-8", errors="surrogateescape") as out:
             out.write("\n".join(kept) + "\n")
@@ -72,6 +78,8 @@ class ModelFiles:
 
 
 def _is_pointer(path: Path) -> bool:
+    from modelkeep.storage.pointers import read_pointer
+
     try:
         read_pointer(path)
     except ModelkeepError:

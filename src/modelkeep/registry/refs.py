@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 from modelkeep._names import check_model_name
 from modelkeep.errors import InvalidNameError
 
-# fullmatch, never ``$``: ``$`` also matches before a final newline ("bert\n" would pass)
-_ALIAS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
 LATEST = "latest"
+
+
+@functools.cache
+def _alias_name_re() -> re.Pattern[str]:
+    # fullmatch, never ``$``: ``$`` also matches before a final newline ("bert\n" would pass);
+    # compiled on first use: most commands name no alias
+    return re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
 
 
 def check_alias_name(alias: str) -> str:
     """Return ``alias`` if it can name an alias (not 'latest', not a version), else raise."""
-    if not isinstance(alias, str) or alias == LATEST or not _ALIAS_NAME.fullmatch(alias):
+    if not isinstance(alias, str) or alias == LATEST or not _alias_name_re().fullmatch(alias):
         raise InvalidNameError(
             f"invalid alias {alias!r}: use a letter then letters, digits, '_' or '-'"
             + (" ('latest' is reserved)" if alias == LATEST else ""),

@@ -9,14 +9,15 @@ file, call ``syncfs`` once, rename them all, and call ``syncfs`` once more.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
+import functools
 import os
 import re
 import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from modelkeep.errors import DiskFullError, InvalidInputError, PathNotFoundError, StorageError
 
@@ -30,23 +31,36 @@ WRITE_PIECE = 128 << 10
 _SYNC_FILE_RANGE_WRITE = 2
 STALE_TMP_AGE = 60.0  # a checkout temporary file of a file being restored, untouched this long
 ABANDONED_TMP_AGE = 3600.0  # any checkout temporary file untouched this long
-_TMP_RE = re.compile(r"\.(.+)\.[0-9a-f]{12}\.mk-tmp")
-_libc: ctypes.CDLL | None
-try:
-    _libc = ctypes.CDLL(None, use_errno=True)
-    _syncfs = _libc.syncfs
-    _sync_file_range = _libc.sync_file_range
-    _sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-except (OSError, AttributeError):  # not Linux: fall back to os.sync()
-    _libc = None
+
+
+@functools.cache
+def _tmp_re() -> re.Pattern[str]:
+    """A checkout's temporary file name (compiled on first use: only a sweep needs it)."""
+    return re.compile(r"\.(.+)\.[0-9a-f]{12}\.mk-tmp")
+
+
+@functools.cache
+def _libc() -> tuple[Any, Any] | None:
+    """libc's ``syncfs`` and ``sync_file_range``, or None (not Linux: os.sync() instead).
+    Looked up on first use: ctypes costs ~2 ms to import, and a small write never needs it."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        sync_file_range = libc.sync_file_range
+        sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+        return libc.syncfs, sync_file_range
+    except (OSError, AttributeError):
+        return None
 
 
 def start_writeback(fd: int) -> None:
     """Ask the kernel to start writing a file's dirty pages now, without waiting (Linux
     sync_file_range). The final flush then finds most data already on disk, so writing
     overlaps with hashing instead of following it. Not a durability guarantee by itself."""
-    if _libc is not None:
-        _sync_file_range(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
+    libc = _libc()
+    if libc is not None:
+        libc[1](fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
 
 
 def fsync_dir(path: Path) -> None:
@@ -69,12 +83,15 @@ def fsync_path(path: Path) -> None:
 
 def syncfs(path: Path) -> None:
     """Flush every dirty page and inode of the filesystem holding ``path`` (one system call)."""
-    if _libc is None:
+    libc = _libc()
+    if libc is None:
         os.sync()
         return
     fd = os.open(path, os.O_RDONLY)
     try:
-        if _syncfs(fd) != 0:
+        if libc[0](fd) != 0:
+            import ctypes  # already loaded by _libc()
+
             err = ctypes.get_errno()
             raise_os_error(OSError(err, os.strerror(err), str(path)), path)
     finally:
@@ -161,7 +178,7 @@ def remove_stale_tmp(folder: Path, targets: set[str]) -> int:
     except OSError:
         return 0
     for entry in entries:
-        m = _TMP_RE.fullmatch(entry.name)
+        m = _tmp_re().fullmatch(entry.name)
         if m is None:
             continue
         try:

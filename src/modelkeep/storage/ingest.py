@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 
 from modelkeep.storage.batch import WriteBatch, check_unchanged
-from modelkeep.storage.chunked import store_chunked
 from modelkeep.storage.chunkers import CHUNK_THRESHOLD
 from modelkeep.storage.objects import ObjectStore
 from modelkeep.storage.statcache import StatCache, Stored
@@ -34,6 +33,9 @@ def ingest_file(
     """
     started = time.time_ns()
     if is_chunked(src.st.st_size):
+        # imported here: chunked loads concurrent.futures, which small files never need
+        from modelkeep.storage.chunked import store_chunked
+
         oid, manifest, note = store_chunked(
             batch, src.os_path, src.st, workers=workers, sha256=sha256, on_bytes=on_bytes
         )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,6 +252,8 @@ def restore(
         return checkout(store, pointer.tree_id, target.parent, link=link, progress=progress,
                         stat_cache=stat_cache, root=root, protected=protected)
     _refuse_folder(target)
+    import shutil  # here, not at the top: shutil pulls bz2 and lzma into every command's start-up
+
     staging = target.parent / f".{target.name}.{os.urandom(4).hex()}.mk-restore"
     try:  # the pointer was renamed: restore under the stored name, then move into place
         stats = checkout(store, pointer.tree_id, staging, link=link, progress=progress, root=root,

@@ -15,17 +15,36 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from modelkeep import _lazy
 from modelkeep.errors import LoaderMissingError, UntrustedPickleError
-from modelkeep.registry.loaders.base import Loaded, LoadedModel, Prediction
-from modelkeep.registry.loaders.examples import example_inputs
-from modelkeep.registry.loaders.workspace import loader_of, model_file, open_workspace, signature_of
-from modelkeep.registry.versions import VersionInfo
-from modelkeep.storage.objects import ObjectStore
+
+if TYPE_CHECKING:
+    from modelkeep.registry.loaders.base import Loaded, LoadedModel, Prediction
+    from modelkeep.registry.loaders.examples import example_inputs
+    from modelkeep.registry.versions import VersionInfo
+    from modelkeep.storage.objects import ObjectStore
 
 __all__ = ["Loaded", "LoadedModel", "Prediction", "example_inputs", "load_tree", "load_version",
            "predict_version", "snapshot_dict"]
+
+# re-exported names load on first use (PEP 562): register imports this package (inference,
+# snapshot_dict) on every run, and needs neither the loaded-model classes nor examples
+_EXPORTS: dict[str, str] = {
+    "Loaded": "modelkeep.registry.loaders.base",
+    "LoadedModel": "modelkeep.registry.loaders.base",
+    "Prediction": "modelkeep.registry.loaders.base",
+    "example_inputs": "modelkeep.registry.loaders.examples",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return _lazy.load(globals(), _EXPORTS, name)
+
+
+def __dir__() -> list[str]:
+    return _lazy.names(globals(), __all__)
 
 # loader kind -> module with ``load(ref, workspace, spec, signature) -> Loaded``
 KIND_MODULES: dict[str, str] = {
@@ -72,6 +91,8 @@ def load_tree(store: ObjectStore, name: str, ref: str, tree_id: str, meta: dict[
               providers: Mapping[str, Mapping[str, Any]] | None = None) -> Loaded:
     """``load_version`` for an artifacts tree that may not be a version yet (register infers
     a signature by running the loader on the example input)."""
+    from modelkeep.registry.loaders.workspace import loader_of, model_file, open_workspace, signature_of
+
     spec = loader_of(meta)
     kind = spec.get("kind")
     if not kind:

@@ -10,7 +10,6 @@ ready, and removes the folder when closed (or collected).
 from __future__ import annotations
 
 import math
-import shutil
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -89,6 +88,8 @@ class Loaded:
         self.folder = folder
         self._call = call
         self._adapt = adapt
+        import shutil  # here, not at the top: shutil pulls bz2 and lzma into every command's start-up
+
         self._cleanup = (weakref.finalize(self, shutil.rmtree, folder, True)
                          if folder is not None else None)
 

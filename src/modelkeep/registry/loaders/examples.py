@@ -7,8 +7,6 @@ the loader on the first. The file is read through a verified checkout of that fi
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,9 @@ def read_examples(store: ObjectStore, tree_id: str, path: str) -> list[Any]:
         raise InvalidMetadataError(f"the example input '{path}' is not in the version's artifacts",
                                    hint="name a JSON file the version holds (technical.loader."
                                         "example_input)", path=path)
+    import shutil  # here: shutil and tempfile pull bz2, lzma and random into start-up
+    import tempfile
+
     from modelkeep.storage.checkout import checkout
 
     folder = Path(tempfile.mkdtemp(prefix="modelkeep-example-"))

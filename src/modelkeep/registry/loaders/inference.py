@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelkeep.errors import SignatureUnknownError
-from modelkeep.registry.loaders.examples import read_examples
 from modelkeep.registry.loaders.workspace import loader_of, model_file, open_workspace
 from modelkeep.storage.hashing import hash_bytes
 from modelkeep.storage.objects import ObjectStore
@@ -122,6 +121,7 @@ def _from_model_file(store: ObjectStore, name: str, tree_id: str, kind: str,
 def _from_example(store: ObjectStore, name: str, tree_id: str, meta: Mapping[str, Any],
                   path: str) -> dict[str, Any]:
     from modelkeep.registry.loaders import load_tree
+    from modelkeep.registry.loaders.examples import read_examples
 
     example = read_examples(store, tree_id, path)
     if not example:

@@ -16,27 +16,34 @@ import inspect
 import json
 import struct
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelkeep.errors import InvalidMetadataError
-from modelkeep.registry.loaders.base import Loaded, failure, require
-from modelkeep.registry.loaders.workspace import Workspace
 from modelkeep.storage.chunkers import (
     MAX_HEADER,
     MalformedSafetensors,
     is_safetensors,
     parse_safetensors_header,
 )
-from modelkeep.storage.manifest import read_manifest
-from modelkeep.storage.objects import ObjectStore
-from modelkeep.storage.tensors import read_range
 from modelkeep.storage.tree import TreeEntry, read_tree
+
+if TYPE_CHECKING:  # register reads headers only: the loader's modules load with a loader
+    from modelkeep.registry.loaders.base import Loaded
+    from modelkeep.registry.loaders.workspace import Workspace
+    from modelkeep.storage.objects import ObjectStore
 
 
 def _header(store: ObjectStore, entry: TreeEntry) -> list[tuple[str, str, list[int]]]:
     """The tensors a safetensors file's header lists; MalformedSafetensors if it is none."""
-    chunks = ([(entry.oid, entry.size)] if entry.kind == "blob"
-              else list(read_manifest(store, entry.oid).chunks))
+    # imported here: a tree without safetensors files (register's usual case) needs neither
+    from modelkeep.storage.tensors import read_range
+
+    if entry.kind == "blob":
+        chunks = [(entry.oid, entry.size)]
+    else:
+        from modelkeep.storage.manifest import read_manifest  # a chunked file only
+
+        chunks = list(read_manifest(store, entry.oid).chunks)
     head = read_range(store, chunks, 0, min(8, entry.size))
     length = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
     end = 8 + min(length, MAX_HEADER, max(entry.size - 8, 0))
@@ -59,6 +66,8 @@ def tensor_structure(store: ObjectStore, tree_id: str) -> str | None:
 def load(ref: str, workspace: Workspace, spec: Mapping[str, Any],
          signature: Mapping[str, Any]) -> Loaded:
     """Read the weights, build the model with the user's loader function, wrap it."""
+    from modelkeep.registry.loaders.base import Loaded, failure, require
+
     numpy_io = require("safetensors.numpy", "safetensors", "safetensors")
     target = str(spec.get("entry_point") or "")
     if not target:

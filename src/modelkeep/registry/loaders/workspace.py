@@ -11,8 +11,6 @@ The folder goes when the loaded model is closed.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -63,6 +61,8 @@ class Workspace:
 
     def remove(self) -> None:
         """Delete the folder (a failed load leaves nothing behind)."""
+        import shutil  # here, not at the top: shutil pulls bz2 and lzma into every command's start-up
+
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -98,6 +98,9 @@ def open_workspace(store: ObjectStore, tree_id: str, code_tree: str | None,
                    patterns: Sequence[str] | None = None) -> Workspace:
     """Check out (verified) the artifacts tree, or the files matching ``patterns``, and the
     code snapshot into a new private temporary folder."""
+    import shutil  # here: shutil and tempfile pull bz2, lzma and random into start-up
+    import tempfile
+
     from modelkeep.storage.checkout import checkout  # loaded with the first version
 
     folder = Path(tempfile.mkdtemp(prefix="modelkeep-load-"))
