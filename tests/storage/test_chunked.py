@@ -179,3 +179,15 @@ def test_failing_progress_callback_stops_cleanly(store: ObjectStore, tmp_path: P
     with pytest.raises(KeyboardInterrupt):
         add_path(store, f, progress=progress)
     assert list(store.iter_ids()) == [] and list(store.tmp_dir.iterdir()) == []
+
+
+def test_buffers_without_huge_pages_still_store(store: ObjectStore, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel that refuses the huge-page advice (EINVAL, here from an advice it does not
+    know) costs only the advice: the file is stored as usual."""
+    monkeypatch.setattr(chunked, "HUGE_PAGES", 0x7FFF)
+    f = tmp_path / "src" / "m.safetensors"
+    f.parent.mkdir()
+    save_file(model(), str(f))
+    (e,) = read_tree(store, add_path(store, f.parent).tree_id)
+    assert rebuild(store, e.oid) == f.read_bytes()

@@ -19,6 +19,7 @@ file truncated under us into a clean FileChangedError instead of a SIGBUS.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import queue
@@ -180,7 +181,8 @@ class ChunkedWriter:
             # private, not shared, anonymous pages: cheaper to fault in; resident only when read into
             buf = mmap.mmap(-1, WINDOW, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
             if HUGE_PAGES:  # 2 MiB pages: 16 faults, not 8,192, for the 32 MiB a process fills
-                buf.madvise(HUGE_PAGES)
+                with contextlib.suppress(OSError):  # EINVAL: a kernel built without THP
+                    buf.madvise(HUGE_PAGES)
             self._free.put(buf)
             self._made += 1
         return self._free.get()
