@@ -1,10 +1,20 @@
 """Lazily loaded package names (PEP 562): a package lists name -> defining module, and the
-module is imported on first use, so importing the package costs nothing for names not used."""
+module is imported on first use, so importing the package costs nothing for names not used.
+Also regular expressions compiled on first use (``lazy_pattern``), for the same reason."""
 
 from __future__ import annotations
 
+import functools
 import importlib
+import re
+from collections.abc import Callable
 from typing import Any
+
+
+def lazy_pattern(source: str) -> Callable[[], re.Pattern[str]]:
+    """A getter for ``re.compile(source)`` that compiles on its first call: a module's
+    patterns cost its importers' start-up nothing until one is used."""
+    return functools.cache(lambda: re.compile(source))
 
 
 def load(package: dict[str, Any], exports: dict[str, str], name: str) -> Any:

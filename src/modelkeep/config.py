@@ -7,7 +7,6 @@ project config (``.modelkeep/config.toml``) > user config (``~/.config/modelkeep
 
 from __future__ import annotations
 
-import functools
 import getpass
 import os
 import re
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelkeep._lazy import lazy_pattern
 from modelkeep.errors import (
     InvalidInputError,
     KeepNotFoundError,
@@ -454,11 +454,9 @@ def _protected_aliases(project: dict[str, Any]) -> tuple[str, ...]:
     return DEFAULT_PROTECTED_ALIASES
 
 
-@functools.cache
-def _remote_name_re() -> re.Pattern[str]:
-    """A remote name is one bare TOML key: no dots (they would nest tables), nothing after a
-    newline (compiled on first use: only the remote commands need it)."""
-    return re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+# a remote name is one bare TOML key: no dots (they would nest tables), nothing after a
+# newline (compiled on first use: only the remote commands need it)
+_remote_name_re = lazy_pattern(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 
 def remote_section(settings: Settings, name: str | None) -> tuple[str, dict[str, Any]]:

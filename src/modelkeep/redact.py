@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
+
+from modelkeep._lazy import lazy_pattern
 
 MASK = "***"
 
@@ -60,44 +62,14 @@ _FLAG_PREFIXES = ("no", "use", "enable", "disable", "with", "without", "require"
 
 # Patterns compiled on first use: most commands redact nothing, and compiling all eight at
 # import cost every start-up ~1.5 ms.
-@cache
-def _camel_re() -> re.Pattern[str]:
-    return re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-
-
-@cache
-def _url_re() -> re.Pattern[str]:
-    return re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
-
-
-@cache
-def _assignment_re() -> re.Pattern[str]:
-    return re.compile(r"(?<![\w.-])([A-Za-z_][\w.-]*)=([^\s&;,'\"]*)")
-
-
-@cache
-def _bearer_re() -> re.Pattern[str]:
-    return re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}")
-
-
-@cache
-def _query_re() -> re.Pattern[str]:
-    return re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
-
-
-@cache
-def _plain_user_re() -> re.Pattern[str]:
-    return re.compile(r"^[a-z_][a-z0-9._-]{0,31}$")
-
-
-@cache
-def _metavar_re() -> re.Pattern[str]:
-    return re.compile(r"[A-Z][A-Z_]*")
-
-
-@cache
-def _port_re() -> re.Pattern[str]:
-    return re.compile(r"^\d{1,5}(?:[/?#]|$)")
+_camel_re = lazy_pattern(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_url_re = lazy_pattern(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_assignment_re = lazy_pattern(r"(?<![\w.-])([A-Za-z_][\w.-]*)=([^\s&;,'\"]*)")
+_bearer_re = lazy_pattern(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}")
+_query_re = lazy_pattern(r"([?&;])([^=&;#]+)=([^&;#]*)")
+_plain_user_re = lazy_pattern(r"^[a-z_][a-z0-9._-]{0,31}$")
+_metavar_re = lazy_pattern(r"[A-Z][A-Z_]*")
+_port_re = lazy_pattern(r"^\d{1,5}(?:[/?#]|$)")
 
 
 def name_words(name: str) -> list[str]:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass
 
+from modelkeep._lazy import lazy_pattern
 from modelkeep._names import check_model_name
 from modelkeep.errors import InvalidNameError
 
 LATEST = "latest"
 
 
-@functools.cache
-def _alias_name_re() -> re.Pattern[str]:
-    # fullmatch, never ``$``: ``$`` also matches before a final newline ("bert\n" would pass);
-    # compiled on first use: most commands name no alias
-    return re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
+# fullmatch, never ``$``: ``$`` also matches before a final newline ("bert\n" would pass);
+# compiled on first use: most commands name no alias
+_alias_name_re = lazy_pattern(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
 
 
 def check_alias_name(alias: str) -> str:

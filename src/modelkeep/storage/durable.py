@@ -12,13 +12,13 @@ import contextlib
 import errno
 import functools
 import os
-import re
 import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from modelkeep._lazy import lazy_pattern
 from modelkeep.errors import DiskFullError, InvalidInputError, PathNotFoundError, StorageError
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
@@ -33,14 +33,17 @@ STALE_TMP_AGE = 60.0  # a checkout temporary file of a file being restored, unto
 ABANDONED_TMP_AGE = 3600.0  # any checkout temporary file untouched this long
 
 
-@functools.cache
-def _tmp_re() -> re.Pattern[str]:
-    """A checkout's temporary file name (compiled on first use: only a sweep needs it)."""
-    return re.compile(r"\.(.+)\.[0-9a-f]{12}\.mk-tmp")
+# a checkout's temporary file name (compiled on first use: only a sweep needs it)
+_tmp_re = lazy_pattern(r"\.(.+)\.[0-9a-f]{12}\.mk-tmp")
+
+
+class _LibcSync(NamedTuple):
+    syncfs: Any
+    sync_file_range: Any
 
 
 @functools.cache
-def _libc() -> tuple[Any, Any] | None:
+def _libc() -> _LibcSync | None:
     """libc's ``syncfs`` and ``sync_file_range``, or None (not Linux: os.sync() instead).
     Looked up on first use: ctypes costs ~2 ms to import, and a small write never needs it."""
     import ctypes
@@ -49,7 +52,7 @@ def _libc() -> tuple[Any, Any] | None:
         libc = ctypes.CDLL(None, use_errno=True)
         sync_file_range = libc.sync_file_range
         sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-        return libc.syncfs, sync_file_range
+        return _LibcSync(libc.syncfs, sync_file_range)
     except (OSError, AttributeError):
         return None
 
@@ -60,7 +63,7 @@ def start_writeback(fd: int) -> None:
     overlaps with hashing instead of following it. Not a durability guarantee by itself."""
     libc = _libc()
     if libc is not None:
-        libc[1](fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
+        libc.sync_file_range(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
 
 
 def fsync_dir(path: Path) -> None:
@@ -89,7 +92,7 @@ def syncfs(path: Path) -> None:
         return
     fd = os.open(path, os.O_RDONLY)
     try:
-        if libc[0](fd) != 0:
+        if libc.syncfs(fd) != 0:
             import ctypes  # already loaded by _libc()
 
             err = ctypes.get_errno()
