@@ -29,7 +29,8 @@ def test_identical_content_makes_no_new_version(any_keep, make_model, tmp_path):
 
 
 def test_model_files_knows_the_pointer_suffix():
-    """model_files keeps its own copy (so a register imports no pointer module): it must agree."""
+    """model_files takes the suffix from storage.paths, not from pointers (so a register
+    imports no pointer module): it must be the one pointers uses."""
     from modelkeep.registry import model_files
     from modelkeep.storage import pointers
 

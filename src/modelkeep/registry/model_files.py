@@ -16,11 +16,8 @@ from pathlib import Path
 
 from modelkeep.config import KEEP_DIRNAME
 from modelkeep.errors import ModelkeepError
+from modelkeep.storage.paths import POINTER_SUFFIX
 from modelkeep.storage.walk import SourceFile
-
-# storage.pointers.POINTER_SUFFIX (tests/registry checks they agree): pointers (and the pins
-# it imports) load only when a folder holds a file with this suffix, not on every register
-POINTER_SUFFIX = ".mk"
 
 
 class ModelFiles:

@@ -20,6 +20,9 @@ from pathlib import Path
 
 from modelkeep.errors import InvalidInputError, UnsafePathError
 
+# what a pointer file's name ends with (storage/pointers.py): here, where both pointers and the
+# registry's choice of model files (which must not load pointers on every register) reach it
+POINTER_SUFFIX = ".mk"
 # .git and .modelkeep, and their Windows 8.3 short names (the leading dot dropped)
 _RESERVED = frozenset({".git", ".modelkeep", "git~1", "modelk~1"})
 # code points HFS+ ignores in names (git's is_hfs_dotgit list): ".g\u200cit" is ".git" there

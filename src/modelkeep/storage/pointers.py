@@ -26,7 +26,7 @@ from modelkeep.errors import InvalidInputError, ObjectNotFoundError, PathNotFoun
 from modelkeep.storage.durable import write_file_atomic
 from modelkeep.storage.hashing import Progress, is_object_id
 from modelkeep.storage.objects import ObjectStore
-from modelkeep.storage.paths import Destination, check_restore_path
+from modelkeep.storage.paths import POINTER_SUFFIX, Destination, check_restore_path
 from modelkeep.storage.pins import pin
 from modelkeep.storage.statcache import StatCache
 from modelkeep.storage.tree import add_path, read_tree
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from modelkeep.storage.remotes import Remote
     from modelkeep.storage.transfer import TransferStats
 
-POINTER_SUFFIX = ".mk"
 POINTER_VERSION = 1
 MAX_POINTER_SIZE = 4096
 _SKIP_DIRS = {".git", ".modelkeep", ".hg", ".svn", "node_modules", "__pycache__"}
