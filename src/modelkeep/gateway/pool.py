@@ -66,7 +66,9 @@ class VersionPool:
         with self._lock:
             for ref in set(self._health) - set(wanted):
                 self._health.pop(ref)
-                _close(self._models.pop(ref, None))
+                # retired like a replaced model: a request routed to it just before the state
+                # changed (a rollback) still holds it, and would see its worker killed
+                self._retire(self._models.pop(ref, None))
             changed = [ref for ref in wanted if ref in self._health
                        and self._tokens.get(ref, "") != tokens.get(ref, "")]
             todo = [ref for ref in wanted if ref not in self._health] + changed
@@ -93,7 +95,8 @@ class VersionPool:
                     _close(model)
 
     def _retire(self, model: LoadedModel | None) -> None:
-        """Close a model replaced by a new load once the requests it answers are done."""
+        """Close a model replaced by a new load, or no longer wanted, once the requests it
+        answers are done (RETIRE_AFTER)."""
         if model is None:
             return
 
